@@ -1,0 +1,74 @@
+package tacit
+
+import "time"
+
+// Account is a registered, verified account. Accounts are created only when
+// an address owner proves control of the mailbox (DESIGN.md §2), so an
+// address under sign-up is a Signup, not an Account.
+type Account struct {
+	ID           int64
+	Email        string // normalised, see NormalizeEmail
+	PasswordHash string // PHC string, see package argon2id
+	CreatedAt    time.Time
+	Disabled     bool
+}
+
+// Signup is a pending sign-up: an address that asked to register and has not
+// yet followed the link in its mail. Several may exist for one address; the
+// first one completed creates the account and the others die.
+type Signup struct {
+	ID        int64
+	Email     string
+	TokenHash []byte // SHA-256 of the token mailed to Email
+	// PasswordHash is set in full-form mode, where the password is chosen
+	// before the address is confirmed; empty in email-first mode.
+	PasswordHash string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+}
+
+// Session is a signed-in browser or client. Only the token's hash is stored.
+type Session struct {
+	ID         int64
+	AccountID  int64
+	TokenHash  []byte
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time // absolute expiry; idle expiry is LastSeenAt+idle
+	UserAgent  string
+	IP         string
+}
+
+// ResetToken lets the holder of a mailed link set a new password.
+type ResetToken struct {
+	ID        int64
+	AccountID int64
+	TokenHash []byte
+	// PasswordStamp is PasswordStamp(account's hash) when the token was
+	// made. Any password change alters it, so a reset or change kills
+	// every older token without a write.
+	PasswordStamp []byte
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+}
+
+// EmailChange is a requested change of address, waiting for the new
+// address to confirm it from a mailed link.
+type EmailChange struct {
+	ID        int64
+	AccountID int64
+	NewEmail  string
+	TokenHash []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Counter counts events for one throttling key (a keyed hash of an
+// identifier or client address, never an account id).
+type Counter struct {
+	Key       []byte
+	Count     int
+	FirstAt   time.Time // first event since the counter was (re)started
+	LastAt    time.Time // latest event
+	ExpiresAt time.Time // the counter is forgotten after this
+}

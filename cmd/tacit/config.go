@@ -1,0 +1,817 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	netmail "net/mail"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/argon2id"
+	"github.com/tacitauth/tacit/flow"
+	"github.com/tacitauth/tacit/mail"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole configuration of a tacit server. Load fills it, in
+// rising precedence, from defaults, an optional YAML file, TACIT_*
+// environment variables and command-line flags.
+type Config struct {
+	Addr    string   // listen address, host:port
+	DataDir string   // holds the SQLite file; created 0700
+	BaseURL *url.URL // public URL that links in mail point at
+	Product string   // name shown in pages and mail
+	// Database is where state is kept: SQLite (in DataDir unless a path
+	// is given) or PostgreSQL.
+	Database Database
+
+	RegistrationMode flow.Mode
+	Mail             string   // MailDev or MailSMTP
+	SMTPURL          *url.URL // with MailSMTP; nil otherwise
+	MailFrom         string   // From header of every mail
+
+	HashMemoryKiB uint32
+	HashTime      uint32
+	// Envelope is the least time a sensitive flow takes; AutoEnvelope
+	// means it is derived from the hash time measured at start-up.
+	Envelope time.Duration
+	// RequestTimeout is the longest a request may take beyond the
+	// envelope; past it, its database calls give up and it is answered
+	// 500.
+	RequestTimeout time.Duration
+
+	PasswordMin       int
+	PasswordMax       int
+	PasswordRequire   []tacit.CharClass
+	PasswordBlocklist string // extra file of passwords to refuse; "" for none
+
+	SessionIdle     time.Duration
+	SessionLifetime time.Duration
+	SignupTTL       time.Duration
+	ResetTTL        time.Duration
+	EmailChangeTTL  time.Duration
+	// NotifyUnknown mails an address without an account when someone
+	// asks to reset its password.
+	NotifyUnknown bool
+
+	// Limits are the throttling rules; a rule with Free 0 is off.
+	Limits flow.Limits
+	// ThrottleMaxKeys caps the throttle counters kept in the database.
+	ThrottleMaxKeys int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client; empty trusts none.
+	TrustedProxies []netip.Prefix
+
+	CookieSecure string // "auto", "true" or "false"; see SecureCookies
+
+	LogLevel  slog.Level
+	LogFormat string // "text" or "json"
+
+	// from records, per YAML key, where the value in force came from (an
+	// environment variable, a flag, a line of the file), so that an error
+	// names the setting the way the user wrote it.
+	from map[string]string
+}
+
+// The mail drivers.
+const (
+	MailDev  = "dev"  // mail is stored and shown at /_dev/mail, never sent
+	MailSMTP = "smtp" // mail is sent through an SMTP server
+)
+
+// AutoEnvelope as Config.Envelope asks for an envelope derived from the
+// hash time measured at start-up.
+const AutoEnvelope time.Duration = -1
+
+// maxHashMemoryKiB is the most memory a hash may use. Package argon2id
+// refuses to verify hashes that ask for more (so that a planted row cannot
+// make one check allocate gigabytes); a higher setting would make hashes
+// that can never be verified.
+const maxHashMemoryKiB = 4 << 20
+
+// maxPasswordMax bounds the longest password accepted, which bounds the
+// hashing work an anonymous request can ask for.
+const maxPasswordMax = 4096
+
+// setting is one configuration value: its YAML key, how to parse it and
+// how to print it. Its environment variable is TACIT_ followed by the key in
+// upper case.
+type setting struct {
+	key   string
+	flag  string // command-line flag without dashes; "" when there is none
+	def   string // default, parsed like any other value
+	about string // one line for the help text
+	// tag is the YAML tag the value prints with: "!!int" or "!!bool";
+	// "" prints a string.
+	tag string
+	// set parses v into c. Its error says what is wrong with v and never
+	// names the setting: the caller adds where v came from.
+	set func(c *Config, v string) error
+	// get formats the value in force, secrets masked.
+	get func(c *Config) string
+}
+
+func (s setting) env() string { return "TACIT_" + strings.ToUpper(s.key) }
+
+// settings lists every setting in the order tacit config prints them.
+var settings = slices.Concat(baseSettings, accountSettings, limitSettings(), throttleSettings, outputSettings)
+
+// baseSettings are where tacit listens, its storage, mail and passwords.
+var baseSettings = []setting{
+	{key: "addr", flag: "addr", def: "127.0.0.1:4455", about: "address to listen on, host:port",
+		set: setAddr, get: func(c *Config) string { return c.Addr }},
+	{key: "data_dir", flag: "data-dir", def: "./tacit-data", about: "directory of the SQLite file tacit.db, used when database_url is empty",
+		set: setDataDir, get: func(c *Config) string { return c.DataDir }},
+	{key: "database_url", flag: "database-url",
+		about: "database: empty for tacit.db in data_dir, sqlite:///path/to/file.db (or sqlite://relative/path.db), or postgres://user:password@host:5432/dbname",
+		set:   setDatabaseURL, get: func(c *Config) string { return c.Database.Masked() }},
+	{key: "base_url", flag: "base-url", about: "public URL of the server, used in mailed links (default http://<addr>)",
+		set: setBaseURL, get: func(c *Config) string { return urlString(c.BaseURL) }},
+	{key: "product", def: "tacit", about: "product name shown in pages and mail",
+		set: setProduct, get: func(c *Config) string { return c.Product }},
+	{key: "registration_mode", def: string(flow.EmailFirst), about: "sign-up form: email_first or full_form",
+		set: setRegistrationMode, get: func(c *Config) string { return string(c.RegistrationMode) }},
+	{key: "mail", def: MailDev, about: "mail driver: dev (captured at /_dev/mail) or smtp",
+		set: setMail, get: func(c *Config) string { return c.Mail }},
+	{key: "smtp_url", about: "SMTP server, e.g. smtp://user:password@host:587 (required with mail: smtp)",
+		set: setSMTPURL, get: func(c *Config) string { return maskPassword(c.SMTPURL) }},
+	{key: "mail_from", about: `From address (default "<product> <no-reply@<base URL host>>")`,
+		set: setMailFrom, get: func(c *Config) string { return c.MailFrom }},
+	{key: "hash_memory_kib", def: "19456", tag: "!!int", about: "Argon2id memory per hash, KiB",
+		set: setHashMemory, get: func(c *Config) string { return strconv.FormatUint(uint64(c.HashMemoryKiB), 10) }},
+	{key: "hash_time", def: "2", tag: "!!int", about: "Argon2id passes per hash",
+		set: setHashTime, get: func(c *Config) string { return strconv.FormatUint(uint64(c.HashTime), 10) }},
+	{key: "envelope", def: "auto", about: "least response time of sensitive requests: a duration, or auto (from the measured hash time)",
+		set: setEnvelope, get: getEnvelope},
+	{key: "request_timeout", def: "30s", about: "longest a request may take beyond the envelope; past it, it gives up waiting for the database and is answered 500",
+		set: setDuration(func(c *Config) *time.Duration { return &c.RequestTimeout }),
+		get: func(c *Config) string { return formatDuration(c.RequestTimeout) }},
+	{key: "password_min", def: "8", tag: "!!int", about: "fewest characters in a password",
+		set: setPasswordMin, get: func(c *Config) string { return strconv.Itoa(c.PasswordMin) }},
+	{key: "password_max", def: "256", tag: "!!int", about: "most characters in a password (at most 4096)",
+		set: setPasswordMax, get: func(c *Config) string { return strconv.Itoa(c.PasswordMax) }},
+	{key: "password_require", about: "character classes a password must contain: comma list of lower, upper, digit, symbol",
+		set: setPasswordRequire, get: getPasswordRequire},
+	{key: "password_blocklist", about: "file of extra passwords to refuse, one per line",
+		set: setPasswordBlocklist, get: func(c *Config) string { return c.PasswordBlocklist }},
+	{key: "session_idle", def: "24h", about: "a session unused this long ends",
+		set: setDuration(func(c *Config) *time.Duration { return &c.SessionIdle }),
+		get: func(c *Config) string { return formatDuration(c.SessionIdle) }},
+	{key: "session_lifetime", def: "168h", about: "a session ends this long after sign-in",
+		set: setDuration(func(c *Config) *time.Duration { return &c.SessionLifetime }),
+		get: func(c *Config) string { return formatDuration(c.SessionLifetime) }},
+	{key: "signup_ttl", def: "24h", about: "how long a sign-up link works",
+		set: setDuration(func(c *Config) *time.Duration { return &c.SignupTTL }),
+		get: func(c *Config) string { return formatDuration(c.SignupTTL) }},
+}
+
+// outputSettings are how tacit answers and logs.
+var outputSettings = []setting{
+	{key: "cookie_secure", def: "auto", about: "Secure cookie attribute: auto (true iff base_url is https), true or false",
+		set: setCookieSecure, get: func(c *Config) string { return c.CookieSecure }},
+	{key: "log_level", def: "info", about: "debug, info, warn or error",
+		set: setLogLevel, get: func(c *Config) string { return strings.ToLower(c.LogLevel.String()) }},
+	{key: "log_format", def: "text", about: "text or json",
+		set: setLogFormat, get: func(c *Config) string { return c.LogFormat }},
+}
+
+func lookupSetting(key string) (setting, bool) {
+	i := slices.IndexFunc(settings, func(s setting) bool { return s.key == key })
+	if i < 0 {
+		return setting{}, false
+	}
+	return settings[i], true
+}
+
+// configEnv names the environment variable that points at a config file;
+// the --config flag overrides it.
+const configEnv = "TACIT_CONFIG"
+
+// newFlagSet returns the flags shared by the commands that read the
+// configuration. Flag values are kept as text and applied after the file
+// and the environment, so that flags win over both.
+func newFlagSet(name string) (fs *flag.FlagSet, configPath *string) {
+	fs = flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported once, by the caller
+	configPath = fs.String("config", "", "YAML configuration file ("+configEnv+")")
+	for _, s := range settings {
+		if s.flag != "" {
+			fs.String(s.flag, "", s.about+" ("+s.env()+")")
+		}
+	}
+	return fs, configPath
+}
+
+// settingOfFlag returns the setting a flag sets.
+func settingOfFlag(name string) (setting, bool) {
+	i := slices.IndexFunc(settings, func(s setting) bool { return s.flag == name })
+	if i < 0 {
+		return setting{}, false
+	}
+	return settings[i], true
+}
+
+// Load parses a command's arguments (flags only) and returns the
+// configuration in force. A flag problem is a usageError; flag.ErrHelp
+// means -h was given.
+func Load(command string, args []string, getenv func(string) string) (Config, error) {
+	return loadWith(command, args, getenv, nil)
+}
+
+// loadWith is Load for a command with flags of its own, which extra
+// defines on the flag set (nil for none).
+func loadWith(command string, args []string, getenv func(string) string, extra func(*flag.FlagSet)) (Config, error) {
+	fs, configPath := newFlagSet(command)
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return Config{}, err
+		}
+		return Config{}, usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return Config{}, usageError{fmt.Sprintf("%s: unexpected argument %q", command, fs.Arg(0))}
+	}
+
+	c, err := defaultConfig()
+	if err != nil {
+		return Config{}, err
+	}
+	switch {
+	case *configPath != "":
+		err = c.applyFile(*configPath, "--config")
+	case getenv(configEnv) != "":
+		err = c.applyFile(getenv(configEnv), configEnv)
+	}
+	if err != nil {
+		return Config{}, err
+	}
+	if err := c.applyEnv(getenv); err != nil {
+		return Config{}, err
+	}
+	var flagErr error
+	fs.Visit(func(f *flag.Flag) {
+		if s, ok := settingOfFlag(f.Name); ok && flagErr == nil {
+			flagErr = c.apply(s, f.Value.String(), "--"+f.Name)
+		}
+	})
+	if flagErr != nil {
+		return Config{}, flagErr
+	}
+	if err := c.finish(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// defaultConfig returns the configuration before any file, environment
+// or flag: every setting at its default.
+func defaultConfig() (Config, error) {
+	c := Config{from: map[string]string{}}
+	for _, s := range settings {
+		if err := s.set(&c, s.def); err != nil {
+			return Config{}, fmt.Errorf("default %s: %w", s.key, err)
+		}
+	}
+	return c, nil
+}
+
+// apply sets one value and remembers where it came from.
+func (c *Config) apply(s setting, v, from string) error {
+	if err := s.set(c, v); err != nil {
+		return fmt.Errorf("%s: %w", from, err)
+	}
+	c.from[s.key] = from
+	return nil
+}
+
+// name returns how the user gave a setting, or its environment variable
+// when it is at its default.
+func (c *Config) name(key string) string {
+	if from, ok := c.from[key]; ok {
+		return from
+	}
+	s, _ := lookupSetting(key)
+	return s.env()
+}
+
+// applyEnv applies the TACIT_* variables that are set. An empty variable
+// counts as unset.
+func (c *Config) applyEnv(getenv func(string) string) error {
+	for _, s := range settings {
+		if v := getenv(s.env()); v != "" {
+			if err := c.apply(s, v, s.env()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// applyFile applies a YAML file: one mapping of setting keys to values.
+// Unknown keys are errors, so a misspelt setting cannot silently keep its
+// default.
+func (c *Config) applyFile(path, from string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", from, err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil // an empty file sets nothing
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return fmt.Errorf("%s:%d: must be a mapping of setting: value", path, root.Line)
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		s, ok := lookupSetting(k.Value)
+		if !ok {
+			return fmt.Errorf("%s:%d: unknown key %q", path, k.Line, k.Value)
+		}
+		at := fmt.Sprintf("%s:%d: %s", path, k.Line, s.key)
+		if seen[s.key] {
+			return fmt.Errorf("%s: given twice", at)
+		}
+		seen[s.key] = true
+		text, err := nodeText(v)
+		if err != nil {
+			return fmt.Errorf("%s: %w", at, err)
+		}
+		if err := c.apply(s, text, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nodeText returns a YAML value as the text an environment variable would
+// hold: a scalar as written, null as "", and a list of scalars joined by
+// commas (so password_require may be written as a list).
+func nodeText(n *yaml.Node) (string, error) {
+	switch {
+	case n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null":
+		return "", nil
+	case n.Kind == yaml.ScalarNode:
+		return n.Value, nil
+	case n.Kind == yaml.SequenceNode:
+		var parts []string
+		for _, item := range n.Content {
+			if item.Kind != yaml.ScalarNode {
+				return "", errors.New("must be a value or a list of values")
+			}
+			parts = append(parts, item.Value)
+		}
+		return strings.Join(parts, ","), nil
+	}
+	return "", errors.New("must be a value or a list of values")
+}
+
+// finish fills the defaults that derive from other settings and checks
+// the rules that span several settings.
+func (c *Config) finish() error {
+	if c.Database.Engine == engineSQLite && c.Database.raw == "" {
+		c.Database.Path = filepath.Join(c.DataDir, "tacit.db")
+	}
+	if c.BaseURL == nil {
+		host, _, _ := net.SplitHostPort(c.Addr)
+		// A derived base URL is http://addr. That only makes sense, and
+		// is only safe with plain HTTP cookies, on a loopback address.
+		if !isLoopback(host) {
+			return fmt.Errorf("%s: required when %s (%q) is not a loopback address",
+				c.name("base_url"), c.name("addr"), c.Addr)
+		}
+		c.BaseURL = &url.URL{Scheme: "http", Host: c.Addr}
+	}
+	if c.MailFrom == "" {
+		c.MailFrom = formatAddress(c.Product, "no-reply@"+c.BaseURL.Hostname())
+	}
+	if c.PasswordMin > c.PasswordMax {
+		return fmt.Errorf("%s: must not exceed %s (%d), got %d",
+			c.name("password_min"), c.name("password_max"), c.PasswordMax, c.PasswordMin)
+	}
+	if c.Mail == MailSMTP && c.SMTPURL == nil {
+		return fmt.Errorf("%s: required when %s is smtp", c.name("smtp_url"), c.name("mail"))
+	}
+	if c.Mail == MailSMTP {
+		// The derived From address may not be deliverable (an IP
+		// address host); say so before the first mail fails.
+		if _, err := netmail.ParseAddress(c.MailFrom); err != nil {
+			return fmt.Errorf("%s: must be a mail address such as \"Example <no-reply@example.com>\", got %q",
+				c.name("mail_from"), c.MailFrom)
+		}
+	}
+	return c.checkCookies()
+}
+
+// checkCookies refuses cookies without the Secure attribute anywhere but
+// on a loopback host: over plain HTTP on a network, anyone on the path
+// could read session cookies.
+func (c *Config) checkCookies() error {
+	host := c.BaseURL.Hostname()
+	if c.SecureCookies() || isLoopback(host) {
+		return nil
+	}
+	if c.CookieSecure == "false" {
+		return fmt.Errorf("%s: false is for local development only, but the base URL host %q is not a loopback address",
+			c.name("cookie_secure"), host)
+	}
+	return fmt.Errorf("%s: must be https when its host is not a loopback address (plain HTTP cookies are for local development only), got %q",
+		c.name("base_url"), c.BaseURL.String())
+}
+
+// SecureCookies reports whether cookies carry the Secure attribute.
+func (c *Config) SecureCookies() bool {
+	switch c.CookieSecure {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	return c.BaseURL != nil && c.BaseURL.Scheme == "https"
+}
+
+// DBPath is the SQLite file in force; "" with PostgreSQL.
+func (c *Config) DBPath() string { return c.Database.Path }
+
+// HashParams returns the Argon2id parameters. Parallelism is fixed at one
+// lane: concurrent requests already use every core, and OWASP's
+// recommended settings assume p=1.
+func (c *Config) HashParams() argon2id.Params {
+	p := argon2id.DefaultParams()
+	p.Memory, p.Time, p.Threads = c.HashMemoryKiB, c.HashTime, 1
+	return p
+}
+
+// PasswordPolicy returns the password rules, reading the extra blocklist
+// file if one is configured.
+func (c *Config) PasswordPolicy() (tacit.PasswordPolicy, error) {
+	p := tacit.PasswordPolicy{
+		Min:       c.PasswordMin,
+		Max:       c.PasswordMax,
+		Require:   c.PasswordRequire,
+		Blocklist: tacit.CommonPasswords(),
+	}
+	if c.PasswordBlocklist == "" {
+		return p, nil
+	}
+	text, err := os.ReadFile(c.PasswordBlocklist)
+	if err != nil {
+		return p, fmt.Errorf("%s: %w", c.name("password_blocklist"), err)
+	}
+	// The shipped map is shared and must not be modified: merge into a
+	// fresh one.
+	extra := tacit.ParseBlocklist(string(text))
+	merged := make(map[string]struct{}, len(p.Blocklist)+len(extra))
+	for _, set := range []map[string]struct{}{p.Blocklist, extra} {
+		for pw := range set {
+			merged[pw] = struct{}{}
+		}
+	}
+	p.Blocklist = merged
+	return p, nil
+}
+
+// Logger returns a logger writing to w in the configured format and level.
+func (c *Config) Logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// YAML returns the configuration in the file format, secrets masked, so
+// that it can be saved and loaded again.
+func (c *Config) YAML() ([]byte, error) {
+	m := &yaml.Node{Kind: yaml.MappingNode,
+		HeadComment: "tacit configuration; secrets are masked as ****"}
+	for _, s := range settings {
+		tag := s.tag
+		if tag == "" {
+			tag = "!!str"
+		}
+		m.Content = append(m.Content,
+			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s.key},
+			&yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: s.get(c)})
+	}
+	return yaml.Marshal(m)
+}
+
+// isLoopback reports whether host names this machine only: a loopback IP
+// address, or localhost (which RFC 6761 reserves for loopback).
+func isLoopback(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+func setAddr(c *Config, v string) error {
+	// Any host is accepted, or none for every interface; finish checks
+	// that a non-loopback address comes with a base URL.
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return fmt.Errorf("must be host:port, got %q", v)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("must be host:port with a port number, got %q", v)
+	}
+	c.Addr = v
+	return nil
+}
+
+func setDataDir(c *Config, v string) error {
+	if v == "" {
+		return errors.New("must not be empty")
+	}
+	c.DataDir = v
+	return nil
+}
+
+// setDatabaseURL reads database_url; see parseDatabaseURL.
+func setDatabaseURL(c *Config, v string) error {
+	d, err := parseDatabaseURL(v)
+	if err != nil {
+		return err
+	}
+	c.Database = d
+	return nil
+}
+
+func setBaseURL(c *Config, v string) error {
+	if v == "" {
+		c.BaseURL = nil // derived from addr
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+		return fmt.Errorf("must be an absolute http:// or https:// URL, got %q", v)
+	}
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(v, "#") {
+		return fmt.Errorf("must not have a query or fragment, got %q", v)
+	}
+	if u.User != nil {
+		return fmt.Errorf("must not hold a user name or password, got %q", v)
+	}
+	c.BaseURL = u
+	return nil
+}
+
+func urlString(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	return u.String()
+}
+
+// setProduct refuses control characters because the name goes into mail
+// headers, where a line break would let it add headers of its own.
+func setProduct(c *Config, v string) error {
+	if strings.TrimSpace(v) == "" {
+		return errors.New("must not be empty")
+	}
+	if strings.ContainsFunc(v, unicode.IsControl) {
+		return fmt.Errorf("must not contain control characters, got %q", v)
+	}
+	c.Product = v
+	return nil
+}
+
+func setRegistrationMode(c *Config, v string) error {
+	switch m := flow.Mode(v); m {
+	case flow.EmailFirst, flow.FullForm:
+		c.RegistrationMode = m
+		return nil
+	}
+	return fmt.Errorf("must be email_first or full_form, got %q", v)
+}
+
+func setMail(c *Config, v string) error {
+	switch v {
+	case MailDev, MailSMTP:
+		c.Mail = v
+		return nil
+	}
+	return fmt.Errorf("must be dev or smtp, got %q", v)
+}
+
+func setSMTPURL(c *Config, v string) error {
+	if v == "" {
+		c.SMTPURL = nil
+		return nil
+	}
+	// The sender's own parser decides what is valid; its errors never
+	// repeat the URL, which may hold a password.
+	if _, err := mail.NewSMTPSender(v, "check <check@example.com>"); err != nil {
+		return err
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		return errors.New("must be a URL such as smtp://user:password@host:587")
+	}
+	c.SMTPURL = u
+	return nil
+}
+
+// maskPassword prints u with its password, if any, replaced by ****.
+func maskPassword(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	if _, has := u.User.Password(); !has {
+		return u.String()
+	}
+	m := *u
+	m.User = url.User(u.User.Username())
+	// The escaped user name holds no '@', so the first '@' ends it.
+	return strings.Replace(m.String(), "@", ":****@", 1)
+}
+
+func setMailFrom(c *Config, v string) error {
+	if v == "" {
+		c.MailFrom = "" // derived from product and base URL
+		return nil
+	}
+	if strings.ContainsFunc(v, unicode.IsControl) {
+		return fmt.Errorf("must not contain control characters, got %q", v)
+	}
+	if _, err := netmail.ParseAddress(v); err != nil {
+		return fmt.Errorf("must be a mail address such as \"Example <no-reply@example.com>\", got %q", v)
+	}
+	c.MailFrom = v
+	return nil
+}
+
+// formatAddress returns a From header value. A plain name is written
+// bare, as people write it; any other is quoted or encoded by net/mail.
+func formatAddress(name, addr string) string {
+	plain := !strings.ContainsFunc(name, func(r rune) bool {
+		return r > unicode.MaxASCII || !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == ' ' || r == '-' || r == '_')
+	})
+	if plain && strings.TrimSpace(name) == name {
+		return name + " <" + addr + ">"
+	}
+	return (&netmail.Address{Name: name, Address: addr}).String()
+}
+
+// parseWhole parses a whole number in [lo, hi].
+func parseWhole(v string, lo, hi uint64) (uint64, error) {
+	n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+	if err != nil || n < lo || n > hi {
+		if hi == 1<<32-1 {
+			return 0, fmt.Errorf("must be a whole number ≥ %d, got %q", lo, v)
+		}
+		return 0, fmt.Errorf("must be a whole number from %d to %d, got %q", lo, hi, v)
+	}
+	return n, nil
+}
+
+func setHashMemory(c *Config, v string) error {
+	n, err := parseWhole(v, 8, maxHashMemoryKiB)
+	c.HashMemoryKiB = uint32(n)
+	return err
+}
+
+func setHashTime(c *Config, v string) error {
+	n, err := parseWhole(v, 1, 1<<32-1)
+	c.HashTime = uint32(n)
+	return err
+}
+
+func setEnvelope(c *Config, v string) error {
+	if v == "auto" {
+		c.Envelope = AutoEnvelope
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return fmt.Errorf("must be auto or a duration such as 250ms (0s turns it off), got %q", v)
+	}
+	c.Envelope = d
+	return nil
+}
+
+func getEnvelope(c *Config) string {
+	if c.Envelope == AutoEnvelope {
+		return "auto"
+	}
+	return formatDuration(c.Envelope)
+}
+
+func setPasswordMin(c *Config, v string) error {
+	n, err := parseWhole(v, 1, maxPasswordMax)
+	c.PasswordMin = int(n)
+	return err
+}
+
+func setPasswordMax(c *Config, v string) error {
+	n, err := parseWhole(v, 1, maxPasswordMax)
+	c.PasswordMax = int(n)
+	return err
+}
+
+func setPasswordRequire(c *Config, v string) error {
+	var classes []tacit.CharClass
+	for part := range strings.SplitSeq(v, ",") {
+		class := tacit.CharClass(strings.TrimSpace(part))
+		switch class {
+		case "":
+			continue
+		case tacit.Lower, tacit.Upper, tacit.Digit, tacit.Symbol:
+		default:
+			return fmt.Errorf("must be a comma-separated list of lower, upper, digit, symbol; got %q", v)
+		}
+		if !slices.Contains(classes, class) {
+			classes = append(classes, class)
+		}
+	}
+	c.PasswordRequire = classes
+	return nil
+}
+
+func getPasswordRequire(c *Config) string {
+	parts := make([]string, len(c.PasswordRequire))
+	for i, class := range c.PasswordRequire {
+		parts[i] = string(class)
+	}
+	return strings.Join(parts, ",")
+}
+
+func setPasswordBlocklist(c *Config, v string) error {
+	c.PasswordBlocklist = v
+	return nil
+}
+
+// setDuration returns a setter for a positive duration field.
+func setDuration(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("must be a positive duration such as 24h or 30m, got %q", v)
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+// formatDuration prints d as time.Duration does, without its trailing
+// zero units: 24h rather than 24h0m0s.
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+func setCookieSecure(c *Config, v string) error {
+	switch v {
+	case "auto", "true", "false":
+		c.CookieSecure = v
+		return nil
+	}
+	return fmt.Errorf("must be auto, true or false, got %q", v)
+}
+
+func setLogLevel(c *Config, v string) error {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		return fmt.Errorf("must be debug, info, warn or error, got %q", v)
+	}
+	c.LogLevel = l
+	return nil
+}
+
+func setLogFormat(c *Config, v string) error {
+	switch v {
+	case "text", "json":
+		c.LogFormat = v
+		return nil
+	}
+	return fmt.Errorf("must be text or json, got %q", v)
+}

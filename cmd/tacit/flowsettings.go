@@ -1,0 +1,199 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tacitauth/tacit/flow"
+)
+
+// defaultThrottleMaxKeys bounds the counters table: at about a hundred
+// bytes a row, a million counters is some 100 MB of database, while a
+// flood of made-up addresses can no longer grow it for ever.
+const defaultThrottleMaxKeys = 1_000_000
+
+// accountSettings tune password reset and email change.
+var accountSettings = []setting{
+	{key: "reset_ttl", def: "30m", about: "how long a password reset link works",
+		set: setDuration(func(c *Config) *time.Duration { return &c.ResetTTL }),
+		get: func(c *Config) string { return formatDuration(c.ResetTTL) }},
+	{key: "email_change_ttl", def: "24h", about: "how long an email change confirmation link works",
+		set: setDuration(func(c *Config) *time.Duration { return &c.EmailChangeTTL }),
+		get: func(c *Config) string { return formatDuration(c.EmailChangeTTL) }},
+	{key: "notify_unknown", def: "false", tag: "!!bool",
+		about: "true to answer a reset request for an address without an account by mailing it so (lets anyone mail any address, within limit_mail)",
+		set:   setNotifyUnknown, get: func(c *Config) string { return strconv.FormatBool(c.NotifyUnknown) }},
+}
+
+// limitRule is one throttling rule of flow.Limits as a setting.
+type limitRule struct {
+	key   string
+	about string // what the rule counts
+	field func(*flow.Limits) *flow.Limit
+}
+
+// limitRules lists the throttling rules in the order they print.
+var limitRules = []limitRule{
+	{"limit_login", "failed sign-ins per address",
+		func(l *flow.Limits) *flow.Limit { return &l.Login }},
+	{"limit_login_ip", "failed sign-ins per client address",
+		func(l *flow.Limits) *flow.Limit { return &l.LoginIP }},
+	{"limit_signup", "sign-up requests per address",
+		func(l *flow.Limits) *flow.Limit { return &l.Signup }},
+	{"limit_resend", "verification resend requests per address",
+		func(l *flow.Limits) *flow.Limit { return &l.Resend }},
+	{"limit_reset", "password reset requests per address",
+		func(l *flow.Limits) *flow.Limit { return &l.Reset }},
+	{"limit_reset_submit_ip", "password reset submissions with a bad link, per client address",
+		func(l *flow.Limits) *flow.Limit { return &l.ResetSubmit }},
+	{"limit_requests_ip", "sign-up, resend and reset requests per client address",
+		func(l *flow.Limits) *flow.Limit { return &l.RequestsIP }},
+	{"limit_mail", "mails to one address per window; past free the rest are silently not sent",
+		func(l *flow.Limits) *flow.Limit { return &l.Mail }},
+}
+
+// limitSettings returns one setting per throttling rule. A value names
+// only the fields it changes; the others keep the rule's default, not the
+// value of a lower layer, so that one setting always means the same thing.
+func limitSettings() []setting {
+	defaults := flow.DefaultLimits()
+	out := make([]setting, len(limitRules))
+	for i, r := range limitRules {
+		def := *r.field(&defaults)
+		out[i] = setting{
+			key:   r.key,
+			def:   def.String(),
+			about: r.about + "; see throttle rules below",
+			set: func(c *Config, v string) error {
+				l, err := flow.ParseLimit(v, def)
+				if err != nil {
+					return err
+				}
+				*r.field(&c.Limits) = l
+				return nil
+			},
+			get: func(c *Config) string { return r.field(&c.Limits).String() },
+		}
+	}
+	return out
+}
+
+// throttleSettings bound the throttle counters and say whom to believe
+// about a client's address.
+var throttleSettings = []setting{
+	{key: "throttle_max_keys", def: strconv.Itoa(defaultThrottleMaxKeys), tag: "!!int",
+		about: "most throttle counters kept; past it the least recently hit are dropped",
+		set:   setThrottleMaxKeys, get: func(c *Config) string { return strconv.Itoa(c.ThrottleMaxKeys) }},
+	{key: "trusted_proxies",
+		about: "reverse proxies whose X-Forwarded-For gives the client address: comma list of IPs or CIDRs (default none: the connection's address is the client's)",
+		set:   setTrustedProxies, get: getTrustedProxies},
+}
+
+// LimitsOff returns the keys of the throttling rules that are switched
+// off, for a warning at start-up.
+func (c *Config) LimitsOff() []string {
+	var off []string
+	for _, r := range limitRules {
+		if r.field(&c.Limits).Free <= 0 {
+			off = append(off, r.key)
+		}
+	}
+	return off
+}
+
+func setNotifyUnknown(c *Config, v string) error {
+	switch v {
+	case "true", "false":
+		c.NotifyUnknown = v == "true"
+		return nil
+	}
+	return fmt.Errorf("must be true or false, got %q", v)
+}
+
+func setThrottleMaxKeys(c *Config, v string) error {
+	n, err := parseWhole(v, 1, 1<<32-1)
+	c.ThrottleMaxKeys = int(n)
+	return err
+}
+
+// setTrustedProxies reads a comma list of addresses and prefixes. A prefix
+// with host bits set (10.0.0.5/8) is refused rather than masked: the
+// writer meant either one host or the network, and guessing which would
+// trust more, or fewer, clients than intended.
+func setTrustedProxies(c *Config, v string) error {
+	var out []netip.Prefix
+	for part := range strings.SplitSeq(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		p, err := parseProxy(part)
+		if err != nil {
+			return err
+		}
+		out = append(out, p)
+	}
+	c.TrustedProxies = out
+	return nil
+}
+
+// parseProxy reads one IP address (a one-host prefix) or CIDR prefix.
+func parseProxy(s string) (netip.Prefix, error) {
+	bad := fmt.Errorf("must be a comma list of IP addresses or CIDR prefixes such as 10.0.0.0/8, got %q", s)
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" {
+			return netip.Prefix{}, bad
+		}
+		return unmapPrefix(netip.PrefixFrom(a, a.BitLen())), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, bad
+	}
+	if p != p.Masked() {
+		return netip.Prefix{}, fmt.Errorf("%q has bits set past the prefix length; write %s for the network or %s for the one host",
+			s, p.Masked(), p.Addr())
+	}
+	return unmapPrefix(p), nil
+}
+
+// unmapPrefix writes an IPv4-mapped IPv6 prefix (::ffff:10.0.0.0/104) as
+// the IPv4 prefix it means, the form in which the web server compares
+// IPv4 peers, so that tacit config prints the range in force. A masked
+// mapped prefix is at least /96: a shorter one clears the ffff.
+func unmapPrefix(p netip.Prefix) netip.Prefix {
+	if !p.Addr().Is4In6() {
+		return p
+	}
+	return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+}
+
+// getTrustedProxies prints one-host prefixes as bare addresses, the way
+// they are usually written.
+func getTrustedProxies(c *Config) string {
+	parts := make([]string, len(c.TrustedProxies))
+	for i, p := range c.TrustedProxies {
+		if p.IsSingleIP() {
+			parts[i] = p.Addr().String()
+		} else {
+			parts[i] = p.String()
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// trustsEveryone reports whether a trusted prefix covers all addresses
+// of a family. Then any client can write its own X-Forwarded-For and
+// dodge every per-client-address limit.
+func (c *Config) trustsEveryone() bool {
+	for _, p := range c.TrustedProxies {
+		if p.Bits() == 0 {
+			return true
+		}
+	}
+	return false
+}

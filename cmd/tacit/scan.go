@@ -1,0 +1,575 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	crand "crypto/rand"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/tacitauth/tacit/scan"
+)
+
+// scanStatus is how "tacit scan" ends when it does not end cleanly: 1
+// when it found something at or above --fail-on, 2 when it could not scan
+// (an unreachable target, a bad target file, endpoints that could not be
+// scanned). exitCode reads the status through exitStatus.
+type scanStatus struct {
+	status int
+	err    error
+}
+
+func (e scanStatus) Error() string   { return e.err.Error() }
+func (e scanStatus) Unwrap() error   { return e.err }
+func (e scanStatus) exitStatus() int { return e.status }
+
+// scanFailure is a scan that could not be done: exit status 2.
+func scanFailure(format string, args ...any) error {
+	return scanStatus{2, fmt.Errorf(format, args...)}
+}
+
+// scanOptions are the flags of "tacit scan".
+type scanOptions struct {
+	file, preset, known string
+	format, output      string
+	failOn              string
+	probes              int
+	timeout             time.Duration
+	printTarget         bool
+	timing, state       bool
+	url                 string // the preset's base URL, the one argument
+}
+
+// formats are the report formats --format takes, by name.
+var formats = map[string]func(io.Writer, *scan.Report) error{
+	"text": scan.WriteText, "json": scan.WriteJSON, "sarif": scan.WriteSARIF, "html": scan.WriteHTML,
+}
+
+func (o *scanOptions) flags(fs *flag.FlagSet) {
+	fs.StringVar(&o.file, "f", "", "target file (YAML)")
+	fs.StringVar(&o.preset, "preset", "", "scan a known kind of server at the URL given as argument: tacit")
+	fs.StringVar(&o.known, "known", "", "an identifier that has an account (with --preset)")
+	fs.StringVar(&o.format, "format", "text", "report format: text, json, sarif or html")
+	fs.StringVar(&o.output, "o", "", "write the report to this file instead of stdout")
+	fs.StringVar(&o.failOn, "fail-on", "low", "exit 1 on a finding of this severity or above: low, medium, high or none")
+	fs.IntVar(&o.probes, "probes", scan.DefaultProbes, "rounds of probes per endpoint")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "time limit of each request")
+	fs.BoolVar(&o.printTarget, "print-target", false, "print the target file the scan would use, then exit")
+	fs.BoolVar(&o.timing, "timing", false, "also compare response times (many more requests)")
+	fs.BoolVar(&o.state, "state", false, "also repeat requests to find lockouts and rate limits (changes the target's state)")
+}
+
+// parseScanArgs reads scan's flags, which may come before or after the
+// URL argument.
+func parseScanArgs(args []string) (scanOptions, error) {
+	var o scanOptions
+	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported once, by the caller
+	o.flags(fs)
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return o, err
+			}
+			return o, usageError{"scan: " + err.Error()}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		rest = append(rest, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	return o, o.check(rest)
+}
+
+// check refuses combinations that cannot make a scan.
+func (o *scanOptions) check(rest []string) error {
+	if _, ok := formats[o.format]; !ok {
+		return usageError{fmt.Sprintf("scan: --format %q: want text, json, sarif or html", o.format)}
+	}
+	if o.failOn != "none" {
+		if _, err := scan.ParseSeverity(o.failOn); err != nil {
+			return usageError{fmt.Sprintf("scan: --fail-on %q: want low, medium, high or none", o.failOn)}
+		}
+	}
+	if o.probes < 2 {
+		return usageError{"scan: --probes must be at least 2"}
+	}
+	switch {
+	case o.file != "" && o.preset != "":
+		return usageError{"scan: give a target file (-f) or a preset (--preset), not both"}
+	case o.file != "":
+		if len(rest) > 0 {
+			return usageError{fmt.Sprintf("scan: unexpected argument %q (the target file names the URL)", rest[0])}
+		}
+		if o.known != "" {
+			return usageError{"scan: --known goes with --preset; a target file lists its known identifiers"}
+		}
+	case o.preset == "":
+		return usageError{"scan: give a target file (-f target.yaml) or a preset (--preset tacit URL)"}
+	case o.preset != "tacit":
+		return usageError{fmt.Sprintf("scan: unknown preset %q; the one preset is tacit", o.preset)}
+	case len(rest) != 1:
+		return usageError{"scan: --preset tacit takes one argument, the server's URL"}
+	default:
+		o.url = rest[0]
+	}
+	return nil
+}
+
+// runScan is "tacit scan": it loads or builds the target, scans it,
+// writes the report and says by its status whether the target passed.
+func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseScanArgs(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, scanUsage)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: o.timeout}
+	text, err := o.targetText(ctx, client, stderr)
+	if err != nil {
+		return err
+	}
+	target, err := scan.LoadTarget(strings.NewReader(text))
+	if err != nil {
+		return scanFailure("%s: %w", o.targetName(), err)
+	}
+	if o.printTarget {
+		_, err := io.WriteString(stdout, text)
+		return err
+	}
+	s := o.scanner(client)
+	var done, total int
+	if isTerminal(stderr) {
+		bar := scan.ProgressBar(stderr)
+		s.Progress = func(d, t int) { done, total = d, t; bar(d, t) }
+	}
+	rep, scanErr := s.Scan(ctx, target)
+	if done < total { // the bar ends its line only when the scan completes
+		fmt.Fprintln(stderr)
+	}
+	if err := o.writeReport(rep, stdout); err != nil {
+		return scanFailure("%w", err)
+	}
+	return o.verdict(rep, scanErr)
+}
+
+// scanner is the scanner the flags ask for.
+func (o *scanOptions) scanner(client *http.Client) *scan.Scanner {
+	s := &scan.Scanner{Client: client, Probes: o.probes}
+	if o.timing {
+		s.Checks = append(s.Checks, &scan.TimingCheck{})
+	}
+	if o.state {
+		s.AllowStateChanges = true
+		s.Checks = append(s.Checks, &scan.StateCheck{})
+	}
+	return s
+}
+
+// targetName names the target in errors: the file, or the preset's URL.
+func (o *scanOptions) targetName() string {
+	if o.file != "" {
+		return o.file
+	}
+	return o.url
+}
+
+// targetText returns the target file's text: the file as it is, or the
+// one the preset builds.
+func (o *scanOptions) targetText(ctx context.Context, client *http.Client, stderr io.Writer) (string, error) {
+	if o.file == "" {
+		return tacitPreset(ctx, client, o.url, o.known, !o.printTarget, stderr)
+	}
+	b, err := os.ReadFile(o.file)
+	if err != nil {
+		return "", scanFailure("%w", err)
+	}
+	return string(b), nil
+}
+
+func (o *scanOptions) writeReport(rep *scan.Report, stdout io.Writer) error {
+	var b bytes.Buffer
+	if err := formats[o.format](&b, rep); err != nil {
+		return err
+	}
+	if o.output == "" {
+		_, err := stdout.Write(b.Bytes())
+		return err
+	}
+	if err := os.WriteFile(o.output, b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("-o: %w", err)
+	}
+	return nil
+}
+
+// verdict is the scan's exit status as an error. An incomplete scan is a
+// failure to scan (2) even with findings: what it did not see may be
+// worse, and the fix is to the scan, not only to the target.
+func (o *scanOptions) verdict(rep *scan.Report, scanErr error) error {
+	var failed []scan.EndpointResult
+	for _, e := range rep.Endpoints {
+		if e.Error != "" {
+			failed = append(failed, e)
+		}
+	}
+	if scanErr != nil && len(failed) == 0 {
+		return scanFailure("%w", scanErr) // cancelled before an endpoint failed
+	}
+	if len(failed) > 0 {
+		return scanFailure("%d of %d endpoints could not be scanned; %s: %s", len(failed), len(rep.Endpoints), failed[0].Name, failed[0].Error)
+	}
+	if o.failOn == "none" {
+		return nil
+	}
+	floor, _ := scan.ParseSeverity(o.failOn)
+	n := 0
+	for _, f := range rep.Findings {
+		if f.Severity.Rank() >= floor.Rank() {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	noun := "findings"
+	if n == 1 {
+		noun = "finding"
+	}
+	return scanStatus{1, fmt.Errorf("%d %s at or above --fail-on %s", n, noun, o.failOn)}
+}
+
+// isTerminal reports whether w is a terminal, where a progress bar is
+// welcome; in a pipe or a CI log it would be noise.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// scanUsage is the help of "tacit scan".
+const scanUsage = `Usage:
+  tacit scan [flags] -f target.yaml
+  tacit scan [flags] --preset tacit [--known ADDRESS] URL
+
+Scans a web application's account endpoints for account enumeration: any
+way its answers tell an identifier that has an account from one that has
+not. The target file names the endpoints and the known identifiers (see the
+documentation of package scan for its format).
+
+--preset tacit scans a tacit server with no file: its JSON API (sign-in,
+sign-up, password reset, verification resend) and its HTML forms (sign-in,
+sign-up, password reset). With the dev mailbox on (mail: dev), it makes an
+account of its own first; otherwise --known names an existing account, one
+with no sign-up, reset or failed sign-in in the last hour (a throttle
+counter it has and unknown addresses lack shows as a difference).
+Every probe comes from this machine, so switch the per-client throttle
+rules (limit_login_ip, limit_requests_ip, limit_reset_submit_ip) off on the
+server while it is scanned.
+
+Flags:
+  -f FILE            target file
+  --preset tacit     scan the tacit server at URL
+  --known ADDRESS    an address that has an account (with --preset)
+  --format FORMAT    text (default), json, sarif or html
+  -o FILE            write the report to FILE instead of stdout
+  --fail-on LEVEL    exit 1 on a finding of LEVEL or above: low (default),
+                     medium, high, or none
+  --probes N         rounds of probes per endpoint (default 6)
+  --timeout D        time limit of each request (default 30s)
+  --print-target     print the target file the scan would use, then exit
+  --timing           also compare response times, with interleaved pairs
+                     sized to find a 50µs difference (up to 10,000 requests
+                     an endpoint: failed sign-ins for the known accounts,
+                     mails from reset and resend endpoints)
+  --state            also send each identifier the same request 20 times, to
+                     find lockouts and rate limits that treat known accounts
+                     differently (may lock the known accounts and sends mail:
+                     use test accounts)
+
+Exit status: 0 no finding at or above --fail-on, 1 such a finding, 2 the
+scan could not be done (bad flags or target file, unreachable target,
+endpoints that could not be scanned).
+`
+
+// The tacit preset.
+
+// presetDomain is the domain of the account the preset signs up: .example
+// is reserved (RFC 2606), so its mail can never reach anyone.
+const presetDomain = "tacit-scan.example"
+
+// signupLink finds the link of a sign-up mail: /register/complete
+// (choose a password) in email-first mode, /verify in full-form mode.
+var signupLink = regexp.MustCompile(`(/register/complete|/verify)\?token=([A-Za-z0-9_-]+)`)
+
+// confirmLink finds the link of an email change confirmation.
+var confirmLink = regexp.MustCompile(`/email/confirm\?token=([A-Za-z0-9_-]+)`)
+
+// mailWait bounds how long the preset waits for its sign-up mail; the
+// server's mail worker delivers it within moments.
+const mailWait = 15 * time.Second
+
+// tacitPreset builds the target of a tacit server at base. Unless known
+// names an account, it signs one up through the dev mailbox (only when
+// signUp is set: --print-target shows the address it would use).
+func tacitPreset(ctx context.Context, client *http.Client, base, known string, signUp bool, stderr io.Writer) (string, error) {
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", usageError{fmt.Sprintf("scan: %q is not an http or https URL", base)}
+	}
+	base = strings.TrimSuffix(u.String(), "/")
+	jar, _ := cookiejar.New(nil) // never fails without options
+	withJar := *client
+	withJar.Jar = jar // the session of the account the preset makes
+	p := &presetClient{ctx: ctx, client: &withJar, base: base}
+	fullForm, err := p.fullForm()
+	if err != nil {
+		return "", err
+	}
+	if known == "" {
+		if known, err = p.ownAccount(fullForm, signUp); err != nil {
+			return "", err
+		}
+		if signUp && isTerminal(stderr) {
+			fmt.Fprintf(stderr, "signed up %s through the dev mailbox\n", known)
+		}
+	}
+	return tacitTarget(base, known, fullForm), nil
+}
+
+// presetClient talks to the tacit server the preset prepares.
+type presetClient struct {
+	ctx    context.Context
+	client *http.Client
+	base   string
+}
+
+// fullForm reports whether the server's sign-up form asks for the
+// password (registration_mode full_form); it also finds out whether the
+// server answers at all.
+func (p *presetClient) fullForm() (bool, error) {
+	status, body, err := p.get("/register")
+	if err != nil {
+		return false, err
+	}
+	if status != http.StatusOK {
+		return false, scanFailure("%s: GET /register answered %d; is this a tacit server?", p.base, status)
+	}
+	return strings.Contains(body, `name="password_confirm"`), nil
+}
+
+// ownAccount makes a fresh account through the dev mailbox and returns
+// its address, the known identifier of the scan.
+//
+// The account is signed up under a throwaway address and then moved to
+// the scanned one by an email change. Signing up the scanned address
+// directly would count one sign-up request against it, and tacit throttles
+// sign-ups per address for an hour: the known address would reach the
+// limit one round before its unknown partners, a difference the scan
+// rightly reports. An email change counts against the old address, so the
+// scanned address starts with no history, like its partners.
+func (p *presetClient) ownAccount(fullForm, signUp bool) (string, error) {
+	status, _, err := p.get("/_dev/mailbox")
+	if err != nil {
+		return "", err
+	}
+	if status != http.StatusOK {
+		return "", scanFailure("%s: the dev mailbox is off (GET /_dev/mailbox answered %d), so the scan cannot sign up an account of its own; name one with --known ADDRESS", p.base, status)
+	}
+	known := presetAddress("scan-")
+	if !signUp {
+		return known, nil
+	}
+	password := strongPassword()
+	if err := p.signUp(presetAddress("scan-setup-"), password, fullForm); err != nil {
+		return "", err
+	}
+	if err := p.moveTo(known, password); err != nil {
+		return "", err
+	}
+	// Signing in proves the move; a successful sign-in clears the
+	// address's failed sign-in count, which was zero anyway.
+	if err := p.post("/api/login", map[string]string{"email": known, "password": password}, http.StatusOK); err != nil {
+		return "", err
+	}
+	return known, nil
+}
+
+// presetAddress is a fresh address on presetDomain.
+func presetAddress(prefix string) string {
+	return prefix + strings.ToLower(crand.Text()[:12]) + "@" + presetDomain
+}
+
+// signUp makes an account for email with password through the JSON API
+// and the mailed link, which also signs it in (the session cookie goes to
+// p's cookie jar).
+func (p *presetClient) signUp(email, password string, fullForm bool) error {
+	fields := map[string]string{"email": email}
+	if fullForm {
+		fields["password"], fields["password_confirm"] = password, password
+	}
+	if err := p.post("/api/register", fields, http.StatusAccepted); err != nil {
+		return err
+	}
+	link, err := p.mailedLink(email, signupLink)
+	if err != nil {
+		return err
+	}
+	if link[1] == "/verify" {
+		return p.post("/api/verify", map[string]string{"token": link[2]}, http.StatusOK)
+	}
+	return p.post("/api/register/complete", map[string]string{"token": link[2], "password": password, "password_confirm": password}, http.StatusCreated)
+}
+
+// moveTo changes the signed-in account's address to email and confirms
+// the change with the mailed link.
+func (p *presetClient) moveTo(email, password string) error {
+	if err := p.post("/api/email/change", map[string]string{"email": email, "password": password}, http.StatusAccepted); err != nil {
+		return err
+	}
+	link, err := p.mailedLink(email, confirmLink)
+	if err != nil {
+		return err
+	}
+	return p.post("/api/email/confirm", map[string]string{"token": link[1]}, 0)
+}
+
+// strongPassword is a random password any sensible policy accepts: 26
+// random characters from crypto/rand with lower and upper case, plus a
+// digit and a symbol. Nobody needs to know it: the account only has to
+// exist.
+func strongPassword() string {
+	t := crand.Text()
+	return strings.ToLower(t[:13]) + t[13:] + "7!"
+}
+
+// mailedLink waits for a mail to email in the dev mailbox whose text
+// matches link, and returns the match.
+func (p *presetClient) mailedLink(email string, link *regexp.Regexp) ([]string, error) {
+	deadline := time.Now().Add(mailWait)
+	for {
+		status, body, err := p.get("/_dev/mailbox")
+		if err != nil {
+			return nil, err
+		}
+		if status != http.StatusOK {
+			return nil, scanFailure("%s: GET /_dev/mailbox answered %d", p.base, status)
+		}
+		var mails []struct{ To, Text string }
+		if err := json.Unmarshal([]byte(body), &mails); err != nil {
+			return nil, scanFailure("%s: read the dev mailbox: %w", p.base, err)
+		}
+		for _, m := range mails {
+			if m.To != email {
+				continue
+			}
+			if match := link.FindStringSubmatch(m.Text); match != nil {
+				return match, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return nil, scanFailure("%s: no mail with a link for %s in the dev mailbox after %s", p.base, email, mailWait)
+		}
+		select {
+		case <-p.ctx.Done():
+			return nil, scanFailure("%w", p.ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (p *presetClient) get(path string) (int, string, error) {
+	req, err := http.NewRequestWithContext(p.ctx, http.MethodGet, p.base+path, nil)
+	if err != nil {
+		return 0, "", scanFailure("%s: %w", p.base, err)
+	}
+	return p.do(req)
+}
+
+// post sends fields as JSON and wants the status want (0: any success).
+func (p *presetClient) post(path string, fields map[string]string, want int) error {
+	b, _ := json.Marshal(fields) // a map of strings always encodes
+	req, err := http.NewRequestWithContext(p.ctx, http.MethodPost, p.base+path, bytes.NewReader(b))
+	if err != nil {
+		return scanFailure("%s: %w", p.base, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	status, body, err := p.do(req)
+	if err != nil {
+		return err
+	}
+	if status == want || (want == 0 && status/100 == 2) {
+		return nil
+	}
+	hint := ""
+	if status == http.StatusTooManyRequests {
+		hint = "; the server throttles this client: switch its per-client throttle rules off while it is scanned"
+	}
+	return scanFailure("%s: making the scan's own account: POST %s answered %d %s%s", p.base, path, status, strings.TrimSpace(body), hint)
+}
+
+func (p *presetClient) do(req *http.Request) (int, string, error) {
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return 0, "", scanFailure("%s is unreachable: %w", p.base, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return 0, "", scanFailure("%s: %s %s: read answer: %w", p.base, req.Method, req.URL.Path, err)
+	}
+	return resp.StatusCode, string(body), nil
+}
+
+// tacitTarget is the target file of a tacit server: the JSON API, and the
+// HTML forms, each with a before step that fetches the form and takes its
+// CSRF token, as a browser does.
+func tacitTarget(base, known string, fullForm bool) string {
+	register := `{email: "{{identifier}}"}`
+	if fullForm {
+		register = `{email: "{{identifier}}", password: "{{password}}", password_confirm: "{{password}}"}`
+	}
+	form := func(name string, kind scan.Kind, path, fields string) string {
+		return fmt.Sprintf(`  - name: %s
+    kind: %s
+    path: %s
+    form: {csrf_token: "{{csrf}}", %s}
+    before:
+      - path: %s
+        extract: {csrf: {input: csrf_token}}
+`, name, kind, path, strings.Trim(fields, "{}"), path)
+	}
+	mode := "email_first"
+	if fullForm {
+		mode = "full_form"
+	}
+	return fmt.Sprintf(`# tacit scan --preset tacit: a tacit server (registration_mode %s).
+base_url: %q
+known: [%q]
+endpoints:
+  - {name: api-login, kind: login, path: /api/login, json: {email: "{{identifier}}", password: "{{password}}"}}
+  - {name: api-register, kind: register, path: /api/register, json: %s}
+  - {name: api-forgot, kind: reset, path: /api/password/forgot, json: {email: "{{identifier}}"}}
+  - {name: api-resend, kind: resend, path: /api/verify/resend, json: {email: "{{identifier}}"}}
+`, mode, base, known, register) +
+		form("login", scan.KindLogin, "/login", `{email: "{{identifier}}", password: "{{password}}"}`) +
+		form("register", scan.KindRegister, "/register", register) +
+		form("forgot", scan.KindReset, "/password/forgot", `{email: "{{identifier}}"}`)
+}

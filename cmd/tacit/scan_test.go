@@ -1,0 +1,216 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/tacitauth/tacit/scan"
+	"github.com/tacitauth/tacit/scan/lab"
+)
+
+// scanFixtures are the lab applications the scan scripts scan, by the
+// name of the target file the setup writes for each.
+var scanFixtures = map[string]string{
+	"leaky.yaml":  "message",    // USER_ENUM_RESPONSE_CONTENT, high
+	"medium.yaml": "header",     // USER_ENUM_HEADERS, medium
+	"clean.yaml":  "clean-json", // nothing to find
+	"slow.yaml":   "slow-known", // USER_ENUM_TIMING, with --timing only
+	"lock.yaml":   "lockout",    // USER_ENUM_LOCKOUT, with --state only
+}
+
+// TestScanScripts runs the scan scenarios in testdata/script/scan. Each
+// script gets lab applications on loopback ports, their target files in
+// $WORK, their URLs as LEAKY_URL, MEDIUM_URL, CLEAN_URL, SLOW_URL and
+// LOCK_URL, and DEAD_URL, where nothing listens.
+func TestScanScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script/scan",
+		RequireExplicitExec: true,
+		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"exits": cmdExits},
+		Setup:               setupLab,
+	})
+}
+
+func setupLab(env *testscript.Env) error {
+	for file, name := range scanFixtures {
+		f, ok := lab.Lookup(name)
+		if !ok {
+			return errors.New("no lab fixture " + name)
+		}
+		srv := httptest.NewServer(f.New())
+		env.Defer(srv.Close)
+		env.Setenv(strings.ToUpper(strings.TrimSuffix(file, ".yaml"))+"_URL", srv.URL)
+		if err := os.WriteFile(filepath.Join(env.WorkDir, file), []byte(f.Target(srv.URL)), 0o644); err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	dead := "http://" + ln.Addr().String()
+	ln.Close()
+	env.Setenv("DEAD_URL", dead)
+	for file, target := range map[string]string{
+		// Nothing listens at the base URL.
+		"dead.yaml": `base_url: ` + dead + `
+known: [alice@lab.example]
+endpoints:
+  - {name: login, kind: login, path: /api/login, json: {email: "{{identifier}}", password: "{{password}}"}}
+`,
+		// The second endpoint's before step looks for a CSRF token the
+		// page does not have, so that endpoint cannot be scanned.
+		"partial.yaml": `base_url: ` + env.Getenv("LEAKY_URL") + `
+known: [alice@lab.example]
+endpoints:
+  - {name: login, kind: login, path: /api/login, json: {email: "{{identifier}}", password: "{{password}}"}}
+  - name: form-login
+    kind: login
+    path: /api/login
+    form: {csrf_token: "{{csrf}}", email: "{{identifier}}"}
+    before:
+      - {path: /api/login, extract: {csrf: {input: csrf_token}}}
+`,
+	} {
+		if err := os.WriteFile(filepath.Join(env.WorkDir, file), []byte(target), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tacitServe runs "tacit serve" in this process with fast hashing and the
+// per-client throttle rules off (every probe comes from 127.0.0.1; the
+// per-address rules, which must treat every address alike, stay on), and
+// returns its URL.
+func tacitServe(t *testing.T, more ...string) string {
+	t.Helper()
+	addr := freeAddr(t)
+	var stderr lockedBuffer
+	getenv := fastEnv(filepath.Join(t.TempDir(), "data"), append([]string{
+		"TACIT_LIMIT_LOGIN_IP", "off", "TACIT_LIMIT_REQUESTS_IP", "off", "TACIT_LIMIT_RESET_SUBMIT_IP", "off",
+	}, more...)...)
+	stop := startServe(t, addr, getenv, &stderr)
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("serve: %v\n%s", err, stderr.String())
+		}
+	})
+	return "http://" + addr
+}
+
+// TestScanPresetTacit is CI's scan of tacit, in process: "tacit scan
+// --preset tacit" against "tacit serve" in both sign-up modes must sign
+// up its own account, scan every endpoint and find nothing.
+func TestScanPresetTacit(t *testing.T) {
+	for _, mode := range []string{"email_first", "full_form"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			base := tacitServe(t, "TACIT_REGISTRATION_MODE", mode)
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), []string{"scan", "--preset", "tacit", "--format", "json", base}, env(), &stdout, &stderr)
+			if code := exitCode(err, &stderr); code != 0 {
+				t.Fatalf("exit status %d\nstderr: %s\nstdout: %s", code, stderr.String(), stdout.String())
+			}
+			var rep struct {
+				Target    string
+				Endpoints []scan.EndpointResult
+				Findings  []scan.Finding
+			}
+			if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, e := range rep.Endpoints {
+				names = append(names, e.Name)
+				if e.Error != "" || len(e.Notes) > 0 || len(e.Unstable) > 0 || e.Probes < 24 {
+					t.Errorf("endpoint %s: %d probes, error %q, notes %q, unstable %q", e.Name, e.Probes, e.Error, e.Notes, e.Unstable)
+				}
+			}
+			if got := strings.Join(names, " "); rep.Target != base || got != "api-login api-register api-forgot api-resend login register forgot" || len(rep.Findings) != 0 {
+				t.Errorf("scanned %s: endpoints %s, %d findings", rep.Target, got, len(rep.Findings))
+			}
+			if stderr.Len() > 0 {
+				t.Errorf("stderr not quiet off a terminal: %q", stderr.String())
+			}
+		})
+	}
+}
+
+// TestScanPresetPrintTarget: --print-target shows the target with the
+// address the scan would sign up, in the server's sign-up mode, and
+// changes nothing on the server.
+func TestScanPresetPrintTarget(t *testing.T) {
+	base := tacitServe(t, "TACIT_REGISTRATION_MODE", "full_form")
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"scan", "--preset", "tacit", "--print-target", base + "/"}, env(), &stdout, &stderr); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	text := stdout.String()
+	m := regexp.MustCompile(`(?m)^known: \["(scan-[a-z2-7]{12}@tacit-scan\.example)"\]$`).FindStringSubmatch(text)
+	if m == nil || !strings.HasPrefix(text, "# tacit scan --preset tacit: a tacit server (registration_mode full_form).\nbase_url: \""+base+"\"\n") {
+		t.Fatalf("target:\n%s", text)
+	}
+	target, err := scan.LoadTarget(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(target.Endpoints) != 7 || target.Endpoints[1].JSON == nil || target.Endpoints[5].Form[3].Name != "password_confirm" {
+		t.Errorf("endpoints %d; the sign-up endpoints do not send the full form:\n%s", len(target.Endpoints), text)
+	}
+	resp, err := http.Get(base + "/_dev/mailbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.TrimSpace(string(box)) != "[]" {
+		t.Errorf("--print-target signed up an account; mailbox: %s", box)
+	}
+}
+
+// TestScanPresetWithoutMailbox: a tacit server that sends mail by SMTP
+// has no dev mailbox, so the scan cannot make its account and says how to
+// name one.
+func TestScanPresetWithoutMailbox(t *testing.T) {
+	smtpAddr := startSMTP(t, &smtpInbox{})
+	base := tacitServe(t, "TACIT_MAIL", "smtp", "TACIT_SMTP_URL", "smtp://"+smtpAddr)
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"scan", "--preset", "tacit", base}, env(), &stdout, &stderr)
+	want := "tacit: " + base + ": the dev mailbox is off (GET /_dev/mailbox answered 404), so the scan cannot sign up an account of its own; name one with --known ADDRESS\n"
+	if code := exitCode(err, &stderr); code != 2 || stderr.String() != want || stdout.Len() != 0 {
+		t.Errorf("exit %d, stderr %q, stdout %q; want 2, %q", code, stderr.String(), stdout.String(), want)
+	}
+}
+
+// TestIsTerminal: the progress bar goes to a terminal only, never into a
+// file, a pipe or a CI log.
+func TestIsTerminal(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if isTerminal(f) || isTerminal(w) || isTerminal(&bytes.Buffer{}) {
+		t.Error("a file, a pipe or a buffer taken for a terminal")
+	}
+}

@@ -1,0 +1,151 @@
+package e2e
+
+import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tacitauth/tacit/argon2id"
+	"github.com/tacitauth/tacit/timing"
+)
+
+// Benchmarks of the real binary with production hashing (argon2id 19 MiB,
+// t=2) and the envelope measured at start-up. docs/BENCHMARKS.md records
+// their figures and the commands that produced them.
+
+var (
+	timingPairs    = flag.Int("timing.pairs", 300, "interleaved request triples for BenchmarkLoginTiming")
+	timingEnvelope = flag.String("timing.envelope", "", "TACIT_ENVELOPE for BenchmarkLoginTiming (empty: the default, measured)")
+)
+
+// noLoginLimits lifts the sign-in limits: with them, every address would
+// be answered 429 after five failures, which measures nothing.
+var noLoginLimits = []string{"TACIT_LIMIT_LOGIN=off", "TACIT_LIMIT_LOGIN_IP=off"}
+
+// loginClients is how many logins are in flight at once: enough to keep
+// both hashing slots busy while other requests sleep out the envelope.
+const loginClients = 64
+
+// bareHashRate is argon2id's throughput measured by the first
+// sub-benchmark, for the login ratio.
+var bareHashRate float64
+
+// BenchmarkLoginThroughput compares login throughput through the real server
+// with bare argon2id throughput, same parameters, same machine, one run.
+// The x-argon2 metric is the ratio (target ≥ 0.9).
+func BenchmarkLoginThroughput(b *testing.B) {
+	s := startServer(b, noLoginLimits...)
+	signUp(b, s, "bench@example.com", "bench password 1")
+
+	b.Run("argon2id", benchBareArgon2id)
+	for _, c := range []struct{ name, email, password string }{
+		{"wrong_password", "bench@example.com", "wrong password"},
+		{"unknown_address", "nobody@example.com", "wrong password"},
+		{"correct_password", "bench@example.com", "bench password 1"},
+	} {
+		b.Run("login_"+c.name, func(b *testing.B) {
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: loginClients}}
+			var failed atomic.Int64
+			b.SetParallelism(loginClients / 2)
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					code, _ := postJSON(b, client, s.URL+"/api/login", map[string]string{"email": c.email, "password": c.password})
+					if code != http.StatusOK && code != http.StatusUnauthorized {
+						failed.Add(1)
+					}
+				}
+			})
+			rate := float64(b.N) / time.Since(start).Seconds()
+			if failed.Load() > 0 {
+				b.Fatalf("%d logins answered neither 200 nor 401", failed.Load())
+			}
+			b.ReportMetric(rate, "ops/s")
+			if bareHashRate > 0 {
+				b.ReportMetric(rate/bareHashRate, "x-argon2")
+			}
+		})
+	}
+}
+
+// benchBareArgon2id measures argon2id verifications per second with the
+// production parameters and as many hashes at once as the server allows,
+// and keeps the rate for the x-argon2 ratios of later sub-benchmarks.
+func benchBareArgon2id(b *testing.B) {
+	h, err := argon2id.New(argon2id.DefaultParams(), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	enc, _ := h.Hash("bench password 1")
+	b.SetParallelism(loginClients / 2)
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			h.Verify("wrong password", enc)
+		}
+	})
+	bareHashRate = float64(b.N) / time.Since(start).Seconds()
+	b.ReportMetric(bareHashRate, "ops/s")
+}
+
+// BenchmarkLoginTiming sends interleaved wrong-password logins for a
+// registered address and two unknown ones, in random order, one at a time,
+// and compares the registered-vs-unknown response times against the
+// unknown-vs-unknown control (DESIGN.md §5). Run it with -benchtime=1x;
+// -timing.pairs sets the sample size.
+func BenchmarkLoginTiming(b *testing.B) {
+	env := noLoginLimits
+	if *timingEnvelope != "" {
+		env = append(env, "TACIT_ENVELOPE="+*timingEnvelope)
+	}
+	s := startServer(b, env...)
+	signUp(b, s, "known@example.com", "timing password 1")
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	addrs := []string{"known@example.com", "unknown-1@example.com", "unknown-2@example.com"}
+	samples := make([][]time.Duration, len(addrs))
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	b.ResetTimer()
+	for range b.N {
+		for i := 0; i < *timingPairs; i++ {
+			for _, k := range r.Perm(len(addrs)) {
+				start := time.Now()
+				code, _ := postJSON(b, client, s.URL+"/api/login", map[string]string{"email": addrs[k], "password": "wrong password"})
+				samples[k] = append(samples[k], time.Since(start))
+				if code != http.StatusUnauthorized {
+					b.Fatalf("login %s: %d", addrs[k], code)
+				}
+			}
+		}
+	}
+	b.StopTimer()
+	known, control := compare(b, samples[0], samples[1]), compare(b, samples[2], samples[1])
+	b.Logf("registered vs unknown: %v", known)
+	b.Logf("unknown vs unknown (control): %v", control)
+	b.ReportMetric(float64(known.Median1.Microseconds()), "µs-median-registered")
+	b.ReportMetric(float64(known.Median2.Microseconds()), "µs-median-unknown")
+	b.ReportMetric(float64(known.Diff.Microseconds()), "µs-diff")
+	b.ReportMetric(known.P, "p-registered")
+	b.ReportMetric(control.P, "p-control")
+	b.ReportMetric(known.Advantage, "advantage")
+	b.ReportMetric(control.Advantage, "advantage-control")
+	fmt.Printf("timing verdict: %s\n", verdict(known, control))
+}
+
+func compare(b *testing.B, x, y []time.Duration) timing.Comparison {
+	c, err := timing.Compare(x, y)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// verdict says whether the registered-vs-unknown difference is detectable
+// at the 1% level, beside the control's result.
+func verdict(known, control timing.Comparison) string {
+	detect := func(c timing.Comparison) bool { return c.P < 0.01 || c.AdvantageP < 0.01 }
+	return fmt.Sprintf("registered vs unknown detectable: %v; control detectable: %v", detect(known), detect(control))
+}

@@ -1,0 +1,112 @@
+// Package e2e tests and benchmarks the real tacit binary: it is built once,
+// started as a separate process on a free loopback port, and spoken to over
+// HTTP, exactly as a user or a browser would.
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var binary string // path of the built tacit binary
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "tacit-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "tacit")
+	build := exec.Command("go", "build", "-o", binary, "../cmd/tacit")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build tacit:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is a running `tacit serve` process.
+type server struct {
+	URL     string // base URL, e.g. http://127.0.0.1:PORT
+	DataDir string
+	log     *syncBuffer
+}
+
+// startServer runs `tacit serve` with a fresh data directory on a free port,
+// waits until /readyz says it is ready, and stops it when the test ends. env adds or
+// overrides TACIT_* settings (KEY=VALUE).
+func startServer(t testing.TB, env ...string) *server {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	s := &server{URL: "http://" + addr, DataDir: t.TempDir(), log: &syncBuffer{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, binary, "serve")
+	cmd.Env = append(os.Environ(), "TACIT_ADDR="+addr, "TACIT_DATA_DIR="+s.DataDir)
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Stdout, cmd.Stderr = s.log, s.log
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		// A clean exit after the interrupt is reported as the cancelled
+		// context; anything else is the server failing.
+		if err := cmd.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("tacit serve exited: %v\n%s", err, s.log)
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(s.URL + "/readyz")
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tacit serve did not answer within 30s: %v\n%s", err, s.log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// syncBuffer collects a process's output for failure messages.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}

@@ -1,0 +1,264 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tacitauth/tacit"
+)
+
+// ChangePasswordInput changes the password of a signed-in account.
+type ChangePasswordInput struct {
+	CurrentPassword string
+	Password        string
+	PasswordConfirm string
+	// EndOtherSessions signs out every other device.
+	EndOtherSessions bool
+}
+
+// ChangePassword sets a new password for the signed-in account: Done,
+// InvalidCredentials for a wrong current password (counted like a failed
+// sign-in, so a stolen session cannot guess it freely), Invalid, or
+// Throttled.
+func (s *Service) ChangePassword(ctx context.Context, id Identity, in ChangePasswordInput, c Client) (tacit.Outcome, error) {
+	if in.CurrentPassword == "" {
+		return tacit.InvalidInput(tacit.FieldErrors{"current_password": tacit.CodeRequired}), nil
+	}
+	if o, err := s.checkPassword(ctx, id, in.CurrentPassword, c); err != nil || o.Kind != "" {
+		return o, err
+	}
+	if fe := s.cfg.Policy.Check(in.Password, in.PasswordConfirm); len(fe) > 0 {
+		return tacit.InvalidInput(fe), nil
+	}
+	hash, err := s.hasher.Hash(tacit.NormalizePassword(in.Password))
+	if err != nil {
+		return tacit.Outcome{}, fmt.Errorf("change password: %w", err)
+	}
+	err = s.update(ctx, func(tx tacit.Tx) error {
+		if in.EndOtherSessions {
+			if err := tx.DeleteSessions(ctx, id.Account.ID, id.Session.ID); err != nil {
+				return err
+			}
+		}
+		return s.setPassword(ctx, tx, id.Account, hash)
+	})
+	if err != nil {
+		return tacit.Outcome{}, fmt.Errorf("change password: %w", err)
+	}
+	return tacit.Outcome{Kind: tacit.Done}, nil
+}
+
+// checkPassword verifies the signed-in account's password under the
+// sign-in limits. It returns the zero Outcome when the password is right.
+func (s *Service) checkPassword(ctx context.Context, id Identity, password string, c Client) (tacit.Outcome, error) {
+	var (
+		wait   time.Duration
+		locked bool
+		a      tacit.Account
+	)
+	err := s.store.Update(ctx, func(tx tacit.Tx) error {
+		var err error
+		wait, locked, err = s.admit(ctx, tx, s.cfg.Now(), s.loginRules(id.Account.Email, c)...)
+		if err != nil || wait > 0 {
+			return err
+		}
+		// The stored hash, not the identity's copy: the password may have
+		// changed since the session was looked up.
+		a, err = tx.AccountByID(ctx, id.Account.ID)
+		return err
+	})
+	if err != nil {
+		return tacit.Outcome{}, fmt.Errorf("check password: %w", err)
+	}
+	if wait > 0 {
+		return throttled(wait), nil
+	}
+	ok, err := s.hasher.Verify(tacit.NormalizePassword(password), a.PasswordHash)
+	if err != nil {
+		return tacit.Outcome{}, fmt.Errorf("check password: %w", err)
+	}
+	if !ok {
+		if err := s.failedLogin(ctx, id.Account.Email, id.Account, locked); err != nil {
+			return tacit.Outcome{}, fmt.Errorf("check password: %w", err)
+		}
+		return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
+	}
+	err = s.store.Update(ctx, func(tx tacit.Tx) error { return s.forget(ctx, tx, "login", id.Account.Email) })
+	if err != nil {
+		return tacit.Outcome{}, fmt.Errorf("check password: %w", err)
+	}
+	return tacit.Outcome{}, nil
+}
+
+// ChangeEmail asks to move the signed-in account to a new address. After
+// the password is checked, it always answers CheckInbox: the new address
+// is mailed a confirmation link, or, if it already has an account, a note
+// that nothing can change; the old address is told of the request either
+// way. The answer never says which.
+func (s *Service) ChangeEmail(ctx context.Context, id Identity, newEmail, password string, c Client) (tacit.Outcome, error) {
+	newEmail, fe := checkEmail(newEmail)
+	if password == "" {
+		fe["password"] = tacit.CodeRequired
+	}
+	if len(fe) > 0 {
+		return tacit.InvalidInput(fe), nil
+	}
+	defer s.pace(ctx, time.Now())
+	if o, err := s.checkPassword(ctx, id, password, c); err != nil || o.Kind != "" {
+		return o, err
+	}
+	return s.checkInbox(ctx, "change email", s.requestRules("email-change", s.cfg.Limits.Signup, id.Account.Email, c), func(tx tacit.Tx, now time.Time) error {
+		return s.startEmailChange(ctx, tx, id.Account, newEmail, now)
+	})
+}
+
+// startEmailChange records the change (born expired, as a decoy, when the
+// new address is taken or is the current one) and queues one mail to each
+// address.
+func (s *Service) startEmailChange(ctx context.Context, tx tacit.Tx, a tacit.Account, newEmail string, now time.Time) error {
+	owner, err := tx.AccountByEmail(ctx, newEmail)
+	taken := err == nil
+	if err != nil && !errors.Is(err, tacit.ErrNotFound) {
+		return err
+	}
+	token, th := tacit.NewToken()
+	ec := tacit.EmailChange{AccountID: a.ID, NewEmail: newEmail, TokenHash: th, CreatedAt: now, ExpiresAt: now.Add(s.cfg.EmailChangeTTL)}
+	m := tacit.Mail{Kind: tacit.MailConfirmEmailChange, To: newEmail, Data: map[string]string{
+		"link": s.cfg.Links.ConfirmEmailChange(token), "expires": humanDuration(s.cfg.EmailChangeTTL),
+	}}
+	switch {
+	case taken && owner.ID == a.ID:
+		ec.ExpiresAt, m = now, tacit.Mail{Kind: tacit.MailNone, To: newEmail}
+	case taken:
+		ec.ExpiresAt = now
+		m = tacit.Mail{Kind: tacit.MailEmailTaken, To: newEmail, Data: map[string]string{
+			"login": s.cfg.Links.Login(), "reset": s.cfg.Links.ForgotPassword(),
+		}}
+	}
+	if err := tx.CreateEmailChange(ctx, &ec); err != nil {
+		return err
+	}
+	if err := s.enqueue(ctx, tx, m, now); err != nil {
+		return err
+	}
+	return s.enqueue(ctx, tx, tacit.Mail{Kind: tacit.MailEmailChangeRequested, To: a.Email, Data: map[string]string{
+		"new_email": newEmail, "reset": s.cfg.Links.ForgotPassword(),
+	}}, now)
+}
+
+// ConfirmEmailChange moves an account to the address that followed the
+// link: Done or InvalidToken (unknown, used or expired, or the address was
+// taken meanwhile). The old address is told; pending sign-ups for the new
+// address and reset links sent to the old one die.
+func (s *Service) ConfirmEmailChange(ctx context.Context, token string) (tacit.Outcome, error) {
+	if !tacit.WellFormedToken(token) {
+		return tacit.Outcome{Kind: tacit.InvalidToken}, nil
+	}
+	err := s.update(ctx, func(tx tacit.Tx) error {
+		now := s.cfg.Now()
+		ec, err := tx.EmailChangeByToken(ctx, tacit.HashToken(token), now)
+		if errors.Is(err, tacit.ErrNotFound) {
+			return errTokenSpent
+		}
+		if err != nil {
+			return err
+		}
+		a, err := tx.AccountByID(ctx, ec.AccountID)
+		if err != nil {
+			return err
+		}
+		// Looked up rather than left to UpdateEmail's conflict, so the
+		// transaction stays clean on engines where a failed statement
+		// aborts it.
+		if _, err := tx.AccountByEmail(ctx, ec.NewEmail); err == nil {
+			return errTokenSpent
+		} else if !errors.Is(err, tacit.ErrNotFound) {
+			return err
+		}
+		for _, step := range []func() error{
+			func() error { return tx.UpdateEmail(ctx, a.ID, ec.NewEmail) },
+			func() error { return tx.DeleteEmailChanges(ctx, a.ID) },
+			func() error { return tx.DeleteSignups(ctx, ec.NewEmail) },
+			func() error { return tx.DeleteResetTokens(ctx, a.ID) },
+		} {
+			if err := step(); err != nil {
+				return err
+			}
+		}
+		return s.enqueue(ctx, tx, tacit.Mail{Kind: tacit.MailEmailChanged, To: a.Email, Data: map[string]string{
+			"new_email": ec.NewEmail, "reset": s.cfg.Links.ForgotPassword(),
+		}}, now)
+	})
+	if errors.Is(err, errTokenSpent) || errors.Is(err, tacit.ErrConflict) {
+		return tacit.Outcome{Kind: tacit.InvalidToken}, nil
+	}
+	if err != nil {
+		return tacit.Outcome{}, fmt.Errorf("confirm email change: %w", err)
+	}
+	return tacit.Outcome{Kind: tacit.Done}, nil
+}
+
+// SessionInfo describes one of an account's sessions for the account page.
+type SessionInfo struct {
+	ID         int64
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+	UserAgent  string
+	IP         string
+	Current    bool // the session making the request
+}
+
+// Sessions lists the live sessions of the signed-in account, newest first.
+func (s *Service) Sessions(ctx context.Context, id Identity) ([]SessionInfo, error) {
+	var all []tacit.Session
+	err := s.store.View(ctx, func(tx tacit.Tx) error {
+		var err error
+		all, err = tx.SessionsByAccount(ctx, id.Account.ID)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sessions: %w", err)
+	}
+	now := s.cfg.Now()
+	var out []SessionInfo
+	for _, ss := range all {
+		if !now.Before(ss.ExpiresAt) || !now.Before(ss.LastSeenAt.Add(s.cfg.SessionIdle)) {
+			continue
+		}
+		out = append(out, SessionInfo{
+			ID: ss.ID, CreatedAt: ss.CreatedAt, LastSeenAt: ss.LastSeenAt, ExpiresAt: ss.ExpiresAt,
+			UserAgent: ss.UserAgent, IP: ss.IP, Current: ss.ID == id.Session.ID,
+		})
+	}
+	return out, nil
+}
+
+// EndSession signs out one of the account's sessions by id. Done whether or
+// not it existed: ids of other accounts' sessions are never touched.
+func (s *Service) EndSession(ctx context.Context, id Identity, sessionID int64) (tacit.Outcome, error) {
+	err := s.store.Update(ctx, func(tx tacit.Tx) error {
+		err := tx.DeleteAccountSession(ctx, id.Account.ID, sessionID)
+		if errors.Is(err, tacit.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return tacit.Outcome{}, fmt.Errorf("end session: %w", err)
+	}
+	return tacit.Outcome{Kind: tacit.Done}, nil
+}
+
+// EndOtherSessions signs out every session of the account but this one.
+func (s *Service) EndOtherSessions(ctx context.Context, id Identity) (tacit.Outcome, error) {
+	err := s.store.Update(ctx, func(tx tacit.Tx) error {
+		return tx.DeleteSessions(ctx, id.Account.ID, id.Session.ID)
+	})
+	if err != nil {
+		return tacit.Outcome{}, fmt.Errorf("end other sessions: %w", err)
+	}
+	return tacit.Outcome{Kind: tacit.Done}, nil
+}

@@ -1,0 +1,154 @@
+// Package flow holds tacit's account flows: sign-up, verification, login,
+// logout and sessions. Each flow returns a tacit.Outcome whose value never
+// depends on whether an address has an account; existence only decides which
+// mail is queued. The package knows nothing of HTTP or SQL: it takes a
+// tacit.Store and a tacit.Hasher.
+package flow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tacitauth/tacit"
+)
+
+// Mode is how sign-up works.
+type Mode string
+
+const (
+	// EmailFirst asks only for an address; the password is chosen after
+	// following the mailed link. It is the default and the strongest: the
+	// sign-up form has nothing to validate but the address's syntax.
+	EmailFirst Mode = "email_first"
+	// FullForm asks for address, password and confirmation at once.
+	FullForm Mode = "full_form"
+)
+
+// Config tunes the flows. The zero value of each field means its default.
+type Config struct {
+	Mode   Mode
+	Policy tacit.PasswordPolicy // zero: tacit.DefaultPasswordPolicy()
+	Links  tacit.Links          // required: links in mail use Links.Base
+
+	SignupTTL       time.Duration // how long a sign-up link works; default 24h
+	SessionIdle     time.Duration // a session unused this long ends; default 24h
+	SessionLifetime time.Duration // a session ends this long after sign-in; default 7 days
+
+	// Envelope is the least time a sensitive flow takes. Flows that look
+	// up an address sleep until it has passed, so what residual
+	// difference the equal work leaves (a cache hit, an index miss) is
+	// hidden under it (DESIGN.md §3). Zero disables it; see MeasureEnvelope.
+	Envelope time.Duration
+
+	ResetTTL       time.Duration // how long a password reset link works; default 30 min
+	EmailChangeTTL time.Duration // how long an email change link works; default 24h
+	// NotifyUnknown mails an address without an account when someone asks
+	// to reset its password ("there is no account for this address").
+	// Off by default: it lets anyone send such mail to any address, within
+	// Limits.Mail.
+	NotifyUnknown bool
+	// Limits are the throttling rules; the zero value means DefaultLimits.
+	// Use Limit{} (Free 0) in a field to switch that rule off.
+	Limits *Limits
+
+	// Now returns the current time; default time.Now.
+	Now func() time.Time
+	// MailQueued, if set, is called after a transaction that queued mail
+	// has committed, to wake the outbox worker.
+	MailQueued func()
+}
+
+// Client describes who is making a request, for sessions and throttling.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+// Identity is the account behind a valid session.
+type Identity struct {
+	Account tacit.Account
+	Session tacit.Session
+}
+
+// ErrNoSession means a session token is missing, unknown or expired.
+var ErrNoSession = errors.New("no valid session")
+
+// Service runs the flows. Create it with New; it is safe for concurrent use.
+type Service struct {
+	store  tacit.Store
+	hasher tacit.Hasher
+	cfg    Config
+	// dummyHash is a hash, with the live parameters, of a random password
+	// nobody knows. Login checks passwords for unknown addresses against it
+	// so that they cost exactly one full hash, like known ones.
+	dummyHash string
+
+	secretKey []byte // HMAC key of throttle counters (Store.Secret "throttle")
+}
+
+// New returns a Service. It hashes one random password to make the dummy
+// hash, so it takes about one hash time, and reads the server secret that
+// keys throttle counters from the store.
+func New(store tacit.Store, hasher tacit.Hasher, cfg Config) (*Service, error) {
+	if cfg.Links.Base == nil {
+		return nil, errors.New("flow: Config.Links.Base is required")
+	}
+	switch cfg.Mode {
+	case "":
+		cfg.Mode = EmailFirst
+	case EmailFirst, FullForm:
+	default:
+		return nil, fmt.Errorf("flow: unknown registration mode %q", cfg.Mode)
+	}
+	if cfg.Policy.Min == 0 && cfg.Policy.Max == 0 {
+		cfg.Policy = tacit.DefaultPasswordPolicy()
+	}
+	if cfg.SignupTTL == 0 {
+		cfg.SignupTTL = 24 * time.Hour
+	}
+	if cfg.SessionIdle == 0 {
+		cfg.SessionIdle = 24 * time.Hour
+	}
+	if cfg.SessionLifetime == 0 {
+		cfg.SessionLifetime = 7 * 24 * time.Hour
+	}
+	if cfg.ResetTTL == 0 {
+		cfg.ResetTTL = 30 * time.Minute
+	}
+	if cfg.EmailChangeTTL == 0 {
+		cfg.EmailChangeTTL = 24 * time.Hour
+	}
+	if cfg.Limits == nil {
+		l := DefaultLimits()
+		cfg.Limits = &l
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	token, _ := tacit.NewToken()
+	dummy, err := hasher.Hash(token)
+	if err != nil {
+		return nil, fmt.Errorf("flow: make dummy hash: %w", err)
+	}
+	// The throttling key is read now, outside any transaction: engines
+	// with a single writer could not serve it from inside one.
+	secret, err := store.Secret(context.Background(), "throttle")
+	if err != nil {
+		return nil, fmt.Errorf("flow: load throttle secret: %w", err)
+	}
+	return &Service{store: store, hasher: hasher, cfg: cfg, dummyHash: dummy, secretKey: secret}, nil
+}
+
+// Mode returns the sign-up mode in force.
+func (s *Service) Mode() Mode { return s.cfg.Mode }
+
+// Policy returns the password policy in force.
+func (s *Service) Policy() tacit.PasswordPolicy { return s.cfg.Policy }
+
+// Limits returns the throttling rules in force.
+func (s *Service) Limits() Limits { return *s.cfg.Limits }
+
+// SessionIdle returns how long an unused session lasts.
+func (s *Service) SessionIdle() time.Duration { return s.cfg.SessionIdle }

@@ -1,0 +1,196 @@
+package flow
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tacitauth/tacit"
+)
+
+// ForgotPassword starts a password reset. It always answers CheckInbox (or
+// Invalid for a malformed address, or Throttled, alike for every address).
+// An account's owner is mailed a reset link; an address without an account
+// gets nothing, or with NotifyUnknown a note that there is no account.
+func (s *Service) ForgotPassword(ctx context.Context, email string, c Client) (tacit.Outcome, error) {
+	email, fe := checkEmail(email)
+	if len(fe) > 0 {
+		return tacit.InvalidInput(fe), nil
+	}
+	defer s.pace(ctx, time.Now())
+	return s.checkInbox(ctx, "forgot password", s.requestRules("reset", s.cfg.Limits.Reset, email, c), func(tx tacit.Tx, now time.Time) error {
+		a, err := tx.AccountByEmail(ctx, email)
+		if err != nil && !errors.Is(err, tacit.ErrNotFound) {
+			return err
+		}
+		if err == nil && !a.Disabled {
+			return s.startReset(ctx, tx, a, now)
+		}
+		// No account (or a disabled one): no token to make, so write a
+		// decoy row of similar cost, and one outbox row like the other
+		// branch.
+		if err := s.decoySignup(ctx, tx, email, "", now); err != nil {
+			return err
+		}
+		m := tacit.Mail{Kind: tacit.MailNone, To: email}
+		if s.cfg.NotifyUnknown && errors.Is(err, tacit.ErrNotFound) {
+			m = tacit.Mail{Kind: tacit.MailResetUnknown, To: email, Data: map[string]string{"register": s.cfg.Links.Register()}}
+		}
+		return s.enqueue(ctx, tx, m, now)
+	})
+}
+
+// startReset makes a reset token bound to the account's current password
+// and queues the mail with its link.
+func (s *Service) startReset(ctx context.Context, tx tacit.Tx, a tacit.Account, now time.Time) error {
+	token, th := tacit.NewToken()
+	r := tacit.ResetToken{
+		AccountID: a.ID, TokenHash: th, PasswordStamp: tacit.PasswordStamp(a.PasswordHash),
+		CreatedAt: now, ExpiresAt: now.Add(s.cfg.ResetTTL),
+	}
+	if err := tx.CreateResetToken(ctx, &r); err != nil {
+		return err
+	}
+	return s.enqueue(ctx, tx, tacit.Mail{Kind: tacit.MailResetPassword, To: a.Email, Data: map[string]string{
+		"link": s.cfg.Links.ResetPassword(token), "expires": humanDuration(s.cfg.ResetTTL),
+	}}, now)
+}
+
+// ResetInput sets a new password from a reset link.
+type ResetInput struct {
+	Token           string
+	Password        string
+	PasswordConfirm string
+}
+
+// ResetPassword sets a new password for the account behind a live reset
+// token: Done, InvalidToken, Invalid, or Throttled after too many bad tokens
+// from one client. It ends every session of the account and every other
+// reset token, lifts a sign-in lock, and mails a "password changed" notice.
+// It does not sign in: the new password does that.
+func (s *Service) ResetPassword(ctx context.Context, in ResetInput, c Client) (tacit.Outcome, error) {
+	rules := []rule{{name: "reset-submit-ip", limit: s.cfg.Limits.ResetSubmit, id: clientKey(c.IP)}}
+	var wait time.Duration
+	err := s.store.View(ctx, func(tx tacit.Tx) error {
+		cnt, err := tx.Counter(ctx, s.throttleKey(rules[0].name, rules[0].id), s.cfg.Now())
+		if err == nil {
+			wait = rules[0].limit.wait(cnt, s.cfg.Now())
+		} else if !errors.Is(err, tacit.ErrNotFound) {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return tacit.Outcome{}, fmt.Errorf("reset password: %w", err)
+	}
+	if wait > 0 {
+		return throttled(wait), nil
+	}
+	if _, err := s.resetTarget(ctx, in.Token); err != nil {
+		if errors.Is(err, errTokenSpent) {
+			return s.badResetToken(ctx, rules)
+		}
+		return tacit.Outcome{}, fmt.Errorf("reset password: %w", err)
+	}
+	if fe := s.cfg.Policy.Check(in.Password, in.PasswordConfirm); len(fe) > 0 {
+		return tacit.InvalidInput(fe), nil
+	}
+	hash, err := s.hasher.Hash(tacit.NormalizePassword(in.Password))
+	if err != nil {
+		return tacit.Outcome{}, fmt.Errorf("reset password: %w", err)
+	}
+	err = s.update(ctx, func(tx tacit.Tx) error {
+		a, err := s.resetTargetTx(ctx, tx, in.Token)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteSessions(ctx, a.ID, 0); err != nil {
+			return err
+		}
+		return s.setPassword(ctx, tx, a, hash)
+	})
+	if errors.Is(err, errTokenSpent) {
+		return s.badResetToken(ctx, rules)
+	}
+	if err != nil {
+		return tacit.Outcome{}, fmt.Errorf("reset password: %w", err)
+	}
+	return tacit.Outcome{Kind: tacit.Done}, nil
+}
+
+// badResetToken counts a bad token against the client and answers
+// InvalidToken.
+func (s *Service) badResetToken(ctx context.Context, rules []rule) (tacit.Outcome, error) {
+	err := s.store.Update(ctx, func(tx tacit.Tx) error {
+		_, _, err := s.admit(ctx, tx, s.cfg.Now(), rules...)
+		return err
+	})
+	if err != nil {
+		return tacit.Outcome{}, fmt.Errorf("reset password: %w", err)
+	}
+	return tacit.Outcome{Kind: tacit.InvalidToken}, nil
+}
+
+// ResetTokenLive reports whether a reset link still works, so a page can
+// say so before asking for a new password.
+func (s *Service) ResetTokenLive(ctx context.Context, token string) bool {
+	_, err := s.resetTarget(ctx, token)
+	return err == nil
+}
+
+func (s *Service) resetTarget(ctx context.Context, token string) (tacit.Account, error) {
+	var a tacit.Account
+	err := s.store.View(ctx, func(tx tacit.Tx) error {
+		var err error
+		a, err = s.resetTargetTx(ctx, tx, token)
+		return err
+	})
+	return a, err
+}
+
+// resetTargetTx returns the account a reset token works for, or
+// errTokenSpent if it is malformed, unknown, expired, or made before the
+// account's password last changed, or the account is disabled.
+func (s *Service) resetTargetTx(ctx context.Context, tx tacit.Tx, token string) (tacit.Account, error) {
+	if !tacit.WellFormedToken(token) {
+		return tacit.Account{}, errTokenSpent
+	}
+	r, err := tx.ResetTokenByHash(ctx, tacit.HashToken(token), s.cfg.Now())
+	if errors.Is(err, tacit.ErrNotFound) {
+		return tacit.Account{}, errTokenSpent
+	}
+	if err != nil {
+		return tacit.Account{}, err
+	}
+	a, err := tx.AccountByID(ctx, r.AccountID)
+	if errors.Is(err, tacit.ErrNotFound) {
+		return tacit.Account{}, errTokenSpent
+	}
+	if err != nil {
+		return tacit.Account{}, err
+	}
+	if a.Disabled || subtle.ConstantTimeCompare(r.PasswordStamp, tacit.PasswordStamp(a.PasswordHash)) != 1 {
+		return tacit.Account{}, errTokenSpent
+	}
+	return a, nil
+}
+
+// setPassword stores a new password hash for a, ends its reset tokens and
+// its sign-in lock, and tells the owner.
+func (s *Service) setPassword(ctx context.Context, tx tacit.Tx, a tacit.Account, hash string) error {
+	now := s.cfg.Now()
+	if err := tx.UpdatePassword(ctx, a.ID, hash); err != nil {
+		return err
+	}
+	if err := tx.DeleteResetTokens(ctx, a.ID); err != nil {
+		return err
+	}
+	if err := s.forget(ctx, tx, "login", a.Email); err != nil {
+		return err
+	}
+	return s.enqueue(ctx, tx, tacit.Mail{Kind: tacit.MailPasswordChanged, To: a.Email, Data: map[string]string{
+		"reset": s.cfg.Links.ForgotPassword(),
+	}}, now)
+}

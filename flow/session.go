@@ -1,0 +1,86 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tacitauth/tacit"
+)
+
+// maxUserAgent bounds what a client can make us store per session.
+const maxUserAgent = 256
+
+// touchEvery limits how often a session's last-seen time is written, so
+// reading a session is not a write on every request.
+const touchEvery = time.Minute
+
+// startSession records a new session for account id and returns its token.
+// Each sign-in makes a fresh token (rotation), so a token planted before
+// sign-in is worthless after it.
+func (s *Service) startSession(ctx context.Context, tx tacit.Tx, id int64, c Client, now time.Time) (*tacit.NewSession, error) {
+	token, th := tacit.NewToken()
+	ua := c.UserAgent
+	if len(ua) > maxUserAgent {
+		ua = ua[:maxUserAgent]
+	}
+	ss := tacit.Session{
+		AccountID: id, TokenHash: th, CreatedAt: now, LastSeenAt: now,
+		ExpiresAt: now.Add(s.cfg.SessionLifetime), UserAgent: ua, IP: c.IP,
+	}
+	if err := tx.CreateSession(ctx, &ss); err != nil {
+		return nil, fmt.Errorf("start session: %w", err)
+	}
+	return &tacit.NewSession{Token: token, ExpiresAt: ss.ExpiresAt}, nil
+}
+
+// Logout ends the session with this token, if there is one. Always Done.
+func (s *Service) Logout(ctx context.Context, token string) (tacit.Outcome, error) {
+	if tacit.WellFormedToken(token) {
+		err := s.store.Update(ctx, func(tx tacit.Tx) error {
+			return tx.DeleteSession(ctx, tacit.HashToken(token))
+		})
+		if err != nil {
+			return tacit.Outcome{}, fmt.Errorf("logout: %w", err)
+		}
+	}
+	return tacit.Outcome{Kind: tacit.Done}, nil
+}
+
+// Session returns the identity behind a session token, or ErrNoSession if
+// the token is unknown, idle too long, past its absolute expiry, or its
+// account is disabled. It records the session as seen.
+func (s *Service) Session(ctx context.Context, token string) (Identity, error) {
+	if !tacit.WellFormedToken(token) {
+		return Identity{}, ErrNoSession
+	}
+	now := s.cfg.Now()
+	var id Identity
+	err := s.store.View(ctx, func(tx tacit.Tx) error {
+		var err error
+		if id.Session, err = tx.SessionByToken(ctx, tacit.HashToken(token)); err != nil {
+			return err
+		}
+		id.Account, err = tx.AccountByID(ctx, id.Session.AccountID)
+		return err
+	})
+	if errors.Is(err, tacit.ErrNotFound) {
+		return Identity{}, ErrNoSession
+	}
+	if err != nil {
+		return Identity{}, fmt.Errorf("session: %w", err)
+	}
+	ss := id.Session
+	if !now.Before(ss.ExpiresAt) || !now.Before(ss.LastSeenAt.Add(s.cfg.SessionIdle)) || id.Account.Disabled {
+		return Identity{}, ErrNoSession
+	}
+	if now.Sub(ss.LastSeenAt) >= touchEvery {
+		err := s.store.Update(ctx, func(tx tacit.Tx) error { return tx.TouchSession(ctx, ss.ID, now) })
+		if err != nil {
+			return Identity{}, fmt.Errorf("session: touch: %w", err)
+		}
+		id.Session.LastSeenAt = now
+	}
+	return id, nil
+}

@@ -1,0 +1,106 @@
+package flow_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/flow"
+	"github.com/tacitauth/tacit/internal/accountstate"
+)
+
+func signIn(t *testing.T, e *env, email string) string {
+	t.Helper()
+	ctx := context.Background()
+	if err := accountstate.Arrange(ctx, e.store, e.hasher, accountstate.Verified, email, statePassword); err != nil {
+		t.Fatal(err)
+	}
+	o := e.ok(e.svc.Login(ctx, email, statePassword, flow.Client{UserAgent: "browser"}))
+	wantKind(t, o, tacit.SignedIn)
+	return o.Session.Token
+}
+
+func TestSessionLifecycle(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, flow.EmailFirst, func(c *flow.Config) {
+		c.SessionIdle = time.Hour
+		c.SessionLifetime = 3 * time.Hour
+	})
+	tok := signIn(t, e, "pat@example.com")
+
+	// Seen every 50 minutes, the session outlives its idle limit...
+	for i := 0; i < 3; i++ {
+		e.clock.Advance(50 * time.Minute)
+		if _, err := e.svc.Session(ctx, tok); err != nil {
+			t.Fatalf("after %d×50m: %v", i+1, err)
+		}
+	}
+	// ...but not its absolute lifetime.
+	e.clock.Advance(40 * time.Minute)
+	if _, err := e.svc.Session(ctx, tok); !errors.Is(err, flow.ErrNoSession) {
+		t.Fatalf("past lifetime: %v", err)
+	}
+
+	tok = signIn(t, e, "quin@example.com")
+	e.clock.Advance(time.Hour)
+	if _, err := e.svc.Session(ctx, tok); !errors.Is(err, flow.ErrNoSession) {
+		t.Fatalf("idle for an hour: %v", err)
+	}
+
+	tok = signIn(t, e, "ray@example.com")
+	wantKind(t, e.ok(e.svc.Logout(ctx, tok)), tacit.Done)
+	if _, err := e.svc.Session(ctx, tok); !errors.Is(err, flow.ErrNoSession) {
+		t.Fatalf("after logout: %v", err)
+	}
+}
+
+func TestEachLoginMakesANewSession(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, flow.EmailFirst)
+	a := signIn(t, e, "sam@example.com")
+	b := e.ok(e.svc.Login(ctx, "sam@example.com", statePassword, flow.Client{})).Session.Token
+	if a == b {
+		t.Fatal("login reused a session token")
+	}
+}
+
+func TestDisabledAccount(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, flow.EmailFirst)
+	if err := accountstate.Arrange(ctx, e.store, e.hasher, accountstate.Disabled, "dee@example.com", statePassword); err != nil {
+		t.Fatal(err)
+	}
+	// Even the right password gets the one generic failure.
+	wantKind(t, e.ok(e.svc.Login(ctx, "dee@example.com", statePassword, flow.Client{})), tacit.InvalidCredentials)
+}
+
+func TestEnvelope(t *testing.T) {
+	ctx := context.Background()
+	const floor = 60 * time.Millisecond
+	e := newEnv(t, flow.EmailFirst, func(c *flow.Config) { c.Envelope = floor })
+	for _, run := range []func() error{
+		func() error { _, err := e.svc.Login(ctx, "nobody@example.com", "x", flow.Client{}); return err },
+		func() error {
+			_, err := e.svc.Register(ctx, flow.RegisterInput{Email: "nobody@example.com"}, flow.Client{})
+			return err
+		},
+		func() error { _, err := e.svc.ResendVerification(ctx, "nobody@example.com", flow.Client{}); return err },
+	} {
+		start := time.Now()
+		if err := run(); err != nil {
+			t.Fatal(err)
+		}
+		if d := time.Since(start); d < floor {
+			t.Errorf("answered after %v, before the %v envelope", d, floor)
+		}
+	}
+}
+
+func TestMeasureEnvelope(t *testing.T) {
+	e := newEnv(t, flow.EmailFirst)
+	if d := flow.MeasureEnvelope(e.hasher); d < 20*time.Millisecond || d > 5*time.Second {
+		t.Fatalf("MeasureEnvelope = %v", d)
+	}
+}

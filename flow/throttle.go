@@ -1,0 +1,225 @@
+package flow
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tacitauth/tacit"
+)
+
+// Limit is one throttling rule: after Free events a key must wait Delay
+// before the next, doubling with each further event up to MaxDelay; at
+// Lock events it is locked for LockFor. A key with no event for Window is
+// forgotten. Events are counted per key, and keys are keyed hashes of the
+// normalised identifier or client address, never account ids, so an
+// unknown address is throttled exactly like a registered one.
+type Limit struct {
+	Free     int           // events allowed before any delay; 0 disables the limit
+	Delay    time.Duration // wait after the Free-th event
+	MaxDelay time.Duration // cap on the doubling delay; 0: no cap below LockFor
+	Lock     int           // events at which the key is locked; 0: never
+	LockFor  time.Duration
+	Window   time.Duration // a counter with no event for this long restarts
+}
+
+// Limits are the throttling rules of every flow.
+type Limits struct {
+	Login       Limit // failed sign-ins per address
+	LoginIP     Limit // failed sign-ins per client address
+	Signup      Limit // sign-up requests per address
+	Resend      Limit // verification resend requests per address
+	Reset       Limit // password reset requests per address
+	ResetSubmit Limit // reset submissions with a bad token, per client address
+	RequestsIP  Limit // sign-up, resend and reset requests per client address
+	// Mail caps the mails queued to one address per Window at Free; the
+	// rest are silently not sent. It never shows in any answer.
+	Mail Limit
+}
+
+// DefaultLimits stay within NIST SP 800-63B's "at most 100 consecutive
+// failures" and OWASP's 5–10 attempts per 5–30 minutes.
+func DefaultLimits() Limits {
+	return Limits{
+		Login:       Limit{Free: 5, Delay: time.Second, MaxDelay: time.Minute, Lock: 10, LockFor: 15 * time.Minute, Window: time.Hour},
+		LoginIP:     Limit{Free: 50, Delay: time.Second, MaxDelay: time.Minute, Lock: 100, LockFor: 15 * time.Minute, Window: time.Hour},
+		Signup:      Limit{Free: 3, Delay: 30 * time.Second, MaxDelay: 15 * time.Minute, Lock: 10, LockFor: time.Hour, Window: time.Hour},
+		Resend:      Limit{Free: 3, Delay: 30 * time.Second, MaxDelay: 15 * time.Minute, Lock: 10, LockFor: time.Hour, Window: time.Hour},
+		Reset:       Limit{Free: 3, Delay: 30 * time.Second, MaxDelay: 15 * time.Minute, Lock: 10, LockFor: time.Hour, Window: time.Hour},
+		ResetSubmit: Limit{Free: 10, Delay: time.Second, MaxDelay: time.Minute, Lock: 50, LockFor: 15 * time.Minute, Window: time.Hour},
+		RequestsIP:  Limit{Free: 30, Delay: time.Second, MaxDelay: time.Minute, Lock: 200, LockFor: 15 * time.Minute, Window: time.Hour},
+		Mail:        Limit{Free: 5, Window: time.Hour},
+	}
+}
+
+// wait returns how long a key with counter c must still wait at now.
+func (l Limit) wait(c tacit.Counter, now time.Time) time.Duration {
+	if l.Free <= 0 || c.Count < l.Free {
+		return 0
+	}
+	until := c.LastAt.Add(l.delay(c.Count))
+	if l.Lock > 0 && c.Count >= l.Lock {
+		until = c.LastAt.Add(l.LockFor)
+	}
+	if now.Before(until) {
+		return until.Sub(now)
+	}
+	return 0
+}
+
+// delay is the wait after the n-th event (n ≥ Free).
+func (l Limit) delay(n int) time.Duration {
+	d := l.Delay
+	for i := l.Free; i < n && d < 24*time.Hour; i++ {
+		d *= 2
+	}
+	if l.MaxDelay > 0 && d > l.MaxDelay {
+		d = l.MaxDelay
+	}
+	return d
+}
+
+// String writes l in the form ParseLimit reads.
+func (l Limit) String() string {
+	if l.Free <= 0 {
+		return "off"
+	}
+	return fmt.Sprintf("free=%d delay=%s max_delay=%s lock=%d lock_for=%s window=%s",
+		l.Free, l.Delay, l.MaxDelay, l.Lock, l.LockFor, l.Window)
+}
+
+// ParseLimit reads "free=5 delay=1s max_delay=1m lock=10 lock_for=15m
+// window=1h" (fields in any order; missing ones keep def's value) or "off".
+func ParseLimit(s string, def Limit) (Limit, error) {
+	s = strings.TrimSpace(s)
+	if s == "off" {
+		return Limit{}, nil
+	}
+	l := def
+	for _, f := range strings.Fields(s) {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			return l, fmt.Errorf("want key=value, got %q", f)
+		}
+		var err error
+		switch k {
+		case "free", "lock":
+			var n int
+			if n, err = strconv.Atoi(v); err == nil && n < 0 {
+				err = errors.New("negative")
+			}
+			if k == "free" {
+				l.Free = n
+			} else {
+				l.Lock = n
+			}
+		case "delay", "max_delay", "lock_for", "window":
+			var d time.Duration
+			if d, err = time.ParseDuration(v); err == nil && d < 0 {
+				err = errors.New("negative")
+			}
+			*map[string]*time.Duration{"delay": &l.Delay, "max_delay": &l.MaxDelay, "lock_for": &l.LockFor, "window": &l.Window}[k] = d
+		default:
+			return l, fmt.Errorf("unknown field %q (want free, delay, max_delay, lock, lock_for, window)", k)
+		}
+		if err != nil {
+			return l, fmt.Errorf("%s: bad value %q", k, v)
+		}
+	}
+	if l.Free > 0 && l.Window <= 0 {
+		return l, errors.New("window must be positive")
+	}
+	if l.Lock > 0 && l.Lock < l.Free {
+		return l, errors.New("lock must not be below free")
+	}
+	return l, nil
+}
+
+// clientKey is what per-client limits count: the IPv4 address, or the /64
+// of an IPv6 address, since one IPv6 user typically holds a whole /64 and
+// could otherwise rotate addresses within it freely.
+func clientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Is4() || a.Is4In6() {
+		return ip
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
+}
+
+// throttleKey is the counter key for an identifier under a rule name: an
+// HMAC with the server secret, so the table reveals neither addresses nor
+// client addresses, and keys cannot be precomputed.
+func (s *Service) throttleKey(rule, identifier string) []byte {
+	m := hmac.New(sha256.New, s.secretKey)
+	m.Write([]byte(rule))
+	m.Write([]byte{0})
+	m.Write([]byte(identifier))
+	return m.Sum(nil)
+}
+
+// rule pairs a limit with the identifier it counts.
+type rule struct {
+	name  string
+	limit Limit
+	id    string
+}
+
+// admit decides, inside the caller's write transaction, whether a request
+// may go ahead under rules. If any rule holds it back, admit returns the
+// longest wait and records nothing. Otherwise it counts the request under
+// every rule and reports whether the first rule's key has just reached its
+// lock. Checking and counting in one transaction means parallel requests
+// cannot all slip through before any is counted.
+func (s *Service) admit(ctx context.Context, tx tacit.Tx, now time.Time, rules ...rule) (wait time.Duration, locked bool, err error) {
+	keys := make([][]byte, len(rules))
+	for i, r := range rules {
+		if r.limit.Free <= 0 {
+			continue
+		}
+		keys[i] = s.throttleKey(r.name, r.id)
+		c, err := tx.Counter(ctx, keys[i], now)
+		if errors.Is(err, tacit.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return 0, false, err
+		}
+		wait = max(wait, r.limit.wait(c, now))
+	}
+	if wait > 0 {
+		return wait, false, nil
+	}
+	for i, r := range rules {
+		if r.limit.Free <= 0 {
+			continue
+		}
+		c, err := tx.HitCounter(ctx, keys[i], now, max(r.limit.Window, r.limit.LockFor))
+		if err != nil {
+			return 0, false, err
+		}
+		if i == 0 && r.limit.Lock > 0 && c.Count == r.limit.Lock {
+			locked = true
+		}
+	}
+	return 0, locked, nil
+}
+
+// forget clears the counter of a rule, as after a successful sign-in.
+func (s *Service) forget(ctx context.Context, tx tacit.Tx, name, id string) error {
+	return tx.DeleteCounter(ctx, s.throttleKey(name, id))
+}
+
+// throttled is the one answer for a held-back request.
+func throttled(wait time.Duration) tacit.Outcome {
+	return tacit.Outcome{Kind: tacit.Throttled, RetryAfter: wait}
+}

@@ -1,0 +1,52 @@
+package tacit
+
+import "testing"
+
+func TestPasswordPolicyCheck(t *testing.T) {
+	p := PasswordPolicy{Min: 8, Max: 20, Require: []CharClass{Upper, Digit}, Blocklist: ParseBlocklist("# c\nPassword1A\n\n")}
+	cases := []struct {
+		pw, confirm string
+		want        FieldErrors
+	}{
+		{"", "", FieldErrors{"password": CodeRequired, "password_confirm": CodeRequired}},
+		{"Short1", "Short1", FieldErrors{"password": CodeTooShort}},
+		{"Abcdefgh1Abcdefgh1Abc", "Abcdefgh1Abcdefgh1Abc", FieldErrors{"password": CodeTooLong}},
+		{"alllowercase", "alllowercase", FieldErrors{"password": CodeMissingClasses}},
+		{"password1a", "password1a", FieldErrors{"password": CodeMissingClasses}},
+		{"PASSWORD1A", "PASSWORD1A", FieldErrors{"password": CodeBreached}}, // case-insensitive list
+		{"Correct1Horse", "Correct1Hors", FieldErrors{"password_confirm": CodeMismatch}},
+		{"Correct1Horse", "", FieldErrors{"password_confirm": CodeRequired}},
+		{"Correct1Horse", "Correct1Horse", FieldErrors{}},
+		// Eight characters counted as code points, not bytes.
+		{"ÄÖÜäöü1x", "ÄÖÜäöü1x", FieldErrors{}},
+		// NFKC: a full-width digit is a digit, and both spellings match.
+		{"Correct\uff11Horse", "Correct1Horse", FieldErrors{}},
+	}
+	for _, c := range cases {
+		got := p.Check(c.pw, c.confirm)
+		if len(got) != len(c.want) {
+			t.Errorf("Check(%q, %q) = %v, want %v", c.pw, c.confirm, got, c.want)
+			continue
+		}
+		for k, v := range c.want {
+			if got[k] != v {
+				t.Errorf("Check(%q, %q) = %v, want %v", c.pw, c.confirm, got, c.want)
+			}
+		}
+	}
+}
+
+func TestDefaultPolicyBlocksCommonPasswords(t *testing.T) {
+	p := DefaultPasswordPolicy()
+	if len(p.Blocklist) < 1000 {
+		t.Fatalf("shipped blocklist has %d entries, want at least 1000", len(p.Blocklist))
+	}
+	for _, pw := range []string{"password1", "12345678", "Password1", "iloveyou"} {
+		if got := p.Check(pw, pw)["password"]; got != CodeBreached {
+			t.Errorf("Check(%q) = %q, want breached", pw, got)
+		}
+	}
+	if fe := p.Check("plum orchard sunrise", "plum orchard sunrise"); len(fe) != 0 {
+		t.Errorf("a fine passphrase got %v", fe)
+	}
+}

@@ -1,0 +1,188 @@
+package scan
+
+import (
+	"context"
+	"slices"
+	"strings"
+)
+
+// batch is the probes of one endpoint with one kind of input: the same
+// number of rounds for every identifier of the scan, each round in a fresh
+// random order. Because each identifier is used once per round, the
+// known identifier and its partner have been used equally often before
+// every comparison, so per-identifier throttling shows on both alike.
+type batch struct {
+	ids    Identities
+	rounds int
+	resp   map[string][]*Response // identifier → answer per round
+	order  []probeRef             // the probes in the order they were sent
+}
+
+type probeRef struct {
+	id    string
+	round int
+}
+
+func (s *Scanner) runBatch(ctx context.Context, t *Target, ep *Endpoint, ids Identities, rounds int, input func(id string) Input) (*batch, error) {
+	b := &batch{ids: ids, rounds: rounds, resp: map[string][]*Response{}}
+	all := ids.all()
+	for round := range rounds {
+		order := slices.Clone(all)
+		s.rand().Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, id := range order {
+			r, err := s.Probe(ctx, t, ep, input(id))
+			if err != nil {
+				return nil, err
+			}
+			b.resp[id] = append(b.resp[id], r)
+			b.order = append(b.order, probeRef{id: id, round: round})
+		}
+	}
+	return b, nil
+}
+
+// pairDiff is a channel on which a known identifier's answer differed from
+// its partner's in one round.
+type pairDiff struct {
+	known, round int
+	channelDiff
+}
+
+// analysis is what a batch showed.
+type analysis struct {
+	diffs []pairDiff
+	// unstable are channel keys on which two unknown identifiers still
+	// differed after masking; they are not compared.
+	unstable map[string]bool
+	pairs    int // known/unknown pairs compared
+}
+
+// analyse compares each known identifier's answers with its partner's,
+// after masking what m has learned varies by itself. It first teaches m
+// from the answers that should be equal: every unknown identifier is in
+// the same state (no account), so any two of their answers in one round
+// differ only by what varies by itself; and dates and counters that tick
+// between two probes show in answers consecutive in time.
+func (b *batch) analyse(m *masker) analysis {
+	views := b.views()
+	unknown := b.ids.unknown()
+	for r := range b.rounds {
+		forRing(unknown, func(u, w string) { m.learnViews(views[u][r], views[w][r], false) })
+	}
+	// Across rounds, only generated values (dates, counters, ids) are
+	// learned: words may differ there for a reason, such as a sign-up
+	// that was new in the first round and pending after.
+	var prev *probeRef
+	for i, ref := range b.order {
+		if !slices.Contains(unknown, ref.id) {
+			continue
+		}
+		if prev != nil {
+			m.learnViews(views[prev.id][prev.round], views[ref.id][ref.round], true)
+		}
+		prev = &b.order[i]
+	}
+	for _, id := range b.ids.Known {
+		for r := 0; r+1 < b.rounds; r++ {
+			m.learnViews(views[id][r], views[id][r+1], true)
+		}
+	}
+	masked := map[string][]view{}
+	for id, vs := range views {
+		for _, v := range vs {
+			masked[id] = append(masked[id], m.applyView(v))
+		}
+	}
+
+	a := analysis{unstable: map[string]bool{}}
+	for r := range b.rounds {
+		forRing(unknown, func(u, w string) {
+			for _, d := range compareViews(masked[u][r], masked[w][r]) {
+				a.unstable[d.key] = true
+			}
+		})
+	}
+	for i, k := range b.ids.Known {
+		p := b.ids.Partner[i]
+		for r := range b.rounds {
+			a.pairs++
+			for _, d := range compareViews(masked[k][r], masked[p][r]) {
+				if !a.unstable[d.key] {
+					a.diffs = append(a.diffs, pairDiff{known: i, round: r, channelDiff: d})
+				}
+			}
+		}
+	}
+	return a
+}
+
+// forRing calls f with each item and the next, the last with the first:
+// every item is compared, in linear work.
+func forRing(items []string, f func(a, b string)) {
+	if len(items) < 2 {
+		return
+	}
+	for i := range items {
+		if j := (i + 1) % len(items); len(items) > 2 || i == 0 {
+			f(items[i], items[j])
+		}
+	}
+}
+
+// views reduces every answer, with every identifier and random value the
+// batch sent replaced by its placeholder.
+func (b *batch) views() map[string][]view {
+	ids := b.ids.all()
+	var randoms []string
+	for _, rs := range b.resp {
+		for _, r := range rs {
+			ids = append(ids, r.Input.Identifier)
+			randoms = append(randoms, r.Input.Random)
+		}
+	}
+	refl := newReflector(ids, randoms)
+	out := map[string][]view{}
+	for id, rs := range b.resp {
+		for _, r := range rs {
+			out[id] = append(out[id], newView(r, refl.replace))
+		}
+	}
+	return out
+}
+
+func (m *masker) learnViews(x, y view, generatedOnly bool) {
+	for key, tx := range x.text {
+		if ty, ok := y.text[key]; ok && tx != ty {
+			m.learn(key, tx, ty, generatedOnly)
+		}
+	}
+}
+
+func (m *masker) applyView(v view) view {
+	out := view{status: v.status, text: make(map[string]string, len(v.text))}
+	for k, t := range v.text {
+		out.text[k] = m.apply(k, t)
+	}
+	return out
+}
+
+// unstableNames lists unstable channel keys as a reader names them.
+func unstableNames(keys map[string]bool) []string {
+	var out []string
+	for k := range keys {
+		switch {
+		case k == "status":
+			out = append(out, "status code")
+		case k == "location":
+			out = append(out, "redirect target")
+		case strings.HasPrefix(k, "header:"):
+			out = append(out, "header "+strings.TrimPrefix(k, "header:"))
+		case strings.HasPrefix(k, "cookie:"):
+			out = append(out, "cookie "+strings.TrimPrefix(k, "cookie:"))
+		default:
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,209 @@
+package scan_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tacitauth/tacit/scan"
+	"github.com/tacitauth/tacit/scan/lab"
+)
+
+// scanFixture serves f on a loopback port and scans it.
+func scanFixture(t *testing.T, f lab.Fixture, seed uint64, probes int) *scan.Report {
+	t.Helper()
+	srv := httptest.NewServer(f.New())
+	defer srv.Close()
+	target, err := scan.LoadTarget(strings.NewReader(f.Target(srv.URL)))
+	if err != nil {
+		t.Fatalf("%s: target: %v", f.Name, err)
+	}
+	s := &scan.Scanner{Client: srv.Client(), Probes: probes, Rand: rand.New(rand.NewPCG(seed, 7))}
+	rep, err := s.Scan(context.Background(), target)
+	if err != nil {
+		t.Fatalf("%s: scan: %v", f.Name, err)
+	}
+	for _, e := range rep.Endpoints {
+		if len(e.Notes) > 0 || len(e.Unstable) > 0 {
+			t.Errorf("%s: endpoint %s: notes %q, unstable %q", f.Name, e.Name, e.Notes, e.Unstable)
+		}
+	}
+	return rep
+}
+
+func rules(rep *scan.Report) []string {
+	var out []string
+	for _, f := range rep.Findings {
+		if !slices.Contains(out, f.Rule) {
+			out = append(out, f.Rule)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// wantChannel is the evidence channel each leaky fixture must show.
+var wantChannel = map[string]string{
+	"message": "body", "status": "status code", "redirect": "redirect target", "header": "headers",
+	"cookie": "cookies", "length": "body length", "title": "page title", "register-order": "status code, body",
+	"reset-message": "body",
+}
+
+func TestLeakyFixturesAreFound(t *testing.T) {
+	for _, f := range lab.Fixtures() {
+		if f.Want == "" {
+			continue
+		}
+		t.Run(f.Name, func(t *testing.T) {
+			t.Parallel()
+			rep := scanFixture(t, f, 1, 6)
+			if got := rules(rep); !slices.Equal(got, []string{f.Want}) {
+				var b strings.Builder
+				scan.WriteText(&b, rep)
+				t.Fatalf("rules = %q, want exactly %s\n%s", got, f.Want, b.String())
+			}
+			fd := rep.Findings[0]
+			pairs := 6
+			if f.Want == scan.RuleRegister {
+				pairs = scan.DefaultMatrixProbes
+			}
+			if fd.Evidence.Channel != wantChannel[f.Name] || fd.Evidence.Differing != pairs || fd.Evidence.Pairs != pairs {
+				t.Errorf("evidence: channel %q, %d of %d pairs; want %q, all of %d", fd.Evidence.Channel, fd.Evidence.Differing, fd.Evidence.Pairs, wantChannel[f.Name], pairs)
+			}
+			if fd.Evidence.Known.Identifier != lab.Known || fd.Evidence.Unknown.Identifier == lab.Known {
+				t.Errorf("evidence identifiers %q and %q", fd.Evidence.Known.Identifier, fd.Evidence.Unknown.Identifier)
+			}
+		})
+	}
+}
+
+func TestCleanFixturesStayClean(t *testing.T) {
+	const runs = 20
+	for _, f := range lab.Fixtures() {
+		if f.Want != "" {
+			continue
+		}
+		t.Run(f.Name, func(t *testing.T) {
+			t.Parallel()
+			for run := range runs {
+				rep := scanFixture(t, f, uint64(run)+100, 6)
+				if len(rep.Findings) > 0 {
+					var b strings.Builder
+					scan.WriteText(&b, rep)
+					t.Fatalf("run %d: %d findings on a clean fixture:\n%s", run, len(rep.Findings), b.String())
+				}
+			}
+		})
+	}
+}
+
+// TestResetFindingNamesTheKind: findings keep their channel's rule and say
+// which kind of endpoint leaked.
+func TestResetFindingNamesTheKind(t *testing.T) {
+	f, _ := lab.Lookup("reset-message")
+	rep := scanFixture(t, f, 2, 3)
+	const want = "On the password reset endpoint forgot (POST /password/forgot), the body differs between a known and an unknown identifier (3 of 3 pairs)."
+	if len(rep.Findings) != 1 || rep.Findings[0].Message != want || rep.Findings[0].Kind != scan.KindReset {
+		t.Fatalf("findings = %+v", rep.Findings)
+	}
+	if !strings.Contains(rep.Findings[0].Evidence.Diff, "- <p>We have sent you a link to reset your password.</p>\n+ <p>No account uses that address.</p>") {
+		t.Errorf("diff:\n%s", rep.Findings[0].Evidence.Diff)
+	}
+}
+
+// TestCSRFNeedsBeforeSteps: without its before step the CSRF-protected
+// fixture refuses every probe, and the report says so instead of calling
+// the endpoint clean without comment.
+func TestCSRFNeedsBeforeSteps(t *testing.T) {
+	f, _ := lab.Lookup("clean-html")
+	srv := httptest.NewServer(f.New())
+	defer srv.Close()
+	tg := loadTarget(t, `base_url: BASE
+known: [alice@lab.example]
+endpoints:
+  - {name: login, kind: login, path: /login, form: {email: "{{identifier}}", password: "{{password}}"}}
+`, srv.URL)
+	rep, err := (&scan.Scanner{Probes: 2}).Scan(context.Background(), tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"every answer was 403 Forbidden: check the path, method, body and before steps (a CSRF token?)"}
+	if len(rep.Findings) != 0 || !slices.Equal(rep.Endpoints[0].Notes, want) {
+		t.Fatalf("findings %+v, notes %q", rep.Findings, rep.Endpoints[0].Notes)
+	}
+}
+
+// TestRegisterMatrixNamesTheClasses: the sign-up that looks the address
+// up before reporting password errors differs in every password class and
+// not in the malformed address, which it rejects first.
+func TestRegisterMatrixNamesTheClasses(t *testing.T) {
+	f, _ := lab.Lookup("register-order")
+	rep := scanFixture(t, f, 3, 3)
+	const want = "On the sign-up endpoint register (POST /api/register), invalid input is answered differently for a known identifier than for an unknown one: " +
+		"missing password (status code, body); too short password (status code, body); password missing character classes (status code, body); " +
+		"mismatched confirmation (status code, body); common password (status code, body). Validation must not depend on whether the address has an account."
+	if len(rep.Findings) != 1 || rep.Findings[0].Message != want {
+		t.Fatalf("findings = %+v", rep.Findings)
+	}
+	ev := rep.Findings[0].Evidence
+	if ev.Input != "missing password" || ev.Known.Status != 409 || ev.Unknown.Status != 422 ||
+		ev.Known.Request.Body != `{"email":"alice@lab.example","password":"","password_confirm":""}` {
+		t.Errorf("evidence = %+v", ev)
+	}
+	// 3 rounds of the plain probes, then 2 of each of the six classes,
+	// for four identifiers.
+	if rep.Requests != 4*(3+6*scan.DefaultMatrixProbes) {
+		t.Errorf("requests = %d", rep.Requests)
+	}
+}
+
+// TestEveryIdentifierEquallyOften: with two known identifiers (one of
+// which the fixture does not know), every identifier of the scan — known,
+// partner, control — is probed exactly once per round, and only the real
+// account's pairs differ.
+func TestEveryIdentifierEquallyOften(t *testing.T) {
+	f, _ := lab.Lookup("status")
+	var mu sync.Mutex
+	uses := map[string]int{}
+	inner := f.New()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var c struct{ Email string }
+		json.Unmarshal(body, &c)
+		mu.Lock()
+		uses[c.Email]++
+		mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		inner.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	tg := loadTarget(t, strings.Replace(f.Target(srv.URL), "known: [alice@lab.example]", "known: [alice@lab.example, carol@lab.example]", 1), "")
+	const probes = 4
+	rep, err := (&scan.Scanner{Probes: probes, Rand: rand.New(rand.NewPCG(5, 5))}).Scan(context.Background(), tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(uses) != 6 {
+		t.Fatalf("%d identifiers used, want 2 known + 2 partners + 2 controls: %v", len(uses), uses)
+	}
+	for id, n := range uses {
+		if n != probes {
+			t.Errorf("%s used %d times, want %d", id, n, probes)
+		}
+	}
+	if got := rules(rep); !slices.Equal(got, []string{scan.RuleStatusCode}) {
+		t.Fatalf("rules = %q", got)
+	}
+	ev := rep.Findings[0].Evidence
+	if ev.Pairs != 2*probes || ev.Differing != probes || ev.Known.Identifier != lab.Known {
+		t.Errorf("evidence: %d of %d pairs, known %s", ev.Differing, ev.Pairs, ev.Known.Identifier)
+	}
+}

@@ -1,0 +1,201 @@
+package scan
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// maxBody bounds how much of an answer is read; account pages are small,
+// and a scan must not be made to buffer an endless stream.
+const maxBody = 4 << 20
+
+// userAgent names the scanner in the target's logs.
+const userAgent = "tacit-scan/1"
+
+// Input is what one probe sends: the values of the built-in placeholders.
+type Input struct {
+	Identifier string
+	// Password fills {{password}}.
+	Password string
+	// Confirm, when set, fills the second and later {{password}} of a
+	// request instead of Password: a confirmation that does not match.
+	Confirm *string
+	// Random fills {{random}}; Probe picks one when it is empty.
+	Random string
+}
+
+// Request is a request as it was sent, for evidence.
+type Request struct {
+	Method string  `json:"method"`
+	URL    string  `json:"url"`
+	Header []Field `json:"headers,omitempty"` // the target's and endpoint's headers, not cookies
+	Body   string  `json:"body,omitempty"`
+}
+
+func (r Request) String() string {
+	s := r.Method + " " + r.URL
+	if r.Body != "" {
+		s += " " + r.Body
+	}
+	return s
+}
+
+// Response is the answer to a probe's endpoint request (the answers to its
+// before steps only fill variables).
+type Response struct {
+	Input   Input
+	Request Request
+	Status  int
+	Header  http.Header
+	Body    []byte
+	// Duration runs from sending the endpoint request to the end of its
+	// body, for timing analyses.
+	Duration time.Duration
+}
+
+// Probe sends one probe: a fresh cookie jar, the endpoint's before steps,
+// then the endpoint request itself. Redirects are not followed: where an
+// answer points is one of the things compared.
+func (s *Scanner) Probe(ctx context.Context, t *Target, ep *Endpoint, in Input) (*Response, error) {
+	if in.Random == "" {
+		in.Random = s.randomString(16)
+	}
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		return nil, fmt.Errorf("cookie jar: %w", err)
+	}
+	c := *s.client()
+	c.Jar = jar
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+	vars := map[string]string{VarIdentifier: in.Identifier, VarPassword: in.Password, VarRandom: in.Random}
+	for i, st := range ep.Before {
+		if err := runStep(ctx, &c, t, st, in, vars); err != nil {
+			return nil, fmt.Errorf("before step %d (%s %s): %w", i+1, st.Method, st.Path, err)
+		}
+	}
+	req, sent, err := t.newRequest(ctx, &ep.RequestTemplate, in.lookup(vars))
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	resp, body, err := do(&c, req)
+	if err != nil {
+		return nil, err
+	}
+	d := time.Since(start)
+	s.tick()
+	return &Response{Input: in, Request: sent, Status: resp.StatusCode, Header: resp.Header, Body: body, Duration: d}, nil
+}
+
+func runStep(ctx context.Context, c *http.Client, t *Target, st *Step, in Input, vars map[string]string) error {
+	req, _, err := t.newRequest(ctx, &st.RequestTemplate, in.lookup(vars))
+	if err != nil {
+		return err
+	}
+	resp, body, err := do(c, req)
+	if err != nil {
+		return err
+	}
+	for _, x := range st.Extract {
+		v, err := x.extract(resp, body, c.Jar.Cookies(req.URL))
+		if err != nil {
+			return fmt.Errorf("{{%s}} from %s %q: %w (the answer was %d)", x.Var, x.From, x.Arg, err, resp.StatusCode)
+		}
+		vars[x.Var] = v
+	}
+	return nil
+}
+
+func do(c *http.Client, req *http.Request) (*http.Response, []byte, error) {
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: read answer: %w", req.Method, req.URL.Redacted(), err)
+	}
+	return resp, body, nil
+}
+
+// lookup returns the placeholder values of one request. The second and
+// later {{password}} get Confirm when it is set, so a template that sends
+// the password twice (password and confirmation) can be made to mismatch.
+func (in Input) lookup(vars map[string]string) func(string) string {
+	n := 0
+	return func(name string) string {
+		if name == VarPassword {
+			n++
+			if n > 1 && in.Confirm != nil {
+				return *in.Confirm
+			}
+		}
+		return vars[name]
+	}
+}
+
+// newRequest builds the request rt describes. Placeholders in the path
+// and query are escaped for where they stand; in headers and bodies they
+// are sent as they are (forms and JSON escape them by their own rules).
+func (t *Target) newRequest(ctx context.Context, rt *RequestTemplate, lookup func(string) string) (*http.Request, Request, error) {
+	path, query, hasQuery := strings.Cut(rt.Path, "?")
+	u := t.BaseURL.String() + expand(path, func(n string) string { return url.PathEscape(lookup(n)) })
+	if hasQuery {
+		u += "?" + expand(query, func(n string) string { return url.QueryEscape(lookup(n)) })
+	}
+	sent := Request{Method: rt.Method, URL: u}
+	for _, h := range append(slices.Clone(t.Headers), rt.Headers...) {
+		sent.Header = append(sent.Header, Field{Name: h.Name, Value: expand(h.Value, lookup)})
+	}
+	var body []byte
+	var contentType string
+	switch {
+	case rt.JSON != nil:
+		body, contentType = rt.JSON.render(lookup), "application/json"
+	case rt.Form != nil:
+		body, contentType = encodeForm(rt.Form, lookup), "application/x-www-form-urlencoded"
+	}
+	sent.Body = string(body)
+	req, err := http.NewRequestWithContext(ctx, rt.Method, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, sent, fmt.Errorf("build %s %s: %w", rt.Method, u, err)
+	}
+	if body == nil {
+		req.Body, req.ContentLength = http.NoBody, 0
+	}
+	req.Header.Set("User-Agent", userAgent)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for _, h := range sent.Header {
+		if strings.EqualFold(h.Name, "Host") {
+			req.Host = h.Value
+			continue
+		}
+		req.Header.Set(h.Name, h.Value)
+	}
+	return req, sent, nil
+}
+
+// encodeForm encodes fields in the order written (url.Values would sort
+// them).
+func encodeForm(fs []Field, lookup func(string) string) []byte {
+	var b strings.Builder
+	for i, f := range fs {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(f.Name) + "=" + url.QueryEscape(expand(f.Value, lookup)))
+	}
+	return []byte(b.String())
+}

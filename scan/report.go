@@ -1,0 +1,155 @@
+package scan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Report is the result of a scan.
+type Report struct {
+	Target    string           `json:"target"` // the base URL
+	Started   time.Time        `json:"started"`
+	Duration  time.Duration    `json:"-"`
+	Requests  int              `json:"requests"` // probes sent, before steps not counted
+	Endpoints []EndpointResult `json:"endpoints"`
+	Findings  []Finding        `json:"findings"`
+}
+
+// EndpointResult says how one endpoint was scanned.
+type EndpointResult struct {
+	Name   string `json:"name"`
+	Kind   Kind   `json:"kind"`
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	Probes int    `json:"probes"` // probes sent to this endpoint
+	// Unstable lists what differed between two unknown identifiers even
+	// after masking (e.g. "status code", "header X-Cache"). It varies by
+	// itself, so it was not compared: the scan cannot vouch for it.
+	Unstable []string `json:"unstable,omitempty"`
+	// Notes are hints about the scan of this endpoint, such as every
+	// answer being a 404.
+	Notes []string `json:"notes,omitempty"`
+	// Error is why the endpoint could not be scanned, if it could not.
+	Error string `json:"error,omitempty"`
+	// Timing holds the response-time samples of the timing check, when it
+	// ran on this endpoint (the HTML report plots them).
+	Timing *TimingResult `json:"timing,omitempty"`
+}
+
+// TimingResult is what the timing check measured on one endpoint: paired,
+// interleaved samples for a known and an unknown identifier, and for two
+// unknown identifiers as the control.
+type TimingResult struct {
+	Known   []time.Duration `json:"known_ns"`
+	Unknown []time.Duration `json:"unknown_ns"`
+	// ControlA and ControlB are the two unknown identifiers' samples.
+	ControlA []time.Duration `json:"control_a_ns"`
+	ControlB []time.Duration `json:"control_b_ns"`
+	// Effect is the estimated known-minus-unknown difference, with its
+	// confidence interval, and P the test's p-value.
+	Effect     time.Duration `json:"effect_ns"`
+	EffectLow  time.Duration `json:"effect_low_ns"`
+	EffectHigh time.Duration `json:"effect_high_ns"`
+	P          float64       `json:"p"`
+	// Resolution is the smallest effect the sample size was chosen to
+	// detect.
+	Resolution time.Duration `json:"resolution_ns"`
+}
+
+// Finding is one channel through which an endpoint tells known from
+// unknown identifiers.
+type Finding struct {
+	Rule     string   `json:"rule"`
+	Severity Severity `json:"severity"`
+	Endpoint string   `json:"endpoint"` // the endpoint's name
+	Kind     Kind     `json:"kind"`
+	Method   string   `json:"method"`
+	Path     string   `json:"path"`
+	Message  string   `json:"message"`
+	Evidence Evidence `json:"evidence"`
+}
+
+// Fingerprint identifies the finding across scans, for SARIF's
+// partialFingerprints and for suppression lists: the same rule on the same
+// endpoint (name, method and path) has the same fingerprint, whatever the
+// random identifiers, timings and evidence of the scan.
+func (f Finding) Fingerprint() string {
+	sum := sha256.Sum256([]byte(strings.Join([]string{f.Rule, f.Endpoint, f.Method, f.Path}, "\x00")))
+	return hex.EncodeToString(sum[:16])
+}
+
+// MarshalJSON writes the finding with its fingerprint.
+func (f Finding) MarshalJSON() ([]byte, error) {
+	type plain Finding // without this method
+	return json.Marshal(struct {
+		plain
+		Fingerprint string `json:"fingerprint"`
+	}{plain(f), f.Fingerprint()})
+}
+
+// Evidence is what a finding rests on: one pair of requests that differ
+// only in the identifier, and what differed in their answers.
+type Evidence struct {
+	// Channel names what differed: "status code", "redirect target",
+	// "headers", "cookies", "body", "page title" or "body length".
+	Channel string `json:"channel"`
+	// Input names the registration matrix's input class, e.g. "too short
+	// password"; empty for plain probes.
+	Input   string `json:"input,omitempty"`
+	Known   Sample `json:"known"`
+	Unknown Sample `json:"unknown"`
+	// Diff is a short diff of the compared text, "-" lines from the
+	// known identifier's answer, "+" lines from the unknown one's, after
+	// masking (reflected input shows as {{identifier}}, values that vary by
+	// themselves as {{varies}}).
+	Diff string `json:"diff,omitempty"`
+	// Pairs is how many known/unknown pairs were compared on this
+	// channel; Differing how many of them differed.
+	Pairs     int `json:"pairs"`
+	Differing int `json:"differing"`
+	// Attempt is, for lockout, rate-limit and repeated sign-up findings,
+	// the request (counted per identifier on this endpoint, from 1) at
+	// which the known identifier's answers began to differ.
+	Attempt int `json:"attempt,omitempty"`
+}
+
+// Sample is one side of the evidence.
+type Sample struct {
+	Identifier string  `json:"identifier"`
+	Request    Request `json:"request"`
+	Status     int     `json:"status"`
+	// Observed is this answer's value on the channel, e.g. "404" or
+	// "Set-Cookie: flash=…; Path=/".
+	Observed string `json:"observed,omitempty"`
+}
+
+// Failed reports whether any finding is at least as serious as min.
+func (r *Report) Failed(min Severity) bool {
+	return slices.ContainsFunc(r.Findings, func(f Finding) bool { return f.Severity.Rank() >= min.Rank() })
+}
+
+// sortFindings orders findings by severity, then endpoint order, then
+// rule order, so reports are stable.
+func (r *Report) sortFindings() {
+	epIndex := map[string]int{}
+	for i, e := range r.Endpoints {
+		epIndex[e.Name] = i
+	}
+	ruleIndex := map[string]int{}
+	for i, rule := range Rules {
+		ruleIndex[rule.ID] = i
+	}
+	slices.SortStableFunc(r.Findings, func(a, b Finding) int {
+		if d := b.Severity.Rank() - a.Severity.Rank(); d != 0 {
+			return d
+		}
+		if d := epIndex[a.Endpoint] - epIndex[b.Endpoint]; d != 0 {
+			return d
+		}
+		return ruleIndex[a.Rule] - ruleIndex[b.Rule]
+	})
+}

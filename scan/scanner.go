@@ -1,0 +1,300 @@
+package scan
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Defaults of a Scanner's zero fields.
+const (
+	DefaultProbes       = 6
+	DefaultMatrixProbes = 2
+)
+
+// Scanner scans targets. The zero value works. A Scanner runs one scan at
+// a time.
+type Scanner struct {
+	// Client sends the probes; nil means a client with a 30-second
+	// timeout. Each probe uses a copy with its own cookie jar that does
+	// not follow redirects.
+	Client *http.Client
+	// Probes is how many rounds each endpoint gets; each round probes
+	// every identifier once. Default DefaultProbes.
+	Probes int
+	// MatrixProbes is how many rounds each input class of the
+	// registration matrix gets. Default DefaultMatrixProbes.
+	MatrixProbes int
+	// Rand orders the probes and makes the unknown identifiers; nil
+	// means one seeded from crypto/rand. Tests set a seeded one.
+	Rand *rand.Rand
+	// Progress, if set, is called after every probe with the number
+	// done and the number planned.
+	Progress func(done, total int)
+	// Checks run after the channel comparison, in order, on every
+	// endpoint: analyses with probes of their own (timing, lockout, rate
+	// limits).
+	Checks []Check
+	// AllowStateChanges lets checks send requests meant to change the
+	// target's state: StateCheck's repeated failed sign-ins (which may
+	// lock the known accounts) and repeated reset, resend and sign-up
+	// requests (which send mail). Off by default.
+	AllowStateChanges bool
+
+	password    string
+	done, total int
+	// cur is the endpoint being scanned, for this package's checks.
+	cur *endpointScan
+}
+
+// Check is an analysis that sends its own probes. It must probe the known
+// identifiers and their partners equally often, in the same pattern, so
+// that what it compares differs only in the identifier.
+type Check interface {
+	// Planned is how many probes Run sends to ep, for the progress bar.
+	Planned(t *Target, ep *Endpoint, ids Identities) int
+	// Run probes ep with s.Probe and returns its findings (see
+	// NewFinding).
+	Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoint, ids Identities) ([]Finding, error)
+}
+
+func (s *Scanner) client() *http.Client {
+	if s.Client != nil {
+		return s.Client
+	}
+	return &http.Client{Timeout: 30 * time.Second}
+}
+
+func (s *Scanner) rand() *rand.Rand {
+	if s.Rand == nil {
+		var seed [16]byte
+		_, _ = crand.Read(seed[:]) // never fails (crypto/rand panics instead)
+		s.Rand = rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:])))
+	}
+	return s.Rand
+}
+
+func (s *Scanner) probes() int {
+	if s.Probes > 0 {
+		return s.Probes
+	}
+	return DefaultProbes
+}
+
+func (s *Scanner) matrixProbes() int {
+	if s.MatrixProbes > 0 {
+		return s.MatrixProbes
+	}
+	return DefaultMatrixProbes
+}
+
+// Input returns the input of a plain probe of identifier: the scan's
+// strong password, which no account has.
+func (s *Scanner) Input(identifier string) Input {
+	if s.password == "" {
+		s.password = s.strongPassword()
+	}
+	return Input{Identifier: identifier, Password: s.password}
+}
+
+// Scan probes every endpoint of t and returns the report. Endpoints that
+// could not be scanned are listed in the report with their error, and
+// Scan returns those errors joined; the report is still complete for the
+// other endpoints.
+func (s *Scanner) Scan(ctx context.Context, t *Target) (*Report, error) {
+	start := time.Now()
+	s.password = s.strongPassword()
+	ids := s.identities(t)
+	s.done, s.total = 0, s.plan(t, ids)
+	rep := &Report{Target: t.BaseURL.String(), Started: start, Findings: []Finding{}}
+	var errs []error
+	for _, ep := range t.Endpoints {
+		res := EndpointResult{Name: ep.Name, Kind: ep.Kind, Method: ep.Method, Path: ep.Path}
+		before := s.done
+		fs, err := s.scanEndpoint(ctx, t, ep, ids, &res)
+		s.cur = &endpointScan{res: &res}
+		for _, c := range s.Checks {
+			if err != nil {
+				break
+			}
+			s.cur.findings = fs
+			var more []Finding
+			more, err = c.Run(ctx, s, t, ep, ids)
+			fs = append(fs, more...)
+		}
+		s.cur = nil
+		res.Probes = s.done - before
+		if err != nil {
+			res.Error = err.Error()
+			errs = append(errs, fmt.Errorf("endpoint %s: %w", ep.Name, err))
+		}
+		rep.Endpoints = append(rep.Endpoints, res)
+		rep.Findings = append(rep.Findings, fs...)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	rep.Requests = s.done
+	rep.Duration = time.Since(start)
+	rep.sortFindings()
+	return rep, errors.Join(errs...)
+}
+
+// plan counts the probes a scan will send.
+func (s *Scanner) plan(t *Target, ids Identities) int {
+	n := 0
+	per := len(ids.all())
+	for _, ep := range t.Endpoints {
+		n += s.probes() * per
+		n += len(matrixClasses(t, ep)) * s.matrixProbes() * per
+		for _, c := range s.Checks {
+			n += c.Planned(t, ep, ids)
+		}
+	}
+	return n
+}
+
+// tick counts one probe.
+func (s *Scanner) tick() {
+	s.done++
+	if s.Progress != nil {
+		s.Progress(s.done, max(s.total, s.done))
+	}
+}
+
+// scanEndpoint probes ep with plain input, then runs the registration
+// matrix if ep is a sign-up endpoint. One masker serves all of the
+// endpoint's batches, so what the plain probes learned varies by itself
+// (a load balancer's node name in a header) is known to the matrix's
+// shorter batches too.
+func (s *Scanner) scanEndpoint(ctx context.Context, t *Target, ep *Endpoint, ids Identities, res *EndpointResult) ([]Finding, error) {
+	m := newMasker()
+	b, err := s.runBatch(ctx, t, ep, ids, s.probes(), s.Input)
+	if err != nil {
+		return nil, err
+	}
+	a := b.analyse(m)
+	res.Unstable = unstableNames(a.unstable)
+	res.Notes = notes(b)
+	fs := onsetFindings(ep, b, &a, 0)
+	fs = append(fs, channelFindings(ep, b, a)...)
+	if f, ok, err := s.registerMatrix(ctx, t, ep, ids, m, res); err != nil {
+		return nil, err
+	} else if ok {
+		fs = append(fs, f)
+	}
+	return fs, nil
+}
+
+// channelFindings turns the differences of a batch into one finding per
+// rule, with the first differing pair as evidence.
+func channelFindings(ep *Endpoint, b *batch, a analysis) []Finding {
+	var order []string
+	byRule := map[string][]pairDiff{}
+	for _, d := range a.diffs {
+		if _, seen := byRule[d.rule]; !seen {
+			order = append(order, d.rule)
+		}
+		byRule[d.rule] = append(byRule[d.rule], d)
+	}
+	var out []Finding
+	for _, rule := range order {
+		ev := evidence(b, byRule[rule], a.pairs)
+		out = append(out, NewFinding(rule, ep, channelMessage(ep, ev), ev))
+	}
+	return out
+}
+
+// channelMessage says what differed, where, and how often.
+func channelMessage(ep *Endpoint, ev Evidence) string {
+	verb := "differs"
+	if strings.HasSuffix(ev.Channel, "s") {
+		verb = "differ"
+	}
+	where := fmt.Sprintf("On the %s endpoint %s (%s %s), the %s %s between a known and an unknown identifier", ep.Kind.Describe(), ep.Name, ep.Method, ep.Path, ev.Channel, verb)
+	if ev.Known.Observed == "" && ev.Unknown.Observed == "" {
+		return fmt.Sprintf("%s (%d of %d pairs).", where, ev.Differing, ev.Pairs)
+	}
+	return fmt.Sprintf("%s: %s for the known one, %s for the unknown one (%d of %d pairs).",
+		where, quoteShort(ev.Known.Observed), quoteShort(ev.Unknown.Observed), ev.Differing, ev.Pairs)
+}
+
+// evidence builds the evidence of one rule from its differences: the first
+// differing pair's requests, every channel of that rule that differed in
+// that pair, and how many pairs differed.
+func evidence(b *batch, ds []pairDiff, pairs int) Evidence {
+	first := ds[0]
+	k, p := b.ids.Known[first.known], b.ids.Partner[first.known]
+	kr, pr := b.resp[k][first.round], b.resp[p][first.round]
+	ev := Evidence{Channel: first.channel, Known: SampleOf(kr, ""), Unknown: SampleOf(pr, ""), Pairs: pairs}
+	var ka, pa []string
+	differing := map[[2]int]bool{}
+	for _, d := range ds {
+		differing[[2]int{d.known, d.round}] = true
+		if d.known != first.known || d.round != first.round {
+			continue
+		}
+		if d.a != "" || d.b != "" {
+			ka, pa = append(ka, d.a), append(pa, d.b)
+		}
+		if ev.Diff == "" {
+			ev.Diff = d.diff
+		}
+	}
+	ev.Known.Observed, ev.Unknown.Observed = strings.Join(ka, "\n"), strings.Join(pa, "\n")
+	ev.Differing = len(differing)
+	return ev
+}
+
+// NewFinding makes a finding of rule on ep, with the rule's severity.
+func NewFinding(rule string, ep *Endpoint, message string, ev Evidence) Finding {
+	r, _ := RuleByID(rule)
+	return Finding{Rule: rule, Severity: r.Severity, Endpoint: ep.Name, Kind: ep.Kind, Method: ep.Method, Path: ep.Path, Message: message, Evidence: ev}
+}
+
+// SampleOf makes one side of the evidence from a probe's answer.
+func SampleOf(r *Response, observed string) Sample {
+	return Sample{Identifier: r.Input.Identifier, Request: r.Request, Status: r.Status, Observed: observed}
+}
+
+func quoteShort(s string) string {
+	s = strings.ReplaceAll(s, "\n", "; ")
+	if len(s) > 120 {
+		s = s[:117] + "…"
+	}
+	return s
+}
+
+// notes are hints when an endpoint's answers suggest a mistake in the
+// target file rather than a uniform endpoint.
+func notes(b *batch) []string {
+	counts := map[int]int{}
+	total := 0
+	for _, rs := range b.resp {
+		for _, r := range rs {
+			counts[r.Status]++
+			total++
+		}
+	}
+	var out []string
+	// 400 and 401 are what many sign-in endpoints answer to a wrong
+	// password; these three rather mean the request never reached the
+	// account logic.
+	for _, st := range []int{http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusForbidden} {
+		if counts[st] == total {
+			out = append(out, fmt.Sprintf("every answer was %d %s: check the path, method, body and before steps (a CSRF token?)", st, http.StatusText(st)))
+		}
+	}
+	for st, n := range counts {
+		if st >= 500 {
+			out = append(out, fmt.Sprintf("%d of %d answers were %d %s", n, total, st, http.StatusText(st)))
+		}
+	}
+	return out
+}

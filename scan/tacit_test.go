@@ -1,0 +1,194 @@
+package scan_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/argon2id"
+	"github.com/tacitauth/tacit/flow"
+	"github.com/tacitauth/tacit/mail"
+	"github.com/tacitauth/tacit/scan"
+	"github.com/tacitauth/tacit/sqlite"
+	"github.com/tacitauth/tacit/web"
+)
+
+// tacitServer is the real tacit HTTP surface on a loopback port: a SQLite
+// file, the flows with fast hashing and no envelope, and the dev mailbox.
+type tacitServer struct {
+	url    string
+	worker *mail.Worker
+	// skew moves the flows' clock, to let throttling windows pass.
+	skew atomic.Int64
+}
+
+func startTacit(t *testing.T, mode flow.Mode) *tacitServer {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tacit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hasher, err := argon2id.New(argon2id.Params{Memory: 64, Time: 1, Threads: 1}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	base, _ := url.Parse("http://" + srv.Listener.Addr().String())
+	links := tacit.Links{Base: base}
+	ts := &tacitServer{url: base.String()}
+
+	// Every probe comes from 127.0.0.1: the per-client limits are raised
+	// out of the way; the per-address ones, which the scan must find
+	// uniform, stay at their defaults.
+	limits := flow.DefaultLimits()
+	huge := flow.Limit{Free: 1 << 30, Delay: time.Second, Window: time.Hour}
+	limits.LoginIP, limits.RequestsIP, limits.ResetSubmit = huge, huge, huge
+	svc, err := flow.New(db, hasher, flow.Config{
+		Mode: mode, Links: links, Limits: &limits, Envelope: 0,
+		Now: func() time.Time { return time.Now().Add(time.Duration(ts.skew.Load())) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.worker = mail.NewWorker(db, mail.Renderer{Product: "tacit", Links: links}, mail.DevSender{Box: db}, nil)
+	srv.Config.Handler = web.NewServer(svc, web.Config{BaseURL: base, DevMailbox: db})
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return ts
+}
+
+// tokenLink is the link of a sign-up mail: /register/complete (choose a
+// password) in email-first mode, /verify in full-form mode.
+var tokenLink = regexp.MustCompile(`(/register/complete|/verify)\?token=([A-Za-z0-9_-]+)`)
+
+// signUp registers email through the JSON API and the mailed link, then
+// moves the clock past the throttling window, so the address starts the
+// scan with no recent sign-up attempt, like its unknown partners.
+func (ts *tacitServer) signUp(t *testing.T, mode flow.Mode, email, password string) {
+	t.Helper()
+	post := func(path string, body any) (int, string) {
+		b, _ := json.Marshal(body)
+		resp, err := http.Post(ts.url+path, "application/json", bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(out)
+	}
+	fields := map[string]string{"email": email}
+	if mode == flow.FullForm {
+		fields["password"], fields["password_confirm"] = password, password
+	}
+	if status, body := post("/api/register", fields); status != http.StatusAccepted {
+		t.Fatalf("register: %d %s", status, body)
+	}
+	for {
+		n, err := ts.worker.RunOnce(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	resp, err := http.Get(ts.url + "/_dev/mailbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := tokenLink.FindSubmatch(box)
+	if m == nil {
+		t.Fatalf("no sign-up link in the mailbox: %s", box)
+	}
+	token := string(m[2])
+	if string(m[1]) == "/verify" {
+		if status, body := post("/api/verify", map[string]string{"token": token}); status != http.StatusOK {
+			t.Fatalf("verify: %d %s", status, body)
+		}
+	} else if status, body := post("/api/register/complete", map[string]string{"token": token, "password": password, "password_confirm": password}); status != http.StatusCreated {
+		t.Fatalf("complete sign-up: %d %s", status, body)
+	}
+	ts.skew.Add(int64(2 * time.Hour))
+}
+
+// tacitTarget scans tacit's JSON API and its HTML forms, each form with a
+// before step that fetches the page and takes its CSRF token.
+func tacitTarget(base, known string, mode flow.Mode) string {
+	register := `{email: "{{identifier}}"}`
+	if mode == flow.FullForm {
+		register = `{email: "{{identifier}}", password: "{{password}}", password_confirm: "{{password}}"}`
+	}
+	form := func(name string, kind scan.Kind, path, fields string) string {
+		return `  - name: ` + name + `
+    kind: ` + string(kind) + `
+    path: ` + path + `
+    form: {csrf_token: "{{csrf}}", ` + strings.Trim(fields, "{}") + `}
+    before:
+      - path: ` + path + `
+        extract: {csrf: {input: csrf_token}}
+`
+	}
+	return `base_url: ` + base + `
+known: [` + known + `]
+endpoints:
+  - {name: api-login, kind: login, path: /api/login, json: {email: "{{identifier}}", password: "{{password}}"}}
+  - {name: api-register, kind: register, path: /api/register, json: ` + register + `}
+  - {name: api-forgot, kind: reset, path: /api/password/forgot, json: {email: "{{identifier}}"}}
+  - {name: api-resend, kind: resend, path: /api/verify/resend, json: {email: "{{identifier}}"}}
+` + form("login", scan.KindLogin, "/login", `{email: "{{identifier}}", password: "{{password}}"}`) +
+		form("register", scan.KindRegister, "/register", register) +
+		form("forgot", scan.KindReset, "/password/forgot", `{email: "{{identifier}}"}`) +
+		form("resend", scan.KindResend, "/verify/resend", `{email: "{{identifier}}"}`)
+}
+
+// TestTacitHasNoFindings scans the real tacit server, in both sign-up
+// modes: DESIGN.md §5 says it must report nothing.
+func TestTacitHasNoFindings(t *testing.T) {
+	for _, mode := range []flow.Mode{flow.EmailFirst, flow.FullForm} {
+		t.Run(string(mode), func(t *testing.T) {
+			t.Parallel()
+			ts := startTacit(t, mode)
+			const known = "owner@tacit.example"
+			ts.signUp(t, mode, known, "a long and known password")
+			target, err := scan.LoadTarget(strings.NewReader(tacitTarget(ts.url, known, mode)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := &scan.Scanner{Probes: 6, Rand: rand.New(rand.NewPCG(3, 4))}
+			rep, err := s.Scan(context.Background(), target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			scan.WriteText(&b, rep)
+			if len(rep.Findings) > 0 {
+				t.Fatalf("findings on tacit:\n%s", b.String())
+			}
+			for _, e := range rep.Endpoints {
+				if len(e.Notes) > 0 || len(e.Unstable) > 0 || e.Error != "" {
+					t.Errorf("endpoint %s: notes %q, unstable %q, error %q", e.Name, e.Notes, e.Unstable, e.Error)
+				}
+			}
+			t.Logf("\n%s", b.String())
+		})
+	}
+}

@@ -1,0 +1,163 @@
+package scan
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// textWidth is where WriteText wraps prose.
+const textWidth = 78
+
+// WriteText writes the report for a terminal: each finding with its
+// evidence and remediation, then one line per endpoint and a summary.
+func WriteText(w io.Writer, r *Report) error {
+	p := &printer{w: w}
+	p.printf("tacit scan of %s\n", r.Target)
+	p.printf("%s, %s in %s\n", plural(len(r.Endpoints), "endpoint"), plural(r.Requests, "probe"), r.Duration.Round(time.Millisecond))
+	for _, f := range r.Findings {
+		p.finding(f)
+	}
+	p.printf("\nEndpoints\n")
+	for _, e := range r.Endpoints {
+		p.endpoint(e, r.Findings)
+	}
+	p.printf("\n%s\n", summary(r))
+	return p.err
+}
+
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) printf(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}
+
+func (p *printer) finding(f Finding) {
+	p.printf("\n%-6s  %s  %s (%s %s)\n", strings.ToUpper(string(f.Severity)), f.Rule, f.Endpoint, f.Method, f.Path)
+	p.printf("%s", wrap(f.Message, "  "))
+	ev := f.Evidence
+	if ev.Input != "" {
+		p.printf("  input: %s\n", ev.Input)
+	}
+	p.sample("known  ", ev.Known)
+	p.sample("unknown", ev.Unknown)
+	if ev.Diff != "" {
+		p.printf("  diff (- known, + unknown):\n%s\n", indent(ev.Diff, "    "))
+	}
+	if rule, ok := RuleByID(f.Rule); ok {
+		p.printf("%s", wrap("Fix: "+rule.Remediation, "  "))
+	}
+}
+
+func (p *printer) sample(label string, s Sample) {
+	p.printf("  %s %s → %d\n", label, s.Request, s.Status)
+	if s.Observed != "" && s.Observed != strconv.Itoa(s.Status) {
+		p.printf("%s\n", indent(s.Observed, "            "))
+	}
+}
+
+func (p *printer) endpoint(e EndpointResult, fs []Finding) {
+	n := 0
+	for _, f := range fs {
+		if f.Endpoint == e.Name {
+			n++
+		}
+	}
+	state := "no finding"
+	switch {
+	case e.Error != "":
+		state = "not scanned: " + e.Error
+	case n == 1:
+		state = "1 finding"
+	case n > 1:
+		state = fmt.Sprintf("%d findings", n)
+	}
+	p.printf("  %-16s %-14s %-6s %-28s %4d probes  %s\n", e.Name, e.Kind, e.Method, e.Path, e.Probes, state)
+	for _, u := range e.Unstable {
+		p.printf("      not compared, varies by itself: %s\n", u)
+	}
+	for _, n := range e.Notes {
+		p.printf("      note: %s\n", n)
+	}
+}
+
+func summary(r *Report) string {
+	if len(r.Findings) == 0 {
+		for _, e := range r.Endpoints {
+			if e.Error != "" {
+				return "No findings, but some endpoints could not be scanned."
+			}
+		}
+		return "No findings: no endpoint told a known identifier from an unknown one."
+	}
+	count := map[Severity]int{}
+	for _, f := range r.Findings {
+		count[f.Severity]++
+	}
+	var parts []string
+	for _, s := range []Severity{SeverityHigh, SeverityMedium, SeverityLow} {
+		if count[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", count[s], s))
+		}
+	}
+	noun := "findings"
+	if len(r.Findings) == 1 {
+		noun = "finding"
+	}
+	return fmt.Sprintf("%d %s (%s).", len(r.Findings), noun, strings.Join(parts, ", "))
+}
+
+// wrap breaks s into lines of at most textWidth, each starting with
+// prefix.
+func wrap(s, prefix string) string {
+	var b strings.Builder
+	line := prefix
+	for _, word := range strings.Fields(s) {
+		if len(line) > len(prefix) && len(line)+1+len(word) > textWidth {
+			b.WriteString(line + "\n")
+			line = prefix
+		}
+		if len(line) > len(prefix) {
+			line += " "
+		}
+		line += word
+	}
+	b.WriteString(line + "\n")
+	return b.String()
+}
+
+func indent(s, prefix string) string {
+	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
+}
+
+// ProgressBar returns a Scanner.Progress function that draws a one-line
+// bar on w (a terminal): "[#########...........]  45/120 probes". It ends
+// the line when the scan is done.
+func ProgressBar(w io.Writer) func(done, total int) {
+	const width = 30
+	return func(done, total int) {
+		if total <= 0 {
+			return
+		}
+		filled := width * done / total
+		fmt.Fprintf(w, "\r[%s%s] %d/%d probes", strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, total)
+		if done >= total {
+			fmt.Fprintln(w)
+		}
+	}
+}
+
+// plural writes n with its noun, in the singular for one.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

@@ -1,0 +1,137 @@
+package tacit
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the durable state of a tacit deployment. Each storage engine
+// (package sqlite, later postgres) implements it; the flows see only this.
+type Store interface {
+	// Update runs fn in one read-write transaction: everything fn writes,
+	// including queued mail, is committed together or not at all.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in a read-only transaction.
+	View(ctx context.Context, fn func(Tx) error) error
+	Outbox
+	DevMailbox
+	// Purge deletes expired sign-ups, sessions, reset tokens, email
+	// changes and counters, and delivered mail older than now-keep; it
+	// keeps storage bounded.
+	Purge(ctx context.Context, now time.Time, keep time.Duration) error
+	// TrimCounters deletes expired counters and then, while more than max
+	// remain, those that expire soonest, so a flood of random identifiers
+	// cannot grow the table without bound. It returns how many remain.
+	TrimCounters(ctx context.Context, now time.Time, max int) (int, error)
+	// Secret returns the named server secret, creating 32 random bytes
+	// the first time. Every instance on one database shares it.
+	Secret(ctx context.Context, name string) ([]byte, error)
+	Close() error
+}
+
+// Tx is the set of reads and writes available inside a transaction. Methods
+// that find nothing return ErrNotFound; writes that break a uniqueness rule
+// return ErrConflict.
+type Tx interface {
+	AccountByEmail(ctx context.Context, email string) (Account, error)
+	AccountByID(ctx context.Context, id int64) (Account, error)
+	// CreateAccount inserts a and sets a.ID. ErrConflict if the address
+	// already has an account.
+	CreateAccount(ctx context.Context, a *Account) error
+
+	// CreateSignup inserts s and sets s.ID.
+	CreateSignup(ctx context.Context, s *Signup) error
+	// SignupByToken finds the sign-up whose token hash is h and whose
+	// ExpiresAt is after now.
+	SignupByToken(ctx context.Context, h []byte, now time.Time) (Signup, error)
+	// LatestSignup finds the newest unexpired sign-up for an address.
+	LatestSignup(ctx context.Context, email string, now time.Time) (Signup, error)
+	// DeleteSignups removes every sign-up for an address.
+	DeleteSignups(ctx context.Context, email string) error
+
+	// CreateSession inserts s and sets s.ID.
+	CreateSession(ctx context.Context, s *Session) error
+	// SessionByToken finds the session whose token hash is h (expired
+	// ones included: the caller applies idle and absolute expiry).
+	SessionByToken(ctx context.Context, h []byte) (Session, error)
+	// TouchSession sets a session's LastSeenAt.
+	TouchSession(ctx context.Context, id int64, at time.Time) error
+	// DeleteSession removes the session whose token hash is h; deleting a
+	// missing session is not an error.
+	DeleteSession(ctx context.Context, h []byte) error
+
+	// EnqueueMail adds m to the outbox and sets m.ID.
+	EnqueueMail(ctx context.Context, m *Mail) error
+
+	// UpdatePassword sets an account's password hash.
+	UpdatePassword(ctx context.Context, accountID int64, hash string) error
+	// UpdateEmail sets an account's address. ErrConflict if another
+	// account has it.
+	UpdateEmail(ctx context.Context, accountID int64, email string) error
+
+	// SessionsByAccount lists an account's sessions, newest first.
+	SessionsByAccount(ctx context.Context, accountID int64) ([]Session, error)
+	// DeleteAccountSession removes one of an account's sessions by id;
+	// ErrNotFound if the account has no such session.
+	DeleteAccountSession(ctx context.Context, accountID, sessionID int64) error
+	// DeleteSessions removes every session of an account except the one
+	// with id except (0 keeps none).
+	DeleteSessions(ctx context.Context, accountID, except int64) error
+
+	// CreateResetToken inserts r and sets r.ID.
+	CreateResetToken(ctx context.Context, r *ResetToken) error
+	// ResetTokenByHash finds the reset token whose hash is h and whose
+	// ExpiresAt is after now.
+	ResetTokenByHash(ctx context.Context, h []byte, now time.Time) (ResetToken, error)
+	// DeleteResetTokens removes every reset token of an account.
+	DeleteResetTokens(ctx context.Context, accountID int64) error
+
+	// CreateEmailChange inserts e and sets e.ID.
+	CreateEmailChange(ctx context.Context, e *EmailChange) error
+	// EmailChangeByToken finds the email change whose token hash is h and
+	// whose ExpiresAt is after now.
+	EmailChangeByToken(ctx context.Context, h []byte, now time.Time) (EmailChange, error)
+	// DeleteEmailChanges removes every pending email change of an account.
+	DeleteEmailChanges(ctx context.Context, accountID int64) error
+
+	// Counter returns the live counter for key (ErrNotFound if there is
+	// none or it expired at or before now).
+	Counter(ctx context.Context, key []byte, now time.Time) (Counter, error)
+	// HitCounter records one event for key at now and returns the new
+	// counter. An expired or missing counter restarts at 1 with FirstAt =
+	// now. The counter expires at now+ttl. It must be atomic: concurrent
+	// hits are never lost.
+	HitCounter(ctx context.Context, key []byte, now time.Time, ttl time.Duration) (Counter, error)
+	// DeleteCounter forgets key.
+	DeleteCounter(ctx context.Context, key []byte) error
+}
+
+// Outbox is the worker's view of queued mail.
+type Outbox interface {
+	// ClaimMail returns up to limit undelivered mails that are due at now
+	// and not claimed by another worker, and claims them until now+lease
+	// (a worker that dies loses its claim when the lease runs out). Each
+	// claim counts as an attempt.
+	ClaimMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Mail, error)
+	// MailSent records delivery and clears the mail's Data (its tokens).
+	MailSent(ctx context.Context, id int64, at time.Time) error
+	// MailFailed records a failed attempt; the mail is due again at next.
+	// A zero next gives up on the mail for good.
+	MailFailed(ctx context.Context, id int64, next time.Time, reason string) error
+}
+
+// DevMailbox keeps the mails captured by the dev mail driver.
+type DevMailbox interface {
+	SaveDevMail(ctx context.Context, m DevMail) error
+	// DevMails returns captured mails, newest first.
+	DevMails(ctx context.Context) ([]DevMail, error)
+}
+
+// Hasher turns passwords into stored hashes and checks them.
+type Hasher interface {
+	// Hash returns an encoded hash of password with a fresh salt.
+	Hash(password string) (string, error)
+	// Verify reports whether password matches encoded, in time that does
+	// not depend on where they differ.
+	Verify(password, encoded string) (bool, error)
+}

@@ -1,0 +1,208 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tacitauth/tacit"
+)
+
+// enqueue adds mails to the outbox in one transaction, sets their IDs and
+// returns them.
+func enqueue(t *testing.T, s tacit.Store, mails ...tacit.Mail) []tacit.Mail {
+	t.Helper()
+	update(t, s, func(tx tacit.Tx) error {
+		for i := range mails {
+			if err := tx.EnqueueMail(context.Background(), &mails[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for i := 1; i < len(mails); i++ {
+		if mails[i].ID <= mails[i-1].ID {
+			t.Fatalf("mail IDs not increasing: %d then %d", mails[i-1].ID, mails[i].ID)
+		}
+	}
+	return mails
+}
+
+// someMails returns n distinct mails.
+func someMails(n int) []tacit.Mail {
+	mails := make([]tacit.Mail, n)
+	for i := range mails {
+		mails[i] = tacit.Mail{Kind: tacit.MailFinishSignup, To: fmt.Sprintf("user%d@example.com", i),
+			Data:      map[string]string{"link": fmt.Sprintf("https://auth.example.com/signup/finish?token=%d", i)},
+			CreatedAt: base}
+	}
+	return mails
+}
+
+// claim calls ClaimMail and fails the test on error.
+func claim(t *testing.T, s tacit.Store, now time.Time, lease time.Duration, limit int) []tacit.Mail {
+	t.Helper()
+	mails, err := s.ClaimMail(context.Background(), now, lease, limit)
+	if err != nil {
+		t.Fatalf("ClaimMail: %v", err)
+	}
+	for i := range mails {
+		mails[i] = utcMail(mails[i])
+	}
+	return mails
+}
+
+// withAttempts returns copies of mails as a claim returns them.
+func withAttempts(attempts int, mails ...tacit.Mail) []tacit.Mail {
+	out := make([]tacit.Mail, len(mails))
+	for i, m := range mails {
+		m.Attempts = attempts
+		out[i] = utcMail(m)
+	}
+	return out
+}
+
+func wantNoClaim(t *testing.T, s tacit.Store, now time.Time, why string) {
+	t.Helper()
+	if got := claim(t, s, now, time.Minute, 100); len(got) != 0 {
+		t.Fatalf("%s: claimed %+v", why, got)
+	}
+}
+
+func testClaimMail(t *testing.T, s tacit.Store) {
+	mails := enqueue(t, s,
+		tacit.Mail{Kind: tacit.MailVerify, To: "ada@example.com",
+			Data: map[string]string{"link": "https://auth.example.com/verify?token=abc", "name": "Ada"}, CreatedAt: base},
+		tacit.Mail{Kind: tacit.MailNone, To: "bob@example.com", CreatedAt: base.Add(time.Second)},
+		tacit.Mail{Kind: tacit.MailAlreadyRegistered, To: "carol@example.com",
+			Data: map[string]string{"reset": "https://auth.example.com/reset"}, CreatedAt: base.Add(2 * time.Second)},
+	)
+	got := claim(t, s, base.Add(time.Minute), 5*time.Minute, 10)
+	equal(t, "claimed mails", got, withAttempts(1, mails...))
+	wantNoClaim(t, s, base.Add(time.Minute), "second claim while the first holds the lease")
+}
+
+func testClaimMailLimit(t *testing.T, s tacit.Store) {
+	mails := enqueue(t, s, someMails(5)...)
+	for _, want := range [][]tacit.Mail{mails[0:2], mails[2:4], mails[4:5]} {
+		got := claim(t, s, base, time.Minute, 2)
+		equal(t, "claim with limit 2", got, withAttempts(1, want...))
+	}
+	wantNoClaim(t, s, base, "claim after all were claimed")
+}
+
+// A worker that dies loses its claim when the lease runs out, and the next
+// claim counts as another attempt.
+func testClaimMailLeaseExpiry(t *testing.T, s tacit.Store) {
+	mails := enqueue(t, s, someMails(1)...)
+	lease := 5 * time.Minute
+	equal(t, "first claim", claim(t, s, base, lease, 10), withAttempts(1, mails...))
+	wantNoClaim(t, s, base.Add(lease-time.Microsecond), "claim just before the lease ends")
+	equal(t, "claim when the lease ends", claim(t, s, base.Add(lease), lease, 10), withAttempts(2, mails...))
+	equal(t, "claim after the second lease", claim(t, s, base.Add(3*lease), lease, 10), withAttempts(3, mails...))
+}
+
+func testMailSent(t *testing.T, s tacit.Store) {
+	ctx := context.Background()
+	mails := enqueue(t, s, someMails(2)...)
+	claim(t, s, base, time.Minute, 10)
+	if err := s.MailSent(ctx, mails[0].ID, base.Add(time.Second)); err != nil {
+		t.Fatalf("MailSent: %v", err)
+	}
+	// Only the unsent one comes back once the lease is over.
+	got := claim(t, s, base.Add(time.Hour), time.Minute, 10)
+	equal(t, "claim after MailSent", got, withAttempts(2, mails[1]))
+}
+
+func testMailFailedRetry(t *testing.T, s tacit.Store) {
+	ctx := context.Background()
+	mails := enqueue(t, s, someMails(1)...)
+	claim(t, s, base, time.Hour, 10)
+	next := base.Add(time.Minute)
+	if err := s.MailFailed(ctx, mails[0].ID, next, "421 4.7.0 try again later"); err != nil {
+		t.Fatalf("MailFailed: %v", err)
+	}
+	wantNoClaim(t, s, next.Add(-time.Microsecond), "claim before the retry is due")
+	// Due at next even though the hour-long lease has not run out: a
+	// failure releases the claim.
+	got := claim(t, s, next, time.Hour, 10)
+	equal(t, "claim when the retry is due", got, withAttempts(2, mails...))
+}
+
+func testMailFailedGiveUp(t *testing.T, s tacit.Store) {
+	ctx := context.Background()
+	mails := enqueue(t, s, someMails(2)...)
+	claim(t, s, base, time.Minute, 1)
+	if err := s.MailFailed(ctx, mails[0].ID, time.Time{}, "550 5.1.1 no such user"); err != nil {
+		t.Fatalf("MailFailed: %v", err)
+	}
+	got := claim(t, s, base.Add(100*24*time.Hour), time.Minute, 10)
+	equal(t, "claim after giving up on the first mail", got, withAttempts(1, mails[1]))
+	if err := s.MailSent(ctx, mails[1].ID, base.Add(100*24*time.Hour)); err != nil {
+		t.Fatalf("MailSent: %v", err)
+	}
+	wantNoClaim(t, s, base.Add(200*24*time.Hour), "claim long after giving up")
+}
+
+func testMailUnknownID(t *testing.T, s tacit.Store) {
+	ctx := context.Background()
+	mails := enqueue(t, s, someMails(1)...)
+	missing := mails[0].ID + 1000
+	wantErr(t, "MailSent(unknown)", s.MailSent(ctx, missing, base), tacit.ErrNotFound)
+	wantErr(t, "MailFailed(unknown, retry)", s.MailFailed(ctx, missing, base, "x"), tacit.ErrNotFound)
+	wantErr(t, "MailFailed(unknown, give up)", s.MailFailed(ctx, missing, time.Time{}, "x"), tacit.ErrNotFound)
+}
+
+// Several workers claiming at once deliver every mail exactly once.
+func testConcurrentClaimers(t *testing.T, s tacit.Store) {
+	const workers, total = 8, 300
+	ctx := context.Background()
+	var want []tacit.Mail
+	for range total / 50 {
+		want = append(want, enqueue(t, s, someMails(50)...)...)
+	}
+	var mu sync.Mutex
+	delivered := map[int64]int{}
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				mails, err := s.ClaimMail(ctx, base, time.Hour, 7)
+				if err != nil {
+					t.Errorf("ClaimMail: %v", err)
+					return
+				}
+				if len(mails) == 0 {
+					return // The lease outlasts the test: nothing is released.
+				}
+				for _, m := range mails {
+					if m.Attempts != 1 {
+						t.Errorf("mail %d claimed with %d attempts", m.ID, m.Attempts)
+					}
+					if err := s.MailSent(ctx, m.ID, base); err != nil {
+						t.Errorf("MailSent: %v", err)
+						return
+					}
+					mu.Lock()
+					delivered[m.ID]++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	if len(delivered) != total {
+		t.Fatalf("%d distinct mails delivered, want %d", len(delivered), total)
+	}
+	for _, m := range want {
+		if n := delivered[m.ID]; n != 1 {
+			t.Errorf("mail %d delivered %d times", m.ID, n)
+		}
+	}
+	wantNoClaim(t, s, base.Add(2*time.Hour), "claim after all were sent")
+}

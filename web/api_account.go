@@ -1,0 +1,159 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/flow"
+)
+
+// This file is the JSON API of the account life cycle after sign-up:
+// password reset and change, email change, and the session list.
+
+func handleAPIForgot(svc *flow.Service, s sessions) http.Handler {
+	return apiFlow(s, texts("email"), func(ctx context.Context, in fields, c flow.Client) (tacit.Outcome, error) {
+		return svc.ForgotPassword(ctx, in.text("email"), c)
+	})
+}
+
+func handleAPIReset(svc *flow.Service, s sessions) http.Handler {
+	return apiFlow(s, texts("token", "password", "password_confirm"), func(ctx context.Context, in fields, c flow.Client) (tacit.Outcome, error) {
+		return svc.ResetPassword(ctx, flow.ResetInput{
+			Token: in.text("token"), Password: in.text("password"), PasswordConfirm: in.text("password_confirm"),
+		}, c)
+	})
+}
+
+func handleAPIConfirmEmail(svc *flow.Service, s sessions) http.Handler {
+	return apiFlow(s, texts("token"), func(ctx context.Context, in fields, _ flow.Client) (tacit.Outcome, error) {
+		return svc.ConfirmEmailChange(ctx, in.text("token"))
+	})
+}
+
+// identityFlow runs a flow for the signed-in account.
+type identityFlow func(ctx context.Context, id flow.Identity, in fields, c flow.Client) (tacit.Outcome, error)
+
+// apiAccountFlow is apiFlow for endpoints that act for the signed-in
+// account. Without a valid session it answers 401 before reading the body.
+func apiAccountFlow(svc *flow.Service, s sessions, sc schema, run identityFlow) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok, err := identify(r, svc, s.ck)
+		if err != nil || !ok {
+			respond(w, r, s, tacit.Outcome{Kind: tacit.Unauthenticated}, err)
+			return
+		}
+		in, err := decode(r, sc)
+		if err != nil {
+			writeRequestError(w, r, s.log, err)
+			return
+		}
+		o, err := run(r.Context(), id, in, clientOf(r))
+		respond(w, r, s, o, err)
+	})
+}
+
+// changePasswordSchema is the one body with a boolean member.
+var changePasswordSchema = schema{
+	"current_password": text, "password": text, "password_confirm": text,
+	"end_other_sessions": flag,
+}
+
+func handleAPIChangePassword(svc *flow.Service, s sessions) http.Handler {
+	return apiAccountFlow(svc, s, changePasswordSchema, func(ctx context.Context, id flow.Identity, in fields, c flow.Client) (tacit.Outcome, error) {
+		return svc.ChangePassword(ctx, id, flow.ChangePasswordInput{
+			CurrentPassword: in.text("current_password"),
+			Password:        in.text("password"), PasswordConfirm: in.text("password_confirm"),
+			EndOtherSessions: in.flag("end_other_sessions"),
+		}, c)
+	})
+}
+
+func handleAPIChangeEmail(svc *flow.Service, s sessions) http.Handler {
+	return apiAccountFlow(svc, s, texts("email", "password"), func(ctx context.Context, id flow.Identity, in fields, c flow.Client) (tacit.Outcome, error) {
+		return svc.ChangeEmail(ctx, id, in.text("email"), in.text("password"), c)
+	})
+}
+
+// sessionsBody is the answer of GET /api/sessions.
+type sessionsBody struct {
+	Sessions []sessionInfoJSON `json:"sessions"`
+}
+
+type sessionInfoJSON struct {
+	ID         int64     `json:"id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	UserAgent  string    `json:"user_agent"`
+	IP         string    `json:"ip"`
+	Current    bool      `json:"current"`
+}
+
+func handleAPISessions(svc *flow.Service, s sessions) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok, err := identify(r, svc, s.ck)
+		if err != nil || !ok {
+			respond(w, r, s, tacit.Outcome{Kind: tacit.Unauthenticated}, err)
+			return
+		}
+		list, err := svc.Sessions(r.Context(), id)
+		if err != nil {
+			respond(w, r, s, tacit.Outcome{}, err)
+			return
+		}
+		body := sessionsBody{Sessions: []sessionInfoJSON{}} // an empty list, not null
+		for _, si := range list {
+			body.Sessions = append(body.Sessions, sessionInfoJSON{
+				ID: si.ID, CreatedAt: stamp(si.CreatedAt), LastSeenAt: stamp(si.LastSeenAt), ExpiresAt: stamp(si.ExpiresAt),
+				UserAgent: si.UserAgent, IP: si.IP, Current: si.Current,
+			})
+		}
+		encode(w, http.StatusOK, body)
+	})
+}
+
+// handleAPIEndSession signs out one session of the signed-in account. An id
+// that is not the account's is answered like one that is (the flow
+// touches only the account's own sessions), so the endpoint cannot be
+// used to learn which ids exist.
+func handleAPIEndSession(svc *flow.Service, s sessions) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok, err := identify(r, svc, s.ck)
+		if err != nil || !ok {
+			respond(w, r, s, tacit.Outcome{Kind: tacit.Unauthenticated}, err)
+			return
+		}
+		sid, ok := sessionID(r.PathValue("id"))
+		if !ok {
+			encodeError(w, http.StatusNotFound, "not_found", "There is no such session.")
+			return
+		}
+		o, err := svc.EndSession(r.Context(), id, sid)
+		if err == nil && sid == id.Session.ID {
+			// Ending the session that made the request is signing out.
+			s.ck.clearSession(w)
+		}
+		respond(w, r, s, o, err)
+	})
+}
+
+// sessionID reads a session id from a path or form: a positive decimal.
+func sessionID(s string) (int64, bool) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil && n > 0
+}
+
+func handleAPIEndOtherSessions(svc *flow.Service, s sessions) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok, err := identify(r, svc, s.ck)
+		if err != nil || !ok {
+			respond(w, r, s, tacit.Outcome{Kind: tacit.Unauthenticated}, err)
+			return
+		}
+		o, err := svc.EndOtherSessions(r.Context(), id)
+		respond(w, r, s, o, err)
+	})
+}

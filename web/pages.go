@@ -1,0 +1,333 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/flow"
+)
+
+// loginFailed is the one message for every failed sign-in, whatever the
+// cause (DESIGN.md §2).
+const loginFailed = "Email or password is incorrect. If you signed up recently, confirm your address first."
+
+func handleHome(svc *flow.Service, v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := page{Title: "Welcome"}
+		id, ok, err := identify(r, svc, v.ck)
+		if err != nil {
+			v.internalError(w, r, err)
+			return
+		}
+		if ok {
+			p.Email = id.Account.Email
+		}
+		v.render(w, r, http.StatusOK, "home", p)
+	})
+}
+
+// registerPage is the sign-up form in the service's mode.
+func registerPage(svc *flow.Service) page {
+	p := page{Title: "Create an account", FullForm: svc.Mode() == flow.FullForm, Order: []string{"email"}}
+	if p.FullForm {
+		p.Order = append(p.Order, "password", "password_confirm")
+		p.Hints = map[string]string{"password": passwordHint(svc.Policy())}
+	}
+	return p
+}
+
+func handleRegisterForm(svc *flow.Service, v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v.render(w, r, http.StatusOK, "register", registerPage(svc))
+	})
+}
+
+// handleRegister starts a sign-up. Every valid address is sent to the same
+// "check your inbox" page by the same redirect.
+func handleRegister(svc *flow.Service, v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, ok := v.readForm(w, r)
+		if !ok {
+			return
+		}
+		email := f.Get("email")
+		o, err := svc.Register(r.Context(), flow.RegisterInput{
+			Email: email, Password: f.Get("password"), PasswordConfirm: f.Get("password_confirm"),
+		}, clientOf(r))
+		if o.Kind == tacit.CheckInbox && err == nil {
+			seeOther(w, r, "/register/sent")
+			return
+		}
+		p := registerPage(svc)
+		p.Values = map[string]string{"email": email}
+		v.formOutcome(w, r, p, "register", svc.Policy(), o, err)
+	})
+}
+
+// handleSent is the "check your inbox" page shown after every valid sign-up
+// or resend request, whoever the address belongs to.
+func handleSent(v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v.render(w, r, http.StatusOK, "sent", page{Title: "Check your inbox"})
+	})
+}
+
+// completePage is the choose-a-password form for a mailed sign-up token.
+func completePage(svc *flow.Service, token string) page {
+	return page{
+		Title: "Choose your password", Token: token,
+		Order: []string{"password", "password_confirm"},
+		Hints: map[string]string{"password": passwordHint(svc.Policy())},
+	}
+}
+
+// handleCompleteForm shows the form for the token in the link. It does not
+// check the token: a GET changes and reveals nothing, and the post does.
+func handleCompleteForm(svc *flow.Service, v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := r.URL.Query().Get("token")
+		if !tacit.WellFormedToken(tok) {
+			v.invalidLink(w, r)
+			return
+		}
+		v.render(w, r, http.StatusOK, "complete", completePage(svc, tok))
+	})
+}
+
+func handleComplete(svc *flow.Service, s sessions, v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, ok := v.readForm(w, r)
+		if !ok {
+			return
+		}
+		tok := f.Get("token")
+		o, err := svc.CompleteSignup(r.Context(), flow.CompleteInput{
+			Token: tok, Password: f.Get("password"), PasswordConfirm: f.Get("password_confirm"),
+		}, clientOf(r))
+		if err == nil && o.Session != nil {
+			s.start(w, r, o.Session)
+			seeOther(w, r, "/account")
+			return
+		}
+		v.formOutcome(w, r, completePage(svc, tok), "complete", svc.Policy(), o, err)
+	})
+}
+
+// handleVerifyForm shows a button that confirms the address. Following a
+// link must never confirm by itself: mail scanners fetch links in mail.
+func handleVerifyForm(v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := r.URL.Query().Get("token")
+		if !tacit.WellFormedToken(tok) {
+			v.invalidLink(w, r)
+			return
+		}
+		v.render(w, r, http.StatusOK, "verify", page{Title: "Confirm your address", Token: tok})
+	})
+}
+
+func handleVerify(svc *flow.Service, s sessions, v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, ok := v.readForm(w, r)
+		if !ok {
+			return
+		}
+		o, err := svc.Verify(r.Context(), f.Get("token"), clientOf(r))
+		if err == nil && o.Session != nil {
+			s.start(w, r, o.Session)
+			seeOther(w, r, "/account")
+			return
+		}
+		v.formOutcome(w, r, page{Title: "Confirm your address"}, "verify", svc.Policy(), o, err)
+	})
+}
+
+func resendPage() page {
+	return page{Title: "Send the link again", Order: []string{"email"}}
+}
+
+func handleResendForm(v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v.render(w, r, http.StatusOK, "resend", resendPage())
+	})
+}
+
+func handleResend(svc *flow.Service, v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, ok := v.readForm(w, r)
+		if !ok {
+			return
+		}
+		email := f.Get("email")
+		o, err := svc.ResendVerification(r.Context(), email, clientOf(r))
+		if err == nil && o.Kind == tacit.CheckInbox {
+			seeOther(w, r, "/verify/sent")
+			return
+		}
+		p := resendPage()
+		p.Values = map[string]string{"email": email}
+		v.formOutcome(w, r, p, "resend", svc.Policy(), o, err)
+	})
+}
+
+func loginPage() page {
+	return page{Title: "Sign in", Order: []string{"email", "password"}}
+}
+
+func handleLoginForm(v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v.render(w, r, http.StatusOK, "login", loginPage())
+	})
+}
+
+func handleLogin(svc *flow.Service, s sessions, v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, ok := v.readForm(w, r)
+		if !ok {
+			return
+		}
+		email := f.Get("email")
+		o, err := svc.Login(r.Context(), email, f.Get("password"), clientOf(r))
+		if err == nil && o.Session != nil {
+			s.start(w, r, o.Session)
+			seeOther(w, r, "/account")
+			return
+		}
+		if err == nil && o.Kind == tacit.MFARequired {
+			// Reached only after a correct password; the MFA step has
+			// its own page.
+			seeOther(w, r, "/login/mfa")
+			return
+		}
+		p := loginPage()
+		p.Values = map[string]string{"email": email}
+		if o.Kind == tacit.InvalidCredentials {
+			p.Message = loginFailed
+		}
+		v.formOutcome(w, r, p, "login", svc.Policy(), o, err)
+	})
+}
+
+// formOutcome answers a form post whose flow did not succeed: the form again
+// with what to fix (Invalid, InvalidCredentials, Throttled), or a page for
+// the other failures. Its status is the JSON API's, from statusFor.
+func (v *views) formOutcome(w http.ResponseWriter, r *http.Request, p page, name string, pol tacit.PasswordPolicy, o tacit.Outcome, err error) {
+	v.formOutcomeIn(w, r, &p, &p, name, pol, o, err)
+}
+
+// formOutcomeIn is formOutcome for a page with several forms: form is the
+// part of p that posted, where errors and messages go.
+func (v *views) formOutcomeIn(w http.ResponseWriter, r *http.Request, p, form *page, name string, pol tacit.PasswordPolicy, o tacit.Outcome, err error) {
+	status := statusFor(o.Kind)
+	switch {
+	case err != nil:
+		v.internalError(w, r, err)
+	case status == 0:
+		v.internalError(w, r, fmt.Errorf("flow returned unknown outcome %q", o.Kind))
+	case o.Kind == tacit.Invalid:
+		form.Errors = fieldMessages(o.Fields, pol, form.Wording)
+		v.render(w, r, status, name, *p)
+	case o.Kind == tacit.InvalidCredentials:
+		v.render(w, r, status, name, *p)
+	case o.Kind == tacit.InvalidToken:
+		v.invalidLink(w, r)
+	case o.Kind == tacit.Throttled:
+		// The form again, so the user can simply try later; the wait is
+		// the flow's, alike for every address.
+		setRetryAfter(w, o.RetryAfter)
+		form.Message = throttledMessage(o.RetryAfter)
+		v.render(w, r, status, name, *p)
+	case o.Kind == tacit.Unauthenticated:
+		seeOther(w, r, "/login")
+	default:
+		v.internalError(w, r, fmt.Errorf("form cannot show outcome %q", o.Kind))
+	}
+}
+
+// throttledMessage tells a held-back user how long to wait, in the seconds
+// of the Retry-After header.
+func throttledMessage(d time.Duration) string {
+	n := retryAfterSeconds(d)
+	if n == 1 {
+		return "Too many attempts. Try again in 1 second."
+	}
+	return fmt.Sprintf("Too many attempts. Try again in %d seconds.", n)
+}
+
+// invalidLink answers a mailed link that is malformed, used or expired.
+func (v *views) invalidLink(w http.ResponseWriter, r *http.Request) {
+	v.errorPage(w, r, statusFor(tacit.InvalidToken), "This link does not work",
+		"The link is incomplete, has expired or was already used. Copy the whole link from the mail, or start again to get a new one.")
+}
+
+func handleLogoutForm(v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v.render(w, r, http.StatusOK, "logout", page{Title: "Sign out"})
+	})
+}
+
+func handleLogout(s sessions, v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := v.readForm(w, r); !ok {
+			return
+		}
+		if err := s.end(w, r); err != nil {
+			v.internalError(w, r, err)
+			return
+		}
+		seeOther(w, r, "/login")
+	})
+}
+
+// handleNotFound answers every request no route claims: 405 with Allow
+// when the path exists for other methods, else 404; JSON under /api/, a
+// page elsewhere.
+func handleNotFound(mux *http.ServeMux, v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowedMethods(mux, r); allow != "" {
+			w.Header().Set("Allow", allow)
+			if isAPI(r) {
+				encodeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "Use "+allow+" for this endpoint.")
+				return
+			}
+			v.errorPage(w, r, http.StatusMethodNotAllowed, "Method not allowed",
+				"This page cannot be used that way. Go to the start page and follow the links from there.")
+			return
+		}
+		if isAPI(r) {
+			encodeError(w, http.StatusNotFound, "not_found", "There is no such endpoint.")
+			return
+		}
+		v.errorPage(w, r, http.StatusNotFound, "Page not found",
+			"There is no page at this address. Check the address, or go to the start page.")
+	})
+}
+
+// allowedMethods lists the methods that do have a route for r's path, as
+// for an Allow header; "" when there are none. The catch-all route "/"
+// does not count.
+func allowedMethods(mux *http.ServeMux, r *http.Request) string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	return strings.Join(allow, ", ")
+}
+
+// handleStyle serves the stylesheet. Its URL carries a content hash, so it
+// may be cached for a year.
+func handleStyle() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Type", "text/css; charset=utf-8")
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+		w.Write(styleCSS)
+	})
+}

@@ -1,0 +1,221 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/flow"
+)
+
+// This file is the account page and the forms on it: change the password,
+// change the address, and sign out other devices. Every post needs a valid
+// session; without one it is sent to the sign-in page.
+
+// sessionRow is one line of the account page's session list.
+type sessionRow struct {
+	ID       int64
+	Device   string // a short name made from the User-Agent
+	Agent    string // the whole User-Agent, shown on hover
+	IP       string
+	LastSeen string
+	Current  bool // the device looking at the page
+}
+
+// accountNotices are the news the account page shows after a change. The
+// redirect names one by key, so a crafted link cannot put its own words
+// on the page.
+var accountNotices = map[string]string{
+	"password_changed":        "Your password is changed.",
+	"password_changed_others": "Your password is changed, and your other devices are signed out.",
+	"email_sent":              "We have sent a link to the new address. Your address changes when you follow it.",
+	"session_ended":           "That device is signed out.",
+	"sessions_ended":          "Your other devices are signed out.",
+}
+
+// timeLayout is how the account page shows times.
+const timeLayout = "2 January 2006, 15:04 UTC"
+
+// accountPage builds the account page of id with empty forms.
+func accountPage(ctx context.Context, svc *flow.Service, id flow.Identity) (page, error) {
+	list, err := svc.Sessions(ctx, id)
+	if err != nil {
+		return page{}, fmt.Errorf("account page: %w", err)
+	}
+	p := page{
+		Title: "Your account", Email: id.Account.Email,
+		Since: id.Account.CreatedAt.UTC().Format("2 January 2006"),
+		PasswordForm: &page{
+			IDPrefix: "pw-", Order: []string{"current_password", "password", "password_confirm"},
+			Hints:   map[string]string{"password": passwordHint(svc.Policy())},
+			Wording: changePasswordWording,
+		},
+		EmailForm: &page{IDPrefix: "em-", Order: []string{"email", "password"}, Wording: changeEmailWording},
+	}
+	for _, si := range list {
+		p.Sessions = append(p.Sessions, sessionRow{
+			ID: si.ID, Device: deviceName(si.UserAgent), Agent: si.UserAgent, IP: si.IP,
+			LastSeen: si.LastSeenAt.UTC().Format(timeLayout), Current: si.Current,
+		})
+		p.OtherDevices = p.OtherDevices || !si.Current
+	}
+	return p, nil
+}
+
+func handleAccount(svc *flow.Service, v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok, err := identify(r, svc, v.ck)
+		if err != nil {
+			v.internalError(w, r, err)
+			return
+		}
+		if !ok {
+			seeOther(w, r, "/login")
+			return
+		}
+		p, err := accountPage(r.Context(), svc, id)
+		if err != nil {
+			v.internalError(w, r, err)
+			return
+		}
+		p.Notice = accountNotices[r.URL.Query().Get("done")]
+		v.render(w, r, http.StatusOK, "account", p)
+	})
+}
+
+// accountForm is a form post on the account page, run for the signed-in
+// account.
+type accountForm func(w http.ResponseWriter, r *http.Request, f url.Values, id flow.Identity)
+
+// accountPost checks the form's CSRF token and the session, then runs
+// handle.
+func accountPost(svc *flow.Service, v *views, handle accountForm) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, ok := v.readForm(w, r)
+		if !ok {
+			return
+		}
+		id, ok, err := identify(r, svc, v.ck)
+		if err != nil {
+			v.internalError(w, r, err)
+			return
+		}
+		if !ok {
+			seeOther(w, r, "/login")
+			return
+		}
+		handle(w, r, f, id)
+	})
+}
+
+// accountFailure shows the account page again with a failed outcome in
+// the form that was posted.
+func (v *views) accountFailure(w http.ResponseWriter, r *http.Request, svc *flow.Service, id flow.Identity,
+	fill func(p *page) *page, o tacit.Outcome, err error) {
+	if err != nil {
+		v.internalError(w, r, err)
+		return
+	}
+	p, perr := accountPage(r.Context(), svc, id)
+	if perr != nil {
+		v.internalError(w, r, perr)
+		return
+	}
+	v.formOutcomeIn(w, r, &p, fill(&p), "account", svc.Policy(), o, nil)
+}
+
+func handleChangePassword(svc *flow.Service, v *views) http.Handler {
+	return accountPost(svc, v, func(w http.ResponseWriter, r *http.Request, f url.Values, id flow.Identity) {
+		others := f.Get("end_other_sessions") != ""
+		o, err := svc.ChangePassword(r.Context(), id, flow.ChangePasswordInput{
+			CurrentPassword: f.Get("current_password"),
+			Password:        f.Get("password"), PasswordConfirm: f.Get("password_confirm"),
+			EndOtherSessions: others,
+		}, clientOf(r))
+		if err == nil && o.Kind == tacit.Done {
+			done := "password_changed"
+			if others {
+				done = "password_changed_others"
+			}
+			seeOther(w, r, "/account?done="+done)
+			return
+		}
+		v.accountFailure(w, r, svc, id, func(p *page) *page {
+			form := p.PasswordForm
+			if others {
+				form.Values = map[string]string{"end_other_sessions": "on"}
+			}
+			if o.Kind == tacit.InvalidCredentials {
+				form.Errors = map[string]string{"current_password": "This is not your current password."}
+			}
+			return form
+		}, o, err)
+	})
+}
+
+func handleChangeEmail(svc *flow.Service, v *views) http.Handler {
+	return accountPost(svc, v, func(w http.ResponseWriter, r *http.Request, f url.Values, id flow.Identity) {
+		email := f.Get("email")
+		o, err := svc.ChangeEmail(r.Context(), id, email, f.Get("password"), clientOf(r))
+		if err == nil && o.Kind == tacit.CheckInbox {
+			// The same for every new address, whether or not it has an
+			// account: only the mail to it differs.
+			seeOther(w, r, "/account?done=email_sent")
+			return
+		}
+		v.accountFailure(w, r, svc, id, func(p *page) *page {
+			form := p.EmailForm
+			form.Values = map[string]string{"email": email}
+			if o.Kind == tacit.InvalidCredentials {
+				form.Errors = map[string]string{"password": "This is not your password."}
+			}
+			return form
+		}, o, err)
+	})
+}
+
+// Field messages that the account forms word differently from sign-up.
+var (
+	changePasswordWording = map[string]string{
+		"password:" + tacit.CodeRequired: "Enter a new password.",
+	}
+	changeEmailWording = map[string]string{
+		"email:" + tacit.CodeRequired:    "Enter the new address.",
+		"password:" + tacit.CodeRequired: "Enter your password.",
+	}
+)
+
+// handleEndSessionForm signs out one device from the session list.
+func handleEndSessionForm(svc *flow.Service, v *views) http.Handler {
+	return accountPost(svc, v, func(w http.ResponseWriter, r *http.Request, f url.Values, id flow.Identity) {
+		sid, ok := sessionID(f.Get("session"))
+		if !ok {
+			v.errorPage(w, r, http.StatusBadRequest, "Form not understood",
+				"The form could not be read. Go back, reload the page and try again.")
+			return
+		}
+		if _, err := svc.EndSession(r.Context(), id, sid); err != nil {
+			v.internalError(w, r, err)
+			return
+		}
+		if sid == id.Session.ID {
+			v.ck.clearSession(w)
+			seeOther(w, r, "/login")
+			return
+		}
+		seeOther(w, r, "/account?done=session_ended")
+	})
+}
+
+// handleEndOtherSessionsForm signs out every device but this one.
+func handleEndOtherSessionsForm(svc *flow.Service, v *views) http.Handler {
+	return accountPost(svc, v, func(w http.ResponseWriter, r *http.Request, _ url.Values, id flow.Identity) {
+		if _, err := svc.EndOtherSessions(r.Context(), id); err != nil {
+			v.internalError(w, r, err)
+			return
+		}
+		seeOther(w, r, "/account?done=sessions_ended")
+	})
+}

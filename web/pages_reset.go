@@ -1,0 +1,141 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/flow"
+)
+
+// This file holds the pages reached from mail or without a session:
+// password reset and the confirmation of a new address.
+
+func forgotPage() page {
+	return page{Title: "Reset your password", Order: []string{"email"}}
+}
+
+func handleForgotForm(v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v.render(w, r, http.StatusOK, "forgot", forgotPage())
+	})
+}
+
+// handleForgot starts a reset. Every valid address is sent to the same
+// page by the same redirect, whether or not it has an account.
+func handleForgot(svc *flow.Service, v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, ok := v.readForm(w, r)
+		if !ok {
+			return
+		}
+		email := f.Get("email")
+		o, err := svc.ForgotPassword(r.Context(), email, clientOf(r))
+		if err == nil && o.Kind == tacit.CheckInbox {
+			seeOther(w, r, "/password/forgot/sent")
+			return
+		}
+		p := forgotPage()
+		p.Values = map[string]string{"email": email}
+		v.formOutcome(w, r, p, "forgot", svc.Policy(), o, err)
+	})
+}
+
+func handleForgotSent(v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v.render(w, r, http.StatusOK, "forgot_sent", page{Title: "Check your inbox"})
+	})
+}
+
+// resetPage is the new-password form for a mailed reset token.
+func resetPage(svc *flow.Service, token string) page {
+	return page{
+		Title: "Choose a new password", Token: token,
+		Order: []string{"password", "password_confirm"},
+		Hints: map[string]string{"password": passwordHint(svc.Policy())},
+	}
+}
+
+// handleResetForm shows the form when the link still works, and says
+// plainly when it does not, before anyone types a new password for
+// nothing. The token came from the mailbox, so telling whether it works
+// tells nothing about who has an account.
+func handleResetForm(svc *flow.Service, v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := r.URL.Query().Get("token")
+		if !svc.ResetTokenLive(r.Context(), tok) {
+			v.resetLinkDead(w, r)
+			return
+		}
+		v.render(w, r, http.StatusOK, "reset", resetPage(svc, tok))
+	})
+}
+
+// handleReset sets the new password. It does not sign in: the new
+// password does that, on the sign-in page.
+func handleReset(svc *flow.Service, v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, ok := v.readForm(w, r)
+		if !ok {
+			return
+		}
+		tok := f.Get("token")
+		o, err := svc.ResetPassword(r.Context(), flow.ResetInput{
+			Token: tok, Password: f.Get("password"), PasswordConfirm: f.Get("password_confirm"),
+		}, clientOf(r))
+		switch {
+		case err == nil && o.Kind == tacit.Done:
+			seeOther(w, r, "/password/reset/done")
+		case err == nil && o.Kind == tacit.InvalidToken:
+			v.resetLinkDead(w, r)
+		default:
+			v.formOutcome(w, r, resetPage(svc, tok), "reset", svc.Policy(), o, err)
+		}
+	})
+}
+
+// resetLinkDead answers a reset link that is malformed, used or expired,
+// with the way to a new one.
+func (v *views) resetLinkDead(w http.ResponseWriter, r *http.Request) {
+	v.render(w, r, statusFor(tacit.InvalidToken), "reset_expired", page{Title: "This link no longer works"})
+}
+
+func handleResetDone(v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v.render(w, r, http.StatusOK, "reset_done", page{Title: "Password changed"})
+	})
+}
+
+// handleEmailConfirmForm shows a button that confirms the new address.
+// Following the link must never confirm by itself: mail scanners fetch
+// links in mail.
+func handleEmailConfirmForm(v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := r.URL.Query().Get("token")
+		if !tacit.WellFormedToken(tok) {
+			v.invalidLink(w, r)
+			return
+		}
+		v.render(w, r, http.StatusOK, "email_confirm", page{Title: "Confirm your new address", Token: tok})
+	})
+}
+
+func handleEmailConfirm(svc *flow.Service, v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, ok := v.readForm(w, r)
+		if !ok {
+			return
+		}
+		o, err := svc.ConfirmEmailChange(r.Context(), f.Get("token"))
+		if err == nil && o.Kind == tacit.Done {
+			seeOther(w, r, "/email/confirm/done")
+			return
+		}
+		v.formOutcome(w, r, page{Title: "Confirm your new address"}, "email_confirm", svc.Policy(), o, err)
+	})
+}
+
+func handleEmailConfirmDone(v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v.render(w, r, http.StatusOK, "email_done", page{Title: "Address changed"})
+	})
+}

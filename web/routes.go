@@ -1,0 +1,76 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/tacitauth/tacit/flow"
+)
+
+// addRoutes is the map of the whole HTTP surface (DESIGN.md §7).
+func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v *views) {
+	s := sessions{svc: svc, ck: ck, log: cfg.Logger}
+
+	// JSON API.
+	mux.Handle("POST /api/register", handleAPIRegister(svc, s))
+	mux.Handle("POST /api/register/complete", handleAPIRegisterComplete(svc, s))
+	mux.Handle("POST /api/verify", handleAPIVerify(svc, s))
+	mux.Handle("POST /api/verify/resend", handleAPIVerifyResend(svc, s))
+	mux.Handle("POST /api/login", handleAPILogin(svc, s))
+	mux.Handle("POST /api/logout", handleAPILogout(s))
+	mux.Handle("GET /api/session", handleAPISession(svc, s))
+	mux.Handle("POST /api/password/forgot", handleAPIForgot(svc, s))
+	mux.Handle("POST /api/password/reset", handleAPIReset(svc, s))
+	mux.Handle("POST /api/password/change", handleAPIChangePassword(svc, s))
+	mux.Handle("POST /api/email/change", handleAPIChangeEmail(svc, s))
+	mux.Handle("POST /api/email/confirm", handleAPIConfirmEmail(svc, s))
+	mux.Handle("GET /api/sessions", handleAPISessions(svc, s))
+	mux.Handle("DELETE /api/sessions", handleAPIEndOtherSessions(svc, s))
+	mux.Handle("DELETE /api/sessions/{id}", handleAPIEndSession(svc, s))
+
+	// Health checks for load balancers and orchestrators.
+	mux.Handle("GET /healthz", handleHealth())
+	mux.Handle("GET /readyz", handleReady(cfg.Ready, cfg.Logger))
+
+	// Forward auth for reverse proxies; any method (see handleAuthCheck).
+	mux.Handle("/auth/check", handleAuthCheck(svc, s))
+
+	// HTML pages.
+	mux.Handle("GET /{$}", handleHome(svc, v))
+	mux.Handle("GET /register", handleRegisterForm(svc, v))
+	mux.Handle("POST /register", handleRegister(svc, v))
+	mux.Handle("GET /register/sent", handleSent(v))
+	mux.Handle("GET /register/complete", handleCompleteForm(svc, v))
+	mux.Handle("POST /register/complete", handleComplete(svc, s, v))
+	mux.Handle("GET /verify", handleVerifyForm(v))
+	mux.Handle("POST /verify", handleVerify(svc, s, v))
+	mux.Handle("GET /verify/resend", handleResendForm(v))
+	mux.Handle("POST /verify/resend", handleResend(svc, v))
+	mux.Handle("GET /verify/sent", handleSent(v))
+	mux.Handle("GET /login", handleLoginForm(v))
+	mux.Handle("POST /login", handleLogin(svc, s, v))
+	mux.Handle("GET /logout", handleLogoutForm(v))
+	mux.Handle("POST /logout", handleLogout(s, v))
+	mux.Handle("GET /password/forgot", handleForgotForm(v))
+	mux.Handle("POST /password/forgot", handleForgot(svc, v))
+	mux.Handle("GET /password/forgot/sent", handleForgotSent(v))
+	mux.Handle("GET /password/reset", handleResetForm(svc, v))
+	mux.Handle("POST /password/reset", handleReset(svc, v))
+	mux.Handle("GET /password/reset/done", handleResetDone(v))
+	mux.Handle("GET /email/confirm", handleEmailConfirmForm(v))
+	mux.Handle("POST /email/confirm", handleEmailConfirm(svc, v))
+	mux.Handle("GET /email/confirm/done", handleEmailConfirmDone(v))
+	mux.Handle("GET /account", handleAccount(svc, v))
+	mux.Handle("POST /account/password", handleChangePassword(svc, v))
+	mux.Handle("POST /account/email", handleChangeEmail(svc, v))
+	mux.Handle("POST /account/sessions/end", handleEndSessionForm(svc, v))
+	mux.Handle("POST /account/sessions/end-others", handleEndOtherSessionsForm(svc, v))
+	mux.Handle("GET /static/style.css", handleStyle())
+
+	// The dev mailbox exists only with the dev mail driver.
+	if cfg.DevMailbox != nil {
+		mux.Handle("GET /_dev/mailbox", handleDevMailbox(cfg.DevMailbox, s))
+		mux.Handle("GET /_dev/mail", handleDevMailPage(cfg.DevMailbox, v))
+	}
+
+	mux.Handle("/", handleNotFound(mux, v))
+}

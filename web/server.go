@@ -1,0 +1,104 @@
+// Package web is tacit's HTTP surface: the JSON API, the server-rendered
+// HTML pages, the forward-auth endpoint and, in development, the mailbox.
+// It maps the public outcomes of package flow to responses in one place
+// (outcome.go) and never learns whether an address has an account: the
+// flows do not tell it.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"time"
+
+	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/flow"
+)
+
+// DefaultMaxBodyBytes bounds every request body unless Config says
+// otherwise. The largest legitimate body is a few hundred bytes of form.
+const DefaultMaxBodyBytes = 64 << 10
+
+// Config is what the HTTP surface needs besides the flows.
+type Config struct {
+	// Product is shown in page titles; default "tacit".
+	Product string
+	// BaseURL is the public URL. When it is https, responses carry HSTS.
+	BaseURL *url.URL
+	// SecureCookies gives cookies the "__Host-" prefix and the Secure
+	// attribute. Turn it off only for plain-HTTP development on localhost.
+	SecureCookies bool
+	// DevMailbox, if set, serves captured mail at GET /_dev/mailbox (JSON)
+	// and GET /_dev/mail (a page). When nil those paths do not exist.
+	DevMailbox tacit.DevMailbox
+	// Logger receives one line per request and every internal error;
+	// default discards.
+	Logger *slog.Logger
+	// MaxBodyBytes bounds request bodies; default DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// RequestTimeout bounds each request: its context is cancelled this
+	// long after it arrives, so a request waiting on an unreachable
+	// database gives up and is answered 500. Include the envelope in it.
+	// The http.Server's WriteTimeout must leave time after it to write
+	// the answer. 0 means no bound.
+	RequestTimeout time.Duration
+	// Ready reports whether this instance can serve: its database is
+	// reachable and migrated. GET /readyz answers 503 while it returns an
+	// error; nil means always ready.
+	Ready func(ctx context.Context) error
+	// TrustedProxies are the reverse proxies in front of tacit. A request
+	// whose TCP peer is in one of them has its client address read from
+	// X-Forwarded-For (the right-most entry that is not itself a trusted
+	// proxy); any other request's client is its TCP peer, whatever the
+	// header says. The client address keys the per-client throttling
+	// rules, so list only proxies that append to X-Forwarded-For.
+	TrustedProxies []netip.Prefix
+}
+
+func (c Config) withDefaults() Config {
+	if c.Product == "" {
+		c.Product = "tacit"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	c.TrustedProxies = normalisePrefixes(c.TrustedProxies)
+	return c
+}
+
+// NewServer returns the whole HTTP surface of tacit as one handler: every
+// route of routes.go behind the security middleware.
+func NewServer(svc *flow.Service, cfg Config) http.Handler {
+	cfg = cfg.withDefaults()
+	ck := newCookies(cfg.SecureCookies)
+	v := newViews(cfg.Product, ck, cfg.Logger)
+
+	mux := http.NewServeMux()
+	addRoutes(mux, svc, cfg, ck, v)
+
+	// Innermost first. limitBody is outermost so that it wraps the
+	// server's own ResponseWriter (see limitBody).
+	var h http.Handler = mux
+	h = crossOriginProtection(h, v)
+	h = securityHeaders(h, hstsFor(cfg.BaseURL))
+	h = withClientIP(h, cfg.TrustedProxies)
+	h = limitTime(h, cfg.RequestTimeout)
+	h = logRequests(h, cfg.Logger)
+	h = limitBody(h, cfg.MaxBodyBytes)
+	return h
+}
+
+// hstsFor returns the Strict-Transport-Security value for a public URL, or
+// "" when it is not https (the header would be ignored, and a wrong one on a
+// development host is hard to undo).
+func hstsFor(base *url.URL) string {
+	if base == nil || base.Scheme != "https" {
+		return ""
+	}
+	return "max-age=63072000; includeSubDomains"
+}
