@@ -155,6 +155,11 @@ const (
 	trimLock  = 0x7461636974747269 // "tacittri"
 )
 
+// devMailLock serialises saves to the dev mailbox: at read committed, two
+// instances saving at once would each trim without seeing the other's
+// new row and leave one more than devMailKeep.
+const devMailLock = 0x746163697464766d // "tacitdvm"
+
 // housekeepingLock takes the transaction-scoped advisory lock key if no
 // other instance holds it, and reports whether it did.
 func housekeepingLock(ctx context.Context, t pgx.Tx, key int64) (bool, error) {

@@ -16,6 +16,9 @@ const devMailKeep = 200
 // oldest beyond the newest devMailKeep.
 func (db *DB) SaveDevMail(ctx context.Context, m tacit.DevMail) error {
 	err := db.inTx(ctx, pgx.TxOptions{}, func(t pgx.Tx) error {
+		if _, err := t.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, devMailLock); err != nil {
+			return err
+		}
 		_, err := t.Exec(ctx,
 			`INSERT INTO dev_mailbox (recipient, subject, text, html, sent_at) VALUES ($1, $2, $3, $4, $5)`,
 			m.To, m.Subject, m.Text, m.HTML, micros(m.SentAt))
