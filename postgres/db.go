@@ -118,6 +118,19 @@ type tx struct {
 	readOnly bool // in View: no locks may be taken
 }
 
+// forUpdate is appended to a token lookup. In an Update it locks the row
+// found, so that of two transactions spending one single-use token at once
+// (a reset link, an email-change link, a sign-up link submitted twice) the
+// second waits for the first and, the row then being gone, finds nothing:
+// READ COMMITTED re-reads a locked row once its locker commits. A View
+// takes no locks.
+func (t *tx) forUpdate() string {
+	if t.readOnly {
+		return ""
+	}
+	return " FOR UPDATE"
+}
+
 // Purge deletes expired sign-ups, sessions, reset tokens, email changes
 // and counters, and delivered, abandoned or captured mail older than
 // now-keep, in one transaction.

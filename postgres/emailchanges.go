@@ -31,7 +31,7 @@ func (t *tx) EmailChangeByToken(ctx context.Context, h []byte, now time.Time) (t
 	var e tacit.EmailChange
 	var created, expires int64
 	err := t.tx.QueryRow(ctx,
-		`SELECT `+emailChangeColumns+` FROM email_changes WHERE token_hash = $1 AND expires_at > $2`,
+		`SELECT `+emailChangeColumns+` FROM email_changes WHERE token_hash = $1 AND expires_at > $2`+t.forUpdate(),
 		h, micros(now)).
 		Scan(&e.ID, &e.AccountID, &e.NewEmail, &e.TokenHash, &created, &expires)
 	if err != nil {

@@ -31,7 +31,7 @@ func (t *tx) ResetTokenByHash(ctx context.Context, h []byte, now time.Time) (tac
 	var r tacit.ResetToken
 	var created, expires int64
 	err := t.tx.QueryRow(ctx,
-		`SELECT `+resetTokenColumns+` FROM reset_tokens WHERE token_hash = $1 AND expires_at > $2`,
+		`SELECT `+resetTokenColumns+` FROM reset_tokens WHERE token_hash = $1 AND expires_at > $2`+t.forUpdate(),
 		h, micros(now)).
 		Scan(&r.ID, &r.AccountID, &r.TokenHash, &r.PasswordStamp, &created, &expires)
 	if err != nil {

@@ -29,7 +29,7 @@ func (t *tx) CreateSignup(ctx context.Context, s *tacit.Signup) error {
 // SignupByToken finds the unexpired sign-up whose token hash is h.
 func (t *tx) SignupByToken(ctx context.Context, h []byte, now time.Time) (tacit.Signup, error) {
 	row := t.tx.QueryRow(ctx,
-		`SELECT `+signupColumns+` FROM signups WHERE token_hash = $1 AND expires_at > $2`,
+		`SELECT `+signupColumns+` FROM signups WHERE token_hash = $1 AND expires_at > $2`+t.forUpdate(),
 		h, micros(now))
 	s, err := scanSignup(row)
 	if err != nil {

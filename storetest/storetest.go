@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) tacit.Store) {
 		{"DeleteSessions", testDeleteSessions},
 		{"ResetToken", testResetToken},
 		{"ResetTokenExpiry", testResetTokenExpiry},
+		{"TokensSpentOnce", testTokensSpentOnce},
 		{"EmailChange", testEmailChange},
 		{"EmailChangeExpiry", testEmailChangeExpiry},
 		{"CounterHit", testCounterHit},
