@@ -30,7 +30,10 @@ import (
 type tacitServer struct {
 	url    string
 	worker *mail.Worker
-	// skew moves the flows' clock, to let throttling windows pass.
+	// skew moves the flows' clock, to let throttling windows pass. The
+	// clock otherwise stands still: a throttle's wait never runs out in
+	// the middle of a scan, however slowly a loaded machine sends a
+	// round, so every identifier of a round meets the same throttle.
 	skew atomic.Int64
 }
 
@@ -53,6 +56,7 @@ func startTacit(t *testing.T, mode flow.Mode) *tacitServer {
 	base, _ := url.Parse("http://" + srv.Listener.Addr().String())
 	links := tacit.Links{Base: base}
 	ts := &tacitServer{url: base.String()}
+	start := time.Now()
 
 	// Every probe comes from 127.0.0.1: the per-client limits are raised
 	// out of the way; the per-address ones, which the scan must find
@@ -62,7 +66,7 @@ func startTacit(t *testing.T, mode flow.Mode) *tacitServer {
 	limits.LoginIP, limits.RequestsIP, limits.ResetSubmit = huge, huge, huge
 	svc, err := flow.New(db, hasher, flow.Config{
 		Mode: mode, Links: links, Limits: &limits, Envelope: 0,
-		Now: func() time.Time { return time.Now().Add(time.Duration(ts.skew.Load())) },
+		Now: func() time.Time { return start.Add(time.Duration(ts.skew.Load())) },
 	})
 	if err != nil {
 		t.Fatal(err)
