@@ -134,4 +134,8 @@ type Hasher interface {
 	// Verify reports whether password matches encoded, in time that does
 	// not depend on where they differ.
 	Verify(password, encoded string) (bool, error)
+	// NeedsRehash reports whether encoded was made with other parameters
+	// than the live ones, so that a password just verified can be stored
+	// again with the live ones.
+	NeedsRehash(encoded string) bool
 }

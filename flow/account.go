@@ -26,7 +26,8 @@ func (s *Service) ChangePassword(ctx context.Context, id Identity, in ChangePass
 	if in.CurrentPassword == "" {
 		return tacit.InvalidInput(tacit.FieldErrors{"current_password": tacit.CodeRequired}), nil
 	}
-	if o, err := s.checkPassword(ctx, id, in.CurrentPassword, c); err != nil || o.Kind != "" {
+	verified, o, err := s.checkPassword(ctx, id, in.CurrentPassword, c)
+	if err != nil || o.Kind != "" {
 		return o, err
 	}
 	if fe := s.cfg.Policy.Check(in.Password, in.PasswordConfirm); len(fe) > 0 {
@@ -37,6 +38,9 @@ func (s *Service) ChangePassword(ctx context.Context, id Identity, in ChangePass
 		return tacit.Outcome{}, fmt.Errorf("change password: %w", err)
 	}
 	err = s.update(ctx, func(tx tacit.Tx) error {
+		if err := unchanged(ctx, tx, verified); err != nil {
+			return err
+		}
 		if in.EndOtherSessions {
 			if err := tx.DeleteSessions(ctx, id.Account.ID, id.Session.ID); err != nil {
 				return err
@@ -44,15 +48,45 @@ func (s *Service) ChangePassword(ctx context.Context, id Identity, in ChangePass
 		}
 		return s.setPassword(ctx, tx, id.Account, hash)
 	})
+	if errors.Is(err, errPasswordReplaced) {
+		return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
+	}
 	if err != nil {
 		return tacit.Outcome{}, fmt.Errorf("change password: %w", err)
 	}
 	return tacit.Outcome{Kind: tacit.Done}, nil
 }
 
+// errPasswordReplaced is unchanged's answer when the account's password
+// changed, or the account was disabled, after it was checked.
+var errPasswordReplaced = errors.New("password replaced since it was checked")
+
+// unchanged is the first step of a transaction that acts on a password
+// checked before it began (hashing runs outside transactions). It reads
+// the account again, which the engine locks for the rest of the
+// transaction, and returns errPasswordReplaced unless the account still
+// has the password hash that was checked and is not disabled. Without it,
+// a password reset (which ends every session) landing between the check
+// and the write could be undone by a sign-in, a password change or an
+// email change made with the old password.
+func unchanged(ctx context.Context, tx tacit.Tx, checked tacit.Account) error {
+	cur, err := tx.AccountByID(ctx, checked.ID)
+	if errors.Is(err, tacit.ErrNotFound) {
+		return errPasswordReplaced
+	}
+	if err != nil {
+		return err
+	}
+	if cur.Disabled || cur.PasswordHash != checked.PasswordHash {
+		return errPasswordReplaced
+	}
+	return nil
+}
+
 // checkPassword verifies the signed-in account's password under the
-// sign-in limits. It returns the zero Outcome when the password is right.
-func (s *Service) checkPassword(ctx context.Context, id Identity, password string, c Client) (tacit.Outcome, error) {
+// sign-in limits. It returns the account as checked, and the zero Outcome
+// when the password is right.
+func (s *Service) checkPassword(ctx context.Context, id Identity, password string, c Client) (tacit.Account, tacit.Outcome, error) {
 	var (
 		wait   time.Duration
 		locked bool
@@ -70,26 +104,26 @@ func (s *Service) checkPassword(ctx context.Context, id Identity, password strin
 		return err
 	})
 	if err != nil {
-		return tacit.Outcome{}, fmt.Errorf("check password: %w", err)
+		return tacit.Account{}, tacit.Outcome{}, fmt.Errorf("check password: %w", err)
 	}
 	if wait > 0 {
-		return throttled(wait), nil
+		return tacit.Account{}, throttled(wait), nil
 	}
 	ok, err := s.hasher.Verify(tacit.NormalizePassword(password), a.PasswordHash)
 	if err != nil {
-		return tacit.Outcome{}, fmt.Errorf("check password: %w", err)
+		return tacit.Account{}, tacit.Outcome{}, fmt.Errorf("check password: %w", err)
 	}
 	if !ok {
 		if err := s.failedLogin(ctx, id.Account.Email, id.Account, locked); err != nil {
-			return tacit.Outcome{}, fmt.Errorf("check password: %w", err)
+			return tacit.Account{}, tacit.Outcome{}, fmt.Errorf("check password: %w", err)
 		}
-		return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
+		return tacit.Account{}, tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
 	}
 	err = s.store.Update(ctx, func(tx tacit.Tx) error { return s.forget(ctx, tx, "login", id.Account.Email) })
 	if err != nil {
-		return tacit.Outcome{}, fmt.Errorf("check password: %w", err)
+		return tacit.Account{}, tacit.Outcome{}, fmt.Errorf("check password: %w", err)
 	}
-	return tacit.Outcome{}, nil
+	return a, tacit.Outcome{}, nil
 }
 
 // ChangeEmail asks to move the signed-in account to a new address. After
@@ -106,12 +140,20 @@ func (s *Service) ChangeEmail(ctx context.Context, id Identity, newEmail, passwo
 		return tacit.InvalidInput(fe), nil
 	}
 	defer s.pace(ctx, time.Now())
-	if o, err := s.checkPassword(ctx, id, password, c); err != nil || o.Kind != "" {
+	verified, o, err := s.checkPassword(ctx, id, password, c)
+	if err != nil || o.Kind != "" {
 		return o, err
 	}
-	return s.checkInbox(ctx, "change email", s.requestRules("email-change", s.cfg.Limits.Signup, id.Account.Email, c), func(tx tacit.Tx, now time.Time) error {
+	o, err = s.checkInbox(ctx, "change email", s.requestRules("email-change", s.cfg.Limits.Signup, id.Account.Email, c), func(tx tacit.Tx, now time.Time) error {
+		if err := unchanged(ctx, tx, verified); err != nil {
+			return err
+		}
 		return s.startEmailChange(ctx, tx, id.Account, newEmail, now)
 	})
+	if errors.Is(err, errPasswordReplaced) {
+		return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
+	}
+	return o, err
 }
 
 // startEmailChange records the change (born expired, as a decoy, when the

@@ -73,15 +73,38 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 		return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
 	}
 
+	// The password is right: if its hash was made with other parameters
+	// (the operator has since raised the memory or time cost), store it
+	// again with the live ones. Only a right password pays for this
+	// second hash, and its answer already differs from a failure's.
+	rehashed := ""
+	if s.hasher.NeedsRehash(a.PasswordHash) {
+		if rehashed, err = s.hasher.Hash(tacit.NormalizePassword(password)); err != nil {
+			return tacit.Outcome{}, fmt.Errorf("login: rehash: %w", err)
+		}
+	}
+
 	var ns *tacit.NewSession
 	err = s.update(ctx, func(tx tacit.Tx) error {
+		// A password replaced since the check no longer signs in, and a
+		// rehash must not write it back.
+		if err := unchanged(ctx, tx, a); err != nil {
+			return err
+		}
 		if err := s.forget(ctx, tx, "login", email); err != nil {
 			return err
 		}
-		var err error
+		if rehashed != "" {
+			if err := tx.UpdatePassword(ctx, a.ID, rehashed); err != nil {
+				return err
+			}
+		}
 		ns, err = s.startSession(ctx, tx, a.ID, c, s.cfg.Now())
 		return err
 	})
+	if errors.Is(err, errPasswordReplaced) {
+		return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
+	}
 	if err != nil {
 		return tacit.Outcome{}, fmt.Errorf("login: %w", err)
 	}

@@ -68,7 +68,8 @@ type ResetInput struct {
 // ResetPassword sets a new password for the account behind a live reset
 // token: Done, InvalidToken, Invalid, or Throttled after too many bad tokens
 // from one client. It ends every session of the account and every other
-// reset token, lifts a sign-in lock, and mails a "password changed" notice.
+// reset token and pending email change, lifts a sign-in lock, and mails a
+// "password changed" notice.
 // It does not sign in: the new password does that.
 func (s *Service) ResetPassword(ctx context.Context, in ResetInput, c Client) (tacit.Outcome, error) {
 	rules := []rule{{name: "reset-submit-ip", limit: s.cfg.Limits.ResetSubmit, id: clientKey(c.IP)}}
@@ -107,6 +108,11 @@ func (s *Service) ResetPassword(ctx context.Context, in ResetInput, c Client) (t
 			return err
 		}
 		if err := tx.DeleteSessions(ctx, a.ID, 0); err != nil {
+			return err
+		}
+		// A reset is how an owner takes the account back: an email
+		// change requested from a session it just ended dies too.
+		if err := tx.DeleteEmailChanges(ctx, a.ID); err != nil {
 			return err
 		}
 		return s.setPassword(ctx, tx, a, hash)

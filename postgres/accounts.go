@@ -19,9 +19,12 @@ func (t *tx) AccountByEmail(ctx context.Context, email string) (tacit.Account, e
 	return a, nil
 }
 
-// AccountByID finds an account by its ID.
+// AccountByID finds an account by its ID. In an Update it locks the
+// account's row until the transaction ends: the flows that read an account
+// by ID there go on to change it or to act on its current password, and
+// must not interleave with a password reset.
 func (t *tx) AccountByID(ctx context.Context, id int64) (tacit.Account, error) {
-	row := t.tx.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id)
+	row := t.tx.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`+t.forUpdate(), id)
 	a, err := scanAccount(row)
 	if err != nil {
 		return tacit.Account{}, notFound(fmt.Sprintf("account %d", id), err)

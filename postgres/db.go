@@ -118,7 +118,7 @@ type tx struct {
 	readOnly bool // in View: no locks may be taken
 }
 
-// forUpdate is appended to a token lookup. In an Update it locks the row
+// forUpdate is appended to a token or account lookup. In an Update it locks the row
 // found, so that of two transactions spending one single-use token at once
 // (a reset link, an email-change link, a sign-up link submitted twice) the
 // second waits for the first and, the row then being gone, finds nothing:
