@@ -33,12 +33,61 @@
 // A content difference implies a length difference, so USER_ENUM_LENGTH is
 // reported only when nothing visible differs. A channel that still differs
 // between two unknown identifiers after masking is noise: it is not
-// compared, and the report lists it as unstable. Sign-up endpoints (kind
-// register) also get the registration matrix (matrix.go): every class of
-// invalid input for known and unknown addresses alike; any difference is
-// USER_ENUM_REGISTER. Findings keep their channel's rule whatever the
-// endpoint kind; the message names the kind ("On the password reset
-// endpoint …").
+// compared, and the report lists it as unstable. The message names the
+// endpoint's kind and the channel ("On the sign-in endpoint login (POST
+// /login), the status code differs …").
+//
+// On a password reset endpoint (kind reset) each of these channel findings
+// is USER_ENUM_PASSWORD_RESET instead, still one per channel, with the
+// channel in the message and the evidence: whatever the channel, the fix
+// is one answer for every address ("If an account exists for that address,
+// we have sent instructions"), and "enumeration via password reset" is
+// what the leak is known as.
+//
+// # Other checks
+//
+// Sign-up endpoints (kind register) also get the registration matrix
+// (matrix.go): each class of invalid input the endpoint's fields can carry
+// (missing password, malformed email, too short password, password missing
+// character classes, mismatched confirmation, common password) is sent for
+// known and unknown addresses alike. Every class that is answered
+// differently goes into one USER_ENUM_REGISTER finding, whose evidence
+// names the first such class (Evidence.Input) and its channels.
+//
+// A pair that is answered alike at first and differently from some request
+// on to the last is an onset (stateful.go): a lockout, rate limit or
+// pending sign-up counted per account instead of per identifier. Its rule
+// follows the endpoint's kind: USER_ENUM_LOCKOUT for sign-in,
+// USER_ENUM_REGISTER for sign-up, USER_ENUM_RATE_LIMIT for the others,
+// password reset included (the fix is the limit's); Evidence.Attempt is the
+// request at which it began. The channel comparison's own rounds show an
+// early onset; StateCheck repeats every request (DefaultStateAttempts per
+// identifier) to find later ones, and runs only with
+// Scanner.AllowStateChanges, since it may lock accounts and sends mail.
+//
+// TimingCheck measures paired, interleaved response times of a known
+// identifier and its partner, with two unknown identifiers as a control,
+// and reports a significant difference as USER_ENUM_TIMING whatever the
+// endpoint's kind. It compares only pairs answered with the same status.
+//
+// One leak is one finding. A pair that differs from the first round on, or
+// only now and then, is a channel finding; one that differs for good from
+// a later request on is an onset, and only that. StateCheck does not
+// report a difference present from its first request when the endpoint
+// already has a finding, and TimingCheck leaves out pairs that differ in
+// status, which another finding covers. Every rule, and what reports it:
+//
+//	USER_ENUM_RESPONSE_CONTENT  channel comparison: body, page title (not on reset endpoints)
+//	USER_ENUM_STATUS_CODE       channel comparison: status code (not on reset endpoints)
+//	USER_ENUM_REDIRECT          channel comparison: redirect target (not on reset endpoints)
+//	USER_ENUM_HEADERS           channel comparison: headers (not on reset endpoints)
+//	USER_ENUM_COOKIES           channel comparison: cookies (not on reset endpoints)
+//	USER_ENUM_LENGTH            channel comparison: body length (not on reset endpoints)
+//	USER_ENUM_TIMING            TimingCheck, any kind
+//	USER_ENUM_REGISTER          registration matrix; onset on sign-up
+//	USER_ENUM_PASSWORD_RESET    channel comparison on reset endpoints, any channel
+//	USER_ENUM_LOCKOUT           onset on sign-in
+//	USER_ENUM_RATE_LIMIT        onset on reset, resend, email_change and other
 //
 // # Target files
 //
@@ -68,7 +117,7 @@
 // known address's domain. A mistake in the file is one line naming the key
 // (TargetError).
 //
-// The result is a Report, rendered by WriteText or WriteJSON. Checks that
-// need probes of their own (timing, lockout, rate limits) plug in through
-// Scanner.Checks and use Scanner.Probe.
+// The result is a Report, rendered by WriteText, WriteJSON, WriteSARIF or
+// WriteHTML. Checks that need probes of their own, such as TimingCheck and
+// StateCheck, plug in through Scanner.Checks and use Scanner.Probe.
 package scan

@@ -50,11 +50,12 @@ func rules(rep *scan.Report) []string {
 	return out
 }
 
-// wantChannel is the evidence channel each leaky fixture must show.
-var wantChannel = map[string]string{
-	"message": "body", "status": "status code", "redirect": "redirect target", "header": "headers",
-	"cookie": "cookies", "length": "body length", "title": "page title", "register-order": "status code, body",
-	"reset-message": "body",
+// wantChannels are the evidence channels of each leaky fixture's
+// findings, in report order: one finding per channel.
+var wantChannels = map[string][]string{
+	"message": {"body"}, "status": {"status code"}, "redirect": {"redirect target"}, "header": {"headers"},
+	"cookie": {"cookies"}, "length": {"body length"}, "title": {"page title"}, "register-order": {"status code, body"},
+	"reset-message": {"body"}, "reset-laravel": {"status code", "body"},
 }
 
 func TestLeakyFixturesAreFound(t *testing.T) {
@@ -70,16 +71,23 @@ func TestLeakyFixturesAreFound(t *testing.T) {
 				scan.WriteText(&b, rep)
 				t.Fatalf("rules = %q, want exactly %s\n%s", got, f.Want, b.String())
 			}
-			fd := rep.Findings[0]
 			pairs := 6
 			if f.Want == scan.RuleRegister {
 				pairs = scan.DefaultMatrixProbes
 			}
-			if fd.Evidence.Channel != wantChannel[f.Name] || fd.Evidence.Differing != pairs || fd.Evidence.Pairs != pairs {
-				t.Errorf("evidence: channel %q, %d of %d pairs; want %q, all of %d", fd.Evidence.Channel, fd.Evidence.Differing, fd.Evidence.Pairs, wantChannel[f.Name], pairs)
+			var channels []string
+			for _, fd := range rep.Findings {
+				ev := fd.Evidence
+				channels = append(channels, ev.Channel)
+				if ev.Differing != pairs || ev.Pairs != pairs {
+					t.Errorf("%s: %d of %d pairs differ, want all of %d", ev.Channel, ev.Differing, ev.Pairs, pairs)
+				}
+				if ev.Known.Identifier != lab.Known || ev.Unknown.Identifier == lab.Known {
+					t.Errorf("%s: evidence identifiers %q and %q", ev.Channel, ev.Known.Identifier, ev.Unknown.Identifier)
+				}
 			}
-			if fd.Evidence.Known.Identifier != lab.Known || fd.Evidence.Unknown.Identifier == lab.Known {
-				t.Errorf("evidence identifiers %q and %q", fd.Evidence.Known.Identifier, fd.Evidence.Unknown.Identifier)
+			if !slices.Equal(channels, wantChannels[f.Name]) {
+				t.Errorf("evidence channels %q, want %q", channels, wantChannels[f.Name])
 			}
 		})
 	}
@@ -105,17 +113,59 @@ func TestCleanFixturesStayClean(t *testing.T) {
 	}
 }
 
-// TestResetFindingNamesTheKind: findings keep their channel's rule and say
-// which kind of endpoint leaked.
+// TestResetFindingNamesTheKind: on a password reset endpoint a channel
+// difference is USER_ENUM_PASSWORD_RESET, and the message says which kind
+// of endpoint leaked and through which channel.
 func TestResetFindingNamesTheKind(t *testing.T) {
 	f, _ := lab.Lookup("reset-message")
 	rep := scanFixture(t, f, 2, 3)
 	const want = "On the password reset endpoint forgot (POST /password/forgot), the body differs between a known and an unknown identifier (3 of 3 pairs)."
-	if len(rep.Findings) != 1 || rep.Findings[0].Message != want || rep.Findings[0].Kind != scan.KindReset {
+	if len(rep.Findings) != 1 || rep.Findings[0].Rule != scan.RulePasswordReset || rep.Findings[0].Message != want || rep.Findings[0].Kind != scan.KindReset {
 		t.Fatalf("findings = %+v", rep.Findings)
 	}
 	if !strings.Contains(rep.Findings[0].Evidence.Diff, "- <p>We have sent you a link to reset your password.</p>\n+ <p>No account uses that address.</p>") {
 		t.Errorf("diff:\n%s", rep.Findings[0].Evidence.Diff)
+	}
+}
+
+// TestResetFindingPerChannel: a reset endpoint that leaks through its
+// status and its message has one USER_ENUM_PASSWORD_RESET finding for
+// each, high like the rule, each naming its channel, with fingerprints of
+// their own so that SARIF consumers keep both.
+func TestResetFindingPerChannel(t *testing.T) {
+	f, _ := lab.Lookup("reset-laravel")
+	rep := scanFixture(t, f, 4, 3)
+	want := []struct{ channel, message string }{
+		{"status code", "On the password reset endpoint forgot (POST /forgot-password), the status code differs between a known and an unknown identifier: " +
+			"200 for the known one, 422 for the unknown one (3 of 3 pairs)."},
+		{"body", "On the password reset endpoint forgot (POST /forgot-password), the body differs between a known and an unknown identifier (3 of 3 pairs)."},
+	}
+	if len(rep.Findings) != len(want) {
+		t.Fatalf("%d findings, want %d:\n%s", len(rep.Findings), len(want), report(rep))
+	}
+	for i, w := range want {
+		fd := rep.Findings[i]
+		if fd.Rule != scan.RulePasswordReset || fd.Severity != scan.SeverityHigh || fd.Evidence.Channel != w.channel || fd.Message != w.message {
+			t.Errorf("finding %d: %s %s, channel %q, message %q; want %s high, channel %q, message %q",
+				i, fd.Rule, fd.Severity, fd.Evidence.Channel, fd.Message, scan.RulePasswordReset, w.channel, w.message)
+		}
+	}
+	if !strings.Contains(rep.Findings[1].Evidence.Diff, `We can't find a user with that email address.`) {
+		t.Errorf("diff:\n%s", rep.Findings[1].Evidence.Diff)
+	}
+	if rep.Findings[0].Fingerprint() == rep.Findings[1].Fingerprint() {
+		t.Error("the status and the body finding have the same fingerprint")
+	}
+}
+
+// TestResetOnsetStaysRateLimit: a reset endpoint that starts throttling a
+// real account's requests within the plain rounds (the 9th of 12) has an
+// onset, and that is the rate limit's finding, not the reset rule's.
+func TestResetOnsetStaysRateLimit(t *testing.T) {
+	f, _ := lab.Lookup("reset-throttle")
+	rep := scanFixture(t, f, 5, 12)
+	if len(rep.Findings) != 1 || rep.Findings[0].Rule != scan.RuleRateLimit || rep.Findings[0].Evidence.Attempt != 9 {
+		t.Fatalf("want one %s from the 9th request:\n%s", scan.RuleRateLimit, report(rep))
 	}
 }
 

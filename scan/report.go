@@ -76,9 +76,15 @@ type Finding struct {
 // Fingerprint identifies the finding across scans, for SARIF's
 // partialFingerprints and for suppression lists: the same rule on the same
 // endpoint (name, method and path) has the same fingerprint, whatever the
-// random identifiers, timings and evidence of the scan.
+// random identifiers, timings and evidence of the scan. A password reset
+// endpoint has one USER_ENUM_PASSWORD_RESET finding per channel, so there
+// the evidence channel is part of the fingerprint too.
 func (f Finding) Fingerprint() string {
-	sum := sha256.Sum256([]byte(strings.Join([]string{f.Rule, f.Endpoint, f.Method, f.Path}, "\x00")))
+	parts := []string{f.Rule, f.Endpoint, f.Method, f.Path}
+	if f.Rule == RulePasswordReset {
+		parts = append(parts, f.Evidence.Channel)
+	}
+	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return hex.EncodeToString(sum[:16])
 }
 
@@ -95,7 +101,9 @@ func (f Finding) MarshalJSON() ([]byte, error) {
 // only in the identifier, and what differed in their answers.
 type Evidence struct {
 	// Channel names what differed: "status code", "redirect target",
-	// "headers", "cookies", "body", "page title" or "body length".
+	// "headers", "cookies", "body", "page title", "body length" or
+	// "response time". The registration matrix and onsets, which take
+	// every channel that differed, list them: "status code, body".
 	Channel string `json:"channel"`
 	// Input names the registration matrix's input class, e.g. "too short
 	// password"; empty for plain probes.

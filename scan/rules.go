@@ -124,9 +124,11 @@ var Rules = []Rule{
 	},
 	{
 		ID: RulePasswordReset, Title: "Password reset tells whether an account exists", Severity: SeverityHigh,
-		Remediation: "Answer every reset request with \"If an account exists for that address, we have sent instructions\", with the " +
-			"same status, headers and timing, and apply the same per-address limits to unknown addresses as to real ones. " +
-			"Whether an account exists may only decide which mail is sent. Re-run the scan to confirm.",
+		Remediation: "Answer every reset request the same way whether or not an account uses the address: one status, one " +
+			"redirect target, the same headers and cookies, and one page or JSON body, byte for byte, saying \"If an account exists " +
+			"for that address, we have sent instructions\". The finding's channel says what differs now, but the fix is the same " +
+			"for all of them: build the answer from the request alone and let account existence decide only which mail is queued. " +
+			"Re-run the scan: the endpoint must report no finding.",
 	},
 	{
 		ID: RuleLockout, Title: "Lockout tells whether an account exists", Severity: SeverityMedium,

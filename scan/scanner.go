@@ -193,7 +193,7 @@ func (s *Scanner) scanEndpoint(ctx context.Context, t *Target, ep *Endpoint, ids
 }
 
 // channelFindings turns the differences of a batch into one finding per
-// rule, with the first differing pair as evidence.
+// channel rule, with the first differing pair as evidence.
 func channelFindings(ep *Endpoint, b *batch, a analysis) []Finding {
 	var order []string
 	byRule := map[string][]pairDiff{}
@@ -206,9 +206,21 @@ func channelFindings(ep *Endpoint, b *batch, a analysis) []Finding {
 	var out []Finding
 	for _, rule := range order {
 		ev := evidence(b, byRule[rule], a.pairs)
-		out = append(out, NewFinding(rule, ep, channelMessage(ep, ev), ev))
+		out = append(out, NewFinding(findingRule(ep.Kind, rule), ep, channelMessage(ep, ev), ev))
 	}
 	return out
+}
+
+// findingRule is the rule of a channel difference on an endpoint of kind
+// k. On a password reset endpoint every channel is USER_ENUM_PASSWORD_RESET:
+// the fix is the same whatever the channel (one answer for every address),
+// and that is the name under which the leak is known. The evidence still
+// names the channel.
+func findingRule(k Kind, channelRule string) string {
+	if k == KindReset {
+		return RulePasswordReset
+	}
+	return channelRule
 }
 
 // channelMessage says what differed, where, and how often.

@@ -1,8 +1,10 @@
 // Package lab holds small web applications for testing the scanner: each
 // leaky fixture plants exactly one way of telling a registered address from
-// an unknown one, and each clean fixture leaks nothing but is as noisy as
-// real applications are (random CSRF tokens that must be sent back,
-// timestamps, request ids, reflected input, jittery latency, throttling).
+// an unknown one (one branch, which may show in more than one channel, such
+// as a status and a message), and each clean fixture leaks nothing but is
+// as noisy as real applications are (random CSRF tokens that must be sent
+// back, timestamps, request ids, reflected input, jittery latency,
+// throttling).
 // The scanner's tests run every fixture; so can anyone trying the scanner.
 package lab
 

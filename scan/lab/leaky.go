@@ -100,7 +100,7 @@ endpoints:
       password: "{{password}}"
       password_confirm: "{{password}}"
 `},
-		{Name: "reset-message", Want: "USER_ENUM_RESPONSE_CONTENT", About: "password reset says when no account uses the address",
+		{Name: "reset-message", Want: "USER_ENUM_PASSWORD_RESET", About: "password reset says when no account uses the address",
 			New: handle(func(w http.ResponseWriter, r *http.Request) {
 				msg := "No account uses that address."
 				if exists(readCredentials(r).Email) {
@@ -115,7 +115,30 @@ endpoints:
     path: /password/forgot
     form: {email: "{{identifier}}"}
 `},
+		{Name: "reset-laravel", Want: "USER_ENUM_PASSWORD_RESET",
+			About: "password reset answers as Laravel's does by default: 422 and \"We can't find a user with that email address.\" for unknown addresses",
+			New:   handle(laravelReset), target: `base_url: BASE_URL
+known: [alice@lab.example]
+endpoints:
+  - name: forgot
+    kind: reset
+    path: /forgot-password
+    json: {email: "{{identifier}}"}
+`},
 	}
+}
+
+// laravelReset answers a JSON reset request the way Laravel's password
+// broker and Fortify do out of the box: the unknown address is a
+// validation error on the email field (422), the known one gets its link
+// (200). One branch, two channels: the status and the body.
+func laravelReset(w http.ResponseWriter, r *http.Request) {
+	if exists(readCredentials(r).Email) {
+		writeJSON(w, http.StatusOK, map[string]string{"message": "We have emailed your password reset link."})
+		return
+	}
+	const msg = "We can't find a user with that email address."
+	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"message": msg, "errors": map[string][]string{"email": {msg}}})
 }
 
 // handle wraps a stateless handler as a fixture constructor.
