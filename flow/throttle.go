@@ -91,7 +91,21 @@ func (l Limit) String() string {
 		return "off"
 	}
 	return fmt.Sprintf("free=%d delay=%s max_delay=%s lock=%d lock_for=%s window=%s",
-		l.Free, l.Delay, l.MaxDelay, l.Lock, l.LockFor, l.Window)
+		l.Free, FormatDuration(l.Delay), FormatDuration(l.MaxDelay), l.Lock, FormatDuration(l.LockFor), FormatDuration(l.Window))
+}
+
+// FormatDuration writes d as time.Duration's String does, less trailing
+// zero units: 15m rather than 15m0s, 1h rather than 1h0m0s. Configuration
+// is shown in this form, the one operators write.
+func FormatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // ParseLimit reads "free=5 delay=1s max_delay=1m lock=10 lock_for=15m

@@ -157,7 +157,7 @@ var baseSettings = []setting{
 		set: setEnvelope, get: getEnvelope},
 	{key: "request_timeout", def: "30s", about: "longest a request may take beyond the envelope; past it, it gives up waiting for the database and is answered 500",
 		set: setDuration(func(c *Config) *time.Duration { return &c.RequestTimeout }),
-		get: func(c *Config) string { return formatDuration(c.RequestTimeout) }},
+		get: func(c *Config) string { return flow.FormatDuration(c.RequestTimeout) }},
 	{key: "password_min", def: "8", tag: "!!int", about: "fewest characters in a password",
 		set: setPasswordMin, get: func(c *Config) string { return strconv.Itoa(c.PasswordMin) }},
 	{key: "password_max", def: "256", tag: "!!int", about: "most characters in a password (at most 4096)",
@@ -168,13 +168,13 @@ var baseSettings = []setting{
 		set: setPasswordBlocklist, get: func(c *Config) string { return c.PasswordBlocklist }},
 	{key: "session_idle", def: "24h", about: "a session unused this long ends",
 		set: setDuration(func(c *Config) *time.Duration { return &c.SessionIdle }),
-		get: func(c *Config) string { return formatDuration(c.SessionIdle) }},
+		get: func(c *Config) string { return flow.FormatDuration(c.SessionIdle) }},
 	{key: "session_lifetime", def: "168h", about: "a session ends this long after sign-in",
 		set: setDuration(func(c *Config) *time.Duration { return &c.SessionLifetime }),
-		get: func(c *Config) string { return formatDuration(c.SessionLifetime) }},
+		get: func(c *Config) string { return flow.FormatDuration(c.SessionLifetime) }},
 	{key: "signup_ttl", def: "24h", about: "how long a sign-up link works",
 		set: setDuration(func(c *Config) *time.Duration { return &c.SignupTTL }),
-		get: func(c *Config) string { return formatDuration(c.SignupTTL) }},
+		get: func(c *Config) string { return flow.FormatDuration(c.SignupTTL) }},
 }
 
 // outputSettings are how tacit answers and logs.
@@ -717,7 +717,7 @@ func getEnvelope(c *Config) string {
 	if c.Envelope == AutoEnvelope {
 		return "auto"
 	}
-	return formatDuration(c.Envelope)
+	return flow.FormatDuration(c.Envelope)
 }
 
 func setPasswordMin(c *Config, v string) error {
@@ -774,19 +774,6 @@ func setDuration(field func(*Config) *time.Duration) func(*Config, string) error
 		*field(c) = d
 		return nil
 	}
-}
-
-// formatDuration prints d as time.Duration does, without its trailing
-// zero units: 24h rather than 24h0m0s.
-func formatDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 func setCookieSecure(c *Config, v string) error {

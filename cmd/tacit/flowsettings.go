@@ -19,10 +19,10 @@ const defaultThrottleMaxKeys = 1_000_000
 var accountSettings = []setting{
 	{key: "reset_ttl", def: "30m", about: "how long a password reset link works",
 		set: setDuration(func(c *Config) *time.Duration { return &c.ResetTTL }),
-		get: func(c *Config) string { return formatDuration(c.ResetTTL) }},
+		get: func(c *Config) string { return flow.FormatDuration(c.ResetTTL) }},
 	{key: "email_change_ttl", def: "24h", about: "how long an email change confirmation link works",
 		set: setDuration(func(c *Config) *time.Duration { return &c.EmailChangeTTL }),
-		get: func(c *Config) string { return formatDuration(c.EmailChangeTTL) }},
+		get: func(c *Config) string { return flow.FormatDuration(c.EmailChangeTTL) }},
 	{key: "notify_unknown", def: "false", tag: "!!bool",
 		about: "true to answer a reset request for an address without an account by mailing it so (lets anyone mail any address, within limit_mail)",
 		set:   setNotifyUnknown, get: func(c *Config) string { return strconv.FormatBool(c.NotifyUnknown) }},
