@@ -28,11 +28,23 @@ func timingScanner(seed uint64) *scan.Scanner {
 
 // TestTimingFindsSlowKnown: 300µs more for the known address is found,
 // measured within the interval, and the samples are in the report.
+//
+// The check sizes its sample for 95% power on the noise its pilot saw; a
+// burst of load on a shared machine after the pilot (other test packages
+// run alongside) can hide even this leak in one scan. A miss is retried
+// with a fresh seed; three misses in a row are a bug.
 func TestTimingFindsSlowKnown(t *testing.T) {
 	f, _ := lab.Lookup("slow-known")
-	rep := scanWith(t, f, timingScanner(1))
-	if got := rules(rep); !slices.Equal(got, []string{scan.RuleTiming}) || len(rep.Findings) != 1 {
-		t.Fatalf("want exactly one %s:\n%s", scan.RuleTiming, report(rep))
+	var rep *scan.Report
+	for seed := uint64(1); ; seed++ {
+		rep = scanWith(t, f, timingScanner(seed))
+		if got := rules(rep); slices.Equal(got, []string{scan.RuleTiming}) && len(rep.Findings) == 1 {
+			break
+		}
+		if seed == 3 {
+			t.Fatalf("want exactly one %s, three scans in a row; the last:\n%s", scan.RuleTiming, report(rep))
+		}
+		t.Logf("scan %d missed the leak:\n%s", seed, report(rep))
 	}
 	tr := rep.Endpoints[0].Timing
 	if tr == nil {
