@@ -65,6 +65,32 @@ type Response struct {
 // then the endpoint request itself. Redirects are not followed: where an
 // answer points is one of the things compared.
 func (s *Scanner) Probe(ctx context.Context, t *Target, ep *Endpoint, in Input) (*Response, error) {
+	p, err := s.prepare(ctx, t, ep, in)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	resp, body, err := do(p.client, p.req)
+	if err != nil {
+		return nil, err
+	}
+	d := time.Since(start)
+	s.tick()
+	return &Response{Input: p.in, Request: p.sent, Status: resp.StatusCode, Header: resp.Header, Body: body, Duration: d}, nil
+}
+
+// prepared is a probe ready to send: its before steps done, its endpoint
+// request built.
+type prepared struct {
+	in     Input        // with Random filled in
+	client *http.Client // the probe's, with the cookies its before steps got
+	req    *http.Request
+	sent   Request
+}
+
+// prepare runs a probe's before steps in a fresh cookie jar and builds its
+// endpoint request.
+func (s *Scanner) prepare(ctx context.Context, t *Target, ep *Endpoint, in Input) (*prepared, error) {
 	if in.Random == "" {
 		in.Random = s.randomString(16)
 	}
@@ -86,14 +112,7 @@ func (s *Scanner) Probe(ctx context.Context, t *Target, ep *Endpoint, in Input) 
 	if err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	resp, body, err := do(&c, req)
-	if err != nil {
-		return nil, err
-	}
-	d := time.Since(start)
-	s.tick()
-	return &Response{Input: in, Request: sent, Status: resp.StatusCode, Header: resp.Header, Body: body, Duration: d}, nil
+	return &prepared{in: in, client: &c, req: req, sent: sent}, nil
 }
 
 func runStep(ctx context.Context, c *http.Client, t *Target, st *Step, in Input, vars map[string]string) error {

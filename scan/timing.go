@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
@@ -125,19 +124,13 @@ func (c *TimingCheck) alpha() float64 {
 }
 
 func (c *TimingCheck) applies(ep *Endpoint) bool {
-	return len(c.Kinds) == 0 || slices.Contains(c.Kinds, ep.Kind)
+	return hasKind(c.Kinds, ep)
 }
 
 // level is the significance level of one endpoint's tests: Alpha shared
 // among the endpoints the check tests.
 func (c *TimingCheck) level(t *Target) float64 {
-	n := 0
-	for _, ep := range t.Endpoints {
-		if c.applies(ep) {
-			n++
-		}
-	}
-	return c.alpha() / float64(max(n, 1))
+	return checkLevel(t, c.alpha(), c.Kinds)
 }
 
 // maxRounds is how many rounds the request budget allows on ep.
@@ -160,10 +153,7 @@ func (c *TimingCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoi
 	if !c.applies(ep) {
 		return nil, nil
 	}
-	res := &EndpointResult{} // stands in when Run is called outside Scan
-	if s.cur != nil {
-		res = s.cur.res
-	}
+	res := s.result()
 	per, maxRounds := len(ids.all()), c.maxRounds(ids)
 	pilotRounds := min(c.pilot(), maxRounds)
 	if pilotRounds*len(ids.Known) < timing.MinPairs {

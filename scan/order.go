@@ -1,0 +1,733 @@
+package scan
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// Defaults of an OrderCheck's zero fields.
+const (
+	DefaultOrderResolution  = 0.05
+	DefaultOrderMaxRequests = 10000
+	DefaultOrderPilot       = 50
+)
+
+// minOrderPairs is the fewest pilot pairs the order test sizes its sample
+// from.
+const minOrderPairs = 20
+
+// OrderCheck tells whether a known identifier is answered after or before
+// an unknown one by the order of the answers, not their times: the "timeless
+// timing attack" (Van Goethem et al., USENIX Security 2020). A
+// USER_ENUM_TIMING finding of this check says so in its evidence (channel
+// "response order").
+//
+// Each pair opens one HTTP/2 connection (TLS with ALPN h2 for https
+// targets, clear-text HTTP/2 with prior knowledge for http ones) and sends
+// two requests, a known identifier's and its partner's, whose final bytes
+// leave in one write, so that they reach the server in one packet: the
+// network's jitter, which swamps microseconds in response times, cannot
+// reorder them. Which answer's headers come first then depends only on how
+// long the server worked on each. The send order alternates from one pair
+// to the next. Before steps (CSRF pages, flow ids) run for each request
+// first, over the scanner's client, and their cookies and variables go
+// into the HTTP/2 request. Rounds are built as TimingCheck's: every
+// identifier once per round, the control pair (two unknown identifiers)
+// sent the same way.
+//
+// The test: a server answers the request sent first first in some share
+// of pairs, whatever the identifiers; if the identifier makes no
+// difference, that share is the same whichever of the two went first.
+// Fisher's exact test on the 2×2 table (which was sent first × whether
+// the order was kept) tests exactly that, without assuming anything about
+// the server's bias towards the first request. The effect is the share of
+// pairs, the two send orders weighted alike, in which the known identifier
+// was answered last, minus one half. A Pilot measures how often the order
+// is kept; the sample is then sized to detect an effect of Resolution with
+// 95% power, within MaxRequests. A finding needs p below Alpha divided by
+// the endpoints tested (as TimingCheck), an effect of at least MinEffect,
+// and the control pair not significant at the same level; pairs answered
+// with different statuses are left out.
+//
+// Targets without HTTP/2 get a note and no verdict. The connections go
+// straight to the target: a proxy configured in the scanner's client is
+// not used. An endpoint that TimingCheck, running first, already reported
+// is not tested again.
+type OrderCheck struct {
+	// Resolution is the smallest effect (share of pairs with the known
+	// identifier answered last, minus one half) the sample is sized to
+	// detect with 95% power; default DefaultOrderResolution.
+	Resolution float64
+	// MinEffect is the smallest effect reported, however significant;
+	// default half of Resolution.
+	MinEffect float64
+	// MaxRequests caps the requests sent to one endpoint, pilot and
+	// control included; default DefaultOrderMaxRequests.
+	MaxRequests int
+	// Pilot is how many rounds measure how often the order is kept
+	// before the sample is sized; default DefaultOrderPilot. They count
+	// in the sample: the size depends only on the kept share, a margin of
+	// the table the test conditions on.
+	Pilot int
+	// Alpha is the false-alarm rate of the scan's order verdicts;
+	// default DefaultTimingAlpha.
+	Alpha float64
+	// Kinds limits the check to endpoints of these kinds; empty means
+	// every endpoint.
+	Kinds []Kind
+}
+
+func (c *OrderCheck) resolution() float64 {
+	if c.Resolution > 0 && c.Resolution < 0.5 {
+		return c.Resolution
+	}
+	return DefaultOrderResolution
+}
+
+func (c *OrderCheck) minEffect() float64 { return orDefault(c.MinEffect, c.resolution()/2) }
+func (c *OrderCheck) maxRequests() int   { return orDefault(c.MaxRequests, DefaultOrderMaxRequests) }
+func (c *OrderCheck) pilot() int         { return orDefault(c.Pilot, DefaultOrderPilot) }
+
+func (c *OrderCheck) alpha() float64 {
+	if c.Alpha >= 1 {
+		return DefaultTimingAlpha
+	}
+	return orDefault(c.Alpha, DefaultTimingAlpha)
+}
+
+// orDefault is v, or def if v is not positive: a zero field's default.
+func orDefault[T int | float64](v, def T) T {
+	if v > 0 {
+		return v
+	}
+	return def
+}
+
+// maxRounds is how many rounds the request budget allows on ep.
+func (c *OrderCheck) maxRounds(ids Identities) int {
+	return c.maxRequests() / len(ids.all())
+}
+
+// Planned is the most requests Run sends to ep; the scan's total is
+// corrected once the pilot has sized the sample.
+func (c *OrderCheck) Planned(_ *Target, ep *Endpoint, ids Identities) int {
+	if !hasKind(c.Kinds, ep) {
+		return 0
+	}
+	return c.maxRounds(ids) * len(ids.all())
+}
+
+// Run tests ep and returns the finding, if any; what it measured goes to
+// the endpoint's notes.
+func (c *OrderCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoint, ids Identities) ([]Finding, error) {
+	if !hasKind(c.Kinds, ep) {
+		return nil, nil
+	}
+	res := s.result()
+	per, maxRounds := len(ids.all()), c.maxRounds(ids)
+	pilotRounds := min(c.pilot(), maxRounds)
+	skip := func(note string) ([]Finding, error) {
+		s.replan(-maxRounds * per)
+		res.Notes = append(res.Notes, note)
+		return nil, nil
+	}
+	if s.cur != nil && slices.ContainsFunc(s.cur.findings, func(f Finding) bool { return f.Rule == RuleTiming }) {
+		return skip("order test skipped: the timing check already reported this endpoint")
+	}
+	if pilotRounds*len(ids.Known) < minOrderPairs {
+		return skip(fmt.Sprintf("order test: a budget of %d requests is too small to measure", c.maxRequests()))
+	}
+	if err := s.checkHTTP2(ctx, t); errors.Is(err, errNoHTTP2) {
+		return skip("order test skipped: target does not speak HTTP/2")
+	} else if err != nil {
+		return nil, fmt.Errorf("order test: %w", err)
+	}
+	known, control := &orderTable{}, &orderTable{}
+	if err := c.runRounds(ctx, s, t, ep, ids, 0, pilotRounds, known, control); err != nil {
+		return nil, err
+	}
+	alpha := checkLevel(t, c.alpha(), c.Kinds)
+	rounds := c.rounds(known.keptShare(control), alpha, len(ids.Known), pilotRounds, maxRounds)
+	s.replan((rounds - maxRounds) * per)
+	if err := c.runRounds(ctx, s, t, ep, ids, pilotRounds, rounds, known, control); err != nil {
+		return nil, err
+	}
+	if s.cur != nil {
+		s.cur.rounds += rounds
+	}
+	return c.verdict(ep, known, control, alpha, res), nil
+}
+
+// result is the result of the endpoint being scanned, for the running
+// check's notes; a stand-in when a check runs outside Scan.
+func (s *Scanner) result() *EndpointResult {
+	if s.cur != nil {
+		return s.cur.res
+	}
+	return &EndpointResult{}
+}
+
+// runRounds sends rounds from to to: in each, every known identifier with
+// its partner and the control pair, in a fresh random order, the one
+// sent first alternating from round to round.
+func (c *OrderCheck) runRounds(ctx context.Context, s *Scanner, t *Target, ep *Endpoint, ids Identities, from, to int, known, control *orderTable) error {
+	type pair struct {
+		a, b string
+		tab  *orderTable
+	}
+	var pairs []pair
+	for i, k := range ids.Known {
+		pairs = append(pairs, pair{k, ids.Partner[i], known})
+	}
+	pairs = append(pairs, pair{ids.Control[0], ids.Control[1], control})
+	for round := from; round < to; round++ {
+		s.rand().Shuffle(len(pairs), func(i, j int) { pairs[i], pairs[j] = pairs[j], pairs[i] })
+		for _, p := range pairs {
+			aFirst := round%2 == 0
+			first, second := p.a, p.b
+			if !aFirst {
+				first, second = second, first
+			}
+			ans, err := s.orderPair(ctx, t, ep, s.Input(first), s.Input(second))
+			if err != nil {
+				return fmt.Errorf("order test: %w", err)
+			}
+			if !aFirst {
+				ans.swap()
+			}
+			p.tab.add(aFirst, ans)
+		}
+	}
+	return nil
+}
+
+// rounds sizes the sample from the share of pilot pairs whose order was
+// kept: enough pairs to detect an effect of Resolution with 95% power at
+// level alpha (the normal approximation of the two-proportion test, with
+// a margin), at least the pilot and at most the budget.
+func (c *OrderCheck) rounds(kept float64, alpha float64, pairsPerRound, pilotRounds, maxRounds int) int {
+	z := normalQuantile(1-alpha/2) + normalQuantile(timingPower)
+	pairs := z * z * kept * (1 - kept) / (c.resolution() * c.resolution()) * sizeMargin
+	n := int(math.Ceil(pairs / float64(pairsPerRound)))
+	return min(max(n, pilotRounds), maxRounds)
+}
+
+// normalQuantile is the standard normal distribution's p-quantile.
+func normalQuantile(p float64) float64 {
+	return math.Sqrt2 * math.Erfinv(2*p-1)
+}
+
+// orderTable counts the pairs of two sides, a (the known identifier, or
+// the first control) and b: by which was sent first (row 0: a) and
+// whether the answers came in the order sent.
+type orderTable struct {
+	kept, flipped [2]int
+	// dropped counts pairs answered with different statuses.
+	dropped int
+	// sample is the first pair's requests, a's and b's, for evidence.
+	sample *orderAnswer
+}
+
+func (o *orderTable) add(aFirst bool, a *orderAnswer) {
+	if o.sample == nil {
+		o.sample = a
+	}
+	if a.status[0] != a.status[1] {
+		o.dropped++
+		return
+	}
+	row := 1
+	if aFirst {
+		row = 0
+	}
+	if a.kept {
+		o.kept[row]++
+	} else {
+		o.flipped[row]++
+	}
+}
+
+func (o *orderTable) pairs() int {
+	return o.kept[0] + o.kept[1] + o.flipped[0] + o.flipped[1]
+}
+
+// aLast counts the pairs in which a was answered last.
+func (o *orderTable) aLast() int {
+	return o.flipped[0] + o.kept[1]
+}
+
+// effect is the share of pairs in which a was answered last, each send
+// order weighing half, minus one half: positive when a takes longer.
+func (o *orderTable) effect() float64 {
+	r0, r1 := o.kept[0]+o.flipped[0], o.kept[1]+o.flipped[1]
+	if r0 == 0 || r1 == 0 {
+		return 0
+	}
+	return (float64(o.flipped[0])/float64(r0) + float64(o.kept[1])/float64(r1) - 1) / 2
+}
+
+// keptShare is the share of o's and more's pairs whose order was kept,
+// kept off 0 and 1 by half a pair, since a pilot that never (or always)
+// saw the order change does not prove it never does.
+func (o *orderTable) keptShare(more *orderTable) float64 {
+	n := float64(o.pairs() + more.pairs())
+	k := float64(o.kept[0] + o.kept[1] + more.kept[0] + more.kept[1])
+	return min(max(k/n, 0.5/n), 1-0.5/n)
+}
+
+// p is the two-sided p-value of Fisher's exact test of independence of
+// the send order and whether the order was kept.
+func (o *orderTable) p() float64 {
+	return fisherExact(o.kept[0], o.flipped[0], o.kept[1], o.flipped[1])
+}
+
+// fisherExact is the two-sided p-value of Fisher's exact test on the
+// table [[a, b], [c, d]]: the probability, given the margins, of a table
+// no more likely than this one.
+func fisherExact(a, b, c, d int) float64 {
+	row, col, n := a+b, a+c, a+b+c+d
+	lo, hi := max(0, row+col-n), min(row, col)
+	logP := func(x int) float64 {
+		return logChoose(col, x) + logChoose(n-col, row-x) - logChoose(n, row)
+	}
+	observed := logP(a)
+	p := 0.0
+	for x := lo; x <= hi; x++ {
+		// The relative tolerance counts tables as likely as the observed
+		// one despite rounding.
+		if lp := logP(x); lp <= observed+1e-7 {
+			p += math.Exp(lp)
+		}
+	}
+	return min(p, 1)
+}
+
+func logChoose(n, k int) float64 {
+	a, _ := math.Lgamma(float64(n + 1))
+	b, _ := math.Lgamma(float64(k + 1))
+	c, _ := math.Lgamma(float64(n - k + 1))
+	return a - b - c
+}
+
+// verdict tests the tables, notes what was measured and returns the
+// finding, if any.
+func (c *OrderCheck) verdict(ep *Endpoint, known, control *orderTable, alpha float64, res *EndpointResult) []Finding {
+	if known.dropped > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("order test: %d of %d pairs left out, answered with different statuses", known.dropped, known.dropped+known.pairs()))
+	}
+	if known.pairs() < minOrderPairs || control.pairs() < minOrderPairs {
+		res.Notes = append(res.Notes, "order test: too few comparable pairs")
+		return nil
+	}
+	kp, cp := known.p(), control.p()
+	res.Notes = append(res.Notes, fmt.Sprintf("order test: %s; %s", describeOrder("a known identifier", known, kp), describeOrder("of two unknown identifiers, the first", control, cp)))
+	if cp < alpha {
+		res.Notes = append(res.Notes, "order test: two unknown identifiers were answered in a preferred order: the order depends on something besides the account, so there is no order verdict")
+		return nil
+	}
+	if kp >= alpha || math.Abs(known.effect()) < c.minEffect() {
+		return nil
+	}
+	return []Finding{c.finding(ep, known, kp, cp, alpha)}
+}
+
+// describeOrder says how often who was answered last.
+func describeOrder(who string, o *orderTable, p float64) string {
+	return fmt.Sprintf("%s was answered last in %d of %d HTTP/2 pairs (%.1f%%, p = %.2g; sent first answered first in %.0f%%)",
+		who, o.aLast(), o.pairs(), 100*(0.5+o.effect()), p, 100*float64(o.kept[0]+o.kept[1])/float64(o.pairs()))
+}
+
+func (c *OrderCheck) finding(ep *Endpoint, known *orderTable, kp, cp, alpha float64) Finding {
+	dir, when, agree := "slower", "after", known.aLast()
+	if known.effect() < 0 {
+		dir, when, agree = "faster", "before", known.pairs()-known.aLast()
+	}
+	ev := Evidence{
+		Channel:   "response order",
+		Known:     Sample{Identifier: known.sample.in[0].Identifier, Request: known.sample.sent[0], Status: known.sample.status[0], Observed: fmt.Sprintf("answered last in %d of %d pairs", known.aLast(), known.pairs())},
+		Unknown:   Sample{Identifier: known.sample.in[1].Identifier, Request: known.sample.sent[1], Status: known.sample.status[1], Observed: fmt.Sprintf("answered last in %d of %d pairs", known.pairs()-known.aLast(), known.pairs())},
+		Pairs:     known.pairs(),
+		Differing: agree,
+	}
+	msg := fmt.Sprintf("On the %s endpoint %s (%s %s), a known identifier is answered %s than an unknown one, by the HTTP/2 order test: "+
+		"sent together over one connection, in one packet, its answer came %s the unknown one's in %d of %d pairs (%.1f%%, the send order alternating), "+
+		"Fisher's exact p = %.2g (level %.2g); two unknown identifiers sent alike: p = %.2g.",
+		ep.Kind.Describe(), ep.Name, ep.Method, ep.Path, dir, when, agree, known.pairs(), 100*(0.5+math.Abs(known.effect())), kp, alpha, cp)
+	return NewFinding(RuleTiming, ep, msg, ev)
+}
+
+// hasKind reports whether a check limited to kinds (none: every kind)
+// applies to ep.
+func hasKind(kinds []Kind, ep *Endpoint) bool {
+	return len(kinds) == 0 || slices.Contains(kinds, ep.Kind)
+}
+
+// checkLevel is the significance level of one endpoint's test: alpha
+// shared among the endpoints of t a check limited to kinds tests
+// (Bonferroni, so that alpha bounds the false alarms of the whole scan).
+func checkLevel(t *Target, alpha float64, kinds []Kind) float64 {
+	n := 0
+	for _, ep := range t.Endpoints {
+		if hasKind(kinds, ep) {
+			n++
+		}
+	}
+	return alpha / float64(max(n, 1))
+}
+
+// orderAnswer is what one pair of the order test gave: both requests, in
+// the order sent (until swapped), their statuses, and whether the one sent
+// first was answered first.
+type orderAnswer struct {
+	in     [2]Input
+	sent   [2]Request
+	status [2]int
+	kept   bool
+}
+
+// swap exchanges the two sides; kept, being about the send order, stays.
+func (a *orderAnswer) swap() {
+	a.in[0], a.in[1] = a.in[1], a.in[0]
+	a.sent[0], a.sent[1] = a.sent[1], a.sent[0]
+	a.status[0], a.status[1] = a.status[1], a.status[0]
+}
+
+// orderPair runs the before steps of a probe of first and of second, then
+// sends both endpoint requests over one new HTTP/2 connection, first's
+// first.
+func (s *Scanner) orderPair(ctx context.Context, t *Target, ep *Endpoint, first, second Input) (*orderAnswer, error) {
+	var ps [2]*prepared
+	for i, in := range [2]Input{first, second} {
+		p, err := s.prepare(ctx, t, ep, in)
+		if err != nil {
+			return nil, err
+		}
+		ps[i] = p
+	}
+	c, err := s.dialH2(ctx, t.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	defer c.close()
+	kept, status, err := c.race(ps)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s over HTTP/2: %w", ps[0].req.Method, ps[0].req.URL.Redacted(), err)
+	}
+	s.tick()
+	s.tick()
+	return &orderAnswer{in: [2]Input{ps[0].in, ps[1].in}, sent: [2]Request{ps[0].sent, ps[1].sent}, status: status, kept: kept}, nil
+}
+
+// checkHTTP2 opens an HTTP/2 connection to t and closes it again; the
+// error is errNoHTTP2 if t does not speak HTTP/2.
+func (s *Scanner) checkHTTP2(ctx context.Context, t *Target) error {
+	c, err := s.dialH2(ctx, t.BaseURL)
+	if err != nil {
+		return err
+	}
+	c.close()
+	return nil
+}
+
+// errNoHTTP2 is a target that does not speak HTTP/2.
+var errNoHTTP2 = errors.New("target does not speak HTTP/2")
+
+const (
+	// h2MaxFrame is the largest frame every HTTP/2 peer accepts (RFC
+	// 9113 §4.2): the test neither sends nor accepts larger ones.
+	h2MaxFrame = 16384
+	// h2Window is the flow-control window the test grants the server,
+	// for the connection and each stream, so that no answer waits for a
+	// window update.
+	h2Window = 1 << 30
+	// h2DefaultWindow is a peer's window before its settings say
+	// otherwise.
+	h2DefaultWindow = 65535
+)
+
+// h2Conn is one HTTP/2 connection of the order test.
+//
+// Its frames are sequenced by hand, on golang.org/x/net/http2's Framer and
+// hpack encoder, because the test needs what an HTTP/2 client does not
+// offer: http2.Transport decides itself when each request's frames are
+// written and flushed (headers, then body as flow control allows), so it
+// cannot put the final frames of two requests into one write, and one
+// write is what makes them one TCP packet. Frames are built in buf and
+// leave by flush, each flush one conn.Write.
+type h2Conn struct {
+	conn  net.Conn
+	fr    *http2.Framer
+	buf   bytes.Buffer // frames not yet written
+	enc   *hpack.Encoder
+	block bytes.Buffer // the header block being encoded
+	stop  func() bool
+}
+
+// dialH2 opens an HTTP/2 connection to u's host: TLS with ALPN h2 for
+// https, HTTP/2 with prior knowledge for http. It returns errNoHTTP2 when
+// the server chooses another protocol or does not answer the connection
+// preface with its settings.
+func (s *Scanner) dialH2(ctx context.Context, u *url.URL) (*h2Conn, error) {
+	timeout := s.client().Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	port := u.Port()
+	switch {
+	case port != "":
+	case u.Scheme == "https":
+		port = "443"
+	default:
+		port = "80"
+	}
+	addr := net.JoinHostPort(u.Hostname(), port)
+	var d net.Dialer
+	var conn net.Conn
+	var err error
+	if u.Scheme == "https" {
+		cfg := s.tlsConfig()
+		cfg.NextProtos = []string{"h2", "http/1.1"}
+		conn, err = (&tls.Dialer{NetDialer: &d, Config: cfg}).DialContext(ctx, "tcp", addr)
+		if err == nil && conn.(*tls.Conn).ConnectionState().NegotiatedProtocol != "h2" {
+			conn.Close()
+			return nil, errNoHTTP2
+		}
+	} else {
+		conn, err = d.DialContext(ctx, "tcp", addr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	_ = conn.SetDeadline(time.Now().Add(timeout)) // a fresh connection takes any deadline
+	c := &h2Conn{conn: conn}
+	// A cancelled scan ends the connection's reads and writes at once.
+	c.stop = context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	c.fr = http2.NewFramer(&c.buf, conn)
+	// An HTTP/1 answer to the preface ("HTTP/1.1 400 …") reads as the
+	// header of a frame of megabytes: refused at once rather than waited
+	// for.
+	c.fr.SetMaxReadFrameSize(h2MaxFrame)
+	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	c.enc = hpack.NewEncoder(&c.block)
+	c.buf.WriteString(http2.ClientPreface)
+	_ = c.fr.WriteSettings(http2.Setting{ID: http2.SettingEnablePush, Val: 0}, http2.Setting{ID: http2.SettingInitialWindowSize, Val: h2Window})
+	_ = c.fr.WriteWindowUpdate(0, h2Window-h2DefaultWindow)
+	if err := c.flush(); err != nil {
+		c.close()
+		return nil, err
+	}
+	f, err := c.fr.ReadFrame()
+	if sf, ok := f.(*http2.SettingsFrame); err != nil || !ok || sf.IsAck() {
+		c.close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, errNoHTTP2
+	}
+	_ = c.fr.WriteSettingsAck() // leaves with the first request
+	return c, nil
+}
+
+// tlsConfig is the TLS configuration of the scanner's client (the roots
+// it trusts, say), or the default one.
+func (s *Scanner) tlsConfig() *tls.Config {
+	if tr, ok := s.client().Transport.(*http.Transport); ok && tr.TLSClientConfig != nil {
+		return tr.TLSClientConfig.Clone()
+	}
+	return &tls.Config{}
+}
+
+func (c *h2Conn) close() {
+	c.stop()
+	c.conn.Close()
+}
+
+// flush writes the frames built so far in one write.
+func (c *h2Conn) flush() error {
+	_, err := c.conn.Write(c.buf.Bytes())
+	c.buf.Reset()
+	return err
+}
+
+// race sends ps[0]'s request on stream 1 and ps[1]'s on stream 3, and
+// reports whether the answer to the first came first, and the statuses.
+//
+// Everything but each request's final bytes goes first: its headers and
+// all of its body but the last byte (a server that parses the body as it
+// arrives must not finish before the last byte). A PING and its answer
+// make sure the server has read that much. Then the final bytes of both,
+// the last byte in a DATA frame that ends the stream (or, without a body,
+// the whole HEADERS frame), leave in one write.
+func (c *h2Conn) race(ps [2]*prepared) (kept bool, status [2]int, err error) {
+	var order []int
+	var ended [2]bool
+	var ping [8]byte
+	pinged, received := false, 0
+	track := func(f http2.Frame) {
+		id := f.Header().StreamID
+		i := int(id-1) / 2
+		if id != 1 && id != 3 {
+			if p, ok := f.(*http2.PingFrame); ok && p.IsAck() && p.Data == ping {
+				pinged = true
+			}
+			return
+		}
+		switch f := f.(type) {
+		case *http2.MetaHeadersFrame:
+			// Informational answers (1xx) come before the answer.
+			if st, _ := strconv.Atoi(f.PseudoValue("status")); status[i] == 0 && st >= 200 {
+				status[i] = st
+				order = append(order, i)
+			}
+			ended[i] = ended[i] || f.StreamEnded()
+		case *http2.DataFrame:
+			received += len(f.Data())
+			ended[i] = ended[i] || f.StreamEnded()
+		}
+	}
+	bodies := [2][]byte{[]byte(ps[0].sent.Body), []byte(ps[1].sent.Body)}
+	for i, p := range ps {
+		if len(bodies[i]) > h2MaxFrame {
+			return false, status, fmt.Errorf("a body of %d bytes is more than the order test sends (%d)", len(bodies[i]), h2MaxFrame)
+		}
+		if len(bodies[i]) == 0 {
+			continue
+		}
+		if err := c.writeHeaders(i, p, false); err != nil {
+			return false, status, err
+		}
+		if n := len(bodies[i]) - 1; n > 0 {
+			_ = c.fr.WriteData(uint32(2*i+1), false, bodies[i][:n])
+		}
+	}
+	if c.buf.Len() > 0 {
+		copy(ping[:], "tacitord")
+		_ = c.fr.WritePing(false, ping)
+		if err := c.flush(); err != nil {
+			return false, status, err
+		}
+		if err := c.read(track, func() bool { return pinged }); err != nil {
+			return false, status, err
+		}
+	}
+	for i, p := range ps {
+		if len(bodies[i]) == 0 {
+			if err := c.writeHeaders(i, p, true); err != nil {
+				return false, status, err
+			}
+			continue
+		}
+		_ = c.fr.WriteData(uint32(2*i+1), true, bodies[i][len(bodies[i])-1:])
+	}
+	if err := c.flush(); err != nil {
+		return false, status, err
+	}
+	err = c.read(track, func() bool { return ended[0] && ended[1] || received > maxBody })
+	if err != nil {
+		return false, status, err
+	}
+	if len(order) < 2 {
+		return false, status, errors.New("a stream ended without an answer")
+	}
+	return order[0] == 0, status, nil
+}
+
+// writeHeaders writes the HEADERS frame of p's request on the stream of
+// index i; end marks it the request's last frame.
+func (c *h2Conn) writeHeaders(i int, p *prepared, end bool) error {
+	block := c.headerBlock(p)
+	if len(block) > h2MaxFrame {
+		return fmt.Errorf("request headers of %d bytes are more than the order test sends (%d)", len(block), h2MaxFrame)
+	}
+	return c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: uint32(2*i + 1), BlockFragment: block, EndStream: end, EndHeaders: true})
+}
+
+// h2Forbidden are the HTTP/1 headers HTTP/2 forbids (RFC 9113 §8.2.2);
+// Host becomes :authority.
+var h2Forbidden = map[string]bool{"connection": true, "keep-alive": true, "proxy-connection": true, "transfer-encoding": true, "upgrade": true, "te": true, "host": true}
+
+// headerBlock encodes p's request as an HTTP/2 header block: the
+// pseudo-headers, its headers, the cookies its before steps got, and its
+// body's length. Blocks must be encoded in the order they are sent: the
+// encoder's table is shared with the server's decoder.
+func (c *h2Conn) headerBlock(p *prepared) []byte {
+	req := p.req
+	authority := req.Host
+	if authority == "" {
+		authority = req.URL.Host
+	}
+	c.block.Reset()
+	put := func(name, value string) { _ = c.enc.WriteField(hpack.HeaderField{Name: name, Value: value}) } // writes to a bytes.Buffer
+	put(":method", req.Method)
+	put(":scheme", req.URL.Scheme)
+	put(":authority", authority)
+	put(":path", req.URL.RequestURI())
+	for _, name := range slices.Sorted(maps.Keys(req.Header)) {
+		if lower := strings.ToLower(name); !h2Forbidden[lower] {
+			for _, v := range req.Header[name] {
+				put(lower, v)
+			}
+		}
+	}
+	var cookies []string
+	for _, ck := range p.client.Jar.Cookies(req.URL) {
+		cookies = append(cookies, ck.Name+"="+ck.Value)
+	}
+	if len(cookies) > 0 {
+		put("cookie", strings.Join(cookies, "; "))
+	}
+	if n := len(p.sent.Body); n > 0 {
+		put("content-length", strconv.Itoa(n))
+	}
+	return bytes.Clone(c.block.Bytes())
+}
+
+// read reads frames, passing each to track, until done; it answers the
+// server's settings and pings, and fails on a reset stream or a
+// connection closed with an error.
+func (c *h2Conn) read(track func(http2.Frame), done func() bool) error {
+	for !done() {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			return err
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				_ = c.fr.WriteSettingsAck()
+			}
+		case *http2.PingFrame:
+			if !f.IsAck() {
+				_ = c.fr.WritePing(true, f.Data)
+			}
+		case *http2.GoAwayFrame:
+			if f.ErrCode != http2.ErrCodeNo {
+				return fmt.Errorf("the server closed the connection: %v %q", f.ErrCode, f.DebugData())
+			}
+		case *http2.RSTStreamFrame:
+			return fmt.Errorf("the server reset stream %d: %v", f.StreamID, f.ErrCode)
+		}
+		if c.buf.Len() > 0 {
+			if err := c.flush(); err != nil {
+				return err
+			}
+		}
+		track(f)
+	}
+	return nil
+}
