@@ -3,16 +3,14 @@ package flow_test
 import (
 	"context"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tacitauth/tacit"
-	"github.com/tacitauth/tacit/argon2id"
 	"github.com/tacitauth/tacit/flow"
-	"github.com/tacitauth/tacit/sqlite"
+	"github.com/tacitauth/tacit/internal/testenv"
 )
 
 // clock is a settable time source, so expiry can be tested without waiting.
@@ -42,19 +40,7 @@ var base, _ = url.Parse("https://auth.example.com")
 // envelope; configure may change the flow configuration.
 func newEnv(t *testing.T, mode flow.Mode, configure ...func(*flow.Config)) *env {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tacit.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	h, err := argon2id.New(argon2id.Params{Memory: 64, Time: 1, Threads: 1}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, h := testenv.SQLite(t), testenv.Hasher(t)
 	c := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	cfg := flow.Config{Mode: mode, Links: tacit.Links{Base: base}, Now: c.Now}
 	for _, f := range configure {

@@ -169,13 +169,7 @@ func TestTacitStateChecks(t *testing.T) {
 	for _, mode := range []flow.Mode{flow.EmailFirst, flow.FullForm} {
 		t.Run(string(mode), func(t *testing.T) {
 			t.Parallel()
-			ts := startTacit(t, mode)
-			const known = "owner@tacit.example"
-			ts.signUp(t, mode, known, "a long and known password")
-			target, err := scan.LoadTarget(strings.NewReader(tacitTarget(ts.url, known, mode)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			target := knownTacitTarget(t, mode)
 			s := stateScanner(5)
 			rep, err := s.Scan(context.Background(), target)
 			if err != nil {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -17,11 +16,10 @@ import (
 	"time"
 
 	"github.com/tacitauth/tacit"
-	"github.com/tacitauth/tacit/argon2id"
 	"github.com/tacitauth/tacit/flow"
+	"github.com/tacitauth/tacit/internal/testenv"
 	"github.com/tacitauth/tacit/mail"
 	"github.com/tacitauth/tacit/scan"
-	"github.com/tacitauth/tacit/sqlite"
 	"github.com/tacitauth/tacit/web"
 )
 
@@ -39,19 +37,7 @@ type tacitServer struct {
 
 func startTacit(t *testing.T, mode flow.Mode) *tacitServer {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tacit.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	hasher, err := argon2id.New(argon2id.Params{Memory: 64, Time: 1, Threads: 1}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := testenv.SQLite(t)
 	srv := httptest.NewUnstartedServer(nil)
 	base, _ := url.Parse("http://" + srv.Listener.Addr().String())
 	links := tacit.Links{Base: base}
@@ -61,11 +47,8 @@ func startTacit(t *testing.T, mode flow.Mode) *tacitServer {
 	// Every probe comes from 127.0.0.1: the per-client limits are raised
 	// out of the way; the per-address ones, which the scan must find
 	// uniform, stay at their defaults.
-	limits := flow.DefaultLimits()
-	huge := flow.Limit{Free: 1 << 30, Delay: time.Second, Window: time.Hour}
-	limits.LoginIP, limits.RequestsIP, limits.ResetSubmit = huge, huge, huge
-	svc, err := flow.New(db, hasher, flow.Config{
-		Mode: mode, Links: links, Limits: &limits, Envelope: 0,
+	svc, err := flow.New(db, testenv.Hasher(t), flow.Config{
+		Mode: mode, Links: links, Limits: testenv.RoomyLimits(), Envelope: 0,
 		Now: func() time.Time { return start.Add(time.Duration(ts.skew.Load())) },
 	})
 	if err != nil {
@@ -164,19 +147,28 @@ endpoints:
 		form("resend", scan.KindResend, "/verify/resend", `{email: "{{identifier}}"}`)
 }
 
+// knownTacitTarget starts the real tacit server in mode with one account,
+// signed up as a user would, and returns the target that scans it with
+// that account's address as the known one.
+func knownTacitTarget(t *testing.T, mode flow.Mode) *scan.Target {
+	t.Helper()
+	ts := startTacit(t, mode)
+	const known = "owner@tacit.example"
+	ts.signUp(t, mode, known, "a long and known password")
+	target, err := scan.LoadTarget(strings.NewReader(tacitTarget(ts.url, known, mode)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return target
+}
+
 // TestTacitHasNoFindings scans the real tacit server, in both sign-up
 // modes: DESIGN.md §5 says it must report nothing.
 func TestTacitHasNoFindings(t *testing.T) {
 	for _, mode := range []flow.Mode{flow.EmailFirst, flow.FullForm} {
 		t.Run(string(mode), func(t *testing.T) {
 			t.Parallel()
-			ts := startTacit(t, mode)
-			const known = "owner@tacit.example"
-			ts.signUp(t, mode, known, "a long and known password")
-			target, err := scan.LoadTarget(strings.NewReader(tacitTarget(ts.url, known, mode)))
-			if err != nil {
-				t.Fatal(err)
-			}
+			target := knownTacitTarget(t, mode)
 			s := &scan.Scanner{Probes: 6, Rand: rand.New(rand.NewPCG(3, 4))}
 			rep, err := s.Scan(context.Background(), target)
 			if err != nil {

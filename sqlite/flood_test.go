@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -72,8 +71,8 @@ func TestCounterFlood(t *testing.T) {
 	const batches, ttl = 10, 15 * time.Minute
 	per := keys / batches
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "tacit.db")
-	db := openAt(t, path)
+	path := engine.Fresh(t)
+	db := engine.OpenAt(t, path)
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}

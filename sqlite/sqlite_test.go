@@ -1,12 +1,10 @@
 package sqlite
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -15,31 +13,20 @@ import (
 	"github.com/tacitauth/tacit/storetest"
 )
 
-// openAt opens the database at path and closes it when the test ends.
-func openAt(t *testing.T, path string) *DB {
-	t.Helper()
-	db, err := Open(context.Background(), path)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-// openMigrated opens a fresh migrated database file in a temporary directory.
-func openMigrated(t *testing.T) *DB {
-	t.Helper()
-	db := openAt(t, filepath.Join(t.TempDir(), "tacit.db"))
-	if err := db.Migrate(context.Background()); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
-	return db
+// engine opens this package's databases for the tests, each in a new file
+// in a temporary directory.
+var engine = storetest.Engine[*DB]{
+	Open:  Open,
+	Fresh: func(t *testing.T) string { return filepath.Join(t.TempDir(), "tacit.db") },
+	Row: func(db *DB, query string, dest ...any) error {
+		return db.reader.QueryRow(query).Scan(dest...)
+	},
 }
 
 // TestStore and TestCounterFlood, the slow tests, run in parallel.
 func TestStore(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T) tacit.Store { return openMigrated(t) })
+	storetest.Run(t, engine)
 }
 
 // pragma reads one PRAGMA's value through pool.
@@ -57,7 +44,7 @@ func pragma(t *testing.T, db *DB, write bool, name string) string {
 }
 
 func TestPragmas(t *testing.T) {
-	db := openMigrated(t)
+	db := engine.OpenMigrated(t)
 	for _, write := range []bool{true, false} {
 		for name, want := range map[string]string{
 			"journal_mode": "wal",
@@ -78,22 +65,10 @@ func TestPragmas(t *testing.T) {
 	}
 }
 
+// Every embedded migration is recorded and every table exists. (How
+// Migrate runs, again and at once from several servers, is in storetest.)
 func TestMigrate(t *testing.T) {
-	ctx := context.Background()
-	db := openAt(t, filepath.Join(t.TempDir(), "tacit.db"))
-	current, err := db.MigrationsCurrent(ctx)
-	if err != nil || current {
-		t.Fatalf("MigrationsCurrent before Migrate = %v, %v; want false, nil", current, err)
-	}
-	for i := range 3 {
-		if err := db.Migrate(ctx); err != nil {
-			t.Fatalf("Migrate #%d: %v", i+1, err)
-		}
-	}
-	current, err = db.MigrationsCurrent(ctx)
-	if err != nil || !current {
-		t.Fatalf("MigrationsCurrent after Migrate = %v, %v; want true, nil", current, err)
-	}
+	db := engine.OpenMigrated(t)
 	ms, err := migrations()
 	if err != nil {
 		t.Fatal(err)
@@ -115,29 +90,10 @@ func TestMigrate(t *testing.T) {
 	}
 }
 
-// Several servers starting at once on one file each run Migrate.
-func TestMigrateConcurrent(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "tacit.db")
-	dbs := []*DB{openAt(t, path), openAt(t, path), openAt(t, path)}
-	var wg sync.WaitGroup
-	for _, db := range dbs {
-		wg.Go(func() {
-			if err := db.Migrate(context.Background()); err != nil {
-				t.Errorf("Migrate: %v", err)
-			}
-		})
-	}
-	wg.Wait()
-	current, err := dbs[0].MigrationsCurrent(context.Background())
-	if err != nil || !current {
-		t.Fatalf("MigrationsCurrent = %v, %v; want true, nil", current, err)
-	}
-}
-
 // Data written and committed is on disk: it survives Close and reopening.
 func TestDurability(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "tacit.db")
+	path := engine.Fresh(t)
 	db, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +117,7 @@ func TestDurability(t *testing.T) {
 		t.Fatalf("Close: %v", err)
 	}
 
-	db = openAt(t, path)
+	db = engine.OpenAt(t, path)
 	if current, err := db.MigrationsCurrent(ctx); err != nil || !current {
 		t.Fatalf("MigrationsCurrent after reopen = %v, %v", current, err)
 	}
@@ -187,104 +143,12 @@ func TestDurability(t *testing.T) {
 	}
 }
 
-// Times are stored as UTC Unix microseconds and come back in UTC.
-func TestTimes(t *testing.T) {
-	ctx := context.Background()
-	db := openMigrated(t)
-	local := time.FixedZone("UTC+5", 5*3600)
-	created := time.Date(2030, 6, 7, 8, 9, 10, 123456789, local)
-	a := tacit.Account{Email: "ada@example.com", PasswordHash: "h", CreatedAt: created}
-	if err := db.Update(ctx, func(tx tacit.Tx) error { return tx.CreateAccount(ctx, &a) }); err != nil {
-		t.Fatal(err)
-	}
-	var stored int64
-	if err := db.reader.QueryRow(`SELECT created_at FROM accounts WHERE id = ?`, a.ID).Scan(&stored); err != nil {
-		t.Fatal(err)
-	}
-	if want := created.UnixMicro(); stored != want {
-		t.Fatalf("stored created_at = %d, want %d", stored, want)
-	}
-	err := db.View(ctx, func(tx tacit.Tx) error {
-		got, err := tx.AccountByID(ctx, a.ID)
-		if err != nil {
-			return err
-		}
-		want := time.Date(2030, 6, 7, 3, 9, 10, 123456000, time.UTC)
-		if got.CreatedAt != want || got.CreatedAt.Location() != time.UTC {
-			t.Errorf("CreatedAt = %v (%v), want %v", got.CreatedAt, got.CreatedAt.Location(), want)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// outboxRow reads the columns a worker never sees.
-func outboxRow(t *testing.T, db *DB, id int64) (data string, sent, failed *int64, lastError string) {
-	t.Helper()
-	err := db.reader.QueryRow(`SELECT data, sent_at, failed_at, last_error FROM outbox WHERE id = ?`, id).
-		Scan(&data, &sent, &failed, &lastError)
-	if err != nil {
-		t.Fatalf("outbox row %d: %v", id, err)
-	}
-	return data, sent, failed, lastError
-}
-
-// Delivered and abandoned mail keeps no tokens.
-func TestOutboxClearsData(t *testing.T) {
-	ctx := context.Background()
-	db := openMigrated(t)
-	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	mails := []tacit.Mail{
-		{Kind: tacit.MailVerify, To: "a@example.com", Data: map[string]string{"link": "secret-1"}, CreatedAt: now},
-		{Kind: tacit.MailVerify, To: "b@example.com", Data: map[string]string{"link": "secret-2"}, CreatedAt: now},
-		{Kind: tacit.MailVerify, To: "c@example.com", Data: map[string]string{"link": "secret-3"}, CreatedAt: now},
-	}
-	err := db.Update(ctx, func(tx tacit.Tx) error {
-		for i := range mails {
-			if err := tx.EnqueueMail(ctx, &mails[i]); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if data, _, _, _ := outboxRow(t, db, mails[0].ID); data != `{"link":"secret-1"}` {
-		t.Fatalf("queued data = %s", data)
-	}
-	if err := db.MailSent(ctx, mails[0].ID, now.Add(time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.MailFailed(ctx, mails[1].ID, time.Time{}, "550 no such user"); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.MailFailed(ctx, mails[2].ID, now.Add(time.Minute), "421 later"); err != nil {
-		t.Fatal(err)
-	}
-
-	data, sent, failed, _ := outboxRow(t, db, mails[0].ID)
-	if data != "{}" || sent == nil || *sent != now.Add(time.Second).UnixMicro() || failed != nil {
-		t.Errorf("sent mail: data %s, sent_at %v, failed_at %v", data, sent, failed)
-	}
-	data, sent, failed, lastError := outboxRow(t, db, mails[1].ID)
-	if data != "{}" || sent != nil || failed == nil || lastError != "550 no such user" {
-		t.Errorf("abandoned mail: data %s, sent_at %v, failed_at %v, last_error %q", data, sent, failed, lastError)
-	}
-	data, sent, failed, lastError = outboxRow(t, db, mails[2].ID)
-	if data != `{"link":"secret-3"}` || sent != nil || failed != nil || lastError != "421 later" {
-		t.Errorf("retried mail: data %s, sent_at %v, failed_at %v, last_error %q", data, sent, failed, lastError)
-	}
-}
-
 // Many goroutines writing at once queue for the one writer connection
 // instead of failing with SQLITE_BUSY.
 func TestConcurrentWriters(t *testing.T) {
 	const goroutines, each = 20, 10
 	ctx := context.Background()
-	db := openMigrated(t)
+	db := engine.OpenMigrated(t)
 	var wg sync.WaitGroup
 	for g := range goroutines {
 		wg.Go(func() {
@@ -333,72 +197,10 @@ func TestConcurrentWriters(t *testing.T) {
 	}
 }
 
-// Two handles on one file stand for two server processes: their writers
-// meet in SQLite's lock, where busy_timeout and IMMEDIATE transactions make
-// them wait rather than fail, and no mail is claimed twice.
-func TestTwoHandlesClaimOnce(t *testing.T) {
-	const total = 200
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "tacit.db")
-	first := openAt(t, path)
-	if err := first.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	second := openAt(t, path)
-	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	err := first.Update(ctx, func(tx tacit.Tx) error {
-		for i := range total {
-			m := tacit.Mail{Kind: tacit.MailNone, To: fmt.Sprintf("u%d@example.com", i), CreatedAt: now}
-			if err := tx.EnqueueMail(ctx, &m); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	claimed := map[int64]int{}
-	var wg sync.WaitGroup
-	for _, db := range []*DB{first, second, first, second, first, second} {
-		wg.Go(func() {
-			for {
-				mails, err := db.ClaimMail(ctx, now, time.Hour, 5)
-				if err != nil {
-					t.Errorf("ClaimMail: %v", err)
-					return
-				}
-				if len(mails) == 0 {
-					return
-				}
-				for _, m := range mails {
-					if err := db.MailSent(ctx, m.ID, now); err != nil {
-						t.Errorf("MailSent: %v", err)
-						return
-					}
-					mu.Lock()
-					claimed[m.ID]++
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if len(claimed) != total {
-		t.Fatalf("%d mails claimed, want %d", len(claimed), total)
-	}
-	for id, n := range claimed {
-		if n != 1 {
-			t.Errorf("mail %d claimed %d times", id, n)
-		}
-	}
-}
-
 // A path may hold characters that mean something in a URI.
 func TestOddPath(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "odd ?name#1%.db")
-	db := openAt(t, path)
+	db := engine.OpenAt(t, path)
 	if err := db.Migrate(context.Background()); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
@@ -418,12 +220,7 @@ func TestOddPath(t *testing.T) {
 func TestTwoHandlesReadThenWrite(t *testing.T) {
 	const perHandle, each = 4, 10
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "tacit.db")
-	first := openAt(t, path)
-	if err := first.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	second := openAt(t, path)
+	first, second := engine.OpenTwo(t)
 	var wg sync.WaitGroup
 	for h, db := range []*DB{first, second} {
 		for g := range perHandle {
@@ -455,100 +252,11 @@ func TestTwoHandlesReadThenWrite(t *testing.T) {
 	}
 }
 
-// Hits from two processes on one file meet in SQLite's write lock; the
-// single-statement upsert loses none and no two hits see the same count.
-func TestTwoHandlesHitCounter(t *testing.T) {
-	const perHandle, each = 4, 50
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "tacit.db")
-	first := openAt(t, path)
-	if err := first.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	second := openAt(t, path)
-	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	key := []byte("flooded")
-	var mu sync.Mutex
-	var seen []int
-	var wg sync.WaitGroup
-	for _, db := range []*DB{first, second} {
-		for range perHandle {
-			wg.Go(func() {
-				for range each {
-					var c tacit.Counter
-					err := db.Update(ctx, func(tx tacit.Tx) error {
-						var err error
-						c, err = tx.HitCounter(ctx, key, now, time.Hour)
-						return err
-					})
-					if err != nil {
-						t.Errorf("HitCounter: %v", err)
-						return
-					}
-					mu.Lock()
-					seen = append(seen, c.Count)
-					mu.Unlock()
-				}
-			})
-		}
-	}
-	wg.Wait()
-	const total = 2 * perHandle * each
-	slices.Sort(seen)
-	for i, n := range seen {
-		if n != i+1 {
-			t.Fatalf("counts seen: position %d holds %d, want %d", i, n, i+1)
-		}
-	}
-	err := second.View(ctx, func(tx tacit.Tx) error {
-		c, err := tx.Counter(ctx, key, now)
-		if err != nil {
-			return err
-		}
-		if c.Count != total {
-			t.Errorf("count = %d, want %d", c.Count, total)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
-// Instances starting together on one file agree on a new secret.
-func TestTwoHandlesSecret(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "tacit.db")
-	first := openAt(t, path)
-	if err := first.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	second := openAt(t, path)
-	dbs := []*DB{first, second, first, second, first, second}
-	got := make([][]byte, len(dbs))
-	var wg sync.WaitGroup
-	for i, db := range dbs {
-		wg.Go(func() {
-			v, err := db.Secret(ctx, "throttle")
-			if err != nil {
-				t.Errorf("Secret: %v", err)
-			}
-			got[i] = v
-		})
-	}
-	wg.Wait()
-	for i, v := range got {
-		if len(v) != 32 || !bytes.Equal(v, got[0]) {
-			t.Fatalf("handle call %d got secret %x, first got %x", i, v, got[0])
-		}
-	}
-}
-
 // Statements kept prepared are ready only once their tables exist; before
 // Migrate a transaction parses them itself and fails as SQLite says.
 func TestPreparedBeforeMigrate(t *testing.T) {
 	ctx := context.Background()
-	db := openAt(t, filepath.Join(t.TempDir(), "tacit.db"))
+	db := engine.OpenAt(t, engine.Fresh(t))
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	hit := func(tx tacit.Tx) error {
 		_, err := tx.HitCounter(ctx, []byte("k"), now, time.Minute)

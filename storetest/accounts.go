@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -122,4 +123,29 @@ func testUpdateEmail(t *testing.T, s tacit.Store) {
 	})
 	// The old address is free for a new account.
 	createAccount(t, s, "ada@example.com")
+}
+
+// Times are stored as UTC Unix microseconds, whatever their location, and
+// come back in UTC, cut to the microsecond.
+func testTimesStored(t *testing.T, e engine) {
+	ctx := context.Background()
+	s := e.fresh(t)
+	local := time.FixedZone("UTC+5", 5*3600)
+	created := time.Date(2030, 6, 7, 8, 9, 10, 123456789, local)
+	a := tacit.Account{Email: "ada@example.com", PasswordHash: "h", CreatedAt: created}
+	update(t, s, func(tx tacit.Tx) error { return tx.CreateAccount(ctx, &a) })
+	var stored int64
+	e.row(t, s, fmt.Sprintf(`SELECT created_at FROM accounts WHERE id = %d`, a.ID), &stored)
+	equal(t, "stored created_at", stored, created.UnixMicro())
+	view(t, s, func(tx tacit.Tx) error {
+		got, err := tx.AccountByID(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		want := time.Date(2030, 6, 7, 3, 9, 10, 123456000, time.UTC)
+		if got.CreatedAt != want || got.CreatedAt.Location() != time.UTC {
+			t.Errorf("CreatedAt = %v (%v), want %v", got.CreatedAt, got.CreatedAt.Location(), want)
+		}
+		return nil
+	})
 }

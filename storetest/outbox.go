@@ -155,18 +155,22 @@ func testMailUnknownID(t *testing.T, s tacit.Store) {
 	wantErr(t, "MailFailed(unknown, give up)", s.MailFailed(ctx, missing, time.Time{}, "x"), tacit.ErrNotFound)
 }
 
-// Several workers claiming at once deliver every mail exactly once.
-func testConcurrentClaimers(t *testing.T, s tacit.Store) {
-	const workers, total = 8, 300
+// Several workers of two instances on one database, claiming at once,
+// deliver every mail exactly once, each with one attempt.
+func testConcurrentClaimers(t *testing.T, e engine) {
+	const workers, total = 8, 1000
 	ctx := context.Background()
+	first, second := e.pair(t)
 	var want []tacit.Mail
 	for range total / 50 {
-		want = append(want, enqueue(t, s, someMails(50)...)...)
+		want = append(want, enqueue(t, first, someMails(50)...)...)
 	}
 	var mu sync.Mutex
 	delivered := map[int64]int{}
+	perInstance := map[tacit.Store]int{}
 	var wg sync.WaitGroup
-	for range workers {
+	for i := range workers {
+		s := []tacit.Store{first, second}[i%2]
 		wg.Go(func() {
 			for {
 				mails, err := s.ClaimMail(ctx, base, time.Hour, 7)
@@ -187,6 +191,7 @@ func testConcurrentClaimers(t *testing.T, s tacit.Store) {
 					}
 					mu.Lock()
 					delivered[m.ID]++
+					perInstance[s]++
 					mu.Unlock()
 				}
 			}
@@ -204,5 +209,53 @@ func testConcurrentClaimers(t *testing.T, s tacit.Store) {
 			t.Errorf("mail %d delivered %d times", m.ID, n)
 		}
 	}
-	wantNoClaim(t, s, base.Add(2*time.Hour), "claim after all were sent")
+	var left int
+	e.row(t, first, `SELECT count(*) FROM outbox WHERE sent_at IS NULL OR attempts <> 1`, &left)
+	equal(t, "outbox rows unsent or claimed more than once", left, 0)
+	wantNoClaim(t, second, base.Add(2*time.Hour), "claim after all were sent")
+	t.Logf("instance shares: %d and %d", perInstance[first], perInstance[second])
+}
+
+// outboxRow reads the columns of mail id that a worker never sees.
+func outboxRow(t *testing.T, e engine, s tacit.Store, id int64) (data string, sent, failed *int64, lastError string) {
+	t.Helper()
+	e.row(t, s, fmt.Sprintf(`SELECT data, sent_at, failed_at, last_error FROM outbox WHERE id = %d`, id),
+		&data, &sent, &failed, &lastError)
+	return data, sent, failed, lastError
+}
+
+// Delivered and abandoned mail keeps no tokens.
+func testOutboxClearsData(t *testing.T, e engine) {
+	ctx := context.Background()
+	s := e.fresh(t)
+	mails := enqueue(t, s,
+		tacit.Mail{Kind: tacit.MailVerify, To: "a@example.com", Data: map[string]string{"link": "secret-1"}, CreatedAt: base},
+		tacit.Mail{Kind: tacit.MailVerify, To: "b@example.com", Data: map[string]string{"link": "secret-2"}, CreatedAt: base},
+		tacit.Mail{Kind: tacit.MailVerify, To: "c@example.com", Data: map[string]string{"link": "secret-3"}, CreatedAt: base},
+	)
+	if data, _, _, _ := outboxRow(t, e, s, mails[0].ID); data != `{"link":"secret-1"}` {
+		t.Fatalf("queued data = %s", data)
+	}
+	if err := s.MailSent(ctx, mails[0].ID, base.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MailFailed(ctx, mails[1].ID, time.Time{}, "550 no such user"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MailFailed(ctx, mails[2].ID, base.Add(time.Minute), "421 later"); err != nil {
+		t.Fatal(err)
+	}
+
+	data, sent, failed, _ := outboxRow(t, e, s, mails[0].ID)
+	if data != "{}" || sent == nil || *sent != base.Add(time.Second).UnixMicro() || failed != nil {
+		t.Errorf("sent mail: data %s, sent_at %v, failed_at %v", data, sent, failed)
+	}
+	data, sent, failed, lastError := outboxRow(t, e, s, mails[1].ID)
+	if data != "{}" || sent != nil || failed == nil || lastError != "550 no such user" {
+		t.Errorf("abandoned mail: data %s, sent_at %v, failed_at %v, last_error %q", data, sent, failed, lastError)
+	}
+	data, sent, failed, lastError = outboxRow(t, e, s, mails[2].ID)
+	if data != `{"link":"secret-3"}` || sent != nil || failed != nil || lastError != "421 later" {
+		t.Errorf("retried mail: data %s, sent_at %v, failed_at %v, last_error %q", data, sent, failed, lastError)
+	}
 }

@@ -34,13 +34,16 @@ func testSecret(t *testing.T, s tacit.Store) {
 	equal(t, "first secret after creating another", secret(t, s, "throttle"), first)
 }
 
-// Instances starting together all get the one secret that was stored.
-func testSecretConcurrent(t *testing.T, s tacit.Store) {
+// Instances starting together on one database all get the one secret
+// that was stored.
+func testSecretConcurrent(t *testing.T, e engine) {
 	const callers = 16
+	first, second := e.pair(t)
 	got := make([][]byte, callers)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range callers {
+		s := []tacit.Store{first, second}[i%2]
 		wg.Go(func() {
 			<-start // all at once, so several find no secret yet
 			v, err := s.Secret(context.Background(), "throttle")
@@ -52,8 +55,10 @@ func testSecretConcurrent(t *testing.T, s tacit.Store) {
 	}
 	close(start)
 	wg.Wait()
+	equal(t, "secret length", len(got[0]), 32)
 	for i := range got {
 		equal(t, "secret from a concurrent first call", got[i], got[0])
 	}
-	equal(t, "secret after concurrent first calls", secret(t, s, "throttle"), got[0])
+	equal(t, "secret after concurrent first calls", secret(t, first, "throttle"), got[0])
+	equal(t, "secret on the other instance", secret(t, second, "throttle"), got[0])
 }

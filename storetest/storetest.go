@@ -2,12 +2,14 @@
 // test suite that each storage engine runs against itself:
 //
 //	func TestStore(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) tacit.Store { return openMigrated(t) })
+//		storetest.Run(t, storetest.Engine[*DB]{Open: Open, Fresh: ..., Row: ...})
 //	}
 //
-// The suite uses only the tacit.Store interface, so it holds no engine's
-// quirks. Times in it are whole microseconds, the precision every engine
-// keeps.
+// The suite uses the tacit.Store interface and Migrate, and plain SQL only
+// to read the columns that interface never returns (how a time is stored,
+// what is left of sent mail, which migrations ran), so it holds no
+// engine's quirks. Times in it are
+// whole microseconds, the precision every engine keeps.
 package storetest
 
 import (
@@ -20,62 +22,165 @@ import (
 	"github.com/tacitauth/tacit"
 )
 
-// Run runs the suite. open must return a fresh, empty, migrated store for
-// each subtest and arrange (with t.Cleanup) for it to be closed.
-func Run(t *testing.T, open func(t *testing.T) tacit.Store) {
+// Engine is a storage engine under test, S its store type.
+type Engine[S Migrator] struct {
+	// Open is the engine's Open: it opens the database at where (a file
+	// path, a URL) without migrating it.
+	Open func(ctx context.Context, where string) (S, error)
+	// Fresh returns where a new, empty database is, and arranges (with
+	// t.Cleanup) for it to be removed when the test ends.
+	Fresh func(t *testing.T) string
+	// Row runs query, which takes no parameters, on s's database outside
+	// any transaction and scans its one row into dest: the suite reads
+	// the columns the Store interface never returns with it.
+	Row func(s S, query string, dest ...any) error
+}
+
+// Migrator is a store that brings its own schema up to date, as every
+// engine's does.
+type Migrator interface {
+	tacit.Store
+	// Migrate applies the migrations not yet applied; every instance
+	// runs it when it starts.
+	Migrate(ctx context.Context) error
+	// MigrationsCurrent reports whether every migration has been applied.
+	MigrationsCurrent(ctx context.Context) (bool, error)
+}
+
+// OpenAt opens the database at where and closes it when the test ends,
+// before Fresh's cleanup removes the database: cleanups run
+// last-registered first.
+func (e Engine[S]) OpenAt(t *testing.T, where string) S {
+	t.Helper()
+	s, err := e.Open(context.Background(), where)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// OpenMigrated opens a fresh, migrated database.
+func (e Engine[S]) OpenMigrated(t *testing.T) S {
+	t.Helper()
+	return e.openMigratedAt(t, e.Fresh(t))
+}
+
+// OpenTwo is OpenMigrated with a second handle on the same database, as a
+// second server instance would open it.
+func (e Engine[S]) OpenTwo(t *testing.T) (first, second S) {
+	t.Helper()
+	where := e.Fresh(t)
+	return e.openMigratedAt(t, where), e.OpenAt(t, where)
+}
+
+// openMigratedAt is OpenAt followed by Migrate.
+func (e Engine[S]) openMigratedAt(t *testing.T, where string) S {
+	t.Helper()
+	s := e.OpenAt(t, where)
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	return s
+}
+
+// engine is what the suite's tests use of an Engine, whatever its store
+// type.
+type engine interface {
+	// fresh is OpenMigrated.
+	fresh(t *testing.T) tacit.Store
+	// pair is OpenTwo.
+	pair(t *testing.T) (first, second tacit.Store)
+	// unmigrated opens n handles on a fresh database and does not
+	// migrate it.
+	unmigrated(t *testing.T, n int) []Migrator
+	// row runs Row and fails the test on error.
+	row(t *testing.T, s tacit.Store, query string, dest ...any)
+}
+
+func (e Engine[S]) fresh(t *testing.T) tacit.Store { return e.OpenMigrated(t) }
+
+func (e Engine[S]) pair(t *testing.T) (tacit.Store, tacit.Store) { return e.OpenTwo(t) }
+
+func (e Engine[S]) unmigrated(t *testing.T, n int) []Migrator {
+	where := e.Fresh(t)
+	dbs := make([]Migrator, n)
+	for i := range dbs {
+		dbs[i] = e.OpenAt(t, where)
+	}
+	return dbs
+}
+
+func (e Engine[S]) row(t *testing.T, s tacit.Store, query string, dest ...any) {
+	t.Helper()
+	if err := e.Row(s.(S), query, dest...); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+}
+
+// Run runs the suite, each subtest on databases of its own.
+func Run[S Migrator](t *testing.T, e Engine[S]) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, s tacit.Store)
+		fn   func(t *testing.T, e engine)
 	}{
-		{"AccountCreateAndLookup", testAccountCreateAndLookup},
-		{"AccountNotFound", testAccountNotFound},
-		{"AccountDuplicateEmail", testAccountDuplicateEmail},
-		{"SignupByToken", testSignupByToken},
-		{"SignupByTokenExpiry", testSignupByTokenExpiry},
-		{"LatestSignup", testLatestSignup},
-		{"DeleteSignups", testDeleteSignups},
-		{"SessionLifecycle", testSessionLifecycle},
-		{"SessionExpiredStillFound", testSessionExpiredStillFound},
-		{"SessionUnknownAccount", testSessionUnknownAccount},
-		{"UpdateRollsBack", testUpdateRollsBack},
-		{"View", testView},
-		{"ViewIsReadOnly", testViewIsReadOnly},
-		{"ClaimMail", testClaimMail},
-		{"ClaimMailLimit", testClaimMailLimit},
-		{"ClaimMailLeaseExpiry", testClaimMailLeaseExpiry},
-		{"MailSent", testMailSent},
-		{"MailFailedRetry", testMailFailedRetry},
-		{"MailFailedGiveUp", testMailFailedGiveUp},
-		{"MailUnknownID", testMailUnknownID},
+		{"Migrate", testMigrate},
+		{"MigrateConcurrent", testMigrateConcurrent},
+		{"AccountCreateAndLookup", one(testAccountCreateAndLookup)},
+		{"AccountNotFound", one(testAccountNotFound)},
+		{"AccountDuplicateEmail", one(testAccountDuplicateEmail)},
+		{"TimesStored", testTimesStored},
+		{"SignupByToken", one(testSignupByToken)},
+		{"SignupByTokenExpiry", one(testSignupByTokenExpiry)},
+		{"LatestSignup", one(testLatestSignup)},
+		{"DeleteSignups", one(testDeleteSignups)},
+		{"SessionLifecycle", one(testSessionLifecycle)},
+		{"SessionExpiredStillFound", one(testSessionExpiredStillFound)},
+		{"SessionUnknownAccount", one(testSessionUnknownAccount)},
+		{"UpdateRollsBack", one(testUpdateRollsBack)},
+		{"View", one(testView)},
+		{"ViewIsReadOnly", one(testViewIsReadOnly)},
+		{"ClaimMail", one(testClaimMail)},
+		{"ClaimMailLimit", one(testClaimMailLimit)},
+		{"ClaimMailLeaseExpiry", one(testClaimMailLeaseExpiry)},
+		{"MailSent", one(testMailSent)},
+		{"MailFailedRetry", one(testMailFailedRetry)},
+		{"MailFailedGiveUp", one(testMailFailedGiveUp)},
+		{"MailUnknownID", one(testMailUnknownID)},
+		{"OutboxClearsData", testOutboxClearsData},
 		{"ConcurrentClaimers", testConcurrentClaimers},
-		{"DevMailbox", testDevMailbox},
-		{"DevMailboxCap", testDevMailboxCap},
-		{"Purge", testPurge},
-		{"UpdatePassword", testUpdatePassword},
-		{"UpdateEmail", testUpdateEmail},
-		{"SessionsByAccount", testSessionsByAccount},
-		{"DeleteAccountSession", testDeleteAccountSession},
-		{"DeleteSessions", testDeleteSessions},
-		{"ResetToken", testResetToken},
-		{"ResetTokenExpiry", testResetTokenExpiry},
-		{"TokensSpentOnce", testTokensSpentOnce},
-		{"EmailChange", testEmailChange},
-		{"EmailChangeExpiry", testEmailChangeExpiry},
-		{"CounterHit", testCounterHit},
-		{"CounterRestart", testCounterRestart},
-		{"DeleteCounter", testDeleteCounter},
+		{"DevMailbox", one(testDevMailbox)},
+		{"DevMailboxCap", one(testDevMailboxCap)},
+		{"Purge", one(testPurge)},
+		{"UpdatePassword", one(testUpdatePassword)},
+		{"UpdateEmail", one(testUpdateEmail)},
+		{"SessionsByAccount", one(testSessionsByAccount)},
+		{"DeleteAccountSession", one(testDeleteAccountSession)},
+		{"DeleteSessions", one(testDeleteSessions)},
+		{"ResetToken", one(testResetToken)},
+		{"ResetTokenExpiry", one(testResetTokenExpiry)},
+		{"TokensSpentOnce", one(testTokensSpentOnce)},
+		{"EmailChange", one(testEmailChange)},
+		{"EmailChangeExpiry", one(testEmailChangeExpiry)},
+		{"CounterHit", one(testCounterHit)},
+		{"CounterRestart", one(testCounterRestart)},
+		{"DeleteCounter", one(testDeleteCounter)},
 		{"HitCounterConcurrent", testHitCounterConcurrent},
-		{"TrimCounters", testTrimCounters},
-		{"TrimCountersExpired", testTrimCountersExpired},
-		{"Secret", testSecret},
+		{"CheckThenHit", testCheckThenHit},
+		{"TrimCounters", one(testTrimCounters)},
+		{"TrimCountersExpired", one(testTrimCountersExpired)},
+		{"Secret", one(testSecret)},
 		{"SecretConcurrent", testSecretConcurrent},
-		{"PurgeLifecycle", testPurgeLifecycle},
+		{"PurgeLifecycle", one(testPurgeLifecycle)},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.fn(t, open(t))
-		})
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, e) })
 	}
+}
+
+// one adapts a test of a single store for Run's table.
+func one(fn func(t *testing.T, s tacit.Store)) func(t *testing.T, e engine) {
+	return func(t *testing.T, e engine) { fn(t, e.fresh(t)) }
 }
 
 // base is an arbitrary instant in UTC, in whole microseconds.

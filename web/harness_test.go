@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +18,7 @@ import (
 	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/argon2id"
 	"github.com/tacitauth/tacit/flow"
+	"github.com/tacitauth/tacit/internal/testenv"
 	"github.com/tacitauth/tacit/mail"
 	"github.com/tacitauth/tacit/sqlite"
 )
@@ -54,7 +54,7 @@ type options struct {
 	// publicURL, if set, is the Config.BaseURL the HTTP layer is told
 	// (for HSTS); mail links still point at the test server.
 	publicURL string
-	// limits are the throttling rules; nil means roomyLimits.
+	// limits are the throttling rules; nil means testenv.RoomyLimits.
 	limits *flow.Limits
 	// frozen stops the flows' clock at the harness's start; only skew
 	// moves it. Throttling sequences then do not depend on how fast the
@@ -68,32 +68,9 @@ type options struct {
 	ready func(context.Context) error
 }
 
-// roomyLimits are the default limits with the per-client ones raised out
-// of the way: every test request comes from 127.0.0.1, and tests that send
-// thousands of them must not be held back as one client. The per-address
-// limits stay at their defaults.
-func roomyLimits() *flow.Limits {
-	l := flow.DefaultLimits()
-	huge := flow.Limit{Free: 1 << 30, Delay: time.Second, Window: time.Hour}
-	l.LoginIP, l.RequestsIP, l.ResetSubmit = huge, huge, huge
-	return &l
-}
-
 func newHarness(t testing.TB, o options) *harness {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tacit.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	hasher, err := argon2id.New(argon2id.Params{Memory: 64, Time: 1, Threads: 1}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, hasher := testenv.SQLite(t), testenv.Hasher(t)
 
 	srv := httptest.NewUnstartedServer(nil)
 	base, _ := url.Parse("http://" + srv.Listener.Addr().String())
@@ -101,7 +78,7 @@ func newHarness(t testing.TB, o options) *harness {
 	h := &harness{t: t, url: base.String(), store: db, hasher: hasher, ck: newCookies(o.secure), logs: &lockedBuffer{}}
 
 	if o.limits == nil {
-		o.limits = roomyLimits()
+		o.limits = testenv.RoomyLimits()
 	}
 	// Whole microseconds, as the store keeps times, so frozen waits are
 	// exact.

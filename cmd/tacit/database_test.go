@@ -2,18 +2,14 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"io"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/tacitauth/tacit/internal/testenv"
 )
 
 // TestParseDatabaseURL checks every form database_url takes, and how each
@@ -183,26 +179,10 @@ func sqliteURL(t *testing.T) string {
 
 // postgresURL returns the URL of a fresh schema on the test server named
 // by TACIT_TEST_POSTGRES, dropped when the test ends, or skips the test.
-// search_path keeps every table of the test in that schema.
 func postgresURL(t *testing.T) string {
 	t.Helper()
-	server := os.Getenv("TACIT_TEST_POSTGRES")
-	if server == "" {
-		t.Skip("TACIT_TEST_POSTGRES not set: skipping the PostgreSQL case (set it to a database URL to run it)")
-	}
-	b := make([]byte, 8)
-	rand.Read(b)
-	schema := "tacit_test_" + hex.EncodeToString(b)
-	execSQL(t, server, "CREATE SCHEMA "+schema)
-	t.Cleanup(func() { execSQL(t, server, "DROP SCHEMA "+schema+" CASCADE") })
-	u, err := url.Parse(server)
-	if err != nil {
-		t.Fatalf("TACIT_TEST_POSTGRES: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	dbURL, _ := testenv.PostgresSchema(t)
+	return dbURL
 }
 
 // execSQL runs statements on the database a URL names, outside tacit:
@@ -213,18 +193,8 @@ func execSQL(t *testing.T, dbURL string, stmts ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
 	if d.Engine == enginePostgres {
-		conn, err := pgx.Connect(ctx, d.URL)
-		if err != nil {
-			t.Fatalf("connect to the test server: %v", err)
-		}
-		defer conn.Close(ctx)
-		for _, s := range stmts {
-			if _, err := conn.Exec(ctx, s); err != nil {
-				t.Fatalf("%s: %v", s, err)
-			}
-		}
+		testenv.PostgresExec(t, d.URL, stmts...)
 		return
 	}
 	db, err := sql.Open("sqlite", d.Path)
@@ -233,7 +203,7 @@ func execSQL(t *testing.T, dbURL string, stmts ...string) {
 	}
 	defer db.Close()
 	for _, s := range stmts {
-		if _, err := db.ExecContext(ctx, s); err != nil {
+		if _, err := db.ExecContext(context.Background(), s); err != nil {
 			t.Fatalf("%s: %v", s, err)
 		}
 	}

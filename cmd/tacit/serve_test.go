@@ -18,7 +18,7 @@ import (
 
 	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/flow"
-	"github.com/tacitauth/tacit/sqlite"
+	"github.com/tacitauth/tacit/internal/testenv"
 )
 
 // lockedBuffer is a bytes.Buffer safe for the server's goroutines to write
@@ -230,16 +230,9 @@ func testLogger(buf io.Writer) *slog.Logger {
 // the cap and warns once live counters had to go.
 func TestTrimCounters(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tacit.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := testenv.SQLite(t)
 	now := time.Now()
-	err = db.Update(ctx, func(tx tacit.Tx) error {
+	err := db.Update(ctx, func(tx tacit.Tx) error {
 		for i, at := range []time.Time{now, now, now, now.Add(-2 * time.Hour), now.Add(-3 * time.Hour)} {
 			if _, err := tx.HitCounter(ctx, []byte{byte(i)}, at, time.Hour); err != nil {
 				return err
@@ -272,14 +265,7 @@ func TestTrimCounters(t *testing.T) {
 // and returns when its context ends.
 func TestTrimLoop(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tacit.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := testenv.SQLite(t)
 	var log lockedBuffer
 	done := make(chan struct{})
 	go func() {
