@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -40,39 +41,23 @@ func registerPage(svc *flow.Service) page {
 }
 
 func handleRegisterForm(svc *flow.Service, v *views) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v.render(w, r, http.StatusOK, "register", registerPage(svc))
-	})
+	return staticPage(v, "register", registerPage(svc))
 }
 
-// handleRegister starts a sign-up. Every valid address is sent to the same
-// "check your inbox" page by the same redirect.
+// handleRegister starts a sign-up.
 func handleRegister(svc *flow.Service, v *views) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, ok := v.readForm(w, r)
-		if !ok {
-			return
-		}
-		email := f.Get("email")
-		o, err := svc.Register(r.Context(), flow.RegisterInput{
-			Email: email, Password: f.Get("password"), PasswordConfirm: f.Get("password_confirm"),
-		}, clientOf(r))
-		if o.Kind == tacit.CheckInbox && err == nil {
-			seeOther(w, r, "/register/sent")
-			return
-		}
-		p := registerPage(svc)
-		p.Values = map[string]string{"email": email}
-		v.formOutcome(w, r, p, "register", svc.Policy(), o, err)
-	})
+	return mailingForm(svc, v, "register", registerPage(svc), "/register/sent",
+		func(r *http.Request, f url.Values) (tacit.Outcome, error) {
+			return svc.Register(r.Context(), flow.RegisterInput{
+				Email: f.Get("email"), Password: f.Get("password"), PasswordConfirm: f.Get("password_confirm"),
+			}, clientOf(r))
+		})
 }
 
 // handleSent is the "check your inbox" page shown after every valid sign-up
 // or resend request, whoever the address belongs to.
 func handleSent(v *views) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v.render(w, r, http.StatusOK, "sent", page{Title: "Check your inbox"})
-	})
+	return staticPage(v, "sent", page{Title: "Check your inbox"})
 }
 
 // completePage is the choose-a-password form for a mailed sign-up token.
@@ -84,25 +69,13 @@ func completePage(svc *flow.Service, token string) page {
 	}
 }
 
-// handleCompleteForm shows the form for the token in the link. It does not
-// check the token: a GET changes and reveals nothing, and the post does.
+// handleCompleteForm shows the form for the token in the link.
 func handleCompleteForm(svc *flow.Service, v *views) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok := r.URL.Query().Get("token")
-		if !tacit.WellFormedToken(tok) {
-			v.invalidLink(w, r)
-			return
-		}
-		v.render(w, r, http.StatusOK, "complete", completePage(svc, tok))
-	})
+	return linkForm(v, "complete", func(tok string) page { return completePage(svc, tok) })
 }
 
 func handleComplete(svc *flow.Service, s sessions, v *views) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, ok := v.readForm(w, r)
-		if !ok {
-			return
-		}
+	return formPost(v, func(w http.ResponseWriter, r *http.Request, f url.Values) {
 		tok := f.Get("token")
 		o, err := svc.CompleteSignup(r.Context(), flow.CompleteInput{
 			Token: tok, Password: f.Get("password"), PasswordConfirm: f.Get("password_confirm"),
@@ -119,22 +92,11 @@ func handleComplete(svc *flow.Service, s sessions, v *views) http.Handler {
 // handleVerifyForm shows a button that confirms the address. Following a
 // link must never confirm by itself: mail scanners fetch links in mail.
 func handleVerifyForm(v *views) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok := r.URL.Query().Get("token")
-		if !tacit.WellFormedToken(tok) {
-			v.invalidLink(w, r)
-			return
-		}
-		v.render(w, r, http.StatusOK, "verify", page{Title: "Confirm your address", Token: tok})
-	})
+	return linkForm(v, "verify", func(tok string) page { return page{Title: "Confirm your address", Token: tok} })
 }
 
 func handleVerify(svc *flow.Service, s sessions, v *views) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, ok := v.readForm(w, r)
-		if !ok {
-			return
-		}
+	return formPost(v, func(w http.ResponseWriter, r *http.Request, f url.Values) {
 		o, err := svc.Verify(r.Context(), f.Get("token"), clientOf(r))
 		if err == nil && o.Session != nil {
 			s.start(w, r, o.Session)
@@ -150,27 +112,14 @@ func resendPage() page {
 }
 
 func handleResendForm(v *views) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v.render(w, r, http.StatusOK, "resend", resendPage())
-	})
+	return staticPage(v, "resend", resendPage())
 }
 
 func handleResend(svc *flow.Service, v *views) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, ok := v.readForm(w, r)
-		if !ok {
-			return
-		}
-		email := f.Get("email")
-		o, err := svc.ResendVerification(r.Context(), email, clientOf(r))
-		if err == nil && o.Kind == tacit.CheckInbox {
-			seeOther(w, r, "/verify/sent")
-			return
-		}
-		p := resendPage()
-		p.Values = map[string]string{"email": email}
-		v.formOutcome(w, r, p, "resend", svc.Policy(), o, err)
-	})
+	return mailingForm(svc, v, "resend", resendPage(), "/verify/sent",
+		func(r *http.Request, f url.Values) (tacit.Outcome, error) {
+			return svc.ResendVerification(r.Context(), f.Get("email"), clientOf(r))
+		})
 }
 
 func loginPage() page {
@@ -178,17 +127,11 @@ func loginPage() page {
 }
 
 func handleLoginForm(v *views) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v.render(w, r, http.StatusOK, "login", loginPage())
-	})
+	return staticPage(v, "login", loginPage())
 }
 
 func handleLogin(svc *flow.Service, s sessions, v *views) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, ok := v.readForm(w, r)
-		if !ok {
-			return
-		}
+	return formPost(v, func(w http.ResponseWriter, r *http.Request, f url.Values) {
 		email := f.Get("email")
 		o, err := svc.Login(r.Context(), email, f.Get("password"), clientOf(r))
 		if err == nil && o.Session != nil {
@@ -208,6 +151,60 @@ func handleLogin(svc *flow.Service, s sessions, v *views) http.Handler {
 			p.Message = loginFailed
 		}
 		v.formOutcome(w, r, p, "login", svc.Policy(), o, err)
+	})
+}
+
+// staticPage always shows the page p, as the template name renders it.
+func staticPage(v *views, name string, p page) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v.render(w, r, http.StatusOK, name, p)
+	})
+}
+
+// linkForm shows the form for the token of a mailed link, the page that
+// form builds for it, or says plainly that a malformed link does not
+// work. It does not check the token further: a GET changes and reveals
+// nothing, and the post does.
+func linkForm(v *views, name string, form func(token string) page) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := r.URL.Query().Get("token")
+		if !tacit.WellFormedToken(tok) {
+			v.invalidLink(w, r)
+			return
+		}
+		v.render(w, r, http.StatusOK, name, form(tok))
+	})
+}
+
+// formPost reads a posted form, answering one that is unreadable, too
+// large or without a valid CSRF token itself, and runs handle with the
+// form's values.
+func formPost(v *views, handle func(w http.ResponseWriter, r *http.Request, f url.Values)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, ok := v.readForm(w, r)
+		if !ok {
+			return
+		}
+		handle(w, r, f)
+	})
+}
+
+// mailingForm answers the post of a form whose flow mails the address in
+// its email field (sign-up, resending the link, a forgotten password):
+// run runs the flow. Every valid address is sent to the same page, sent,
+// by the same redirect, whether or not it has an account; any other
+// outcome shows the form p again with the address filled in.
+func mailingForm(svc *flow.Service, v *views, name string, p page, sent string,
+	run func(r *http.Request, f url.Values) (tacit.Outcome, error)) http.Handler {
+	return formPost(v, func(w http.ResponseWriter, r *http.Request, f url.Values) {
+		o, err := run(r, f)
+		if err == nil && o.Kind == tacit.CheckInbox {
+			seeOther(w, r, sent)
+			return
+		}
+		again := p // a copy: p serves every request
+		again.Values = map[string]string{"email": f.Get("email")}
+		v.formOutcome(w, r, again, name, svc.Policy(), o, err)
 	})
 }
 
@@ -264,16 +261,11 @@ func (v *views) invalidLink(w http.ResponseWriter, r *http.Request) {
 }
 
 func handleLogoutForm(v *views) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v.render(w, r, http.StatusOK, "logout", page{Title: "Sign out"})
-	})
+	return staticPage(v, "logout", page{Title: "Sign out"})
 }
 
 func handleLogout(s sessions, v *views) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := v.readForm(w, r); !ok {
-			return
-		}
+	return formPost(v, func(w http.ResponseWriter, r *http.Request, _ url.Values) {
 		if err := s.end(w, r); err != nil {
 			v.internalError(w, r, err)
 			return

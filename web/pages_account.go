@@ -66,13 +66,8 @@ func accountPage(ctx context.Context, svc *flow.Service, id flow.Identity) (page
 
 func handleAccount(svc *flow.Service, v *views) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, ok, err := identify(r, svc, v.ck)
-		if err != nil {
-			v.internalError(w, r, err)
-			return
-		}
+		id, ok := v.signedIn(w, r, svc)
 		if !ok {
-			seeOther(w, r, "/login")
 			return
 		}
 		p, err := accountPage(r.Context(), svc, id)
@@ -92,22 +87,26 @@ type accountForm func(w http.ResponseWriter, r *http.Request, f url.Values, id f
 // accountPost checks the form's CSRF token and the session, then runs
 // handle.
 func accountPost(svc *flow.Service, v *views, handle accountForm) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, ok := v.readForm(w, r)
-		if !ok {
-			return
+	return formPost(v, func(w http.ResponseWriter, r *http.Request, f url.Values) {
+		if id, ok := v.signedIn(w, r, svc); ok {
+			handle(w, r, f, id)
 		}
-		id, ok, err := identify(r, svc, v.ck)
-		if err != nil {
-			v.internalError(w, r, err)
-			return
-		}
-		if !ok {
-			seeOther(w, r, "/login")
-			return
-		}
-		handle(w, r, f, id)
 	})
+}
+
+// signedIn returns the identity of the request's session. Without one it
+// sends the browser to the sign-in page (and on an error answers with
+// one), and ok is false.
+func (v *views) signedIn(w http.ResponseWriter, r *http.Request, svc *flow.Service) (id flow.Identity, ok bool) {
+	id, ok, err := identify(r, svc, v.ck)
+	if err != nil {
+		v.internalError(w, r, err)
+		return id, false
+	}
+	if !ok {
+		seeOther(w, r, "/login")
+	}
+	return id, ok
 }
 
 // accountFailure shows the account page again with a failed outcome in

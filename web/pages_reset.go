@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/flow"
@@ -15,35 +16,19 @@ func forgotPage() page {
 }
 
 func handleForgotForm(v *views) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v.render(w, r, http.StatusOK, "forgot", forgotPage())
-	})
+	return staticPage(v, "forgot", forgotPage())
 }
 
-// handleForgot starts a reset. Every valid address is sent to the same
-// page by the same redirect, whether or not it has an account.
+// handleForgot starts a reset.
 func handleForgot(svc *flow.Service, v *views) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, ok := v.readForm(w, r)
-		if !ok {
-			return
-		}
-		email := f.Get("email")
-		o, err := svc.ForgotPassword(r.Context(), email, clientOf(r))
-		if err == nil && o.Kind == tacit.CheckInbox {
-			seeOther(w, r, "/password/forgot/sent")
-			return
-		}
-		p := forgotPage()
-		p.Values = map[string]string{"email": email}
-		v.formOutcome(w, r, p, "forgot", svc.Policy(), o, err)
-	})
+	return mailingForm(svc, v, "forgot", forgotPage(), "/password/forgot/sent",
+		func(r *http.Request, f url.Values) (tacit.Outcome, error) {
+			return svc.ForgotPassword(r.Context(), f.Get("email"), clientOf(r))
+		})
 }
 
 func handleForgotSent(v *views) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v.render(w, r, http.StatusOK, "forgot_sent", page{Title: "Check your inbox"})
-	})
+	return staticPage(v, "forgot_sent", page{Title: "Check your inbox"})
 }
 
 // resetPage is the new-password form for a mailed reset token.
@@ -73,11 +58,7 @@ func handleResetForm(svc *flow.Service, v *views) http.Handler {
 // handleReset sets the new password. It does not sign in: the new
 // password does that, on the sign-in page.
 func handleReset(svc *flow.Service, v *views) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, ok := v.readForm(w, r)
-		if !ok {
-			return
-		}
+	return formPost(v, func(w http.ResponseWriter, r *http.Request, f url.Values) {
 		tok := f.Get("token")
 		o, err := svc.ResetPassword(r.Context(), flow.ResetInput{
 			Token: tok, Password: f.Get("password"), PasswordConfirm: f.Get("password_confirm"),
@@ -100,31 +81,20 @@ func (v *views) resetLinkDead(w http.ResponseWriter, r *http.Request) {
 }
 
 func handleResetDone(v *views) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v.render(w, r, http.StatusOK, "reset_done", page{Title: "Password changed"})
-	})
+	return staticPage(v, "reset_done", page{Title: "Password changed"})
 }
 
 // handleEmailConfirmForm shows a button that confirms the new address.
 // Following the link must never confirm by itself: mail scanners fetch
 // links in mail.
 func handleEmailConfirmForm(v *views) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok := r.URL.Query().Get("token")
-		if !tacit.WellFormedToken(tok) {
-			v.invalidLink(w, r)
-			return
-		}
-		v.render(w, r, http.StatusOK, "email_confirm", page{Title: "Confirm your new address", Token: tok})
+	return linkForm(v, "email_confirm", func(tok string) page {
+		return page{Title: "Confirm your new address", Token: tok}
 	})
 }
 
 func handleEmailConfirm(svc *flow.Service, v *views) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f, ok := v.readForm(w, r)
-		if !ok {
-			return
-		}
+	return formPost(v, func(w http.ResponseWriter, r *http.Request, f url.Values) {
 		o, err := svc.ConfirmEmailChange(r.Context(), f.Get("token"))
 		if err == nil && o.Kind == tacit.Done {
 			seeOther(w, r, "/email/confirm/done")
@@ -135,7 +105,5 @@ func handleEmailConfirm(svc *flow.Service, v *views) http.Handler {
 }
 
 func handleEmailConfirmDone(v *views) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v.render(w, r, http.StatusOK, "email_done", page{Title: "Address changed"})
-	})
+	return staticPage(v, "email_done", page{Title: "Address changed"})
 }
