@@ -188,12 +188,18 @@ func TestConcurrentWriters(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	wantAccounts(t, db, goroutines*each)
+}
+
+// wantAccounts fails the test unless db holds want accounts.
+func wantAccounts(t *testing.T, db *DB, want int) {
+	t.Helper()
 	var n int
 	if err := db.reader.QueryRow(`SELECT count(*) FROM accounts`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if n != goroutines*each {
-		t.Fatalf("%d accounts, want %d", n, goroutines*each)
+	if n != want {
+		t.Fatalf("%d accounts, want %d", n, want)
 	}
 }
 
@@ -243,13 +249,7 @@ func TestTwoHandlesReadThenWrite(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	var n int
-	if err := first.reader.QueryRow(`SELECT count(*) FROM accounts`).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	if n != 2*perHandle*each {
-		t.Fatalf("%d accounts, want %d", n, 2*perHandle*each)
-	}
+	wantAccounts(t, first, 2*perHandle*each)
 }
 
 // Statements kept prepared are ready only once their tables exist; before
