@@ -57,12 +57,16 @@ const minOrderPairs = 20
 // the order was kept) tests exactly that, without assuming anything about
 // the server's bias towards the first request. The effect is the share of
 // pairs, the two send orders weighted alike, in which the known identifier
-// was answered last, minus one half. A Pilot measures how often the order
-// is kept; the sample is then sized to detect an effect of Resolution with
-// 95% power, within MaxRequests. A finding needs p below Alpha divided by
-// the endpoints tested (as TimingCheck), an effect of at least MinEffect,
-// and the control pair not significant at the same level; pairs answered
-// with different statuses are left out.
+// was answered last, minus one half. A finding needs p below the level, an
+// effect of at least MinEffect, and the control pair not significant at
+// the same level; pairs answered with different statuses are left out.
+//
+// The test looks twice. The first Pilot rounds are tested at once: a plain
+// leak is reported from them. Otherwise they measure how often the order
+// is kept, and the sample is sized to detect an effect of Resolution with
+// 95% power, within MaxRequests, and tested in full. Each look is at half
+// of Alpha divided by the endpoints the check tests, so that Alpha bounds
+// the false alarms of the scan's order verdicts, as TimingCheck's.
 //
 // Targets without HTTP/2 get a note and no verdict. The connections go
 // straight to the target: a proxy configured in the scanner's client is
@@ -161,8 +165,14 @@ func (c *OrderCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoin
 	if err := c.runRounds(ctx, s, t, ep, ids, 0, pilotRounds, known, control); err != nil {
 		return nil, err
 	}
-	alpha := checkLevel(t, c.alpha(), c.Kinds)
-	rounds := c.rounds(known.keptShare(control), alpha, len(ids.Known), pilotRounds, maxRounds)
+	// Two looks, after the pilot and at the end, each at half the level:
+	// together they keep the false alarms below it (Bonferroni), and a
+	// plain leak costs only the pilot.
+	alpha := checkLevel(t, c.alpha(), c.Kinds) / 2
+	rounds := pilotRounds
+	if !c.conclusive(known, control, alpha) {
+		rounds = c.rounds(known.keptShare(control), alpha, len(ids.Known), pilotRounds, maxRounds)
+	}
 	s.replan((rounds - maxRounds) * per)
 	if err := c.runRounds(ctx, s, t, ep, ids, pilotRounds, rounds, known, control); err != nil {
 		return nil, err
@@ -171,6 +181,13 @@ func (c *OrderCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoin
 		s.cur.rounds += rounds
 	}
 	return c.verdict(ep, known, control, alpha, res), nil
+}
+
+// conclusive reports whether the tables show a preference of the known
+// identifier at level alpha, and none of the control pair.
+func (c *OrderCheck) conclusive(known, control *orderTable, alpha float64) bool {
+	return known.pairs() >= minOrderPairs && control.pairs() >= minOrderPairs &&
+		known.p() < alpha && math.Abs(known.effect()) >= c.minEffect() && control.p() >= alpha
 }
 
 // result is the result of the endpoint being scanned, for the running
@@ -340,7 +357,7 @@ func (c *OrderCheck) verdict(ep *Endpoint, known, control *orderTable, alpha flo
 		res.Notes = append(res.Notes, "order test: two unknown identifiers were answered in a preferred order: the order depends on something besides the account, so there is no order verdict")
 		return nil
 	}
-	if kp >= alpha || math.Abs(known.effect()) < c.minEffect() {
+	if !c.conclusive(known, control, alpha) {
 		return nil
 	}
 	return []Finding{c.finding(ep, known, kp, cp, alpha)}

@@ -46,7 +46,8 @@ type scanOptions struct {
 	probes              int
 	timeout             time.Duration
 	printTarget         bool
-	timing, state       bool
+	timing, order       bool
+	state               bool
 	url                 string // the preset's base URL, the one argument
 }
 
@@ -66,6 +67,7 @@ func (o *scanOptions) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "time limit of each request")
 	fs.BoolVar(&o.printTarget, "print-target", false, "print the target file the scan would use, then exit")
 	fs.BoolVar(&o.timing, "timing", false, "also compare response times (many more requests)")
+	fs.BoolVar(&o.order, "order-test", false, "also compare the order of answers to requests sent together over HTTP/2 (many more requests)")
 	fs.BoolVar(&o.state, "state", false, "also repeat requests to find lockouts and rate limits (changes the target's state)")
 }
 
@@ -173,6 +175,9 @@ func (o *scanOptions) scanner(client *http.Client) *scan.Scanner {
 	s := &scan.Scanner{Client: client, Probes: o.probes}
 	if o.timing {
 		s.Checks = append(s.Checks, &scan.TimingCheck{})
+	}
+	if o.order {
+		s.Checks = append(s.Checks, &scan.OrderCheck{})
 	}
 	if o.state {
 		s.AllowStateChanges = true
@@ -299,6 +304,13 @@ Flags:
                      sized to find a 50µs difference (up to 10,000 requests
                      an endpoint: failed sign-ins for the known accounts,
                      mails from reset and resend endpoints)
+  --order-test       also send a known and an unknown identifier's requests
+                     together over one HTTP/2 connection, their last bytes in
+                     one packet, and see whose answer comes first (the
+                     "timeless" timing attack: network jitter cannot hide a
+                     difference); up to 10,000 requests an endpoint, like
+                     --timing; skipped, with a note, on a target without
+                     HTTP/2, and on an endpoint --timing already reported
   --state            also send each identifier the same request 20 times, to
                      find lockouts and rate limits that treat known accounts
                      differently (may lock the known accounts and sends mail:

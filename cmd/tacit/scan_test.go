@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -33,8 +34,9 @@ var scanFixtures = map[string]string{
 
 // TestScanScripts runs the scan scenarios in testdata/script/scan. Each
 // script gets lab applications on loopback ports, their target files in
-// $WORK, their URLs as LEAKY_URL, MEDIUM_URL, CLEAN_URL, SLOW_URL and
-// LOCK_URL, and DEAD_URL, where nothing listens.
+// $WORK, their URLs as LEAKY_URL, MEDIUM_URL, CLEAN_URL, SLOW_URL,
+// LOCK_URL and ORDER_URL (an HTTP/2 server), and DEAD_URL, where nothing
+// listens.
 func TestScanScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script/scan",
@@ -56,6 +58,15 @@ func setupLab(env *testscript.Env) error {
 		if err := os.WriteFile(filepath.Join(env.WorkDir, file), []byte(f.Target(srv.URL)), 0o644); err != nil {
 			return err
 		}
+	}
+	// The order test needs HTTP/2: the sign-in 5ms slower for the known
+	// address, in clear-text HTTP/2 (h2c).
+	slow := lab.SlowKnown(5 * time.Millisecond)
+	order := lab.ServeHTTP2(slow, false)
+	env.Defer(order.Close)
+	env.Setenv("ORDER_URL", order.URL)
+	if err := os.WriteFile(filepath.Join(env.WorkDir, "order.yaml"), []byte(slow.Target(order.URL)), 0o644); err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
