@@ -9,15 +9,13 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tacitauth/tacit"
-	"github.com/tacitauth/tacit/argon2id"
 	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/internal/accountstate"
-	"github.com/tacitauth/tacit/sqlite"
+	"github.com/tacitauth/tacit/internal/testenv"
 	"github.com/tacitauth/tacit/web"
 )
 
@@ -26,18 +24,7 @@ import (
 // signed out to signed in to signed out.
 func TestRequireSession(t *testing.T) {
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "tacit.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	hasher, err := argon2id.New(argon2id.Params{Memory: 64, Time: 1, Threads: 1}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, hasher := testenv.SQLite(t), testenv.Hasher(t)
 	srv := httptest.NewUnstartedServer(nil)
 	base, _ := url.Parse("http://" + srv.Listener.Addr().String())
 	svc, err := flow.New(db, hasher, flow.Config{Links: tacit.Links{Base: base}})
