@@ -156,13 +156,14 @@ func (c *OrderCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoin
 	if pilotRounds*len(ids.Known) < minOrderPairs {
 		return skip(fmt.Sprintf("order test: a budget of %d requests is too small to measure", c.maxRequests()))
 	}
-	if err := s.checkHTTP2(ctx, t); errors.Is(err, errNoHTTP2) {
+	d := s.h2Dialer(t.BaseURL)
+	if err := d.check(ctx); errors.Is(err, errNoHTTP2) {
 		return skip("order test skipped: target does not speak HTTP/2")
 	} else if err != nil {
 		return nil, fmt.Errorf("order test: %w", err)
 	}
-	known, control := &orderTable{}, &orderTable{}
-	if err := c.runRounds(ctx, s, t, ep, ids, 0, pilotRounds, known, control); err != nil {
+	r := newOrderRun(s, d, t, ep, ids)
+	if err := r.rounds(ctx, 0, pilotRounds); err != nil {
 		return nil, err
 	}
 	// Two looks, after the pilot and at the end, each at half the level:
@@ -170,17 +171,17 @@ func (c *OrderCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoin
 	// plain leak costs only the pilot.
 	alpha := checkLevel(t, c.alpha(), c.Kinds) / 2
 	rounds := pilotRounds
-	if !c.conclusive(known, control, alpha) {
-		rounds = c.rounds(known.keptShare(control), alpha, len(ids.Known), pilotRounds, maxRounds)
+	if !c.conclusive(r.known, r.control, alpha) {
+		rounds = c.rounds(r.known.keptShare(r.control), alpha, len(ids.Known), pilotRounds, maxRounds)
 	}
 	s.replan((rounds - maxRounds) * per)
-	if err := c.runRounds(ctx, s, t, ep, ids, pilotRounds, rounds, known, control); err != nil {
+	if err := r.rounds(ctx, pilotRounds, rounds); err != nil {
 		return nil, err
 	}
 	if s.cur != nil {
 		s.cur.rounds += rounds
 	}
-	return c.verdict(ep, known, control, alpha, res), nil
+	return c.verdict(ep, r.known, r.control, alpha, res), nil
 }
 
 // conclusive reports whether the tables show a preference of the known
@@ -199,28 +200,44 @@ func (s *Scanner) result() *EndpointResult {
 	return &EndpointResult{}
 }
 
-// runRounds sends rounds from to to: in each, every known identifier with
-// its partner and the control pair, in a fresh random order, the one
-// sent first alternating from round to round.
-func (c *OrderCheck) runRounds(ctx context.Context, s *Scanner, t *Target, ep *Endpoint, ids Identities, from, to int, known, control *orderTable) error {
-	type pair struct {
-		a, b string
-		tab  *orderTable
-	}
-	var pairs []pair
+// orderRun is one endpoint's order test under way.
+type orderRun struct {
+	s  *Scanner
+	d  *h2Dialer
+	t  *Target
+	ep *Endpoint
+	// pairs are the identifiers compared, a with b: each known one with
+	// its partner, counted in known, and the control pair, in control.
+	pairs          []orderSides
+	known, control *orderTable
+}
+
+type orderSides struct {
+	a, b string
+	tab  *orderTable
+}
+
+func newOrderRun(s *Scanner, d *h2Dialer, t *Target, ep *Endpoint, ids Identities) *orderRun {
+	r := &orderRun{s: s, d: d, t: t, ep: ep, known: &orderTable{}, control: &orderTable{}}
 	for i, k := range ids.Known {
-		pairs = append(pairs, pair{k, ids.Partner[i], known})
+		r.pairs = append(r.pairs, orderSides{k, ids.Partner[i], r.known})
 	}
-	pairs = append(pairs, pair{ids.Control[0], ids.Control[1], control})
+	r.pairs = append(r.pairs, orderSides{ids.Control[0], ids.Control[1], r.control})
+	return r
+}
+
+// rounds sends rounds from to to: in each, every pair once, in a fresh
+// random order, a or b first alternately from round to round.
+func (r *orderRun) rounds(ctx context.Context, from, to int) error {
 	for round := from; round < to; round++ {
-		s.rand().Shuffle(len(pairs), func(i, j int) { pairs[i], pairs[j] = pairs[j], pairs[i] })
-		for _, p := range pairs {
+		r.s.rand().Shuffle(len(r.pairs), func(i, j int) { r.pairs[i], r.pairs[j] = r.pairs[j], r.pairs[i] })
+		for _, p := range r.pairs {
 			aFirst := round%2 == 0
 			first, second := p.a, p.b
 			if !aFirst {
 				first, second = second, first
 			}
-			ans, err := s.orderPair(ctx, t, ep, s.Input(first), s.Input(second))
+			ans, err := r.s.orderPair(ctx, r.d, r.t, r.ep, r.s.Input(first), r.s.Input(second))
 			if err != nil {
 				return fmt.Errorf("order test: %w", err)
 			}
@@ -427,7 +444,7 @@ func (a *orderAnswer) swap() {
 // orderPair runs the before steps of a probe of first and of second, then
 // sends both endpoint requests over one new HTTP/2 connection, first's
 // first.
-func (s *Scanner) orderPair(ctx context.Context, t *Target, ep *Endpoint, first, second Input) (*orderAnswer, error) {
+func (s *Scanner) orderPair(ctx context.Context, d *h2Dialer, t *Target, ep *Endpoint, first, second Input) (*orderAnswer, error) {
 	var ps [2]*prepared
 	for i, in := range [2]Input{first, second} {
 		p, err := s.prepare(ctx, t, ep, in)
@@ -436,7 +453,7 @@ func (s *Scanner) orderPair(ctx context.Context, t *Target, ep *Endpoint, first,
 		}
 		ps[i] = p
 	}
-	c, err := s.dialH2(ctx, t.BaseURL)
+	c, err := d.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -450,10 +467,10 @@ func (s *Scanner) orderPair(ctx context.Context, t *Target, ep *Endpoint, first,
 	return &orderAnswer{in: [2]Input{ps[0].in, ps[1].in}, sent: [2]Request{ps[0].sent, ps[1].sent}, status: status, kept: kept}, nil
 }
 
-// checkHTTP2 opens an HTTP/2 connection to t and closes it again; the
-// error is errNoHTTP2 if t does not speak HTTP/2.
-func (s *Scanner) checkHTTP2(ctx context.Context, t *Target) error {
-	c, err := s.dialH2(ctx, t.BaseURL)
+// check opens a connection and closes it again; the error is errNoHTTP2
+// if the target does not speak HTTP/2.
+func (d *h2Dialer) check(ctx context.Context) error {
+	c, err := d.dial(ctx)
 	if err != nil {
 		return err
 	}
@@ -495,14 +512,21 @@ type h2Conn struct {
 	stop  func() bool
 }
 
-// dialH2 opens an HTTP/2 connection to u's host: TLS with ALPN h2 for
-// https, HTTP/2 with prior knowledge for http. It returns errNoHTTP2 when
-// the server chooses another protocol or does not answer the connection
-// preface with its settings.
-func (s *Scanner) dialH2(ctx context.Context, u *url.URL) (*h2Conn, error) {
-	timeout := s.client().Timeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
+// h2Dialer opens the order test's connections to one target.
+type h2Dialer struct {
+	addr    string
+	tls     *tls.Config // nil: clear text
+	timeout time.Duration
+}
+
+// h2Dialer returns the dialer of u's host, with the timeout and the TLS
+// settings (the roots it trusts, say) of the scanner's client. Its TLS
+// sessions are resumed: thousands of full handshakes would cost the
+// target more than the test's requests.
+func (s *Scanner) h2Dialer(u *url.URL) *h2Dialer {
+	d := &h2Dialer{timeout: s.client().Timeout}
+	if d.timeout <= 0 {
+		d.timeout = 30 * time.Second
 	}
 	port := u.Port()
 	switch {
@@ -512,25 +536,41 @@ func (s *Scanner) dialH2(ctx context.Context, u *url.URL) (*h2Conn, error) {
 	default:
 		port = "80"
 	}
-	addr := net.JoinHostPort(u.Hostname(), port)
-	var d net.Dialer
+	d.addr = net.JoinHostPort(u.Hostname(), port)
+	if u.Scheme == "https" {
+		d.tls = &tls.Config{}
+		if tr, ok := s.client().Transport.(*http.Transport); ok && tr.TLSClientConfig != nil {
+			d.tls = tr.TLSClientConfig.Clone()
+		}
+		d.tls.NextProtos = []string{"h2", "http/1.1"}
+		if d.tls.ClientSessionCache == nil {
+			d.tls.ClientSessionCache = tls.NewLRUClientSessionCache(1)
+		}
+	}
+	return d
+}
+
+// dial opens an HTTP/2 connection: TLS with ALPN h2, or HTTP/2 with prior
+// knowledge in clear text. It returns errNoHTTP2 when the server chooses
+// another protocol or does not answer the connection preface with its
+// settings.
+func (d *h2Dialer) dial(ctx context.Context) (*h2Conn, error) {
+	var nd net.Dialer
 	var conn net.Conn
 	var err error
-	if u.Scheme == "https" {
-		cfg := s.tlsConfig()
-		cfg.NextProtos = []string{"h2", "http/1.1"}
-		conn, err = (&tls.Dialer{NetDialer: &d, Config: cfg}).DialContext(ctx, "tcp", addr)
+	if d.tls != nil {
+		conn, err = (&tls.Dialer{NetDialer: &nd, Config: d.tls}).DialContext(ctx, "tcp", d.addr)
 		if err == nil && conn.(*tls.Conn).ConnectionState().NegotiatedProtocol != "h2" {
 			conn.Close()
 			return nil, errNoHTTP2
 		}
 	} else {
-		conn, err = d.DialContext(ctx, "tcp", addr)
+		conn, err = nd.DialContext(ctx, "tcp", d.addr)
 	}
 	if err != nil {
 		return nil, err
 	}
-	_ = conn.SetDeadline(time.Now().Add(timeout)) // a fresh connection takes any deadline
+	_ = conn.SetDeadline(time.Now().Add(d.timeout)) // a fresh connection takes any deadline
 	c := &h2Conn{conn: conn}
 	// A cancelled scan ends the connection's reads and writes at once.
 	c.stop = context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
@@ -558,15 +598,6 @@ func (s *Scanner) dialH2(ctx context.Context, u *url.URL) (*h2Conn, error) {
 	}
 	_ = c.fr.WriteSettingsAck() // leaves with the first request
 	return c, nil
-}
-
-// tlsConfig is the TLS configuration of the scanner's client (the roots
-// it trusts, say), or the default one.
-func (s *Scanner) tlsConfig() *tls.Config {
-	if tr, ok := s.client().Transport.(*http.Transport); ok && tr.TLSClientConfig != nil {
-		return tr.TLSClientConfig.Clone()
-	}
-	return &tls.Config{}
 }
 
 func (c *h2Conn) close() {

@@ -167,7 +167,7 @@ func TestOrderOneWrite(t *testing.T) {
 		if _, err := s.Probe(ctx, tg, ep, ps[0].in); err != nil {
 			t.Fatal(err)
 		}
-		c, err := s.dialH2(ctx, tg.BaseURL)
+		c, err := s.h2Dialer(tg.BaseURL).dial(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
