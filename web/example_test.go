@@ -68,5 +68,5 @@ func ExampleRequireSession() {
 	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, req)
 	fmt.Println(rec.Code, rec.Header().Get("Location"))
-	// Output: 303 /login
+	// Output: 303 /login?next=%2Fdashboard
 }

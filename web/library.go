@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/tacitauth/tacit"
@@ -20,7 +21,8 @@ type identityKey struct{}
 // the same host (the session cookie is host-only).
 //
 // A request without a live session: a browser loading a page (GET or HEAD
-// accepting text/html) is sent to /login with 303 See Other; anything else
+// accepting text/html) is sent to /login with 303 See Other, and back to
+// the page once signed in (/login?next=/the/page); anything else
 // gets 401 with {"error":"unauthenticated"}, as from GET /api/session. A
 // failure to read the session store is answered 500 and logged to
 // cfg.Logger.
@@ -36,7 +38,7 @@ func RequireSession(svc *flow.Service, cfg Config, next http.Handler) http.Handl
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
 		case wantsPage(r):
 			w.Header().Set("Cache-Control", "no-store")
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			http.Redirect(w, r, "/login?"+url.Values{"next": {r.URL.RequestURI()}}.Encode(), http.StatusSeeOther)
 		default:
 			respond(w, r, s, tacit.Outcome{Kind: tacit.Unauthenticated}, nil)
 		}

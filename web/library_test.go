@@ -50,7 +50,7 @@ func TestRequireSession(t *testing.T) {
 	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	get := func(accept string) (int, http.Header, string) {
 		t.Helper()
-		req, _ := http.NewRequest("GET", srv.URL+"/app/page", nil)
+		req, _ := http.NewRequest("GET", srv.URL+"/app/page?q=1", nil)
 		if accept != "" {
 			req.Header.Set("Accept", accept)
 		}
@@ -76,8 +76,8 @@ func TestRequireSession(t *testing.T) {
 	wantSignedOut := func(when string) {
 		t.Helper()
 		status, h, _ := get("text/html,application/xhtml+xml")
-		if status != http.StatusSeeOther || h.Get("Location") != "/login" {
-			t.Errorf("%s, a page load: %d to %q, want 303 to /login", when, status, h.Get("Location"))
+		if want := "/login?next=%2Fapp%2Fpage%3Fq%3D1"; status != http.StatusSeeOther || h.Get("Location") != want {
+			t.Errorf("%s, a page load: %d to %q, want 303 to %s", when, status, h.Get("Location"), want)
 		}
 		status, _, body := get("application/json")
 		var e struct{ Error string }

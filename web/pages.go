@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -127,16 +128,39 @@ func loginPage() page {
 }
 
 func handleLoginForm(v *views) http.Handler {
-	return staticPage(v, "login", loginPage())
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := loginPage()
+		p.Next = localPath(r.URL.Query().Get("next"))
+		v.render(w, r, http.StatusOK, "login", p)
+	})
+}
+
+// localPath returns next if it is a path on this host ("/orders?id=7"),
+// else "". Only such a path may follow sign-in: anything that could name
+// another host ("//evil.example", "/\\evil.example", "https://…") would
+// make the sign-in page an open redirect.
+func localPath(next string) string {
+	if len(next) > 2048 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return ""
+	}
+	if strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+		return ""
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
+		return ""
+	}
+	return next
 }
 
 func handleLogin(svc *flow.Service, s sessions, v *views) http.Handler {
 	return formPost(v, func(w http.ResponseWriter, r *http.Request, f url.Values) {
 		email := f.Get("email")
 		o, err := svc.Login(r.Context(), email, f.Get("password"), clientOf(r))
+		next := localPath(f.Get("next"))
 		if err == nil && o.Session != nil {
 			s.start(w, r, o.Session)
-			seeOther(w, r, "/account")
+			seeOther(w, r, cmp.Or(next, "/account"))
 			return
 		}
 		if err == nil && o.Kind == tacit.MFARequired {
@@ -146,6 +170,7 @@ func handleLogin(svc *flow.Service, s sessions, v *views) http.Handler {
 			return
 		}
 		p := loginPage()
+		p.Next = next
 		p.Values = map[string]string{"email": email}
 		if o.Kind == tacit.InvalidCredentials {
 			p.Message = loginFailed

@@ -90,6 +90,7 @@ type page struct {
 
 	FullForm bool      // register: ask for a password too
 	Token    string    // complete, verify, reset, email confirm: the mailed token, in a hidden field
+	Next     string    // login: where to go once signed in (a local path), in a hidden field
 	Email    string    // home, account: the signed-in address
 	Since    string    // account: when the account was made
 	Mails    []devMail // dev mailbox
