@@ -9,15 +9,12 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -28,20 +25,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/tacitauth/tacit/internal/testenv"
 	"github.com/tacitauth/tacit/mail"
 )
-
-// pgServerURL returns the test server's URL from TACIT_TEST_POSTGRES, or
-// skips the test.
-func pgServerURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("TACIT_TEST_POSTGRES")
-	if u == "" {
-		t.Skip("TACIT_TEST_POSTGRES not set: skipping PostgreSQL end-to-end tests " +
-			"(set it to a database URL, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
-	}
-	return u
-}
 
 // pgSchema is an empty schema of its own on the test server.
 type pgSchema struct {
@@ -50,38 +36,16 @@ type pgSchema struct {
 	Pool *pgxpool.Pool // for the test's own checks, in Name
 }
 
-// newPGSchema creates a fresh schema, dropped when the test ends. Create it
-// before starting servers on it: cleanups run last-registered first, so
-// the servers stop before the schema goes.
+// newPGSchema creates a fresh schema, dropped when the test ends, or skips
+// the test without TACIT_TEST_POSTGRES. Create it before starting servers
+// on it: cleanups run last-registered first, so the servers stop before
+// the schema goes.
 func newPGSchema(t *testing.T) *pgSchema {
 	t.Helper()
-	server := pgServerURL(t)
-	ctx := context.Background()
-	b := make([]byte, 8)
-	rand.Read(b)
-	s := &pgSchema{Name: "tacit_test_" + hex.EncodeToString(b)}
-	admin, err := pgxpool.New(ctx, server)
-	if err != nil {
-		t.Fatalf("TACIT_TEST_POSTGRES: %v", err)
-	}
-	t.Cleanup(admin.Close)
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+s.Name); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec(context.Background(), "DROP SCHEMA "+s.Name+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", s.Name, err)
-		}
-	})
-	u, err := url.Parse(server)
-	if err != nil {
-		t.Fatalf("TACIT_TEST_POSTGRES: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", s.Name)
-	u.RawQuery = q.Encode()
-	s.URL = u.String()
-	if s.Pool, err = pgxpool.New(ctx, s.URL); err != nil {
+	s := &pgSchema{}
+	s.URL, s.Name = testenv.PostgresSchema(t)
+	var err error
+	if s.Pool, err = pgxpool.New(context.Background(), s.URL); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Pool.Close)

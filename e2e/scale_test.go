@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -10,12 +9,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/tacitauth/tacit/internal/testenv"
 )
 
 var scaleAccounts = flag.Int("scale.accounts", 10000, "accounts seeded for BenchmarkLoginAtScale")
@@ -79,28 +77,8 @@ func seed(b *testing.B, n int, env []string) {
 // benchSchema returns a PostgreSQL URL with a fresh schema, dropped when
 // the benchmark ends, or skips without TACIT_TEST_POSTGRES.
 func benchSchema(b *testing.B) string {
-	base := os.Getenv("TACIT_TEST_POSTGRES")
-	if base == "" {
-		b.Skip("TACIT_TEST_POSTGRES not set: skipping the PostgreSQL benchmark")
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		b.Fatal(err)
-	}
-	schema := fmt.Sprintf("tacit_bench_%d", rand.Uint64())
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
-		conn.Close(ctx)
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
+	u, _ := testenv.PostgresSchema(b)
+	return u
 }
 
 // benchLogins sends wrong-password logins from loginClients clients for
