@@ -72,3 +72,29 @@ type Counter struct {
 	LastAt    time.Time // latest event
 	ExpiresAt time.Time // the counter is forgotten after this
 }
+
+// TOTP is an account's authenticator app: a time-based one-time password
+// (RFC 6238) secret. It is made at set-up and signs in only once Enabled,
+// after the owner has typed a first code from it.
+type TOTP struct {
+	AccountID int64
+	Secret    string // base32, as shown to the owner
+	Enabled   bool
+	// LastStep is the 30-second time step of the newest code accepted. A
+	// code of that step or an earlier one is refused, so an observed code
+	// cannot be used again (replay).
+	LastStep  int64
+	CreatedAt time.Time
+}
+
+// MFAChallenge is the pending second step of a sign-in: made by a correct
+// password for an account with MFA on, it lets the holder of its token
+// finish signing in with a code. Only the token's hash is stored.
+type MFAChallenge struct {
+	ID        int64
+	AccountID int64
+	TokenHash []byte
+	Failures  int // wrong codes so far; the challenge dies at a limit
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}

@@ -75,3 +75,13 @@ const (
 	// paused after repeated failures (Data: reset, until).
 	MailAccountLocked MailKind = "account_locked"
 )
+
+// Mails about multi-factor sign-in.
+const (
+	// MailMFAEnabled tells an owner that sign-in now asks for a code from
+	// an authenticator app (Data: reset).
+	MailMFAEnabled MailKind = "mfa_enabled"
+	// MailMFADisabled tells an owner that sign-in no longer asks for a
+	// code (Data: reset).
+	MailMFADisabled MailKind = "mfa_disabled"
+)

@@ -29,6 +29,7 @@ type Outcome struct {
 	Fields     FieldErrors   // with Invalid
 	RetryAfter time.Duration // with Throttled
 	Session    *NewSession   // with SignedIn and AccountCreated
+	Challenge  *NewSession   // with MFARequired: the token of the second step
 }
 
 // NewSession is a session just started for the requester. Token is the
@@ -50,6 +51,8 @@ const (
 	CodeMissingClasses = "missing_classes"
 	CodeMismatch       = "mismatch"
 	CodeBreached       = "breached"
+	// CodeIncorrect is a one-time code that does not match (MFA set-up).
+	CodeIncorrect = "incorrect"
 )
 
 // InvalidInput returns the Invalid outcome for fe, or the zero Outcome when

@@ -16,7 +16,7 @@ type Store interface {
 	Outbox
 	DevMailbox
 	// Purge deletes expired sign-ups, sessions, reset tokens, email
-	// changes and counters, and delivered mail older than now-keep; it
+	// changes, MFA challenges and counters, and delivered mail older than now-keep; it
 	// keeps storage bounded.
 	Purge(ctx context.Context, now time.Time, keep time.Duration) error
 	// TrimCounters deletes expired counters and then, while more than max
@@ -93,6 +93,40 @@ type Tx interface {
 	EmailChangeByToken(ctx context.Context, h []byte, now time.Time) (EmailChange, error)
 	// DeleteEmailChanges removes every pending email change of an account.
 	DeleteEmailChanges(ctx context.Context, accountID int64) error
+
+	// TOTPByAccount returns an account's authenticator, enabled or not.
+	TOTPByAccount(ctx context.Context, accountID int64) (TOTP, error)
+	// SaveTOTP stores t as its account's authenticator, replacing any
+	// other.
+	SaveTOTP(ctx context.Context, t TOTP) error
+	// AdvanceTOTP sets an authenticator's LastStep to step if step is
+	// after it; otherwise (the code of that step or a later one was
+	// accepted already) it changes nothing and returns ErrConflict. The
+	// comparison and the write are one statement, so two requests with
+	// the same code cannot both pass.
+	AdvanceTOTP(ctx context.Context, accountID, step int64) error
+	// DeleteTOTP removes an account's authenticator and recovery codes.
+	DeleteTOTP(ctx context.Context, accountID int64) error
+	// SetRecoveryCodes replaces an account's recovery codes with those
+	// whose hashes are given.
+	SetRecoveryCodes(ctx context.Context, accountID int64, hashes [][]byte) error
+	// UseRecoveryCode deletes the account's recovery code whose hash is h;
+	// ErrNotFound if it has none (never had it, or it was used).
+	UseRecoveryCode(ctx context.Context, accountID int64, h []byte) error
+	// RecoveryCodesLeft counts an account's unused recovery codes.
+	RecoveryCodesLeft(ctx context.Context, accountID int64) (int, error)
+
+	// CreateMFAChallenge inserts c and sets c.ID.
+	CreateMFAChallenge(ctx context.Context, c *MFAChallenge) error
+	// MFAChallengeByToken finds the challenge whose token hash is h and
+	// whose ExpiresAt is after now.
+	MFAChallengeByToken(ctx context.Context, h []byte, now time.Time) (MFAChallenge, error)
+	// FailMFAChallenge counts one wrong code against a challenge and
+	// returns its failures so far; ErrNotFound if there is no such
+	// challenge.
+	FailMFAChallenge(ctx context.Context, id int64) (int, error)
+	// DeleteMFAChallenges removes every challenge of an account.
+	DeleteMFAChallenges(ctx context.Context, accountID int64) error
 
 	// Counter returns the live counter for key (ErrNotFound if there is
 	// none or it expired at or before now).

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
 )
 
 const (
@@ -36,7 +37,8 @@ const (
 
 // TestBrowserSignUpAndSignIn drives a real Chromium through the HTML pages
 // of the real binary: email-first sign-up with the link from the dev
-// mailbox, sign-out, a sign-in with a wrong password, and a sign-in. The
+// mailbox, sign-out, a sign-in with a wrong password, a sign-in, turning
+// on two-step sign-in and a sign-in with a code from it. The
 // browser only opens pages, types into labelled fields and clicks buttons
 // and links, as a person would.
 func TestBrowserSignUpAndSignIn(t *testing.T) {
@@ -95,6 +97,38 @@ func TestBrowserSignUpAndSignIn(t *testing.T) {
 	b.expectPage("/account", "Your account")
 	b.expectText("main dl.details dd", addr)
 	b.screenshot("signed-in")
+
+	// Turn on two-step sign-in with a code made from the key on the page,
+	// as an authenticator app would.
+	b.click("Set up two-step sign-in", 200)
+	b.expectPage("/account", "Your account")
+	secret := b.text("main code.secret")
+	b.fill("Code from the app", totpCode(t, secret, 0))
+	b.fill("Your password (optional)", password)
+	b.click("Turn on two-step sign-in", 200)
+	b.expectText("main .notice-success", "Two-step sign-in is on. Save these recovery codes somewhere safe now: "+
+		"each signs you in once if you lose your phone, and they will not be shown again.")
+	b.click("Sign out", 200)
+
+	// Sign in again: the password, then a code of the next time step (the
+	// one used to turn MFA on is spent).
+	b.fill("Email address", addr)
+	b.fill("Password", password)
+	b.click("Sign in", 200)
+	b.expectPage("/login/mfa", "Enter your code")
+	b.fill("Code", totpCode(t, secret, 30*time.Second))
+	b.click("Sign in", 200)
+	b.expectPage("/account", "Your account")
+}
+
+// totpCode is the code an authenticator app shows for secret, ahead of now.
+func totpCode(t *testing.T, secret string, ahead time.Duration) string {
+	t.Helper()
+	c, err := totp.GenerateCode(secret, time.Now().Add(ahead))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // findChromium returns the path of Debian's Chromium, or skips the test.
@@ -255,15 +289,21 @@ func (b *browser) expectPage(path, heading string) {
 // expectText checks the visible text of the first element sel matches.
 func (b *browser) expectText(sel, want string) {
 	b.t.Helper()
+	if got := b.text(sel); got != want {
+		b.t.Fatalf("%s: text %q, want %q", sel, got, want)
+	}
+}
+
+// text returns the text of the element sel selects.
+func (b *browser) text(sel string) string {
+	b.t.Helper()
 	var got string
 	b.run("read "+sel, func(ctx context.Context) error {
 		var err error
 		got, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
 		return err
 	})
-	if strings.TrimSpace(got) != want {
-		b.t.Fatalf("%s: text %q, want %q", sel, got, want)
-	}
+	return strings.TrimSpace(got)
 }
 
 // expectValue checks what the field with this label holds.

@@ -9,8 +9,9 @@ import (
 	"github.com/tacitauth/tacit"
 )
 
-// Login checks an address and password: SignedIn with a new session, or
-// InvalidCredentials for every failure whatever its cause (unknown address,
+// Login checks an address and password: SignedIn with a new session,
+// MFARequired with a challenge for LoginMFA when the account has MFA on
+// (only ever after the right password), or InvalidCredentials for every failure whatever its cause (unknown address,
 // wrong password, sign-up not finished, account disabled), or Throttled
 // when the address or the client has failed too often lately. Only empty
 // fields get Invalid, which depends on the input alone.
@@ -84,7 +85,7 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 		}
 	}
 
-	var ns *tacit.NewSession
+	var ns, challenge *tacit.NewSession
 	err = s.update(ctx, func(tx tacit.Tx) error {
 		// A password replaced since the check no longer signs in, and a
 		// rehash must not write it back.
@@ -99,6 +100,15 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 				return err
 			}
 		}
+		// With MFA on, the right password earns only the second step.
+		mfa, err := mfaEnabled(ctx, tx, a.ID)
+		if err != nil {
+			return err
+		}
+		if mfa {
+			challenge, err = s.startChallenge(ctx, tx, a.ID, s.cfg.Now())
+			return err
+		}
 		ns, err = s.startSession(ctx, tx, a.ID, c, s.cfg.Now())
 		return err
 	})
@@ -107,6 +117,9 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	}
 	if err != nil {
 		return tacit.Outcome{}, fmt.Errorf("login: %w", err)
+	}
+	if challenge != nil {
+		return tacit.Outcome{Kind: tacit.MFARequired, Challenge: challenge}, nil
 	}
 	return tacit.Outcome{Kind: tacit.SignedIn, Session: ns}, nil
 }

@@ -193,6 +193,11 @@ func (s *Service) setPassword(ctx context.Context, tx tacit.Tx, a tacit.Account,
 	if err := tx.DeleteResetTokens(ctx, a.ID); err != nil {
 		return err
 	}
+	// A second step opened with the old password dies with it; MFA
+	// itself stays on.
+	if err := tx.DeleteMFAChallenges(ctx, a.ID); err != nil {
+		return err
+	}
 	if err := s.forget(ctx, tx, "login", a.Email); err != nil {
 		return err
 	}

@@ -38,6 +38,7 @@ type Limits struct {
 	Reset       Limit // password reset requests per address
 	ResetSubmit Limit // reset submissions with a bad token, per client address
 	RequestsIP  Limit // sign-up, resend and reset requests per client address
+	MFA         Limit // wrong MFA codes per account
 	// Mail caps the mails queued to one address per Window at Free; the
 	// rest are silently not sent. It never shows in any answer.
 	Mail Limit
@@ -54,6 +55,7 @@ func DefaultLimits() Limits {
 		Reset:       Limit{Free: 3, Delay: 30 * time.Second, MaxDelay: 15 * time.Minute, Lock: 10, LockFor: time.Hour, Window: time.Hour},
 		ResetSubmit: Limit{Free: 10, Delay: time.Second, MaxDelay: time.Minute, Lock: 50, LockFor: 15 * time.Minute, Window: time.Hour},
 		RequestsIP:  Limit{Free: 30, Delay: time.Second, MaxDelay: time.Minute, Lock: 200, LockFor: 15 * time.Minute, Window: time.Hour},
+		MFA:         Limit{Free: 5, Delay: time.Second, MaxDelay: time.Minute, Lock: 10, LockFor: 15 * time.Minute, Window: time.Hour},
 		Mail:        Limit{Free: 5, Window: time.Hour},
 	}
 }

@@ -111,7 +111,7 @@ func TestLoginThrottleUniform(t *testing.T) {
 	}
 	for _, s := range accountstate.All {
 		want := tacit.MailNone
-		if s == accountstate.Verified || s == accountstate.ResetPending {
+		if s == accountstate.Verified || s == accountstate.ResetPending || s == accountstate.MFAEnabled {
 			want = tacit.MailAccountLocked
 		}
 		if got[addr(string(s))] != want {

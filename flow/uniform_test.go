@@ -52,7 +52,7 @@ var (
 		return map[accountstate.State]tacit.MailKind{
 			accountstate.None: k, accountstate.Pending: k, accountstate.SeveralPending: k,
 			accountstate.Verified: tacit.MailAlreadyRegistered, accountstate.Disabled: tacit.MailNone,
-			accountstate.ResetPending: tacit.MailAlreadyRegistered,
+			accountstate.ResetPending: tacit.MailAlreadyRegistered, accountstate.MFAEnabled: tacit.MailAlreadyRegistered,
 		}
 	}
 	// Mail for a reset request: only a live account's owner hears of it.
@@ -60,7 +60,7 @@ var (
 		return map[accountstate.State]tacit.MailKind{
 			accountstate.None: unknown, accountstate.Pending: unknown, accountstate.SeveralPending: unknown,
 			accountstate.Verified: tacit.MailResetPassword, accountstate.Disabled: tacit.MailNone,
-			accountstate.ResetPending: tacit.MailResetPassword,
+			accountstate.ResetPending: tacit.MailResetPassword, accountstate.MFAEnabled: tacit.MailResetPassword,
 		}
 	}
 	noMails         = map[accountstate.State]tacit.MailKind{}
@@ -81,7 +81,7 @@ var (
 		{name: "resend", mode: flow.EmailFirst, run: resend, mails: map[accountstate.State]tacit.MailKind{
 			accountstate.None: tacit.MailNone, accountstate.Pending: tacit.MailFinishSignup, accountstate.SeveralPending: tacit.MailFinishSignup,
 			accountstate.Verified: tacit.MailAlreadyRegistered, accountstate.Disabled: tacit.MailNone,
-			accountstate.ResetPending: tacit.MailAlreadyRegistered,
+			accountstate.ResetPending: tacit.MailAlreadyRegistered, accountstate.MFAEnabled: tacit.MailAlreadyRegistered,
 		}},
 		{name: "forgot", mode: flow.EmailFirst, run: forgot, mails: resetMails(tacit.MailNone)},
 		{name: "forgot/notify_unknown", mode: flow.EmailFirst, notifyUnknown: true, run: forgot, mails: resetMails(tacit.MailResetUnknown)},

@@ -155,6 +155,22 @@ func mailCases() []mailCase {
 			phrases: []string{"is paused until 2026-11-23 18:30 UTC.", "You don't need to do anything", "a reset works even while sign-in is paused"},
 			reason:  reasonAccount,
 		},
+		{
+			kind:    tacit.MailMFAEnabled,
+			data:    map[string]string{"reset": forgot},
+			links:   []string{"reset"},
+			subject: "Two-step sign-in is on for your Acme Health account",
+			phrases: []string{"was just turned on", "code from your\nauthenticator app", "keep your recovery codes"},
+			reason:  reasonAccount,
+		},
+		{
+			kind:    tacit.MailMFADisabled,
+			data:    map[string]string{"reset": forgot},
+			links:   []string{"reset"},
+			subject: "Two-step sign-in is off for your Acme Health account",
+			phrases: []string{"was just turned off", "recovery codes no\nlonger work", "someone knows your password"},
+			reason:  reasonAccount,
+		},
 	}
 }
 
@@ -450,6 +466,8 @@ var renderedKinds = []tacit.MailKind{
 	tacit.MailEmailChangeRequested,
 	tacit.MailEmailChanged,
 	tacit.MailAccountLocked,
+	tacit.MailMFAEnabled,
+	tacit.MailMFADisabled,
 }
 
 func TestEveryKindHasTemplates(t *testing.T) {

@@ -131,9 +131,9 @@ func (t *tx) forUpdate() string {
 	return " FOR UPDATE"
 }
 
-// Purge deletes expired sign-ups, sessions, reset tokens, email changes
-// and counters, and delivered, abandoned or captured mail older than
-// now-keep, in one transaction.
+// Purge deletes expired sign-ups, sessions, reset tokens, email changes,
+// MFA challenges and counters, and delivered, abandoned or captured mail
+// older than now-keep, in one transaction.
 func (db *DB) Purge(ctx context.Context, now time.Time, keep time.Duration) error {
 	cutoff := micros(now.Add(-keep))
 	deletes := []struct {
@@ -144,6 +144,7 @@ func (db *DB) Purge(ctx context.Context, now time.Time, keep time.Duration) erro
 		{`DELETE FROM sessions WHERE expires_at <= $1`, micros(now)},
 		{`DELETE FROM reset_tokens WHERE expires_at <= $1`, micros(now)},
 		{`DELETE FROM email_changes WHERE expires_at <= $1`, micros(now)},
+		{`DELETE FROM mfa_challenges WHERE expires_at <= $1`, micros(now)},
 		{`DELETE FROM counters WHERE expires_at <= $1`, micros(now)},
 		{`DELETE FROM outbox WHERE sent_at < $1 OR failed_at < $1`, cutoff},
 		{`DELETE FROM dev_mailbox WHERE sent_at < $1`, cutoff},

@@ -53,12 +53,12 @@ func TestMigrate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ms) != 2 || ms[0].name != "001_init.sql" || ms[1].name != "002_account_lifecycle.sql" {
+	if len(ms) != 3 || ms[0].name != "001_init.sql" || ms[1].name != "002_account_lifecycle.sql" || ms[2].name != "003_mfa.sql" {
 		t.Fatalf("embedded migrations = %+v", ms)
 	}
 	wantSchemaMigrations(t, db, ms)
 	for _, table := range []string{"schema_migrations", "accounts", "signups", "sessions", "outbox",
-		"dev_mailbox", "reset_tokens", "email_changes", "counters", "secrets"} {
+		"dev_mailbox", "reset_tokens", "email_changes", "counters", "secrets", "totp", "recovery_codes", "mfa_challenges"} {
 		n := count(t, db, `SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2`,
 			schema, table)
 		if n != 1 {

@@ -146,9 +146,9 @@ type tx struct {
 	stmts *stmts // of the pool tx runs on
 }
 
-// Purge deletes expired sign-ups, sessions, reset tokens, email changes
-// and counters, and delivered, abandoned or captured mail older than
-// now-keep, in one transaction.
+// Purge deletes expired sign-ups, sessions, reset tokens, email changes,
+// MFA challenges and counters, and delivered, abandoned or captured mail
+// older than now-keep, in one transaction.
 func (db *DB) Purge(ctx context.Context, now time.Time, keep time.Duration) error {
 	cutoff := micros(now.Add(-keep))
 	deletes := []struct {
@@ -159,6 +159,7 @@ func (db *DB) Purge(ctx context.Context, now time.Time, keep time.Duration) erro
 		{`DELETE FROM sessions WHERE expires_at <= ?`, []any{micros(now)}},
 		{`DELETE FROM reset_tokens WHERE expires_at <= ?`, []any{micros(now)}},
 		{`DELETE FROM email_changes WHERE expires_at <= ?`, []any{micros(now)}},
+		{`DELETE FROM mfa_challenges WHERE expires_at <= ?`, []any{micros(now)}},
 		{`DELETE FROM counters WHERE expires_at <= ?`, []any{micros(now)}},
 		{`DELETE FROM outbox WHERE sent_at < ? OR failed_at < ?`, []any{cutoff, cutoff}},
 		{`DELETE FROM dev_mailbox WHERE sent_at < ?`, []any{cutoff}},

@@ -172,6 +172,9 @@ func Run[S Migrator](t *testing.T, e Engine[S]) {
 		{"Secret", one(testSecret)},
 		{"SecretConcurrent", testSecretConcurrent},
 		{"PurgeLifecycle", one(testPurgeLifecycle)},
+		{"TOTP", one(testTOTP)},
+		{"RecoveryCodes", one(testRecoveryCodes)},
+		{"MFAChallenge", one(testMFAChallenge)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, e) })

@@ -3,9 +3,12 @@ package web
 import (
 	"net/http"
 	"time"
+
+	"github.com/tacitauth/tacit/flow"
 )
 
-// cookies knows the names and attributes of tacit's two cookies.
+// cookies knows the names and attributes of tacit's cookies: the session,
+// the CSRF token, and the pending second step of a sign-in with MFA.
 //
 // With secure set, names carry the "__Host-" prefix: browsers then accept
 // the cookie only with Secure, Path=/ and no Domain, so neither a sibling
@@ -16,18 +19,20 @@ type cookies struct {
 	secure      bool
 	sessionName string
 	csrfName    string
+	mfaName     string
 }
 
 func newCookies(secure bool) cookies {
-	c := cookies{secure: secure, sessionName: "tacit_session", csrfName: "tacit_csrf"}
+	c := cookies{secure: secure, sessionName: "tacit_session", csrfName: "tacit_csrf", mfaName: "tacit_mfa"}
 	if secure {
 		c.sessionName = "__Host-" + c.sessionName
 		c.csrfName = "__Host-" + c.csrfName
+		c.mfaName = "__Host-" + c.mfaName
 	}
 	return c
 }
 
-// base is the attribute set both cookies share: HttpOnly so script cannot
+// base is the attribute set every cookie shares: HttpOnly so script cannot
 // read them, SameSite=Lax so other sites' POSTs do not carry them.
 func (c cookies) base(name, value string) *http.Cookie {
 	return &http.Cookie{
@@ -44,19 +49,39 @@ func (c cookies) setSession(w http.ResponseWriter, token string, expires time.Ti
 	http.SetCookie(w, ck)
 }
 
-// clearSession tells the browser to drop the session cookie. The deletion
-// must repeat Secure and Path or a browser ignores it for a __Host- name.
-func (c cookies) clearSession(w http.ResponseWriter) {
-	ck := c.base(c.sessionName, "")
+// clearSession tells the browser to drop the session cookie.
+func (c cookies) clearSession(w http.ResponseWriter) { c.clear(w, c.sessionName) }
+
+// session returns the request's session token, or "".
+func (c cookies) session(r *http.Request) string { return value(r, c.sessionName) }
+
+// clear tells the browser to drop cookie name. The deletion must repeat
+// Secure and Path or a browser ignores it for a __Host- name.
+func (c cookies) clear(w http.ResponseWriter, name string) {
+	ck := c.base(name, "")
 	ck.MaxAge = -1
 	http.SetCookie(w, ck)
 }
 
-// session returns the request's session token, or "".
-func (c cookies) session(r *http.Request) string {
-	ck, err := r.Cookie(c.sessionName)
+// value returns the request's cookie name, or "".
+func value(r *http.Request, name string) string {
+	ck, err := r.Cookie(name)
 	if err != nil {
 		return ""
 	}
 	return ck.Value
 }
+
+// setMFA hands the client the token of a sign-in's second step, kept only
+// as long as the step lasts. It is set only after a correct password.
+func (c cookies) setMFA(w http.ResponseWriter, token string) {
+	ck := c.base(c.mfaName, token)
+	ck.MaxAge = int(flow.ChallengeTTL / time.Second)
+	http.SetCookie(w, ck)
+}
+
+// clearMFA tells the browser to drop the second-step cookie.
+func (c cookies) clearMFA(w http.ResponseWriter) { c.clear(w, c.mfaName) }
+
+// mfa returns the request's second-step token, or "".
+func (c cookies) mfa(r *http.Request) string { return value(r, c.mfaName) }

@@ -74,7 +74,8 @@ func setRetryAfter(w http.ResponseWriter, d time.Duration) {
 }
 
 // respond answers the JSON API with a flow's result: its status and body,
-// the session cookie for outcomes that sign in, Retry-After when throttled.
+// the session cookie for outcomes that sign in, the second-step cookie for
+// MFARequired, Retry-After when throttled.
 // A flow error is logged and answered with a bare internal error.
 func respond(w http.ResponseWriter, r *http.Request, s sessions, o tacit.Outcome, err error) {
 	status := statusFor(o.Kind)
@@ -88,6 +89,9 @@ func respond(w http.ResponseWriter, r *http.Request, s sessions, o tacit.Outcome
 	}
 	if o.Session != nil {
 		s.start(w, r, o.Session)
+	}
+	if o.Challenge != nil {
+		s.ck.setMFA(w, o.Challenge.Token)
 	}
 	if o.Kind == tacit.Throttled {
 		setRetryAfter(w, o.RetryAfter)

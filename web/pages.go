@@ -165,8 +165,13 @@ func handleLogin(svc *flow.Service, s sessions, v *views) http.Handler {
 		}
 		if err == nil && o.Kind == tacit.MFARequired {
 			// Reached only after a correct password; the MFA step has
-			// its own page.
-			seeOther(w, r, "/login/mfa")
+			// its own page, which the challenge cookie unlocks.
+			s.ck.setMFA(w, o.Challenge.Token)
+			to := "/login/mfa"
+			if next != "" {
+				to += "?" + url.Values{"next": {next}}.Encode()
+			}
+			seeOther(w, r, to)
 			return
 		}
 		p := loginPage()

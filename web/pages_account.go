@@ -33,14 +33,20 @@ var accountNotices = map[string]string{
 	"email_sent":              "We have sent a link to the new address. Your address changes when you follow it.",
 	"session_ended":           "That device is signed out.",
 	"sessions_ended":          "Your other devices are signed out.",
+	"mfa_disabled":            "Two-step sign-in is off.",
 }
 
 // timeLayout is how the account page shows times.
 const timeLayout = "2 January 2006, 15:04 UTC"
 
-// accountPage builds the account page of id with empty forms.
-func accountPage(ctx context.Context, svc *flow.Service, id flow.Identity) (page, error) {
+// accountPage builds the account page of id with empty forms; issuer
+// names the service in an authenticator app.
+func accountPage(ctx context.Context, svc *flow.Service, id flow.Identity, issuer string) (page, error) {
 	list, err := svc.Sessions(ctx, id)
+	if err != nil {
+		return page{}, fmt.Errorf("account page: %w", err)
+	}
+	mfa, err := svc.MFAStatus(ctx, id, issuer)
 	if err != nil {
 		return page{}, fmt.Errorf("account page: %w", err)
 	}
@@ -53,6 +59,12 @@ func accountPage(ctx context.Context, svc *flow.Service, id flow.Identity) (page
 			Wording: changePasswordWording,
 		},
 		EmailForm: &page{IDPrefix: "em-", Order: []string{"email", "password"}, Wording: changeEmailWording},
+		MFA:       &mfa,
+		MFAEnableForm: &page{
+			IDPrefix: "mfa-", Order: []string{"code", "password"}, Wording: enableMFAWording,
+			Hints: map[string]string{"password": "It keeps anyone who borrows your signed-in browser from locking you out."},
+		},
+		MFADisableForm: &page{IDPrefix: "mfaoff-", Order: []string{"password"}, Wording: disableMFAWording},
 	}
 	for _, si := range list {
 		p.Sessions = append(p.Sessions, sessionRow{
@@ -70,7 +82,7 @@ func handleAccount(svc *flow.Service, v *views) http.Handler {
 		if !ok {
 			return
 		}
-		p, err := accountPage(r.Context(), svc, id)
+		p, err := accountPage(r.Context(), svc, id, v.product)
 		if err != nil {
 			v.internalError(w, r, err)
 			return
@@ -117,7 +129,7 @@ func (v *views) accountFailure(w http.ResponseWriter, r *http.Request, svc *flow
 		v.internalError(w, r, err)
 		return
 	}
-	p, perr := accountPage(r.Context(), svc, id)
+	p, perr := accountPage(r.Context(), svc, id, v.product)
 	if perr != nil {
 		v.internalError(w, r, perr)
 		return

@@ -16,6 +16,7 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("POST /api/verify", handleAPIVerify(svc, s))
 	mux.Handle("POST /api/verify/resend", handleAPIVerifyResend(svc, s))
 	mux.Handle("POST /api/login", handleAPILogin(svc, s))
+	mux.Handle("POST /api/login/mfa", handleAPILoginMFA(svc, s))
 	mux.Handle("POST /api/logout", handleAPILogout(s))
 	mux.Handle("GET /api/session", handleAPISession(svc, s))
 	mux.Handle("POST /api/password/forgot", handleAPIForgot(svc, s))
@@ -26,6 +27,9 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("GET /api/sessions", handleAPISessions(svc, s))
 	mux.Handle("DELETE /api/sessions", handleAPIEndOtherSessions(svc, s))
 	mux.Handle("DELETE /api/sessions/{id}", handleAPIEndSession(svc, s))
+	mux.Handle("POST /api/mfa/totp/setup", handleAPITOTPSetup(svc, s, cfg.Product))
+	mux.Handle("POST /api/mfa/totp/enable", handleAPITOTPEnable(svc, s))
+	mux.Handle("POST /api/mfa/totp/disable", handleAPITOTPDisable(svc, s))
 
 	// Health checks for load balancers and orchestrators.
 	mux.Handle("GET /healthz", handleHealth())
@@ -48,6 +52,8 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("GET /verify/sent", handleSent(v))
 	mux.Handle("GET /login", handleLoginForm(v))
 	mux.Handle("POST /login", handleLogin(svc, s, v))
+	mux.Handle("GET /login/mfa", handleLoginMFAForm(v))
+	mux.Handle("POST /login/mfa", handleLoginMFA(svc, s, v))
 	mux.Handle("GET /logout", handleLogoutForm(v))
 	mux.Handle("POST /logout", handleLogout(s, v))
 	mux.Handle("GET /password/forgot", handleForgotForm(v))
@@ -64,6 +70,10 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("POST /account/email", handleChangeEmail(svc, v))
 	mux.Handle("POST /account/sessions/end", handleEndSessionForm(svc, v))
 	mux.Handle("POST /account/sessions/end-others", handleEndOtherSessionsForm(svc, v))
+	mux.Handle("POST /account/mfa/setup", handleTOTPSetupForm(svc, v))
+	mux.Handle("GET /account/mfa/qr.png", handleTOTPQR(svc, v))
+	mux.Handle("POST /account/mfa/enable", handleTOTPEnableForm(svc, v))
+	mux.Handle("POST /account/mfa/disable", handleTOTPDisableForm(svc, v))
 	mux.Handle("GET /static/style.css", handleStyle())
 
 	// The dev mailbox exists only with the dev mail driver.

@@ -12,6 +12,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/tacitauth/tacit/flow"
 )
 
 // templateFS holds the page templates: layout.html (the frame and shared
@@ -101,6 +103,15 @@ type page struct {
 	EmailForm    *page
 	Sessions     []sessionRow
 	OtherDevices bool // a session other than this one is live
+
+	// The account page's MFA section.
+	MFA            *flow.MFAStatus
+	RecoveryCodes  []string // just made: shown this once
+	MFAEnableForm  *page
+	MFADisableForm *page
+	// Recovery asks for a recovery code instead of an app's code
+	// (login_mfa).
+	Recovery bool
 }
 
 // ErrorList is the field errors in page order, for the summary at the top.
@@ -157,7 +168,7 @@ func (v *views) render(w http.ResponseWriter, r *http.Request, status int, name 
 	p.Product = v.product
 	p.StyleHref = "/static/style.css?v=" + styleVersion
 	p.CSRF = v.ck.csrfToken(w, r)
-	for _, f := range []*page{p.PasswordForm, p.EmailForm} {
+	for _, f := range []*page{p.PasswordForm, p.EmailForm, p.MFAEnableForm, p.MFADisableForm} {
 		if f != nil {
 			f.CSRF = p.CSRF
 		}

@@ -24,10 +24,15 @@ const (
 	Verified       State = "verified"        // a registered, verified account
 	Disabled       State = "disabled"        // an account an operator disabled
 	ResetPending   State = "reset_pending"   // a verified account with an unused reset link out
+	MFAEnabled     State = "mfa_enabled"     // a verified account that signs in with a TOTP code too
 )
 
+// TOTPSecret is the authenticator secret of MFAEnabled accounts, so tests
+// that know the password can make their codes.
+const TOTPSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
 // All lists every state.
-var All = []State{None, Pending, SeveralPending, Verified, Disabled, ResetPending}
+var All = []State{None, Pending, SeveralPending, Verified, Disabled, ResetPending, MFAEnabled}
 
 // Pairs returns every ordered pair of distinct states plus each state with
 // itself, the cases a uniformity test compares.
@@ -42,7 +47,9 @@ func Pairs() [][2]State {
 }
 
 // HasAccount reports whether the state includes an account.
-func (s State) HasAccount() bool { return s == Verified || s == Disabled || s == ResetPending }
+func (s State) HasAccount() bool {
+	return s == Verified || s == Disabled || s == ResetPending || s == MFAEnabled
+}
 
 // Arrange puts email into state. Accounts get password as their password,
 // hashed with h; sign-ups expire a day from now.
@@ -68,6 +75,12 @@ func Arrange(ctx context.Context, st tacit.Store, h tacit.Hasher, state State, e
 			a := tacit.Account{Email: email, PasswordHash: hash, CreatedAt: now, Disabled: state == Disabled}
 			if err := tx.CreateAccount(ctx, &a); err != nil {
 				return fmt.Errorf("arrange %s: %w", state, err)
+			}
+			if state == MFAEnabled {
+				t := tacit.TOTP{AccountID: a.ID, Secret: TOTPSecret, Enabled: true, CreatedAt: now}
+				if err := tx.SaveTOTP(ctx, t); err != nil {
+					return fmt.Errorf("arrange %s: %w", state, err)
+				}
 			}
 			if state == ResetPending {
 				_, th := tacit.NewToken()

@@ -1,0 +1,415 @@
+package flow
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/hotp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/tacitauth/tacit"
+)
+
+// TOTP parameters: those every authenticator app understands (RFC 6238's
+// defaults, as Google Authenticator uses them).
+const (
+	totpPeriod = 30 // seconds per time step
+	// totpSkew is how many steps before and after the current one are
+	// accepted, for clocks a little off and codes typed near a step's end.
+	totpSkew   = 1
+	totpSecret = 20 // bytes: 160 bits, the size of an HMAC-SHA1 key
+)
+
+// The pending second step of a sign-in.
+const (
+	// ChallengeTTL is how long the second step waits for a code.
+	ChallengeTTL = 5 * time.Minute
+	// ChallengeFailures is how many wrong codes end a challenge: the
+	// requester must then type the password again.
+	ChallengeFailures = 5
+	// RecoveryCodes is how many recovery codes enabling MFA makes.
+	RecoveryCodes = 10
+	recoveryChars = 10 // base32 characters per code: 50 bits
+)
+
+// ErrMFAEnabled means a set-up was asked for an account that already has
+// MFA on: it must be turned off first, with the password.
+var ErrMFAEnabled = errors.New("MFA is already on")
+
+// TOTPSetup is what an owner needs to add the account to an authenticator
+// app.
+type TOTPSetup struct {
+	Secret string // base32, for typing in by hand
+	URI    string // otpauth://totp/…, what a QR code carries
+}
+
+// MFAStatus describes the signed-in account's MFA for the account page.
+type MFAStatus struct {
+	Enabled bool
+	// Pending is set while a set-up waits for its first code.
+	Pending           *TOTPSetup
+	RecoveryCodesLeft int
+}
+
+// mfaRules is the limit on wrong codes. It is per account: a challenge
+// exists only after the account's correct password, so the key tells
+// nothing an outsider could not already know.
+func (s *Service) mfaRules(accountID int64) []rule {
+	return []rule{{name: "mfa", limit: s.cfg.Limits.MFA, id: strconv.FormatInt(accountID, 10)}}
+}
+
+// SetupTOTP makes a new authenticator secret for the signed-in account and
+// keeps it, not yet enabled, until EnableTOTP receives a code made with it.
+// A set-up started earlier is replaced. issuer names the service in the
+// authenticator app. ErrMFAEnabled if MFA is on already.
+func (s *Service) SetupTOTP(ctx context.Context, id Identity, issuer string) (TOTPSetup, error) {
+	raw := make([]byte, totpSecret)
+	rand.Read(raw)
+	secret := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw)
+	err := s.store.Update(ctx, func(tx tacit.Tx) error {
+		cur, err := tx.TOTPByAccount(ctx, id.Account.ID)
+		if err == nil && cur.Enabled {
+			return ErrMFAEnabled
+		}
+		if err != nil && !errors.Is(err, tacit.ErrNotFound) {
+			return err
+		}
+		return tx.SaveTOTP(ctx, tacit.TOTP{AccountID: id.Account.ID, Secret: secret, CreatedAt: s.cfg.Now()})
+	})
+	if errors.Is(err, ErrMFAEnabled) {
+		return TOTPSetup{}, err
+	}
+	if err != nil {
+		return TOTPSetup{}, fmt.Errorf("set up totp: %w", err)
+	}
+	return totpSetup(issuer, id.Account.Email, secret)
+}
+
+// totpSetup builds the otpauth URI of a secret.
+func totpSetup(issuer, email, secret string) (TOTPSetup, error) {
+	raw, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(secret)
+	if err != nil {
+		return TOTPSetup{}, fmt.Errorf("totp secret: %w", err)
+	}
+	key, err := totp.Generate(totp.GenerateOpts{
+		Issuer: issuer, AccountName: email, Secret: raw,
+		Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1,
+	})
+	if err != nil {
+		return TOTPSetup{}, fmt.Errorf("totp key: %w", err)
+	}
+	return TOTPSetup{Secret: secret, URI: key.URL()}, nil
+}
+
+// EnableTOTP turns MFA on once the owner types a code from the app set up
+// by SetupTOTP. It returns the recovery codes, shown this once and stored
+// only hashed. password is optional; when given it must be right (Invalid
+// Credentials otherwise, counted like a failed sign-in). Invalid when the
+// code is missing or does not match; ErrMFAEnabled if MFA is on already.
+// The owner is mailed a notice.
+func (s *Service) EnableTOTP(ctx context.Context, id Identity, code, password string, c Client) (tacit.Outcome, []string, error) {
+	code = normalizeCode(code)
+	if code == "" {
+		return tacit.InvalidInput(tacit.FieldErrors{"code": tacit.CodeRequired}), nil, nil
+	}
+	if password != "" {
+		if _, o, err := s.checkPassword(ctx, id, password, c); err != nil || o.Kind != "" {
+			return o, nil, err
+		}
+	}
+	codes, hashes := newRecoveryCodes()
+	matched := false
+	err := s.update(ctx, func(tx tacit.Tx) error {
+		now := s.cfg.Now()
+		cur, err := tx.TOTPByAccount(ctx, id.Account.ID)
+		if errors.Is(err, tacit.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if cur.Enabled {
+			return ErrMFAEnabled
+		}
+		step, ok := matchTOTP(cur.Secret, code, now, cur.LastStep)
+		if !ok {
+			return nil
+		}
+		matched = true
+		cur.Enabled, cur.LastStep = true, step
+		if err := tx.SaveTOTP(ctx, cur); err != nil {
+			return err
+		}
+		if err := tx.SetRecoveryCodes(ctx, id.Account.ID, hashes); err != nil {
+			return err
+		}
+		return s.enqueue(ctx, tx, tacit.Mail{Kind: tacit.MailMFAEnabled, To: id.Account.Email, Data: map[string]string{
+			"reset": s.cfg.Links.ForgotPassword(),
+		}}, now)
+	})
+	if errors.Is(err, ErrMFAEnabled) {
+		return tacit.Outcome{}, nil, err
+	}
+	if err != nil {
+		return tacit.Outcome{}, nil, fmt.Errorf("enable totp: %w", err)
+	}
+	if !matched {
+		return tacit.InvalidInput(tacit.FieldErrors{"code": tacit.CodeIncorrect}), nil, nil
+	}
+	return tacit.Outcome{Kind: tacit.Done}, codes, nil
+}
+
+// DisableTOTP turns MFA off after checking the password (InvalidCredentials
+// when wrong, counted like a failed sign-in; Invalid when empty): the
+// authenticator, its recovery codes and pending challenges are deleted and
+// the owner is mailed a notice. Done also when MFA was off.
+func (s *Service) DisableTOTP(ctx context.Context, id Identity, password string, c Client) (tacit.Outcome, error) {
+	if password == "" {
+		return tacit.InvalidInput(tacit.FieldErrors{"password": tacit.CodeRequired}), nil
+	}
+	verified, o, err := s.checkPassword(ctx, id, password, c)
+	if err != nil || o.Kind != "" {
+		return o, err
+	}
+	err = s.update(ctx, func(tx tacit.Tx) error {
+		if err := unchanged(ctx, tx, verified); err != nil {
+			return err
+		}
+		if _, err := tx.TOTPByAccount(ctx, id.Account.ID); errors.Is(err, tacit.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if err := tx.DeleteTOTP(ctx, id.Account.ID); err != nil {
+			return err
+		}
+		if err := tx.DeleteMFAChallenges(ctx, id.Account.ID); err != nil {
+			return err
+		}
+		return s.enqueue(ctx, tx, tacit.Mail{Kind: tacit.MailMFADisabled, To: id.Account.Email, Data: map[string]string{
+			"reset": s.cfg.Links.ForgotPassword(),
+		}}, s.cfg.Now())
+	})
+	if errors.Is(err, errPasswordReplaced) {
+		return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
+	}
+	if err != nil {
+		return tacit.Outcome{}, fmt.Errorf("disable totp: %w", err)
+	}
+	return tacit.Outcome{Kind: tacit.Done}, nil
+}
+
+// MFAStatus reports the signed-in account's MFA; issuer is as for SetupTOTP.
+func (s *Service) MFAStatus(ctx context.Context, id Identity, issuer string) (MFAStatus, error) {
+	var (
+		st  MFAStatus
+		cur tacit.TOTP
+	)
+	err := s.store.View(ctx, func(tx tacit.Tx) error {
+		var err error
+		cur, err = tx.TOTPByAccount(ctx, id.Account.ID)
+		if errors.Is(err, tacit.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		st.Enabled = cur.Enabled
+		st.RecoveryCodesLeft, err = tx.RecoveryCodesLeft(ctx, id.Account.ID)
+		return err
+	})
+	if err != nil {
+		return MFAStatus{}, fmt.Errorf("mfa status: %w", err)
+	}
+	if cur.Secret != "" && !cur.Enabled {
+		setup, err := totpSetup(issuer, id.Account.Email, cur.Secret)
+		if err != nil {
+			return MFAStatus{}, err
+		}
+		st.Pending = &setup
+	}
+	return st, nil
+}
+
+// startChallenge records the second step of a sign-in for account id and
+// returns its token. Only a correct password gets here.
+func (s *Service) startChallenge(ctx context.Context, tx tacit.Tx, id int64, now time.Time) (*tacit.NewSession, error) {
+	token, th := tacit.NewToken()
+	ch := tacit.MFAChallenge{AccountID: id, TokenHash: th, CreatedAt: now, ExpiresAt: now.Add(ChallengeTTL)}
+	if err := tx.CreateMFAChallenge(ctx, &ch); err != nil {
+		return nil, fmt.Errorf("start mfa challenge: %w", err)
+	}
+	return &tacit.NewSession{Token: token, ExpiresAt: ch.ExpiresAt}, nil
+}
+
+// mfaEnabled reports whether account id signs in with a second step.
+func mfaEnabled(ctx context.Context, tx tacit.Tx, id int64) (bool, error) {
+	cur, err := tx.TOTPByAccount(ctx, id)
+	if errors.Is(err, tacit.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && cur.Enabled, err
+}
+
+// LoginMFA finishes a sign-in that Login answered with MFARequired: the
+// challenge token from that answer and a code from the authenticator app
+// or a recovery code. SignedIn with a new session; InvalidCredentials for
+// every failure (unknown, expired or spent challenge, wrong, reused or
+// malformed code); Throttled when the account has had too many wrong
+// codes lately. Each wrong code counts against the challenge, which dies
+// at ChallengeFailures, and against the account's MFA limit.
+func (s *Service) LoginMFA(ctx context.Context, challenge, code string, c Client) (tacit.Outcome, error) {
+	if !tacit.WellFormedToken(challenge) {
+		return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
+	}
+	code = normalizeCode(code)
+	var (
+		ns   *tacit.NewSession
+		wait time.Duration
+	)
+	err := s.update(ctx, func(tx tacit.Tx) error {
+		now := s.cfg.Now()
+		ch, err := tx.MFAChallengeByToken(ctx, tacit.HashToken(challenge), now)
+		if errors.Is(err, tacit.ErrNotFound) || (err == nil && ch.Failures >= ChallengeFailures) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		wait, _, err = s.admit(ctx, tx, now, s.mfaRules(ch.AccountID)...)
+		if err != nil || wait > 0 {
+			return err
+		}
+		a, err := tx.AccountByID(ctx, ch.AccountID)
+		if err != nil {
+			return err
+		}
+		ok, err := checkCode(ctx, tx, a.ID, code, now)
+		if err != nil {
+			return err
+		}
+		if !ok || a.Disabled {
+			_, err := tx.FailMFAChallenge(ctx, ch.ID)
+			return err
+		}
+		if err := tx.DeleteMFAChallenges(ctx, a.ID); err != nil {
+			return err
+		}
+		for _, r := range s.mfaRules(a.ID) {
+			if err := s.forget(ctx, tx, r.name, r.id); err != nil {
+				return err
+			}
+		}
+		ns, err = s.startSession(ctx, tx, a.ID, c, now)
+		return err
+	})
+	if err != nil {
+		return tacit.Outcome{}, fmt.Errorf("login mfa: %w", err)
+	}
+	if wait > 0 {
+		return throttled(wait), nil
+	}
+	if ns == nil {
+		return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
+	}
+	return tacit.Outcome{Kind: tacit.SignedIn, Session: ns}, nil
+}
+
+// checkCode accepts, and spends, a code for account id: a TOTP code of a
+// step after the last one accepted, or an unused recovery code.
+func checkCode(ctx context.Context, tx tacit.Tx, id int64, code string, now time.Time) (bool, error) {
+	switch {
+	case isTOTPCode(code):
+		cur, err := tx.TOTPByAccount(ctx, id)
+		if errors.Is(err, tacit.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil || !cur.Enabled {
+			return false, err
+		}
+		step, ok := matchTOTP(cur.Secret, code, now, cur.LastStep)
+		if !ok {
+			return false, nil
+		}
+		// Conditional on the stored step, so two requests racing with
+		// one code cannot both pass.
+		err = tx.AdvanceTOTP(ctx, id, step)
+		if errors.Is(err, tacit.ErrConflict) {
+			return false, nil
+		}
+		return err == nil, err
+	case len(code) == recoveryChars:
+		err := tx.UseRecoveryCode(ctx, id, tacit.HashToken(code))
+		if errors.Is(err, tacit.ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	return false, nil
+}
+
+// normalizeCode drops what people add when copying a code (spaces,
+// dashes) and lower-cases recovery codes.
+func normalizeCode(code string) string {
+	return strings.ToLower(strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == '\t' {
+			return -1
+		}
+		return r
+	}, code))
+}
+
+func isTOTPCode(code string) bool {
+	if len(code) != 6 {
+		return false
+	}
+	for _, r := range code {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// matchTOTP returns the time step, among now's and totpSkew either side,
+// whose code is code, skipping steps at or before last (spent).
+func matchTOTP(secret, code string, now time.Time, last int64) (int64, bool) {
+	if !isTOTPCode(code) {
+		return 0, false
+	}
+	cur := now.Unix() / totpPeriod
+	for step := cur - totpSkew; step <= cur+totpSkew; step++ {
+		if step <= last {
+			continue
+		}
+		want, err := hotp.GenerateCodeCustom(secret, uint64(step), hotp.ValidateOpts{Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		if err != nil {
+			return 0, false
+		}
+		if subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			return step, true
+		}
+	}
+	return 0, false
+}
+
+// newRecoveryCodes returns RecoveryCodes fresh codes, as shown
+// ("abcde-fghij"), and their hashes, as stored. Each carries 50 random
+// bits: a challenge allows ChallengeFailures guesses and the MFA limit few
+// more, so guessing one is hopeless.
+func newRecoveryCodes() (codes []string, hashes [][]byte) {
+	for range RecoveryCodes {
+		c := strings.ToLower(rand.Text()[:recoveryChars])
+		codes = append(codes, c[:recoveryChars/2]+"-"+c[recoveryChars/2:])
+		hashes = append(hashes, tacit.HashToken(c))
+	}
+	return codes, hashes
+}

@@ -1,0 +1,137 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tacitauth/tacit"
+)
+
+// TOTPByAccount returns an account's authenticator.
+func (t *tx) TOTPByAccount(ctx context.Context, accountID int64) (tacit.TOTP, error) {
+	o := tacit.TOTP{AccountID: accountID}
+	var created int64
+	err := t.tx.QueryRow(ctx,
+		`SELECT secret, enabled, last_step, created_at FROM totp WHERE account_id = $1`, accountID).
+		Scan(&o.Secret, &o.Enabled, &o.LastStep, &created)
+	if err != nil {
+		return tacit.TOTP{}, notFound(fmt.Sprintf("totp of account %d", accountID), err)
+	}
+	o.CreatedAt = fromMicros(created)
+	return o, nil
+}
+
+// SaveTOTP stores o, replacing the account's authenticator if it has one.
+func (t *tx) SaveTOTP(ctx context.Context, o tacit.TOTP) error {
+	_, err := t.tx.Exec(ctx,
+		`INSERT INTO totp (account_id, secret, enabled, last_step, created_at) VALUES ($1, $2, $3, $4, $5)
+		 ON CONFLICT (account_id) DO UPDATE SET secret = excluded.secret, enabled = excluded.enabled,
+		     last_step = excluded.last_step, created_at = excluded.created_at`,
+		o.AccountID, o.Secret, o.Enabled, o.LastStep, micros(o.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("save totp of account %d: %w", o.AccountID, err)
+	}
+	return nil
+}
+
+// AdvanceTOTP moves LastStep forward to step, or returns tacit.ErrConflict.
+func (t *tx) AdvanceTOTP(ctx context.Context, accountID, step int64) error {
+	tag, err := t.tx.Exec(ctx,
+		`UPDATE totp SET last_step = $1 WHERE account_id = $2 AND last_step < $3`, step, accountID, step)
+	err = oneRow(fmt.Sprintf("advance totp of account %d", accountID), tag, err)
+	if errors.Is(err, tacit.ErrNotFound) {
+		return fmt.Errorf("advance totp of account %d to step %d: %w", accountID, step, tacit.ErrConflict)
+	}
+	return err
+}
+
+// DeleteTOTP removes an account's authenticator and recovery codes.
+func (t *tx) DeleteTOTP(ctx context.Context, accountID int64) error {
+	for _, q := range []string{`DELETE FROM totp WHERE account_id = $1`, `DELETE FROM recovery_codes WHERE account_id = $1`} {
+		if _, err := t.tx.Exec(ctx, q, accountID); err != nil {
+			return fmt.Errorf("delete totp of account %d: %w", accountID, err)
+		}
+	}
+	return nil
+}
+
+// SetRecoveryCodes replaces an account's recovery codes.
+func (t *tx) SetRecoveryCodes(ctx context.Context, accountID int64, hashes [][]byte) error {
+	if _, err := t.tx.Exec(ctx, `DELETE FROM recovery_codes WHERE account_id = $1`, accountID); err != nil {
+		return fmt.Errorf("set recovery codes of account %d: %w", accountID, err)
+	}
+	for _, h := range hashes {
+		if _, err := t.tx.Exec(ctx, `INSERT INTO recovery_codes (account_id, code_hash) VALUES ($1, $2)`, accountID, h); err != nil {
+			return fmt.Errorf("set recovery codes of account %d: %w", accountID, err)
+		}
+	}
+	return nil
+}
+
+// UseRecoveryCode deletes one recovery code, or returns tacit.ErrNotFound.
+func (t *tx) UseRecoveryCode(ctx context.Context, accountID int64, h []byte) error {
+	tag, err := t.tx.Exec(ctx, `DELETE FROM recovery_codes WHERE account_id = $1 AND code_hash = $2`, accountID, h)
+	return oneRow(fmt.Sprintf("use recovery code of account %d", accountID), tag, err)
+}
+
+// RecoveryCodesLeft counts an account's recovery codes.
+func (t *tx) RecoveryCodesLeft(ctx context.Context, accountID int64) (int, error) {
+	var n int
+	err := t.tx.QueryRow(ctx, `SELECT count(*) FROM recovery_codes WHERE account_id = $1`, accountID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count recovery codes of account %d: %w", accountID, err)
+	}
+	return n, nil
+}
+
+// CreateMFAChallenge inserts c and sets c.ID. A token hash already stored
+// is tacit.ErrConflict.
+func (t *tx) CreateMFAChallenge(ctx context.Context, c *tacit.MFAChallenge) error {
+	err := t.tx.QueryRow(ctx,
+		`INSERT INTO mfa_challenges (account_id, token_hash, failures, created_at, expires_at)
+		 VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		c.AccountID, c.TokenHash, c.Failures, micros(c.CreatedAt), micros(c.ExpiresAt)).Scan(&c.ID)
+	if isUnique(err) {
+		return fmt.Errorf("create mfa challenge: %w", tacit.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("create mfa challenge: %w", err)
+	}
+	return nil
+}
+
+// MFAChallengeByToken finds the unexpired challenge whose hash is h.
+func (t *tx) MFAChallengeByToken(ctx context.Context, h []byte, now time.Time) (tacit.MFAChallenge, error) {
+	var c tacit.MFAChallenge
+	var created, expires int64
+	err := t.tx.QueryRow(ctx,
+		`SELECT id, account_id, token_hash, failures, created_at, expires_at FROM mfa_challenges
+		 WHERE token_hash = $1 AND expires_at > $2`+t.forUpdate(), h, micros(now)).
+		Scan(&c.ID, &c.AccountID, &c.TokenHash, &c.Failures, &created, &expires)
+	if err != nil {
+		return tacit.MFAChallenge{}, notFound("mfa challenge by token", err)
+	}
+	c.CreatedAt, c.ExpiresAt = fromMicros(created), fromMicros(expires)
+	return c, nil
+}
+
+// FailMFAChallenge counts a wrong code and returns the failures so far.
+func (t *tx) FailMFAChallenge(ctx context.Context, id int64) (int, error) {
+	var n int
+	err := t.tx.QueryRow(ctx,
+		`UPDATE mfa_challenges SET failures = failures + 1 WHERE id = $1 RETURNING failures`, id).Scan(&n)
+	if err != nil {
+		return 0, notFound(fmt.Sprintf("fail mfa challenge %d", id), err)
+	}
+	return n, nil
+}
+
+// DeleteMFAChallenges removes every challenge of an account.
+func (t *tx) DeleteMFAChallenges(ctx context.Context, accountID int64) error {
+	if _, err := t.tx.Exec(ctx, `DELETE FROM mfa_challenges WHERE account_id = $1`, accountID); err != nil {
+		return fmt.Errorf("delete mfa challenges of account %d: %w", accountID, err)
+	}
+	return nil
+}

@@ -1,0 +1,137 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tacitauth/tacit"
+)
+
+// TOTPByAccount returns an account's authenticator.
+func (t *tx) TOTPByAccount(ctx context.Context, accountID int64) (tacit.TOTP, error) {
+	o := tacit.TOTP{AccountID: accountID}
+	var created int64
+	err := t.tx.QueryRowContext(ctx,
+		`SELECT secret, enabled, last_step, created_at FROM totp WHERE account_id = ?`, accountID).
+		Scan(&o.Secret, &o.Enabled, &o.LastStep, &created)
+	if err != nil {
+		return tacit.TOTP{}, notFound(fmt.Sprintf("totp of account %d", accountID), err)
+	}
+	o.CreatedAt = fromMicros(created)
+	return o, nil
+}
+
+// SaveTOTP stores o, replacing the account's authenticator if it has one.
+func (t *tx) SaveTOTP(ctx context.Context, o tacit.TOTP) error {
+	_, err := t.tx.ExecContext(ctx,
+		`INSERT INTO totp (account_id, secret, enabled, last_step, created_at) VALUES (?, ?, ?, ?, ?)
+		 ON CONFLICT (account_id) DO UPDATE SET secret = excluded.secret, enabled = excluded.enabled,
+		     last_step = excluded.last_step, created_at = excluded.created_at`,
+		o.AccountID, o.Secret, o.Enabled, o.LastStep, micros(o.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("save totp of account %d: %w", o.AccountID, err)
+	}
+	return nil
+}
+
+// AdvanceTOTP moves LastStep forward to step, or returns tacit.ErrConflict.
+func (t *tx) AdvanceTOTP(ctx context.Context, accountID, step int64) error {
+	res, err := t.tx.ExecContext(ctx,
+		`UPDATE totp SET last_step = ? WHERE account_id = ? AND last_step < ?`, step, accountID, step)
+	err = oneRow(fmt.Sprintf("advance totp of account %d", accountID), res, err)
+	if errors.Is(err, tacit.ErrNotFound) {
+		return fmt.Errorf("advance totp of account %d to step %d: %w", accountID, step, tacit.ErrConflict)
+	}
+	return err
+}
+
+// DeleteTOTP removes an account's authenticator and recovery codes.
+func (t *tx) DeleteTOTP(ctx context.Context, accountID int64) error {
+	for _, q := range []string{`DELETE FROM totp WHERE account_id = ?`, `DELETE FROM recovery_codes WHERE account_id = ?`} {
+		if _, err := t.tx.ExecContext(ctx, q, accountID); err != nil {
+			return fmt.Errorf("delete totp of account %d: %w", accountID, err)
+		}
+	}
+	return nil
+}
+
+// SetRecoveryCodes replaces an account's recovery codes.
+func (t *tx) SetRecoveryCodes(ctx context.Context, accountID int64, hashes [][]byte) error {
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE account_id = ?`, accountID); err != nil {
+		return fmt.Errorf("set recovery codes of account %d: %w", accountID, err)
+	}
+	for _, h := range hashes {
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO recovery_codes (account_id, code_hash) VALUES (?, ?)`, accountID, h); err != nil {
+			return fmt.Errorf("set recovery codes of account %d: %w", accountID, err)
+		}
+	}
+	return nil
+}
+
+// UseRecoveryCode deletes one recovery code, or returns tacit.ErrNotFound.
+func (t *tx) UseRecoveryCode(ctx context.Context, accountID int64, h []byte) error {
+	res, err := t.tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE account_id = ? AND code_hash = ?`, accountID, h)
+	return oneRow(fmt.Sprintf("use recovery code of account %d", accountID), res, err)
+}
+
+// RecoveryCodesLeft counts an account's recovery codes.
+func (t *tx) RecoveryCodesLeft(ctx context.Context, accountID int64) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(ctx, `SELECT count(*) FROM recovery_codes WHERE account_id = ?`, accountID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count recovery codes of account %d: %w", accountID, err)
+	}
+	return n, nil
+}
+
+// CreateMFAChallenge inserts c and sets c.ID. A token hash already stored
+// is tacit.ErrConflict.
+func (t *tx) CreateMFAChallenge(ctx context.Context, c *tacit.MFAChallenge) error {
+	err := t.tx.QueryRowContext(ctx,
+		`INSERT INTO mfa_challenges (account_id, token_hash, failures, created_at, expires_at)
+		 VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		c.AccountID, c.TokenHash, c.Failures, micros(c.CreatedAt), micros(c.ExpiresAt)).Scan(&c.ID)
+	if isUnique(err) {
+		return fmt.Errorf("create mfa challenge: %w", tacit.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("create mfa challenge: %w", err)
+	}
+	return nil
+}
+
+// MFAChallengeByToken finds the unexpired challenge whose hash is h.
+func (t *tx) MFAChallengeByToken(ctx context.Context, h []byte, now time.Time) (tacit.MFAChallenge, error) {
+	var c tacit.MFAChallenge
+	var created, expires int64
+	err := t.tx.QueryRowContext(ctx,
+		`SELECT id, account_id, token_hash, failures, created_at, expires_at FROM mfa_challenges
+		 WHERE token_hash = ? AND expires_at > ?`, h, micros(now)).
+		Scan(&c.ID, &c.AccountID, &c.TokenHash, &c.Failures, &created, &expires)
+	if err != nil {
+		return tacit.MFAChallenge{}, notFound("mfa challenge by token", err)
+	}
+	c.CreatedAt, c.ExpiresAt = fromMicros(created), fromMicros(expires)
+	return c, nil
+}
+
+// FailMFAChallenge counts a wrong code and returns the failures so far.
+func (t *tx) FailMFAChallenge(ctx context.Context, id int64) (int, error) {
+	var n int
+	err := t.tx.QueryRowContext(ctx,
+		`UPDATE mfa_challenges SET failures = failures + 1 WHERE id = ? RETURNING failures`, id).Scan(&n)
+	if err != nil {
+		return 0, notFound(fmt.Sprintf("fail mfa challenge %d", id), err)
+	}
+	return n, nil
+}
+
+// DeleteMFAChallenges removes every challenge of an account.
+func (t *tx) DeleteMFAChallenges(ctx context.Context, accountID int64) error {
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM mfa_challenges WHERE account_id = ?`, accountID); err != nil {
+		return fmt.Errorf("delete mfa challenges of account %d: %w", accountID, err)
+	}
+	return nil
+}
