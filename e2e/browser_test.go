@@ -104,7 +104,7 @@ func TestBrowserSignUpAndSignIn(t *testing.T) {
 	b.expectPage("/account", "Your account")
 	secret := b.text("main code.secret")
 	b.fill("Code from the app", totpCode(t, secret, 0))
-	b.fill("Your password (optional)", password)
+	b.fillIn("/account/mfa/enable", "Your password", password)
 	b.click("Turn on two-step sign-in", 200)
 	b.expectText("main .notice-success", "Two-step sign-in is on. Save these recovery codes somewhere safe now: "+
 		"each signs you in once if you lose your phone, and they will not be shown again.")
@@ -233,6 +233,17 @@ func (b *browser) fill(label, text string) {
 	b.t.Helper()
 	b.run("type into "+label, func(ctx context.Context) error {
 		return chromedp.Do(ctx, chromedp.SendKeys(fieldByLabel(label), text))
+	})
+}
+
+// fillIn types text into the field with this label in the form posting
+// to action, for pages where several forms have a field of that label.
+func (b *browser) fillIn(action, label, text string) {
+	b.t.Helper()
+	form := fmt.Sprintf(`//main//form[@action=%q]`, action)
+	sel := fmt.Sprintf(`%s//input[@id=%s//label[normalize-space()=%q]/@for]`, form, form, label)
+	b.run("type into "+label+" of "+action, func(ctx context.Context) error {
+		return chromedp.Do(ctx, chromedp.SendKeys(sel, text))
 	})
 }
 

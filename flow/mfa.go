@@ -111,19 +111,27 @@ func totpSetup(issuer, email, secret string) (TOTPSetup, error) {
 
 // EnableTOTP turns MFA on once the owner types a code from the app set up
 // by SetupTOTP. It returns the recovery codes, shown this once and stored
-// only hashed. password is optional; when given it must be right (Invalid
-// Credentials otherwise, counted like a failed sign-in). Invalid when the
-// code is missing or does not match; ErrMFAEnabled if MFA is on already.
-// The owner is mailed a notice.
+// only hashed. The password is required and must be right
+// (InvalidCredentials otherwise, counted like a failed sign-in): a stolen
+// session alone must not be able to turn MFA on, since the owner, not
+// having the authenticator, would then be locked out, and a password
+// reset keeps MFA on. Invalid when the code or the password is missing or
+// the code does not match; ErrMFAEnabled if MFA is on already. The owner
+// is mailed a notice.
 func (s *Service) EnableTOTP(ctx context.Context, id Identity, code, password string, c Client) (tacit.Outcome, []string, error) {
 	code = normalizeCode(code)
+	fe := tacit.FieldErrors{}
 	if code == "" {
-		return tacit.InvalidInput(tacit.FieldErrors{"code": tacit.CodeRequired}), nil, nil
+		fe["code"] = tacit.CodeRequired
 	}
-	if password != "" {
-		if _, o, err := s.checkPassword(ctx, id, password, c); err != nil || o.Kind != "" {
-			return o, nil, err
-		}
+	if password == "" {
+		fe["password"] = tacit.CodeRequired
+	}
+	if len(fe) > 0 {
+		return tacit.InvalidInput(fe), nil, nil
+	}
+	if _, o, err := s.checkPassword(ctx, id, password, c); err != nil || o.Kind != "" {
+		return o, nil, err
 	}
 	codes, hashes := newRecoveryCodes()
 	matched := false

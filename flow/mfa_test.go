@@ -52,7 +52,7 @@ func (e *env) enrol(email string) (flow.Identity, string, []string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	o, codes, err := e.svc.EnableTOTP(ctx, id, e.code(setup.Secret, 0), "", flow.Client{})
+	o, codes, err := e.svc.EnableTOTP(ctx, id, e.code(setup.Secret, 0), statePassword, flow.Client{})
 	if err != nil || o.Kind != tacit.Done {
 		e.t.Fatalf("enable = %+v, %v", o, err)
 	}
@@ -121,7 +121,7 @@ func TestTOTPEnrolment(t *testing.T) {
 	e.identity(email)
 
 	for _, bad := range []string{"", "12345", "abcdef", e.code(setup.Secret, 5*time.Minute)} {
-		o, codes, err := e.svc.EnableTOTP(ctx, id, bad, "", flow.Client{})
+		o, codes, err := e.svc.EnableTOTP(ctx, id, bad, statePassword, flow.Client{})
 		want := tacit.CodeIncorrect
 		if bad == "" {
 			want = tacit.CodeRequired
@@ -130,7 +130,11 @@ func TestTOTPEnrolment(t *testing.T) {
 			t.Fatalf("enable with %q = %+v, %v, %v", bad, o, codes, err)
 		}
 	}
-	o, _, err := e.svc.EnableTOTP(ctx, id, e.code(setup.Secret, 0), "wrong password", flow.Client{})
+	o, _, err := e.svc.EnableTOTP(ctx, id, e.code(setup.Secret, 0), "", flow.Client{})
+	if err != nil || !reflect.DeepEqual(o, tacit.InvalidInput(tacit.FieldErrors{"password": tacit.CodeRequired})) {
+		t.Fatalf("enable without the password = %+v, %v", o, err)
+	}
+	o, _, err = e.svc.EnableTOTP(ctx, id, e.code(setup.Secret, 0), "wrong password", flow.Client{})
 	if err != nil || o.Kind != tacit.InvalidCredentials {
 		t.Fatalf("enable with a wrong password = %+v, %v", o, err)
 	}
@@ -159,7 +163,7 @@ func TestTOTPEnrolment(t *testing.T) {
 	if _, err := e.svc.SetupTOTP(ctx, id, "Acme Login"); !errors.Is(err, flow.ErrMFAEnabled) {
 		t.Fatalf("set-up with MFA on: %v", err)
 	}
-	if _, _, err := e.svc.EnableTOTP(ctx, id, e.code(setup.Secret, 0), "", flow.Client{}); !errors.Is(err, flow.ErrMFAEnabled) {
+	if _, _, err := e.svc.EnableTOTP(ctx, id, e.code(setup.Secret, 0), statePassword, flow.Client{}); !errors.Is(err, flow.ErrMFAEnabled) {
 		t.Fatalf("enable with MFA on: %v", err)
 	}
 }

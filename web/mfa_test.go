@@ -32,6 +32,12 @@ func (h *harness) nextStep() { h.skew.Add(int64(30 * time.Second)) }
 
 func codeBody(code string) string { return jsonBody(map[string]string{"code": code}) }
 
+// enableBody is what POST /api/mfa/totp/enable takes: the code and the
+// account's password.
+func enableBody(code string) string {
+	return jsonBody(map[string]string{"code": code, "password": arrangedPassword})
+}
+
 // enrolJSON turns MFA on for the signed-in browser b through the JSON API
 // and returns the secret and the recovery codes.
 func enrolJSON(t *testing.T, h *harness, b *browser) (string, []string) {
@@ -45,7 +51,7 @@ func enrolJSON(t *testing.T, h *harness, b *browser) (string, []string) {
 	if !strings.HasPrefix(setup.URI, "otpauth://totp/tacit:") || !strings.Contains(setup.URI, "secret="+setup.Secret) {
 		t.Fatalf("set-up %+v", setup)
 	}
-	r = b.postJSON("/api/mfa/totp/enable", codeBody(h.code(setup.Secret, 0)))
+	r = b.postJSON("/api/mfa/totp/enable", enableBody(h.code(setup.Secret, 0)))
 	wantStatus(t, "enable", r, 200, "")
 	var rc recoveryCodesBody
 	if err := json.Unmarshal(r.body, &rc); err != nil || len(rc.RecoveryCodes) != flow.RecoveryCodes {
@@ -75,6 +81,8 @@ func TestMFAEndToEndJSON(t *testing.T) {
 	owner.signIn(email, arrangedPassword)
 
 	r := owner.postJSON("/api/mfa/totp/enable", codeBody("123456"))
+	wantStatus(t, "enable without the password", r, 422, `{"error":"invalid_input","fields":{"password":"required"}}`)
+	r = owner.postJSON("/api/mfa/totp/enable", enableBody("123456"))
 	wantStatus(t, "enable before set-up", r, 422, `{"error":"invalid_input","fields":{"code":"incorrect"}}`)
 	secret, codes := enrolJSON(t, h, owner)
 	wantStatus(t, "set-up with MFA on", owner.postJSON("/api/mfa/totp/setup", ""), 409, "")
