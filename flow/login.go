@@ -11,8 +11,9 @@ import (
 
 // Login checks an address and password: SignedIn with a new session,
 // MFARequired with a challenge for LoginMFA when the account has MFA on
-// (only ever after the right password), or InvalidCredentials for every failure whatever its cause (unknown address,
-// wrong password, sign-up not finished, account disabled), or Throttled
+// (only ever after the right password), or InvalidCredentials for every
+// failure whatever its cause (unknown address, wrong password, sign-up
+// not finished, account disabled), or Throttled
 // when the address or the client has failed too often lately. Only empty
 // fields get Invalid, which depends on the input alone.
 func (s *Service) Login(ctx context.Context, email, password string, c Client) (tacit.Outcome, error) {
