@@ -22,13 +22,13 @@ import (
 
 // Defaults of an OrderCheck's zero fields.
 const (
-	DefaultOrderResolution  = 0.05
+	DefaultOrderResolution  = 0.01
 	DefaultOrderMaxRequests = 10000
 	DefaultOrderPilot       = 50
 )
 
-// minOrderPairs is the fewest pilot pairs the order test sizes its sample
-// from.
+// minOrderPairs is the fewest pairs of each kind (known, control) the
+// order test sizes its sample from or decides on.
 const minOrderPairs = 20
 
 // OrderCheck tells whether a known identifier is answered after or before
@@ -68,6 +68,12 @@ const minOrderPairs = 20
 // of Alpha divided by the endpoints the check tests, so that Alpha bounds
 // the false alarms of the scan's order verdicts, as TimingCheck's.
 //
+// The server must work on both requests at once: one that answers a
+// connection's requests one after the other answers them in the order
+// sent whatever their work, and the test finds nothing. On loopback, where
+// there is no network jitter to remove, TimingCheck resolves far smaller
+// differences (docs/BENCHMARKS.md, "HTTP/2 order test").
+//
 // Targets without HTTP/2 get a note and no verdict. The connections go
 // straight to the target: a proxy configured in the scanner's client is
 // not used. An endpoint that TimingCheck, running first, already reported
@@ -75,7 +81,11 @@ const minOrderPairs = 20
 type OrderCheck struct {
 	// Resolution is the smallest effect (share of pairs with the known
 	// identifier answered last, minus one half) the sample is sized to
-	// detect with 95% power; default DefaultOrderResolution.
+	// detect with 95% power; default DefaultOrderResolution, a known
+	// identifier answered last in 51% of pairs. On a server that nearly
+	// always answers the request sent first first, a difference of tens
+	// of microseconds shifts the share by little more than that, so the
+	// default sample is most often the whole budget.
 	Resolution float64
 	// MinEffect is the smallest effect reported, however significant;
 	// default half of Resolution.

@@ -35,10 +35,10 @@ func TestFisherExact(t *testing.T) {
 }
 
 // TestOrderSampleSize: an unbiased server (half the pairs keep their
-// order) at the default resolution and level needs 1,782 pairs for 95%
-// power, 2,227 with the margin; a biased one fewer; the budget caps.
+// order) at a resolution of 0.05 and a level of 1% needs 1,782 pairs for
+// 95% power, 2,227 with the margin; a biased one fewer; the budget caps.
 func TestOrderSampleSize(t *testing.T) {
-	c := &OrderCheck{}
+	c := &OrderCheck{Resolution: 0.05}
 	if got := c.rounds(0.5, 0.01, 1, 50, 2500); got != 2227 {
 		t.Errorf("unbiased: %d rounds, want 2227", got)
 	}
@@ -70,7 +70,7 @@ func TestOrderVerdict(t *testing.T) {
 		{"leak", table(300, 200, 490, 10), table(450, 50, 450, 50), 1, false},
 		{"faster", table(490, 10, 300, 200), table(450, 50, 450, 50), 1, false},
 		{"control prefers", table(300, 200, 490, 10), table(300, 200, 490, 10), 0, true},
-		{"below the minimum effect", table(4900, 100, 5000, 0), table(4950, 50, 4950, 50), 0, false},
+		{"below the minimum effect", table(4960, 40, 5000, 0), table(4980, 20, 4980, 20), 0, false},
 		{"none", table(450, 50, 450, 50), table(450, 50, 450, 50), 0, false},
 	} {
 		res := &EndpointResult{}
