@@ -106,13 +106,19 @@ endpoints:
 // tacitServe runs "tacit serve" in this process with fast hashing and the
 // per-client throttle rules off (every probe comes from 127.0.0.1; the
 // per-address rules, which must treat every address alike, stay on), and
-// returns its URL.
+// returns its URL. The per-address sign-in rule waits a minute, not the
+// default second, after its fifth failure: a scan's rounds come a fraction
+// of a second apart, and on a loaded machine a one-second wait would run
+// out for some addresses of a round and not others, so the answers would
+// vary by themselves. With a minute every address of a round meets the
+// same throttle.
 func tacitServe(t *testing.T, more ...string) string {
 	t.Helper()
 	addr := freeAddr(t)
 	var stderr lockedBuffer
 	getenv := fastEnv(filepath.Join(t.TempDir(), "data"), append([]string{
 		"TACIT_LIMIT_LOGIN_IP", "off", "TACIT_LIMIT_REQUESTS_IP", "off", "TACIT_LIMIT_RESET_SUBMIT_IP", "off",
+		"TACIT_LIMIT_LOGIN", "free=5 delay=1m max_delay=1m lock=10 lock_for=15m window=1h",
 	}, more...)...)
 	stop := startServe(t, addr, getenv, &stderr)
 	t.Cleanup(func() {
