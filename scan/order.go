@@ -173,7 +173,7 @@ func (c *OrderCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoin
 		return nil, fmt.Errorf("order test: %w", err)
 	}
 	r := newOrderRun(s, d, t, ep, ids)
-	if err := r.rounds(ctx, 0, pilotRounds); err != nil {
+	if err := r.send(ctx, 0, pilotRounds); err != nil {
 		return nil, err
 	}
 	// Two looks, after the pilot and at the end, each at half the level:
@@ -185,7 +185,7 @@ func (c *OrderCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoin
 		rounds = c.rounds(r.known.keptShare(r.control), alpha, len(ids.Known), pilotRounds, maxRounds)
 	}
 	s.replan((rounds - maxRounds) * per)
-	if err := r.rounds(ctx, pilotRounds, rounds); err != nil {
+	if err := r.send(ctx, pilotRounds, rounds); err != nil {
 		return nil, err
 	}
 	if s.cur != nil {
@@ -236,9 +236,9 @@ func newOrderRun(s *Scanner, d *h2Dialer, t *Target, ep *Endpoint, ids Identitie
 	return r
 }
 
-// rounds sends rounds from to to: in each, every pair once, in a fresh
+// send sends rounds from to to: in each, every pair once, in a fresh
 // random order, a or b first alternately from round to round.
-func (r *orderRun) rounds(ctx context.Context, from, to int) error {
+func (r *orderRun) send(ctx context.Context, from, to int) error {
 	for round := from; round < to; round++ {
 		r.s.rand().Shuffle(len(r.pairs), func(i, j int) { r.pairs[i], r.pairs[j] = r.pairs[j], r.pairs[i] })
 		for _, p := range r.pairs {
@@ -283,17 +283,18 @@ type orderTable struct {
 	kept, flipped [2]int
 	// dropped counts pairs answered with different statuses.
 	dropped int
-	// sample is the first pair's requests, a's and b's, for evidence.
+	// sample is the first counted pair's requests, a's and b's, for
+	// evidence.
 	sample *orderAnswer
 }
 
 func (o *orderTable) add(aFirst bool, a *orderAnswer) {
-	if o.sample == nil {
-		o.sample = a
-	}
 	if a.status[0] != a.status[1] {
 		o.dropped++
 		return
+	}
+	if o.sample == nil {
+		o.sample = a
 	}
 	row := 1
 	if aFirst {
