@@ -70,6 +70,14 @@
 // and reports a significant difference as USER_ENUM_TIMING whatever the
 // endpoint's kind. It compares only pairs answered with the same status.
 //
+// OrderCheck (tacit scan --order-test) is the HTTP/2 "timeless" timing
+// attack: each pair sends a known identifier's request and its partner's
+// over one new HTTP/2 connection, their last bytes in one packet, the send
+// order alternating; Fisher's exact test asks whether which answer comes
+// first depends on the identifier, the control pair vetoes, and a target
+// without HTTP/2 gets a note. Its findings are USER_ENUM_TIMING with the
+// evidence channel "response order".
+//
 // One leak is one finding. A pair that differs from the first round on, or
 // only now and then, is a channel finding; one that differs for good from
 // a later request on is an onset, and only that. StateCheck does not
@@ -83,7 +91,7 @@
 //	USER_ENUM_HEADERS           channel comparison: headers (not on reset endpoints)
 //	USER_ENUM_COOKIES           channel comparison: cookies (not on reset endpoints)
 //	USER_ENUM_LENGTH            channel comparison: body length (not on reset endpoints)
-//	USER_ENUM_TIMING            TimingCheck, any kind
+//	USER_ENUM_TIMING            TimingCheck and OrderCheck, any kind
 //	USER_ENUM_REGISTER          registration matrix; onset on sign-up
 //	USER_ENUM_PASSWORD_RESET    channel comparison on reset endpoints, any channel
 //	USER_ENUM_LOCKOUT           onset on sign-in
