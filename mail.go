@@ -84,4 +84,8 @@ const (
 	// MailMFADisabled tells an owner that sign-in no longer asks for a
 	// code (Data: reset).
 	MailMFADisabled MailKind = "mfa_disabled"
+	// MailMFALocked tells an owner that someone gave the right password
+	// and then too many wrong second-step codes, so the second step is
+	// paused: their password is known (Data: reset, until).
+	MailMFALocked MailKind = "mfa_locked"
 )

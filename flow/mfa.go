@@ -280,8 +280,9 @@ func (s *Service) LoginMFA(ctx context.Context, challenge, code string, c Client
 	}
 	code = normalizeCode(code)
 	var (
-		ns   *tacit.NewSession
-		wait time.Duration
+		ns     *tacit.NewSession
+		wait   time.Duration
+		locked bool
 	)
 	err := s.update(ctx, func(tx tacit.Tx) error {
 		now := s.cfg.Now()
@@ -292,7 +293,7 @@ func (s *Service) LoginMFA(ctx context.Context, challenge, code string, c Client
 		if err != nil {
 			return err
 		}
-		wait, _, err = s.admit(ctx, tx, now, s.mfaRules(ch.AccountID)...)
+		wait, locked, err = s.admit(ctx, tx, now, s.mfaRules(ch.AccountID)...)
 		if err != nil || wait > 0 {
 			return err
 		}
@@ -305,8 +306,18 @@ func (s *Service) LoginMFA(ctx context.Context, challenge, code string, c Client
 			return err
 		}
 		if !ok || a.Disabled {
-			_, err := tx.FailMFAChallenge(ctx, ch.ID)
-			return err
+			if _, err := tx.FailMFAChallenge(ctx, ch.ID); err != nil {
+				return err
+			}
+			if !locked || a.Disabled {
+				return nil
+			}
+			// This failure locked the second step: whoever is at it
+			// has the password, which the owner must hear of.
+			return s.enqueue(ctx, tx, tacit.Mail{Kind: tacit.MailMFALocked, To: a.Email, Data: map[string]string{
+				"reset": s.cfg.Links.ForgotPassword(),
+				"until": now.Add(s.cfg.Limits.MFA.LockFor).UTC().Format("2006-01-02 15:04 UTC"),
+			}}, now)
 		}
 		if err := tx.DeleteMFAChallenges(ctx, a.ID); err != nil {
 			return err

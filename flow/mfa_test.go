@@ -325,3 +325,30 @@ func TestMFAStateSignsInWithCode(t *testing.T) {
 	}
 	wantKind(t, e.loginMFA(e.challenge(email), e.code(accountstate.TOTPSecret, 0)), tacit.SignedIn)
 }
+
+// The wrong code that locks the second step mails the owner once: whoever
+// is at it has the password. Earlier and later failures mail nothing.
+func TestMFALockMailsOwner(t *testing.T) {
+	e := newEnv(t, flow.EmailFirst, func(c *flow.Config) {
+		l := flow.DefaultLimits()
+		l.MFA = flow.Limit{Free: 2, Lock: 3, LockFor: time.Hour, Window: time.Hour}
+		c.Limits = &l
+	})
+	const email = "sol@example.com"
+	e.enrol(email)
+	e.mails(t)
+	for i := 1; i <= 4; i++ {
+		o := e.loginMFA(e.challenge(email), "000000")
+		if i <= 2 && o.Kind != tacit.InvalidCredentials || i > 2 && o.Kind != tacit.InvalidCredentials && o.Kind != tacit.Throttled {
+			t.Fatalf("wrong code %d: %+v", i, o)
+		}
+		got := mailKinds(e.mails(t), email)
+		want := []tacit.MailKind(nil)
+		if i == 3 {
+			want = []tacit.MailKind{tacit.MailMFALocked}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("mails after wrong code %d: %v, want %v", i, got, want)
+		}
+	}
+}

@@ -171,6 +171,14 @@ func mailCases() []mailCase {
 			phrases: []string{"was just turned off", "recovery codes no\nlonger work", "someone knows your password"},
 			reason:  reasonAccount,
 		},
+		{
+			kind:    tacit.MailMFALocked,
+			data:    map[string]string{"reset": forgot, "until": "2026-11-23 18:30 UTC"},
+			links:   []string{"reset"},
+			subject: "Someone has your Acme Health password",
+			phrases: []string{"with the right password,", "is paused until 2026-11-23 18:30 UTC.", "someone knows your password"},
+			reason:  reasonAccount,
+		},
 	}
 }
 
@@ -468,6 +476,7 @@ var renderedKinds = []tacit.MailKind{
 	tacit.MailAccountLocked,
 	tacit.MailMFAEnabled,
 	tacit.MailMFADisabled,
+	tacit.MailMFALocked,
 }
 
 func TestEveryKindHasTemplates(t *testing.T) {
