@@ -79,8 +79,12 @@
 // evidence channel "response order".
 //
 // One leak is one finding. A pair that differs from the first round on, or
-// only now and then, is a channel finding; one that differs for good from
-// a later request on is an onset, and only that. StateCheck does not
+// now and then, is a channel finding; one that differs for good from a
+// later request on is an onset, and only that. A pair that differs in a
+// single round of four or more is neither: it is a note on the endpoint,
+// because a time-window throttle whose wait runs out in the middle of a
+// round answers a clean endpoint's identifiers differently in just that
+// way. StateCheck does not
 // report a difference present from its first request when the endpoint
 // already has a finding, and TimingCheck leaves out pairs that differ in
 // status, which another finding covers. Every rule, and what reports it:

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -181,7 +182,7 @@ func (s *Scanner) scanEndpoint(ctx context.Context, t *Target, ep *Endpoint, ids
 	}
 	a := b.analyse(m)
 	res.Unstable = unstableNames(a.unstable)
-	res.Notes = notes(b)
+	res.Notes = append(notes(b), dropSingleRounds(b, &a)...)
 	fs := onsetFindings(ep, b, &a, 0)
 	fs = append(fs, channelFindings(ep, b, a)...)
 	if f, ok, err := s.registerMatrix(ctx, t, ep, ids, m, res); err != nil {
@@ -190,6 +191,59 @@ func (s *Scanner) scanEndpoint(ctx context.Context, t *Target, ep *Endpoint, ids
 		fs = append(fs, f)
 	}
 	return fs, nil
+}
+
+// singleRoundMin is the least number of rounds in which a difference
+// seen in one round only is set aside rather than reported.
+const singleRoundMin = 4
+
+// dropSingleRounds takes out of a the differences of every known
+// identifier that differs from its partner in exactly one round of a
+// batch of at least singleRoundMin rounds, and returns a note for each.
+// A leak that shows only once in that many rounds is weak evidence, and
+// it is exactly what a target's time-window throttle makes of a clean
+// endpoint: when a wait runs out in the middle of a round, the identifiers
+// asked before that moment are throttled and those after it are not. The
+// control pair shows it only when the moment falls between its two
+// requests; the known identifier and its partner, as often, and that
+// would be a false alarm. A real leak shows again in a longer run.
+func dropSingleRounds(b *batch, a *analysis) []string {
+	if b.rounds < singleRoundMin {
+		return nil
+	}
+	rounds := map[int]map[int]bool{}
+	for _, d := range a.diffs {
+		if rounds[d.known] == nil {
+			rounds[d.known] = map[int]bool{}
+		}
+		rounds[d.known][d.round] = true
+	}
+	single := map[int]bool{}
+	for k, rs := range rounds {
+		single[k] = len(rs) == 1
+	}
+	var kept []pairDiff
+	channels := map[int][]string{}
+	round := map[int]int{}
+	for _, d := range a.diffs {
+		if !single[d.known] {
+			kept = append(kept, d)
+			continue
+		}
+		round[d.known] = d.round
+		if !slices.Contains(channels[d.known], d.channel) {
+			channels[d.known] = append(channels[d.known], d.channel)
+		}
+	}
+	a.diffs = kept
+	var out []string
+	for k := range b.ids.Known {
+		if single[k] {
+			out = append(out, fmt.Sprintf("%s differed from an unknown identifier in one round of %d only (round %d: %s); not reported, since a throttle whose wait runs out mid-round looks the same: re-run with more --probes to confirm",
+				b.ids.Known[k], b.rounds, round[k]+1, strings.Join(channels[k], ", ")))
+		}
+	}
+	return out
 }
 
 // channelFindings turns the differences of a batch into one finding per

@@ -20,8 +20,9 @@ import (
 //
 // One leak, one finding:
 //
-//   - A pair that differs from the first round of a batch on, or only
-//     now and then, is a channel finding (USER_ENUM_STATUS_CODE, …; on a
+//   - A pair that differs from the first round of a batch on, or now
+//     and then (in more than one round: see dropSingleRounds), is a
+//     channel finding (USER_ENUM_STATUS_CODE, …; on a
 //     password reset endpoint USER_ENUM_PASSWORD_RESET, whatever the
 //     channel).
 //   - A pair that is equal in the first round and differs from some round
