@@ -4,13 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tacitauth/tacit"
 )
 
-// maxUserAgent bounds what a client can make us store per session.
-const maxUserAgent = 256
+// maxUserAgent and maxClientIP bound what a client can make us store per
+// session, in bytes. An address written out takes at most 45 bytes.
+const (
+	maxUserAgent = 256
+	maxClientIP  = 64
+)
 
 // touchEvery limits how often a session's last-seen time is written, so
 // reading a session is not a write on every request.
@@ -21,18 +27,32 @@ const touchEvery = time.Minute
 // sign-in is worthless after it.
 func (s *Service) startSession(ctx context.Context, tx tacit.Tx, id int64, c Client, now time.Time) (*tacit.NewSession, error) {
 	token, th := tacit.NewToken()
-	ua := c.UserAgent
-	if len(ua) > maxUserAgent {
-		ua = ua[:maxUserAgent]
-	}
 	ss := tacit.Session{
 		AccountID: id, TokenHash: th, CreatedAt: now, LastSeenAt: now,
-		ExpiresAt: now.Add(s.cfg.SessionLifetime), UserAgent: ua, IP: c.IP,
+		ExpiresAt: now.Add(s.cfg.SessionLifetime),
+		UserAgent: storable(c.UserAgent, maxUserAgent), IP: storable(c.IP, maxClientIP),
 	}
 	if err := tx.CreateSession(ctx, &ss); err != nil {
 		return nil, fmt.Errorf("start session: %w", err)
 	}
 	return &tacit.NewSession{Token: token, ExpiresAt: ss.ExpiresAt}, nil
+}
+
+// storable returns a client-supplied string as text every engine stores:
+// invalid UTF-8 and NUL (PostgreSQL's text refuses both, which would fail
+// the sign-in) become U+FFFD, and the result is cut to at most max bytes
+// on a character boundary, after the cleaning, which can lengthen it.
+func storable(s string, max int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.ReplaceAll(s, "\x00", "\uFFFD")
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
 }
 
 // Logout ends the session with this token, if there is one. Always Done.

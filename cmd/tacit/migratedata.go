@@ -6,6 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"math"
+	"slices"
 	"time"
 
 	"github.com/tacitauth/tacit"
@@ -19,9 +22,51 @@ const copyBatch = 500
 // copyProgressEvery is how many accounts pass between progress lines.
 const copyProgressEvery = 10_000
 
-// The reads migrate-data makes of the source (see snapshot).
+// copiedTables are the tables migrate-data copies, with the columns it
+// carries over: each account and everything that decides how it signs in
+// (its authenticator, the last step used, its recovery codes), and its
+// sessions. IDs change; every row follows its account to the new one.
+var copiedTables = map[string][]string{
+	"accounts":       {"id", "email", "password_hash", "created_at", "disabled"},
+	"totp":           {"account_id", "secret", "enabled", "last_step", "created_at"},
+	"recovery_codes": {"account_id", "code_hash"},
+	"sessions":       {"id", "account_id", "token_hash", "created_at", "last_seen_at", "expires_at", "user_agent", "ip"},
+}
+
+// droppedTable is a table migrate-data leaves behind on purpose, and what
+// the summary says of it.
+type droppedTable struct{ name, what string }
+
+// droppedTables are the tables migrate-data leaves behind, in the order the
+// summary names them. None of them protects an account: each is work in
+// progress that its user starts again, or the server's own bookkeeping.
+// Leaving behind a pending address change, reset or second step makes it
+// fail, never succeed. A table in the source that is neither here nor in
+// copiedTables stops migrate-data (checkSchema): it may be the next
+// passkeys table, and forgetting it would quietly weaken the accounts.
+var droppedTables = []droppedTable{
+	{"signups", "pending sign-ups; those users sign up again"}, // prefixed with the count
+	{"reset_tokens", "password reset links; their owners ask again"},
+	{"email_changes", "address change links; those addresses stay as they were"},
+	{"mfa_challenges", "sign-ins waiting for their second step; those users sign in again"},
+	{"counters", "throttle counters; every limit starts afresh"},
+	{"secrets", "the throttle counters' key; the target makes its own"},
+	{"outbox", "mail, sent or queued"},
+	{"dev_mailbox", "mail captured by the dev mail driver"},
+}
+
+// The reads migrate-data makes of the source (see snapshot). Accounts are
+// read a batch at a time, in ID order, so that the second factors of each
+// batch can be read next and written in the same transaction as their
+// accounts: the target never holds an account without its second factor,
+// even if the copy stops half way.
 const (
-	selectAccounts = `SELECT id, email, password_hash, created_at, disabled FROM accounts ORDER BY id`
+	selectAccounts = `SELECT id, email, password_hash, created_at, disabled FROM accounts
+		WHERE id > $1 ORDER BY id LIMIT $2`
+	selectTOTP = `SELECT account_id, secret, enabled, last_step, created_at FROM totp
+		WHERE account_id BETWEEN $1 AND $2 ORDER BY account_id`
+	selectRecoveryCodes = `SELECT account_id, code_hash FROM recovery_codes
+		WHERE account_id BETWEEN $1 AND $2 ORDER BY account_id, code_hash`
 	selectSessions = `SELECT id, account_id, token_hash, created_at, last_seen_at, expires_at, user_agent, ip
 		FROM sessions WHERE expires_at > $1 ORDER BY id`
 	countAccounts        = `SELECT count(*) FROM accounts`
@@ -72,11 +117,12 @@ func parseMigrateDataArgs(args []string) (migrateDataOptions, error) {
 	return opts, nil
 }
 
-// migrateData copies every account and, if asked, every live session from
-// one database into another that has none. It reads the source in one
-// read-only snapshot and writes the target through tacit.Store, so either
-// engine works on either side. Account IDs may change; sessions follow
-// their accounts to the new IDs.
+// migrateData copies every account, with its authenticator and recovery
+// codes, and, if asked, every live session from one database into another
+// that has none. It reads the source in one read-only snapshot and writes
+// the target through tacit.Store, so either engine works on either side.
+// Account IDs may change; what belongs to an account follows it to its new
+// ID.
 func migrateData(ctx context.Context, opts migrateDataOptions, stdout, stderr io.Writer) (err error) {
 	src, err := openSnapshot(ctx, opts.from, "--from")
 	if err != nil {
@@ -87,6 +133,9 @@ func migrateData(ctx context.Context, opts migrateDataOptions, stdout, stderr io
 			err = fmt.Errorf("--from: close: %w", opts.from.redact(cerr))
 		}
 	}()
+	if err := checkSchema(ctx, src, opts.from); err != nil {
+		return err
+	}
 	dst, err := openDatabase(ctx, opts.to, "--to")
 	if err != nil {
 		return err
@@ -110,7 +159,8 @@ func migrateData(ctx context.Context, opts migrateDataOptions, stdout, stderr io
 			return err
 		}
 	}
-	if _, err := fmt.Fprintf(stdout, "copied %d accounts and %d sessions\n", len(c.ids), sessions); err != nil {
+	if _, err := fmt.Fprintf(stdout, "copied %d accounts, %d authenticators (%d on), %d recovery codes and %d sessions\n",
+		len(c.ids), c.totp, c.totpOn, c.codes, sessions); err != nil {
 		return err
 	}
 	return reportNotCopied(ctx, src, opts, now, stdout, stderr)
@@ -146,53 +196,100 @@ type copier struct {
 	opts   migrateDataOptions
 	stdout io.Writer
 	ids    map[int64]int64 // source account ID → target account ID
+	// What was copied besides accounts: authenticators, those of them
+	// on, recovery codes.
+	totp, totpOn, codes int
+}
+
+// accountBatch is one batch of accounts read from the source, in ID
+// order, with their authenticators and recovery codes (by source ID).
+type accountBatch struct {
+	accounts []tacit.Account
+	totp     []tacit.TOTP
+	codes    map[int64][][]byte
 }
 
 // copyAccounts copies every account, keeping its address, password hash,
-// creation time and disabled flag, and prints progress.
+// creation time and disabled flag, together with its authenticator (secret,
+// whether on, the last step used, creation time) and recovery codes, and
+// prints progress.
 func (c *copier) copyAccounts(ctx context.Context) error {
-	batch := make([]tacit.Account, 0, c.opts.batch)
 	next := c.opts.progressEvery
-	flush := func() error {
-		if err := c.writeAccounts(ctx, batch); err != nil {
-			return err
+	after := int64(math.MinInt64)
+	for {
+		b, err := c.readAccounts(ctx, after)
+		if err != nil {
+			return fmt.Errorf("copy accounts: %w", c.opts.from.redact(err))
 		}
-		batch = batch[:0]
+		if len(b.accounts) == 0 {
+			return nil
+		}
+		if err := c.writeAccounts(ctx, b); err != nil {
+			return fmt.Errorf("copy accounts: %w", err)
+		}
 		for ; len(c.ids) >= next; next += c.opts.progressEvery {
 			if _, err := fmt.Fprintf(c.stdout, "copied %d accounts so far\n", next); err != nil {
 				return err
 			}
 		}
-		return nil
+		after = b.accounts[len(b.accounts)-1].ID
 	}
-	err := c.src.each(ctx, selectAccounts, nil, func(scan func(...any) error) error {
+}
+
+// readAccounts reads the batch of accounts whose IDs follow after, and
+// their second factors.
+func (c *copier) readAccounts(ctx context.Context, after int64) (accountBatch, error) {
+	b := accountBatch{codes: map[int64][][]byte{}}
+	err := c.src.each(ctx, selectAccounts, []any{after, c.opts.batch}, func(scan func(...any) error) error {
 		var a tacit.Account
 		var created int64
 		if err := scan(&a.ID, &a.Email, &a.PasswordHash, &created, &a.Disabled); err != nil {
 			return fmt.Errorf("read account: %w", err)
 		}
 		a.CreatedAt = fromMicros(created)
-		batch = append(batch, a)
-		if len(batch) < c.opts.batch {
-			return nil
-		}
-		return flush()
+		b.accounts = append(b.accounts, a)
+		return nil
 	})
-	if err == nil && len(batch) > 0 {
-		err = flush()
+	if err != nil || len(b.accounts) == 0 {
+		return b, err
 	}
+	first, last := b.accounts[0].ID, b.accounts[len(b.accounts)-1].ID
+	err = c.src.each(ctx, selectTOTP, []any{first, last}, func(scan func(...any) error) error {
+		var o tacit.TOTP
+		var created int64
+		if err := scan(&o.AccountID, &o.Secret, &o.Enabled, &o.LastStep, &created); err != nil {
+			return fmt.Errorf("read authenticator: %w", err)
+		}
+		o.CreatedAt = fromMicros(created)
+		b.totp = append(b.totp, o)
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("copy accounts: %w", err)
+		return b, err
 	}
-	return nil
+	err = c.src.each(ctx, selectRecoveryCodes, []any{first, last}, func(scan func(...any) error) error {
+		var id int64
+		var h []byte
+		if err := scan(&id, &h); err != nil {
+			return fmt.Errorf("read recovery code: %w", err)
+		}
+		b.codes[id] = append(b.codes[id], h)
+		return nil
+	})
+	return b, err
 }
 
-// writeAccounts creates one batch of accounts in one transaction and
-// records their new IDs.
-func (c *copier) writeAccounts(ctx context.Context, batch []tacit.Account) error {
-	newIDs := make([]int64, len(batch))
+// writeAccounts creates one batch of accounts, with their authenticators
+// and recovery codes under their new IDs, in one transaction, and records
+// the new IDs.
+func (c *copier) writeAccounts(ctx context.Context, b accountBatch) error {
+	newIDs := make(map[int64]int64, len(b.accounts))
+	codes := 0
 	err := c.dst.Update(ctx, func(tx tacit.Tx) error {
-		for i, a := range batch {
+		clear(newIDs) // in case the store runs fn again
+		codes = 0
+		for _, a := range b.accounts {
+			old := a.ID
 			a.ID = 0
 			err := tx.CreateAccount(ctx, &a)
 			if errors.Is(err, tacit.ErrConflict) {
@@ -201,17 +298,58 @@ func (c *copier) writeAccounts(ctx context.Context, batch []tacit.Account) error
 			if err != nil {
 				return err
 			}
-			newIDs[i] = a.ID
+			newIDs[old] = a.ID
+		}
+		// The snapshot saw the accounts of these rows (the schema's
+		// foreign keys), in this batch's ID range.
+		for _, o := range b.totp {
+			id, ok := newIDs[o.AccountID]
+			if !ok {
+				return fmt.Errorf("authenticator of account %d, which is not in the source", o.AccountID)
+			}
+			o.AccountID = id
+			if err := tx.SaveTOTP(ctx, o); err != nil {
+				return err
+			}
+		}
+		for _, a := range b.accounts {
+			hashes := b.codes[a.ID]
+			if len(hashes) == 0 {
+				continue
+			}
+			if err := tx.SetRecoveryCodes(ctx, newIDs[a.ID], hashes); err != nil {
+				return err
+			}
+			codes += len(hashes)
+		}
+		if codes != countCodes(b.codes) {
+			return errors.New("recovery codes of accounts that are not in the source")
 		}
 		return nil
 	})
 	if err != nil {
 		return c.opts.to.redact(err)
 	}
-	for i, a := range batch {
-		c.ids[a.ID] = newIDs[i]
+	for old, id := range newIDs {
+		c.ids[old] = id
 	}
+	for _, o := range b.totp {
+		c.totp++
+		if o.Enabled {
+			c.totpOn++
+		}
+	}
+	c.codes += codes
 	return nil
+}
+
+// countCodes counts the recovery codes of a batch.
+func countCodes(codes map[int64][][]byte) int {
+	n := 0
+	for _, hs := range codes {
+		n += len(hs)
+	}
+	return n
 }
 
 // copySessions copies the sessions that have not reached their absolute
@@ -266,8 +404,9 @@ func (c *copier) copySessions(ctx context.Context, now time.Time) (int, error) {
 	return copied, nil
 }
 
-// reportNotCopied says what stays behind in the source, and warns about
-// queued mail, which will now never be sent.
+// reportNotCopied names each table left behind in the source and says
+// what that means, and warns about queued mail, which will now never be
+// sent.
 func reportNotCopied(ctx context.Context, src *snapshot, opts migrateDataOptions, now time.Time, stdout, stderr io.Writer) error {
 	signups, err := src.count(ctx, countLiveSignups, now.UnixMicro())
 	if err != nil {
@@ -277,9 +416,14 @@ func reportNotCopied(ctx context.Context, src *snapshot, opts migrateDataOptions
 	if err != nil {
 		return fmt.Errorf("--from: count queued mail: %w", opts.from.redact(err))
 	}
-	notCopied := "not copied: %d pending sign-ups (those users sign up again), reset and email-change links, throttle counters, the outbox and the dev mailbox\n"
-	if _, err := fmt.Fprintf(stdout, notCopied, signups); err != nil {
-		return err
+	for _, d := range droppedTables {
+		what := d.what
+		if d.name == "signups" {
+			what = fmt.Sprintf("%d %s", signups, what)
+		}
+		if _, err := fmt.Fprintf(stdout, "not copied: %s (%s)\n", d.name, what); err != nil {
+			return err
+		}
 	}
 	if !opts.sessions {
 		if _, err := fmt.Fprintln(stdout, "not copied: sessions (--sessions=false); every user signs in again"); err != nil {
@@ -290,4 +434,38 @@ func reportNotCopied(ctx context.Context, src *snapshot, opts migrateDataOptions
 		_, err = fmt.Fprintf(stderr, "warning: %d mails queued in the source were not delivered and are not copied; they will not be sent\n", mails)
 	}
 	return err
+}
+
+// checkSchema refuses a source with a table, or a column of a copied table,
+// that this version does not know (say, from a newer tacit): migrate-data
+// cannot tell whether leaving it behind leaves an account less protected.
+// A copied table or column the source lacks means an older schema.
+func checkSchema(ctx context.Context, src *snapshot, from Database) error {
+	schema, err := src.columns(ctx)
+	if err != nil {
+		return fmt.Errorf("--from: read the schema: %w", from.redact(err))
+	}
+	const unknown = "--from: %s is not one this tacit knows, so migrate-data cannot tell whether it holds what protects an account; copy with the tacit version that made it"
+	for _, table := range slices.Sorted(maps.Keys(schema)) {
+		copied, ok := copiedTables[table]
+		if !ok {
+			if !slices.ContainsFunc(droppedTables, func(d droppedTable) bool { return d.name == table }) {
+				return fmt.Errorf(unknown, "table "+table)
+			}
+			continue
+		}
+		for _, col := range schema[table] {
+			if !slices.Contains(copied, col) {
+				return fmt.Errorf(unknown, "column "+table+"."+col)
+			}
+		}
+	}
+	for _, table := range slices.Sorted(maps.Keys(copiedTables)) {
+		for _, col := range copiedTables[table] {
+			if !slices.Contains(schema[table], col) {
+				return fmt.Errorf("--from: the schema lacks %s.%s, so it is older than this tacit; run tacit migrate on it first", table, col)
+			}
+		}
+	}
+	return nil
 }

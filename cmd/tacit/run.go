@@ -115,7 +115,7 @@ Usage:
 Commands:
   serve          run the server
   migrate        create or upgrade the database schema, then exit
-  migrate-data   copy accounts and sessions into another database
+  migrate-data   copy accounts (two-step sign-in too) and sessions elsewhere
   seed           fill the database with test accounts, for benchmarks
   scan           scan a web application for account enumeration ("tacit scan -h")
   config         print the configuration in force as YAML (secrets masked)
@@ -153,14 +153,17 @@ keep the rule's default; free=0 or "off" switches the rule off.
 
 tacit migrate-data --from URL --to URL [--sessions=false]
   Copies every account (address, password hash, creation time, disabled
-  flag) and, unless --sessions=false, every live session from one database
-  to another, e.g. from sqlite:///var/lib/tacit/tacit.db to
+  flag) with its two-step sign-in (authenticator, last step used, recovery
+  codes) and, unless --sessions=false, every live session from one
+  database to another, e.g. from sqlite:///var/lib/tacit/tacit.db to
   postgres://tacit:password@db:5432/tacit. Either engine works on either
   side. The target is migrated first and must hold no accounts. Stop the
-  servers on both while it runs. Not copied: pending sign-ups (those users
-  sign up again), reset and email-change links, throttle counters and the
-  outbox: mail still queued in the source is not sent (the command warns
-  with the count).
+  servers on both while it runs. Not copied, and named table by table:
+  pending sign-ups (those users sign up again), reset and email-change
+  links, sign-ins waiting for their second step, throttle counters and
+  their key, and the outbox and dev mailbox: mail still queued in the
+  source is not sent (the command warns with the count). A source table or
+  column this version does not know stops the copy before it starts.
 
 tacit seed --accounts N [--password P] [--prefix seed]
   Adds N verified accounts <prefix>-1@example.com … <prefix>-N@example.com

@@ -51,7 +51,7 @@ const (
 
 // serve runs the server until ctx is done, then shuts down gracefully.
 func serve(ctx context.Context, c Config, stderr io.Writer) (err error) {
-	if err := c.checkDevMail(); err != nil {
+	if err := c.checkLocalOnly(); err != nil {
 		return err
 	}
 	log := c.Logger(stderr)
@@ -74,6 +74,14 @@ func serve(ctx context.Context, c Config, stderr io.Writer) (err error) {
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.name("addr"), err)
+	}
+	// A host name that checkLocalOnly took for loopback must have
+	// resolved to a loopback address too.
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+		if err := c.checkListen(tcp.String()); err != nil {
+			ln.Close()
+			return err
+		}
 	}
 	srv := &http.Server{
 		Handler:           handler,
@@ -304,6 +312,37 @@ func (c *Config) checkDevMail() error {
 	}
 	return fmt.Errorf("%s: dev shows every mailed link at /_dev/mail, so it serves only a loopback base URL, but the base URL host is %q; use smtp",
 		c.name("mail"), c.BaseURL.Hostname())
+}
+
+// checkLocalOnly refuses to serve what is for local development only to
+// anyone beyond this machine: the dev mailbox, and session cookies sent
+// over plain HTTP. Both the base URL and the listen address must be
+// loopback: the base URL is only what links say, and a server listening on
+// every interface answers whoever connects, whatever its links say.
+func (c *Config) checkLocalOnly() error {
+	if err := c.checkDevMail(); err != nil {
+		return err
+	}
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err == nil && isLoopback(host) {
+		return nil
+	}
+	return c.checkListen(c.Addr)
+}
+
+// checkListen returns the error for listening on addr, a non-loopback
+// address, or nil if nothing local-only is configured.
+func (c *Config) checkListen(addr string) error {
+	const loopback = "so the server listens only on a loopback address (127.0.0.1, ::1 or localhost)"
+	if c.Mail == MailDev {
+		return fmt.Errorf("%s: mail is dev (%s), which shows every mailed link at /_dev/mail to anyone who reaches it, %s, got %q; listen on one, or use smtp",
+			c.name("addr"), c.name("mail"), loopback, addr)
+	}
+	if !c.SecureCookies() {
+		return fmt.Errorf("%s: cookies without the Secure attribute (%s %s with base URL %s) are for local development only, %s, got %q; listen on one, or serve an https base URL",
+			c.name("addr"), c.name("cookie_secure"), c.CookieSecure, c.BaseURL, loopback, addr)
+	}
+	return nil
 }
 
 // ready reports whether db is reachable and fully migrated, for /readyz.

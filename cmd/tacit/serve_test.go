@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -420,5 +422,68 @@ func TestReady(t *testing.T) {
 	}
 	if err := ready(ctx, db); err != nil {
 		t.Fatalf("not ready after migrating: %v", err)
+	}
+}
+
+// TestServeRefusesPublicListen checks that the dev mailbox and cookies
+// without Secure, both for local development only, are never served on
+// a listen address beyond this machine, whatever the base URL says.
+func TestServeRefusesPublicListen(t *testing.T) {
+	const (
+		devMail = `TACIT_ADDR: mail is dev (TACIT_MAIL), which shows every mailed link at /_dev/mail to anyone who reaches it, so the server listens only on a loopback address (127.0.0.1, ::1 or localhost), got %q; listen on one, or use smtp`
+		cookies = `TACIT_ADDR: cookies without the Secure attribute (TACIT_COOKIE_SECURE %s with base URL %s) are for local development only, so the server listens only on a loopback address (127.0.0.1, ::1 or localhost), got %q; listen on one, or serve an https base URL`
+	)
+	smtp := []string{"TACIT_MAIL", "smtp", "TACIT_SMTP_URL", "smtp://127.0.0.1:1", "TACIT_MAIL_FROM", "no-reply@example.com"}
+	for _, tt := range []struct {
+		addr string
+		env  []string
+		want string
+	}{
+		// The default mail driver is dev.
+		{"0.0.0.0:0", []string{"TACIT_BASE_URL", "http://localhost:4455"}, devMail},
+		{":0", []string{"TACIT_BASE_URL", "http://localhost:4455"}, devMail},
+		{"[::]:0", []string{"TACIT_BASE_URL", "http://localhost:4455"}, devMail},
+		{"192.0.2.1:0", []string{"TACIT_BASE_URL", "http://localhost:4455"}, devMail},
+		{"[2001:db8::1]:0", []string{"TACIT_BASE_URL", "http://127.0.0.1:4455"}, devMail},
+		// Secure cookies do not make the dev mailbox safe.
+		{"0.0.0.0:0", []string{"TACIT_BASE_URL", "http://localhost:4455", "TACIT_COOKIE_SECURE", "true"}, devMail},
+		// SMTP mail, but session cookies sent over plain HTTP.
+		{"0.0.0.0:0", append([]string{"TACIT_BASE_URL", "http://localhost:4455"}, smtp...), cookies},
+		{":0", append([]string{"TACIT_BASE_URL", "http://[::1]:4455", "TACIT_COOKIE_SECURE", "false"}, smtp...), cookies},
+	} {
+		getenv := fastEnv(t.TempDir(), append([]string{"TACIT_ADDR", tt.addr}, tt.env...)...)
+		// Before the fix these served; the timeout ends them.
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := run(ctx, []string{"serve"}, getenv, io.Discard, io.Discard)
+		cancel()
+		want := fmt.Sprintf(tt.want, tt.addr)
+		if tt.want == cookies {
+			want = fmt.Sprintf(tt.want, cmp.Or(getenv("TACIT_COOKIE_SECURE"), "auto"), getenv("TACIT_BASE_URL"), tt.addr)
+		}
+		if err == nil || err.Error() != want {
+			t.Errorf("serve on %s with %q: %v\nwant %s", tt.addr, tt.env, err, want)
+		}
+	}
+
+	// Loopback listen addresses are accepted with either; so is any
+	// address with SMTP and Secure cookies.
+	for _, tt := range []struct {
+		addr string
+		env  []string
+	}{
+		{"127.0.0.1:4455", nil},
+		{"127.1.2.3:4455", []string{"TACIT_BASE_URL", "http://localhost:4455"}},
+		{"[::1]:4455", []string{"TACIT_BASE_URL", "http://localhost:4455"}},
+		{"localhost:4455", []string{"TACIT_BASE_URL", "http://localhost:4455"}},
+		{"0.0.0.0:4455", append([]string{"TACIT_BASE_URL", "https://auth.example.com"}, smtp...)},
+		{":4455", append([]string{"TACIT_BASE_URL", "http://localhost:4455", "TACIT_COOKIE_SECURE", "true"}, smtp...)},
+	} {
+		c, err := Load("serve", []string{"--addr", tt.addr}, fastEnv(t.TempDir(), tt.env...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.checkLocalOnly(); err != nil {
+			t.Errorf("serve on %s with %q refused: %v", tt.addr, tt.env, err)
+		}
 	}
 }

@@ -17,19 +17,34 @@ import (
 )
 
 // snapshot is a read-only view of a database for the few reads that
-// tacit.Store does not offer: listing every account and session, and
-// counting rows. tacit.Store is the flows' interface and rightly has no
+// tacit.Store does not offer: listing every account, its second factors
+// and sessions, counting rows, and listing the schema's tables. tacit.Store is the flows' interface and rightly has no
 // "list everything"; these reads serve only the maintenance commands, so
 // they are plain SQL here rather than methods every engine must carry.
 //
 // It is one read-only transaction, so everything read through it is one
 // consistent state of the database. The SQL is written once for both
-// engines: the tables have the same columns, times are Unix microseconds
-// in both, and the SQLite driver takes $1 placeholders as PostgreSQL does.
+// engines (but for the catalogue read of columns): the tables have the
+// same columns, times are Unix microseconds in both, and the SQLite driver
+// takes $1 placeholders as PostgreSQL does.
 type snapshot struct {
 	query func(ctx context.Context, sql string, args ...any) (rowSet, error)
 	close func() error
+	// listColumns lists every table and its columns, in the engine's
+	// own catalogue: the one read that differs between the engines.
+	listColumns string
 }
+
+// The catalogue reads of columns, without the migration runner's own
+// table.
+const (
+	sqliteColumns = `SELECT m.name, p.name FROM sqlite_schema AS m, pragma_table_info(m.name) AS p
+		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite%' AND m.name <> 'schema_migrations'
+		ORDER BY m.name, p.cid`
+	postgresColumns = `SELECT table_name::text, column_name::text FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name <> 'schema_migrations'
+		ORDER BY table_name, ordinal_position`
+)
 
 // rowSet is what database/sql's and pgx's result sets share.
 type rowSet interface {
@@ -86,7 +101,8 @@ func openSQLiteSnapshot(ctx context.Context, path string) (*snapshot, error) {
 			}
 			return sqlRows{rows}, nil
 		},
-		close: func() error { return errors.Join(tx.Rollback(), db.Close()) },
+		close:       func() error { return errors.Join(tx.Rollback(), db.Close()) },
+		listColumns: sqliteColumns,
 	}, nil
 }
 
@@ -124,6 +140,7 @@ func openPostgresSnapshot(ctx context.Context, dbURL string) (*snapshot, error) 
 			ctx := context.WithoutCancel(ctx)
 			return errors.Join(tx.Rollback(ctx), conn.Close(ctx))
 		},
+		listColumns: postgresColumns,
 	}, nil
 }
 
@@ -147,6 +164,21 @@ func (s *snapshot) count(ctx context.Context, query string, args ...any) (int64,
 	var n int64
 	err := s.each(ctx, query, args, func(scan func(...any) error) error { return scan(&n) })
 	return n, err
+}
+
+// columns returns the database's tables, each with its columns, as its
+// schema lists them; the migration runner's table is left out.
+func (s *snapshot) columns(ctx context.Context) (map[string][]string, error) {
+	out := map[string][]string{}
+	err := s.each(ctx, s.listColumns, nil, func(scan func(...any) error) error {
+		var table, column string
+		if err := scan(&table, &column); err != nil {
+			return err
+		}
+		out[table] = append(out[table], column)
+		return nil
+	})
+	return out, err
 }
 
 // fromMicros turns a stored time (Unix microseconds, 0 for never) back
