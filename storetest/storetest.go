@@ -133,6 +133,7 @@ func Run[S Migrator](t *testing.T, e Engine[S]) {
 		{"SignupByToken", one(testSignupByToken)},
 		{"SignupByTokenExpiry", one(testSignupByTokenExpiry)},
 		{"LatestSignup", one(testLatestSignup)},
+		{"PendingSignups", one(testPendingSignups)},
 		{"DeleteSignups", one(testDeleteSignups)},
 		{"SessionLifecycle", one(testSessionLifecycle)},
 		{"SessionExpiredStillFound", one(testSessionExpiredStillFound)},
