@@ -163,6 +163,7 @@ func Run[S Migrator](t *testing.T, e Engine[S]) {
 		{"TokensSpentOnce", one(testTokensSpentOnce)},
 		{"EmailChange", one(testEmailChange)},
 		{"EmailChangeExpiry", one(testEmailChangeExpiry)},
+		{"EmailChangeBinding", one(testEmailChangeBinding)},
 		{"CounterHit", one(testCounterHit)},
 		{"CounterRestart", one(testCounterRestart)},
 		{"DeleteCounter", one(testDeleteCounter)},

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tacitauth/tacit/flow"
+	"github.com/tacitauth/tacit/internal/accountstate"
 )
 
 // intrudersPassword is the password of someone who signs up an address
@@ -87,4 +88,53 @@ func TestSignUpTakeoverEndToEnd(t *testing.T) {
 			t.Fatal("the account does not have exactly the owner's password")
 		}
 	})
+}
+
+// TestThiefsEmailChangeEndToEnd is issue 17, item 2, through the real
+// server: a thief with the password signs in and asks to move the account
+// to their own address; the owner changes the password (signing out the
+// other devices) or signs the thief's device out; then the thief confirms
+// the mailed link. Before the fix it answered 204, the account carried the
+// thief's address, and a reset mailed there took it.
+func TestThiefsEmailChangeEndToEnd(t *testing.T) {
+	h := newHarness(t, options{})
+	for _, tc := range []struct {
+		name     string
+		takeBack func(t *testing.T, owner *browser)
+	}{
+		{"password change", func(t *testing.T, owner *browser) {
+			wantStatus(t, "owner changes the password", owner.postJSON("/api/password/change",
+				`{"current_password":"`+arrangedPassword+`","password":"`+newPassword+`","password_confirm":"`+newPassword+`","end_other_sessions":true}`), 204, "")
+		}},
+		{"sign out the other devices", func(t *testing.T, owner *browser) {
+			wantStatus(t, "owner signs out the others", owner.delete("/api/sessions"), 204, "")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h.t = t
+			email, loot := h.arranged(accountstate.Verified), newAddress()
+			owner, thief := h.signedIn(email, "owner"), h.signedIn(email, "thief")
+			wantStatus(t, "thief asks to move the account", thief.postJSON("/api/email/change", jsonBody(map[string]string{
+				"email": loot, "password": arrangedPassword,
+			})), 202, `{"status":"check_inbox"}`)
+			h.deliver()
+			token := mailboxLink(t, h, loot, "/email/confirm")
+
+			tc.takeBack(t, owner)
+			wantStatus(t, "thief's session", thief.get("/api/session"), 401, "")
+			wantStatus(t, "thief confirms", h.browser().postJSON("/api/email/confirm", jsonBody(map[string]string{"token": token})), 400, `{"error":"invalid_token"}`)
+			if got := sessionEmail(t, owner); got != email {
+				t.Fatalf("the account moved to %s", got)
+			}
+			// A reset asked for the thief's address mails nothing that
+			// works for the owner's account.
+			wantStatus(t, "reset to the thief's address", h.browser().postJSON("/api/password/forgot", jsonBody(map[string]string{"email": loot})), 202, "")
+			h.deliver()
+			for _, m := range h.mailsTo(loot) {
+				if strings.Contains(m.Text, "/password/reset?token=") {
+					t.Fatalf("the thief's address got a reset link:\n%s", m.Text)
+				}
+			}
+		})
+	}
 }
