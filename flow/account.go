@@ -16,11 +16,15 @@ type ChangePasswordInput struct {
 	CurrentPassword string
 	Password        string
 	PasswordConfirm string
-	// EndOtherSessions signs out every other device.
-	EndOtherSessions bool
+	// KeepOtherSessions leaves the account's other sessions signed in.
+	// By default a password change ends every session but the one
+	// making it: a stolen session must not outlive the owner taking the
+	// account back, as it does not outlive a reset.
+	KeepOtherSessions bool
 }
 
-// ChangePassword sets a new password for the signed-in account: Done,
+// ChangePassword sets a new password for the signed-in account and, unless
+// asked to keep them, ends the account's other sessions: Done,
 // InvalidCredentials for a wrong current password (counted like a failed
 // sign-in, so a stolen session cannot guess it freely), Invalid, or
 // Throttled.
@@ -43,7 +47,7 @@ func (s *Service) ChangePassword(ctx context.Context, id Identity, in ChangePass
 		if err := unchanged(ctx, tx, verified); err != nil {
 			return err
 		}
-		if in.EndOtherSessions {
+		if !in.KeepOtherSessions {
 			if err := tx.DeleteSessions(ctx, id.Account.ID, id.Session.ID); err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package flow_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -23,12 +24,12 @@ func TestThiefsEmailChangeDies(t *testing.T) {
 	}{
 		{"password changed, other devices signed out", func(t *testing.T, e *env, owner, _ flow.Identity) {
 			wantKind(t, e.ok(e.svc.ChangePassword(ctx, owner, flow.ChangePasswordInput{
-				CurrentPassword: statePassword, Password: "taken back 11", PasswordConfirm: "taken back 11", EndOtherSessions: true,
+				CurrentPassword: statePassword, Password: "taken back 11", PasswordConfirm: "taken back 11",
 			}, flow.Client{})), tacit.Done)
 		}},
 		{"password changed, devices kept", func(t *testing.T, e *env, owner, _ flow.Identity) {
 			wantKind(t, e.ok(e.svc.ChangePassword(ctx, owner, flow.ChangePasswordInput{
-				CurrentPassword: statePassword, Password: "taken back 11", PasswordConfirm: "taken back 11",
+				CurrentPassword: statePassword, Password: "taken back 11", PasswordConfirm: "taken back 11", KeepOtherSessions: true,
 			}, flow.Client{})), tacit.Done)
 		}},
 		{"other devices signed out", func(t *testing.T, e *env, owner, _ flow.Identity) {
@@ -112,4 +113,26 @@ func accountOf(t *testing.T, e *env, addr string) tacit.Account {
 		t.Fatalf("account %s: %v", addr, err)
 	}
 	return a
+}
+
+// TestPasswordChangeEndsOtherSessions is issue 17, item 6: a stolen
+// session must not survive the owner's password change unless the owner
+// asks to stay signed in elsewhere. Before the fix other sessions stayed
+// by default.
+func TestPasswordChangeEndsOtherSessions(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, flow.EmailFirst)
+	addr := "own@example.com"
+	own := signIn(t, e, addr)
+	owner := identity(t, e, own)
+	stolen := e.ok(e.svc.Login(ctx, addr, statePassword, flow.Client{})).Session.Token
+	wantKind(t, e.ok(e.svc.ChangePassword(ctx, owner, flow.ChangePasswordInput{
+		CurrentPassword: statePassword, Password: "taken back 11", PasswordConfirm: "taken back 11",
+	}, flow.Client{})), tacit.Done)
+	if _, err := e.svc.Session(ctx, stolen); !errors.Is(err, flow.ErrNoSession) {
+		t.Fatalf("other session after a password change: %v", err)
+	}
+	if _, err := e.svc.Session(ctx, own); err != nil {
+		t.Fatalf("own session after a password change: %v", err)
+	}
 }
