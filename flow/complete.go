@@ -16,12 +16,15 @@ type CompleteInput struct {
 	PasswordConfirm string
 }
 
-// CompleteSignup creates the account for a valid sign-up token and a valid
-// password, and signs in: AccountCreated with a session. The token proves
-// control of the mailbox, so these answers may differ: a bad token gets
-// InvalidToken, a bad password Invalid.
+// CompleteSignup creates the account for a valid email-first sign-up token
+// and a valid password, and signs in: AccountCreated with a session. The
+// token proves control of the mailbox, so these answers may differ: a bad
+// token gets InvalidToken, a bad password Invalid. A full-form sign-up's
+// token is a bad token here: it is confirmed with the password chosen at
+// sign-up (Verify), and taking it here would let whoever holds the link
+// skip that check.
 func (s *Service) CompleteSignup(ctx context.Context, in CompleteInput, c Client) (tacit.Outcome, error) {
-	if !s.signupTokenLive(ctx, in.Token) {
+	if !s.emailFirstTokenLive(ctx, in.Token) {
 		return tacit.Outcome{Kind: tacit.InvalidToken}, nil
 	}
 	if fe := s.cfg.Policy.Check(in.Password, in.PasswordConfirm); len(fe) > 0 {
@@ -31,7 +34,7 @@ func (s *Service) CompleteSignup(ctx context.Context, in CompleteInput, c Client
 	if err != nil {
 		return tacit.Outcome{}, fmt.Errorf("complete sign-up: %w", err)
 	}
-	return s.createAccount(ctx, in.Token, hash, tacit.AccountCreated, c)
+	return s.createAccount(ctx, in.Token, false, hash, tacit.AccountCreated, c)
 }
 
 // VerifyInput confirms a full-form sign-up from the mailed link.
@@ -118,7 +121,7 @@ func (s *Service) Verify(ctx context.Context, in VerifyInput, c Client) (tacit.O
 			return tacit.Outcome{}, fmt.Errorf("verify: %w", err)
 		}
 		if ok {
-			return s.createAccount(ctx, in.Token, su.PasswordHash, tacit.SignedIn, c)
+			return s.createAccount(ctx, in.Token, true, su.PasswordHash, tacit.SignedIn, c)
 		}
 	}
 	return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
@@ -158,13 +161,17 @@ func (s *Service) SignupAddress(ctx context.Context, token string) string {
 	return email
 }
 
-// signupTokenLive reports whether token belongs to an unexpired sign-up.
-func (s *Service) signupTokenLive(ctx context.Context, token string) bool {
+// emailFirstTokenLive reports whether token belongs to an unexpired
+// email-first sign-up (one without a password yet).
+func (s *Service) emailFirstTokenLive(ctx context.Context, token string) bool {
 	if !tacit.WellFormedToken(token) {
 		return false
 	}
 	err := s.store.View(ctx, func(tx tacit.Tx) error {
-		_, err := tx.SignupByToken(ctx, tacit.HashToken(token), s.cfg.Now())
+		su, err := tx.SignupByToken(ctx, tacit.HashToken(token), s.cfg.Now())
+		if err == nil && su.PasswordHash != "" {
+			return errTokenSpent
+		}
 		return err
 	})
 	return err == nil
@@ -174,24 +181,23 @@ func (s *Service) signupTokenLive(ctx context.Context, token string) bool {
 // not to work.
 var errTokenSpent = errors.New("token spent")
 
-// createAccount turns the sign-up behind token into an account, deletes every
-// sign-up for the address (the first one completed wins) and starts a
-// session. pwHash replaces the sign-up's own password hash when set.
-func (s *Service) createAccount(ctx context.Context, token, pwHash string, kind tacit.OutcomeKind, c Client) (tacit.Outcome, error) {
+// createAccount turns the sign-up behind token into an account with
+// password hash pwHash, deletes every sign-up for the address (the first
+// one completed wins) and starts a session. fullForm says which kind of
+// sign-up the caller checked token to be; a token of the other kind is
+// spent (the caller's check ran before this transaction).
+func (s *Service) createAccount(ctx context.Context, token string, fullForm bool, pwHash string, kind tacit.OutcomeKind, c Client) (tacit.Outcome, error) {
 	var ns *tacit.NewSession
 	err := s.update(ctx, func(tx tacit.Tx) error {
 		now := s.cfg.Now()
 		su, err := tx.SignupByToken(ctx, tacit.HashToken(token), now)
 		if errors.Is(err, tacit.ErrNotFound) {
-			return errTokenSpent // used or expired since signupTokenLive
+			return errTokenSpent // used or expired since it was checked
 		}
 		if err != nil {
 			return err
 		}
-		if pwHash == "" {
-			pwHash = su.PasswordHash
-		}
-		if pwHash == "" {
+		if (su.PasswordHash != "") != fullForm || pwHash == "" {
 			return errTokenSpent
 		}
 		// The address's sign-ups die whether this one wins or not.

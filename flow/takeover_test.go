@@ -130,3 +130,19 @@ func TestVerifyTokenChecksComeFirst(t *testing.T) {
 	e.clock.Advance(time.Hour)
 	wantKind(t, e.ok(e.svc.Verify(ctx, flow.VerifyInput{Token: tok, Password: ownersPassword}, flow.Client{})), tacit.InvalidToken)
 }
+
+// TestFullFormTokenDoesNotComplete: the link of a full-form sign-up works
+// only where the password chosen at sign-up is asked for. Before, the
+// email-first completion took it too and set whatever password its holder
+// typed, which would let anyone holding the link (a mail scanner's log, a
+// forwarded mail) skip the password check of Verify, and its throttle.
+func TestFullFormTokenDoesNotComplete(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, flow.FullForm)
+	addr := "vic@example.com"
+	owners, _ := signUpTwice(t, e, addr)
+	in := flow.CompleteInput{Token: owners, Password: "holder chose 3", PasswordConfirm: "holder chose 3"}
+	wantKind(t, e.ok(e.svc.CompleteSignup(ctx, in, flow.Client{})), tacit.InvalidToken)
+	wantKind(t, e.ok(e.svc.Login(ctx, addr, "holder chose 3", flow.Client{})), tacit.InvalidCredentials)
+	wantKind(t, e.ok(e.svc.Verify(ctx, flow.VerifyInput{Token: owners, Password: ownersPassword}, flow.Client{})), tacit.SignedIn)
+}

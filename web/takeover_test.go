@@ -80,6 +80,11 @@ func TestSignUpTakeoverEndToEnd(t *testing.T) {
 		b := h.browser()
 		verify := func(body map[string]string) reply { return b.postJSON("/api/verify", jsonBody(body)) }
 		wantStatus(t, "no password", verify(map[string]string{"token": token}), 422, `{"error":"invalid_input","fields":{"password":"required"}}`)
+		// The email-first completion does not take a full-form link: it
+		// would set the holder's password without the check.
+		wantStatus(t, "complete with a full-form link", b.postJSON("/api/register/complete", jsonBody(map[string]string{
+			"token": token, "password": intrudersPassword, "password_confirm": intrudersPassword,
+		})), 400, `{"error":"invalid_token"}`)
 		wantStatus(t, "intruder's password", verify(map[string]string{"token": token, "password": wrongPassword}), 401, `{"error":"invalid_credentials"}`)
 		wantStatus(t, "unknown token", verify(map[string]string{"token": fixedToken, "password": chosenPassword}), 400, `{"error":"invalid_token"}`)
 		wantStatus(t, "owner's password", verify(map[string]string{"token": token, "password": chosenPassword}), 200, `{"status":"signed_in"}`)
