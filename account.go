@@ -59,8 +59,15 @@ type EmailChange struct {
 	AccountID int64
 	NewEmail  string
 	TokenHash []byte
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	// SessionID is the session that asked for the change. Ending that
+	// session deletes the change (the storage engines cascade).
+	SessionID int64
+	// PasswordStamp is PasswordStamp(account's hash) when the change
+	// was asked: a password changed since kills it, as it kills reset
+	// tokens.
+	PasswordStamp []byte
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
 }
 
 // Counter counts events for one throttling key (a keyed hash of an

@@ -46,6 +46,9 @@ type Tx interface {
 	SignupByToken(ctx context.Context, h []byte, now time.Time) (Signup, error)
 	// LatestSignup finds the newest unexpired sign-up for an address.
 	LatestSignup(ctx context.Context, email string, now time.Time) (Signup, error)
+	// PendingSignups lists up to limit unexpired sign-ups for an
+	// address, newest first.
+	PendingSignups(ctx context.Context, email string, now time.Time, limit int) ([]Signup, error)
 	// DeleteSignups removes every sign-up for an address.
 	DeleteSignups(ctx context.Context, email string) error
 

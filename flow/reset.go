@@ -110,11 +110,6 @@ func (s *Service) ResetPassword(ctx context.Context, in ResetInput, c Client) (t
 		if err := tx.DeleteSessions(ctx, a.ID, 0); err != nil {
 			return err
 		}
-		// A reset is how an owner takes the account back: an email
-		// change requested from a session it just ended dies too.
-		if err := tx.DeleteEmailChanges(ctx, a.ID); err != nil {
-			return err
-		}
 		return s.setPassword(ctx, tx, a, hash)
 	})
 	if errors.Is(err, errTokenSpent) {
@@ -183,14 +178,22 @@ func (s *Service) resetTargetTx(ctx context.Context, tx tacit.Tx, token string) 
 	return a, nil
 }
 
-// setPassword stores a new password hash for a, ends its reset tokens and
-// its sign-in lock, and tells the owner.
+// setPassword stores a new password hash for a, ends its reset tokens,
+// pending email changes, MFA challenges and sign-in lock, and tells the
+// owner.
 func (s *Service) setPassword(ctx context.Context, tx tacit.Tx, a tacit.Account, hash string) error {
 	now := s.cfg.Now()
 	if err := tx.UpdatePassword(ctx, a.ID, hash); err != nil {
 		return err
 	}
 	if err := tx.DeleteResetTokens(ctx, a.ID); err != nil {
+		return err
+	}
+	// A changed password is how an owner takes the account back: an
+	// email change asked with the old one (perhaps by a thief) dies. The
+	// stamp check in ConfirmEmailChange would refuse it anyway; deleting
+	// it keeps nothing of the thief's around.
+	if err := tx.DeleteEmailChanges(ctx, a.ID); err != nil {
 		return err
 	}
 	// A second step opened with the old password dies with it; MFA

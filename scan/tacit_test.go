@@ -108,7 +108,7 @@ func (ts *tacitServer) signUp(t *testing.T, mode flow.Mode, email, password stri
 	}
 	token := string(m[2])
 	if string(m[1]) == "/verify" {
-		if status, body := post("/api/verify", map[string]string{"token": token}); status != http.StatusOK {
+		if status, body := post("/api/verify", map[string]string{"token": token, "password": password}); status != http.StatusOK {
 			t.Fatalf("verify: %d %s", status, body)
 		}
 	} else if status, body := post("/api/register/complete", map[string]string{"token": token, "password": password, "password_confirm": password}); status != http.StatusCreated {

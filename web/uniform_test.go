@@ -173,10 +173,10 @@ func probes() []probe {
 		emailChangeProbe("to the address", 303, true, arrangedPassword),
 		// Everything else, with the same request for both addresses.
 		fixedAPI("/api/register/complete", 400, tokenPw),
-		fixedAPI("/api/verify", 400, map[string]string{"token": fixedToken}),
+		fixedAPI("/api/verify", 400, map[string]string{"token": fixedToken, "password": chosenPassword}),
 		fixedAPI("/api/logout", 204, nil),
 		fixedPost("/register/complete", 400, "/register/complete?token="+fixedToken, tokenPw),
-		fixedPost("/verify", 400, "/verify?token="+fixedToken, map[string]string{"token": fixedToken}),
+		fixedPost("/verify", 400, "/verify?token="+fixedToken, map[string]string{"token": fixedToken, "password": chosenPassword}),
 		fixedPost("/logout", 303, "/logout", nil),
 		fixedAPI("/api/password/reset", 400, tokenPw),
 		fixedPost("/password/reset", 400, "/password/forgot", tokenPw),

@@ -445,7 +445,7 @@ func (p *presetClient) signUp(email, password string, fullForm bool) error {
 		return err
 	}
 	if link[1] == "/verify" {
-		return p.post("/api/verify", map[string]string{"token": link[2]}, http.StatusOK)
+		return p.post("/api/verify", map[string]string{"token": link[2], "password": password}, http.StatusOK)
 	}
 	return p.post("/api/register/complete", map[string]string{"token": link[2], "password": password, "password_confirm": password}, http.StatusCreated)
 }
