@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -272,4 +273,43 @@ func (o *ownerSide) signInMFA(t *testing.T, e *env, email, password string) {
 		t.Fatal(err)
 	}
 	o.id = id
+}
+
+// TestFullTableFailsClosed: while the counter table is full of counters
+// that hold their keys back, every request that would need a new counter
+// is throttled, whatever the address and whatever the flow, rather than
+// let anything evict a lock.
+func TestFullTableFailsClosed(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, flow.EmailFirst)
+	_, _, _ = e.enrol("mfa@example.com")
+	arrange(t, e, accountstate.Verified, "known@example.com")
+	client := flow.Client{IP: "192.0.2.44"}
+	// The trim that finds the table full has dropped every counter that
+	// held nothing back, so every key below is new.
+	fillCounterTable(t, e, 20)
+
+	full := tacit.Outcome{Kind: tacit.Throttled, RetryAfter: flow.FullTableRetry}
+	for name, o := range map[string]tacit.Outcome{
+		"sign-in, new address":       e.ok(e.svc.Login(ctx, "nobody@example.com", "wrong", client)),
+		"sign-in, new client":        e.ok(e.svc.Login(ctx, "known@example.com", "wrong", flow.Client{IP: "192.0.2.45"})),
+		"sign-up, new address":       e.ok(e.svc.Register(ctx, flow.RegisterInput{Email: "new@example.com"}, client)),
+		"reset request, new address": e.ok(e.svc.ForgotPassword(ctx, "known@example.com", client)),
+		"reset with a bad token":     e.ok(e.svc.ResetPassword(ctx, flow.ResetInput{Token: strings.Repeat("A", 43), Password: "fresh start 42", PasswordConfirm: "fresh start 42"}, client)),
+	} {
+		if !reflect.DeepEqual(o, full) {
+			t.Errorf("%s with the table full: %+v, want %+v", name, o, full)
+		}
+	}
+	// A wrong code needs the account's new MFA counter: throttled too.
+	o := e.ok(e.svc.Login(ctx, "mfa@example.com", statePassword, client))
+	if o.Kind == tacit.MFARequired {
+		o = e.loginMFA(o.Challenge.Token, "000000")
+	}
+	if !reflect.DeepEqual(o, full) {
+		t.Errorf("second step with the table full: %+v, want %+v", o, full)
+	}
+	// Once a trim finds room, new keys are counted again.
+	e.svc.SetCounterTableFull(false)
+	wantKind(t, e.ok(e.svc.Login(ctx, "nobody@example.com", "wrong", client)), tacit.InvalidCredentials)
 }

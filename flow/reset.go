@@ -133,14 +133,20 @@ func (s *Service) ResetPassword(ctx context.Context, in ResetInput, c Client) (t
 }
 
 // badResetToken counts a bad token against the client and answers
-// InvalidToken.
+// InvalidToken, or Throttled when it cannot be counted because the
+// counter table is full (fail closed, see SetCounterTableFull).
 func (s *Service) badResetToken(ctx context.Context, rules []rule) (tacit.Outcome, error) {
+	var wait time.Duration
 	err := s.store.Update(ctx, func(tx tacit.Tx) error {
-		_, _, err := s.admit(ctx, tx, s.cfg.Now(), rules...)
+		var err error
+		wait, _, err = s.admit(ctx, tx, s.cfg.Now(), rules...)
 		return err
 	})
 	if err != nil {
 		return tacit.Outcome{}, fmt.Errorf("reset password: %w", err)
+	}
+	if wait > 0 {
+		return throttled(wait), nil
 	}
 	return tacit.Outcome{Kind: tacit.InvalidToken}, nil
 }

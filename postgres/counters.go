@@ -142,10 +142,20 @@ func (db *DB) TrimCounters(ctx context.Context, now time.Time, keep int) (int, e
 				return err
 			}
 		}
-		if err := t.QueryRow(ctx, `SELECT count(*) FROM counters`).Scan(&left); err != nil {
+		var holding int
+		err = t.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE expires_at > $1 AND hold_until > $1) FROM counters`,
+			micros(now)).Scan(&left, &holding)
+		if err != nil {
 			return err
 		}
-		if !mine || left <= keep {
+		if !mine {
+			// Another instance is trimming: report what its trim leaves,
+			// so that this instance does not take a table that is merely
+			// untrimmed for a full one.
+			left = min(left, max(keep, holding))
+			return nil
+		}
+		if left <= keep {
 			return nil
 		}
 		tag, err := t.Exec(ctx,
