@@ -3,10 +3,12 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tacitauth/tacit/internal/accountstate"
+	"github.com/tacitauth/tacit/internal/testenv"
 )
 
 // lockAddresses fails sign-ins about each of emails in turn, waiting out
@@ -104,4 +106,41 @@ func TestDeviceCookie(t *testing.T) {
 	b.jar["__Host-tacit_device"] = &forged
 	r = b.postJSON("/api/login", jsonBody(map[string]string{"email": email, "password": arrangedPassword}))
 	wantStatus(t, "forged device cookie", r, 429, "")
+}
+
+// TestMFALockUntilReset is issue 17, item 5, through the real server: a
+// thief with the password who keeps guessing codes, waiting out the
+// hourly limit, is stopped for good at limit_mfa_lock wrong codes in a
+// row (3 here); the owner is mailed; even the right code is refused, for
+// hours, until a password reset, after which the owner signs in.
+func TestMFALockUntilReset(t *testing.T) {
+	limits := testenv.RoomyLimits()
+	limits.MFALock = 3
+	h := newHarness(t, options{limits: limits})
+	email := h.arranged(accountstate.Verified)
+	owner := h.browser()
+	owner.signIn(email, arrangedPassword)
+	secret, _ := enrolJSON(t, h, owner)
+	h.deliver()
+	for i := range 3 {
+		b := passwordStep(t, h, email)
+		wantStatus(t, fmt.Sprintf("wrong code %d", i+1), b.postJSON("/api/login/mfa", codeBody(h.code(secret, 10*time.Minute))), 401, "")
+		h.skew.Add(int64(2 * time.Hour)) // past the hourly limit's window
+	}
+	b := passwordStep(t, h, email)
+	r := b.postJSON("/api/login/mfa", codeBody(h.code(secret, 0)))
+	wantStatus(t, "right code after the lock", r, 429, `{"error":"too_many_requests"}`)
+	h.deliver()
+	if s, text := newestMail(t, h, email); s != "Someone has your tacit password" || !strings.Contains(text, "paused until you reset your password") {
+		t.Errorf("owner's newest mail %q:\n%s", s, text)
+	}
+
+	wantStatus(t, "forgot", h.browser().postJSON("/api/password/forgot", jsonBody(map[string]string{"email": email})), 202, "")
+	h.deliver()
+	token := mailboxLink(t, h, email, "/password/reset")
+	wantStatus(t, "reset", owner.postJSON("/api/password/reset", jsonBody(map[string]string{"token": token, "password": newPassword, "password_confirm": newPassword})), 204, "")
+	h.nextStep()
+	r = owner.postJSON("/api/login", jsonBody(map[string]string{"email": email, "password": newPassword}))
+	wantStatus(t, "password after the reset", r, 200, `{"status":"mfa_required"}`)
+	wantStatus(t, "right code after the reset", owner.postJSON("/api/login/mfa", codeBody(h.code(secret, 0))), 200, `{"status":"signed_in"}`)
 }
