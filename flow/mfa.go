@@ -297,16 +297,19 @@ func (s *Service) LoginMFA(ctx context.Context, challenge, code string, c Client
 		if err != nil {
 			return err
 		}
-		// Locked until a password reset: refused before anything is
-		// counted or checked.
-		if cur, err := tx.TOTPByAccount(ctx, ch.AccountID); err == nil && s.mfaLockedOut(cur) {
-			wait = s.mfaLockRetry()
-			return nil
-		} else if err != nil && !errors.Is(err, tacit.ErrNotFound) {
-			return err
-		}
 		wait, locked, err = s.admit(ctx, tx, now, s.mfaRules(ch.AccountID)...)
 		if err != nil || wait > 0 {
+			return err
+		}
+		// Locked until a password reset: refused before the code is
+		// checked. Read after admit, which serialises the account's
+		// second steps (on PostgreSQL through the counter's lock), so
+		// parallel guesses cannot all pass a count read before any
+		// was added to it.
+		if cur, err := tx.TOTPByAccount(ctx, ch.AccountID); err == nil && s.mfaLockedOut(cur) {
+			wait, locked = s.mfaLockRetry(), false
+			return nil
+		} else if err != nil && !errors.Is(err, tacit.ErrNotFound) {
 			return err
 		}
 		a, err := tx.AccountByID(ctx, ch.AccountID)
