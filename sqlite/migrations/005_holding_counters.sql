@@ -9,5 +9,6 @@ ALTER TABLE counters ADD COLUMN hold_until INTEGER NOT NULL DEFAULT 0;
 
 -- Failed second steps of sign-in since the last correct one or the last
 -- new password. Unlike the hourly MFA limit it never expires: at
--- flow.Config.MFAFailureLock the second step is refused until a reset.
+-- flow.Limits.MFALock (limit_mfa_lock) the second step is refused until a
+-- reset.
 ALTER TABLE totp ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
