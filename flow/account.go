@@ -97,10 +97,12 @@ func (s *Service) checkPassword(ctx context.Context, id Identity, password strin
 		wait   time.Duration
 		locked bool
 		a      tacit.Account
+		ad     admission
+		rules  = s.loginRules(id.Account.Email, c)
 	)
 	err := s.store.Update(ctx, func(tx tacit.Tx) error {
 		var err error
-		wait, locked, err = s.admit(ctx, tx, s.cfg.Now(), s.loginRules(id.Account.Email, c)...)
+		wait, locked, ad, err = s.admitFirst(ctx, tx, s.cfg.Now(), rules...)
 		if err != nil || wait > 0 {
 			return err
 		}
@@ -125,7 +127,7 @@ func (s *Service) checkPassword(ctx context.Context, id Identity, password strin
 		}
 		return tacit.Account{}, tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
 	}
-	err = s.store.Update(ctx, func(tx tacit.Tx) error { return s.forget(ctx, tx, "login", id.Account.Email) })
+	err = s.store.Update(ctx, func(tx tacit.Tx) error { return s.passed(ctx, tx, rules[0], ad) })
 	if err != nil {
 		return tacit.Account{}, tacit.Outcome{}, fmt.Errorf("check password: %w", err)
 	}

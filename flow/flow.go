@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/tacitauth/tacit"
@@ -64,6 +65,9 @@ type Config struct {
 type Client struct {
 	IP        string
 	UserAgent string
+	// Device is the device token the client kept from an earlier
+	// sign-in (Outcome.Device), or "". See device.go.
+	Device string
 }
 
 // Identity is the account behind a valid session.
@@ -86,6 +90,10 @@ type Service struct {
 	dummyHash string
 
 	secretKey []byte // HMAC key of throttle counters (Store.Secret "throttle")
+	deviceKey []byte // HMAC key of device tokens, derived from secretKey
+	// countersFull is set while the counter table is full (see
+	// SetCounterTableFull).
+	countersFull atomic.Bool
 }
 
 // New returns a Service. It hashes one random password to make the dummy
@@ -138,7 +146,7 @@ func New(store tacit.Store, hasher tacit.Hasher, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("flow: load throttle secret: %w", err)
 	}
-	return &Service{store: store, hasher: hasher, cfg: cfg, dummyHash: dummy, secretKey: secret}, nil
+	return &Service{store: store, hasher: hasher, cfg: cfg, dummyHash: dummy, secretKey: secret, deviceKey: deriveKey(secret, "device token")}, nil
 }
 
 // Mode returns the sign-up mode in force.

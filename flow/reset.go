@@ -68,8 +68,9 @@ type ResetInput struct {
 // ResetPassword sets a new password for the account behind a live reset
 // token: Done, InvalidToken, Invalid, or Throttled after too many bad tokens
 // from one client. It ends every session of the account and every other
-// reset token and pending email change, lifts a sign-in lock, and mails a
-// "password changed" notice.
+// reset token and pending email change, and mails a "password changed"
+// notice. It leaves the address's sign-in counter alone (it is what an
+// outsider sees); Outcome.Device lets this client sign in past it.
 // It does not sign in: the new password does that.
 func (s *Service) ResetPassword(ctx context.Context, in ResetInput, c Client) (tacit.Outcome, error) {
 	rules := []rule{{name: "reset-submit-ip", limit: s.cfg.Limits.ResetSubmit, id: clientKey(c.IP)}}
@@ -102,11 +103,13 @@ func (s *Service) ResetPassword(ctx context.Context, in ResetInput, c Client) (t
 	if err != nil {
 		return tacit.Outcome{}, fmt.Errorf("reset password: %w", err)
 	}
+	var email string
 	err = s.update(ctx, func(tx tacit.Tx) error {
 		a, err := s.resetTargetTx(ctx, tx, in.Token)
 		if err != nil {
 			return err
 		}
+		email = a.Email
 		if err := tx.DeleteSessions(ctx, a.ID, 0); err != nil {
 			return err
 		}
@@ -118,18 +121,27 @@ func (s *Service) ResetPassword(ctx context.Context, in ResetInput, c Client) (t
 	if err != nil {
 		return tacit.Outcome{}, fmt.Errorf("reset password: %w", err)
 	}
-	return tacit.Outcome{Kind: tacit.Done}, nil
+	// The reset leaves the address's sign-in counter as it was (an
+	// outsider must not see it change); the device that proved control of
+	// the mailbox gets a device token, and signs in past it at once.
+	return tacit.Outcome{Kind: tacit.Done, Device: s.deviceToken(email, c.Device)}, nil
 }
 
 // badResetToken counts a bad token against the client and answers
-// InvalidToken.
+// InvalidToken, or Throttled when it cannot be counted because the
+// counter table is full (fail closed, see SetCounterTableFull).
 func (s *Service) badResetToken(ctx context.Context, rules []rule) (tacit.Outcome, error) {
+	var wait time.Duration
 	err := s.store.Update(ctx, func(tx tacit.Tx) error {
-		_, _, err := s.admit(ctx, tx, s.cfg.Now(), rules...)
+		var err error
+		wait, _, err = s.admit(ctx, tx, s.cfg.Now(), rules...)
 		return err
 	})
 	if err != nil {
 		return tacit.Outcome{}, fmt.Errorf("reset password: %w", err)
+	}
+	if wait > 0 {
+		return throttled(wait), nil
 	}
 	return tacit.Outcome{Kind: tacit.InvalidToken}, nil
 }
@@ -179,8 +191,8 @@ func (s *Service) resetTargetTx(ctx context.Context, tx tacit.Tx, token string) 
 }
 
 // setPassword stores a new password hash for a, ends its reset tokens,
-// pending email changes, MFA challenges and sign-in lock, and tells the
-// owner.
+// pending email changes, its pending second steps and the lock of its
+// second step, and tells the owner.
 func (s *Service) setPassword(ctx context.Context, tx tacit.Tx, a tacit.Account, hash string) error {
 	now := s.cfg.Now()
 	if err := tx.UpdatePassword(ctx, a.ID, hash); err != nil {
@@ -201,7 +213,10 @@ func (s *Service) setPassword(ctx context.Context, tx tacit.Tx, a tacit.Account,
 	if err := tx.DeleteMFAChallenges(ctx, a.ID); err != nil {
 		return err
 	}
-	if err := s.forget(ctx, tx, "login", a.Email); err != nil {
+	// The second step's long count starts again: its lock lasts until a
+	// new password. The address's sign-in counter is not cleared: that
+	// would show an outsider that an owner exists (issue 17, item 7).
+	if err := tx.ClearTOTPFailures(ctx, a.ID); err != nil {
 		return err
 	}
 	return s.enqueue(ctx, tx, tacit.Mail{Kind: tacit.MailPasswordChanged, To: a.Email, Data: map[string]string{

@@ -183,6 +183,7 @@ func handleLogin(svc *flow.Service, s sessions, v *views) http.Handler {
 		next := localPath(f.Get("next"))
 		if err == nil && o.Session != nil {
 			s.start(w, r, o.Session)
+			s.ck.keepDevice(w, o)
 			seeOther(w, r, cmp.Or(next, "/account"))
 			return
 		}
