@@ -28,7 +28,7 @@ const copyProgressEvery = 10_000
 // sessions. IDs change; every row follows its account to the new one.
 var copiedTables = map[string][]string{
 	"accounts":       {"id", "email", "password_hash", "created_at", "disabled"},
-	"totp":           {"account_id", "secret", "enabled", "last_step", "created_at"},
+	"totp":           {"account_id", "secret", "enabled", "last_step", "created_at", "failures"},
 	"recovery_codes": {"account_id", "code_hash"},
 	"sessions":       {"id", "account_id", "token_hash", "created_at", "last_seen_at", "expires_at", "user_agent", "ip"},
 }
@@ -63,7 +63,7 @@ var droppedTables = []droppedTable{
 const (
 	selectAccounts = `SELECT id, email, password_hash, created_at, disabled FROM accounts
 		WHERE id > $1 ORDER BY id LIMIT $2`
-	selectTOTP = `SELECT account_id, secret, enabled, last_step, created_at FROM totp
+	selectTOTP = `SELECT account_id, secret, enabled, last_step, created_at, failures FROM totp
 		WHERE account_id BETWEEN $1 AND $2 ORDER BY account_id`
 	selectRecoveryCodes = `SELECT account_id, code_hash FROM recovery_codes
 		WHERE account_id BETWEEN $1 AND $2 ORDER BY account_id, code_hash`
@@ -257,7 +257,7 @@ func (c *copier) readAccounts(ctx context.Context, after int64) (accountBatch, e
 	err = c.src.each(ctx, selectTOTP, []any{first, last}, func(scan func(...any) error) error {
 		var o tacit.TOTP
 		var created int64
-		if err := scan(&o.AccountID, &o.Secret, &o.Enabled, &o.LastStep, &created); err != nil {
+		if err := scan(&o.AccountID, &o.Secret, &o.Enabled, &o.LastStep, &created, &o.Failures); err != nil {
 			return fmt.Errorf("read authenticator: %w", err)
 		}
 		o.CreatedAt = fromMicros(created)
