@@ -324,11 +324,15 @@ func (s *Service) passed(ctx context.Context, tx tacit.Tx, r rule, ad admission)
 		}
 		return tx.PutCounter(ctx, *ad.before)
 	}
-	// Others were counted since: take back this request's event alone.
-	if cur.Count > 1 {
-		cur.Count--
-		cur.HoldUntil = r.limit.hold(cur)
+	if cur.Count <= 1 {
+		// Restarted by someone else since (it had expired): this
+		// request's event is no longer in it.
+		return nil
 	}
+	// Others were counted since: take back this request's event alone,
+	// keeping their latest.
+	cur.Count--
+	cur.HoldUntil = r.limit.hold(cur)
 	return tx.PutCounter(ctx, cur)
 }
 
