@@ -324,7 +324,7 @@ func (s *Service) passed(ctx context.Context, tx tacit.Tx, r rule, ad admission)
 		}
 		return tx.PutCounter(ctx, *ad.before)
 	}
-	if cur.Count <= 1 {
+	if !cur.FirstAt.Equal(ad.after.FirstAt) || cur.Count <= 1 {
 		// Restarted by someone else since (it had expired): this
 		// request's event is no longer in it.
 		return nil
