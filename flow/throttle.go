@@ -301,7 +301,10 @@ func (s *Service) forget(ctx context.Context, tx tacit.Tx, name, id string) erro
 // back, never cleared: an outsider who failed on the address must see it
 // exactly as for an address without an account, whatever the owner does
 // meanwhile (issue 17, item 7). Deleting it, as sign-in once did, told
-// the outsider that an owner exists and had just signed in.
+// the outsider that an owner exists and had just signed in. While the
+// password is being checked the attempt is counted, as every attempt must
+// be (parallel guesses); to an outsider probing at that instant it looks
+// like anyone else's attempt on the address, which any address can get.
 func (s *Service) passed(ctx context.Context, tx tacit.Tx, r rule, ad admission) error {
 	if r.name != "login" {
 		return s.forget(ctx, tx, r.name, r.id)
