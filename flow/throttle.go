@@ -301,7 +301,10 @@ func (s *Service) forget(ctx context.Context, tx tacit.Tx, name, id string) erro
 // back, never cleared: an outsider who failed on the address must see it
 // exactly as for an address without an account, whatever the owner does
 // meanwhile (issue 17, item 7). Deleting it, as sign-in once did, told
-// the outsider that an owner exists and had just signed in.
+// the outsider that an owner exists and had just signed in. While the
+// password is being checked the attempt is counted, as every attempt must
+// be (parallel guesses); to an outsider probing at that instant it looks
+// like anyone else's attempt on the address, which any address can get.
 func (s *Service) passed(ctx context.Context, tx tacit.Tx, r rule, ad admission) error {
 	if r.name != "login" {
 		return s.forget(ctx, tx, r.name, r.id)
@@ -324,11 +327,15 @@ func (s *Service) passed(ctx context.Context, tx tacit.Tx, r rule, ad admission)
 		}
 		return tx.PutCounter(ctx, *ad.before)
 	}
-	// Others were counted since: take back this request's event alone.
-	if cur.Count > 1 {
-		cur.Count--
-		cur.HoldUntil = r.limit.hold(cur)
+	if !cur.FirstAt.Equal(ad.after.FirstAt) || cur.Count <= 1 {
+		// Restarted by someone else since (it had expired): this
+		// request's event is no longer in it.
+		return nil
 	}
+	// Others were counted since: take back this request's event alone,
+	// keeping their latest.
+	cur.Count--
+	cur.HoldUntil = r.limit.hold(cur)
 	return tx.PutCounter(ctx, cur)
 }
 

@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -143,4 +144,41 @@ func TestMFALockUntilReset(t *testing.T) {
 	r = owner.postJSON("/api/login", jsonBody(map[string]string{"email": email, "password": newPassword}))
 	wantStatus(t, "password after the reset", r, 200, `{"status":"mfa_required"}`)
 	wantStatus(t, "right code after the reset", owner.postJSON("/api/login/mfa", codeBody(h.code(secret, 0))), 200, `{"status":"signed_in"}`)
+}
+
+// TestDeviceCookieForms: the HTML sign-in and reset forms hand out the
+// device cookie like the JSON API, and a locked address lets the browser
+// that has it in through the form.
+func TestDeviceCookieForms(t *testing.T) {
+	h := newHarness(t, options{frozen: true})
+	email := h.arranged(accountstate.Verified)
+	b := h.browser()
+	b.get("/login")
+	r := b.postForm("/login", url.Values{"email": {email}, "password": {arrangedPassword}})
+	wantRedirect(t, "form sign-in", r, "/account")
+	if got := setCookieLine(t, r, h.ck.deviceName); got != "tacit_device=<value>; Path=/; Max-Age=15552000; HttpOnly; SameSite=Lax" {
+		t.Errorf("device cookie of a form sign-in: %s", got)
+	}
+	lockAddresses(t, h, email)
+	b.postForm("/logout", nil)
+	b.get("/login")
+	wantRedirect(t, "form sign-in while locked, with the device cookie", b.postForm("/login", url.Values{"email": {email}, "password": {arrangedPassword}}), "/account")
+
+	wantStatus(t, "forgot", h.browser().postJSON("/api/password/forgot", jsonBody(map[string]string{"email": email})), 202, "")
+	h.deliver()
+	token := mailboxLink(t, h, email, "/password/reset")
+	c := h.browser()
+	c.get("/password/reset?token=" + token)
+	r = c.postForm("/password/reset", url.Values{"token": {token}, "password": {newPassword}, "password_confirm": {newPassword}})
+	wantRedirect(t, "form reset", r, "/password/reset/done")
+	if r.cookie(h.ck.deviceName) == nil {
+		t.Fatal("the reset form set no device cookie")
+	}
+	c.get("/login")
+	wantRedirect(t, "form sign-in while locked, after a reset in this browser", c.postForm("/login", url.Values{"email": {email}, "password": {newPassword}}), "/account")
+	d := h.browser()
+	d.get("/login")
+	if r := d.postForm("/login", url.Values{"email": {email}, "password": {newPassword}}); r.StatusCode != 429 {
+		t.Errorf("form sign-in while locked from another browser: %d, want 429", r.StatusCode)
+	}
 }

@@ -90,7 +90,7 @@ var throttleSettings = []setting{
 		about: "wrong second-step codes in a row that lock an account's second step until a password reset, never forgotten by time (0: off)",
 		set:   setMFALock, get: func(c *Config) string { return strconv.Itoa(c.Limits.MFALock) }},
 	{key: "throttle_max_keys", def: strconv.Itoa(defaultThrottleMaxKeys), tag: "!!int",
-		about: "most throttle counters kept; past it the least recently hit are dropped",
+		about: "most throttle counters kept; past it the least recently hit that hold nothing back are dropped, and if delays and locks alone exceed it, requests needing a new counter are throttled",
 		set:   setThrottleMaxKeys, get: func(c *Config) string { return strconv.Itoa(c.ThrottleMaxKeys) }},
 	{key: "trusted_proxies",
 		about: "reverse proxies whose X-Forwarded-For gives the client address: comma list of IPs or CIDRs (default none: the connection's address is the client's)",
