@@ -228,6 +228,7 @@ var htmlFuncs = template.FuncMap{
 		return fmt.Sprintf("%d", 100*a/b)
 	},
 	"statusText": func(code int) string { return statusLine(code) },
+	"join":       strings.Join,
 }
 
 // statusLine is "404 Not Found", or just the code when Go has no text for
@@ -513,6 +514,7 @@ footer{color:var(--muted);font-size:12.5px;border-top:1px solid var(--line);padd
 <div class="meta">{{if .StartedUTC}}<span>{{.StartedUTC}}</span>{{end}}<span>{{len .Endpoints}} {{plural (len .Endpoints) "endpoint" "endpoints"}}</span><span>{{.Requests}} probes</span><span>{{.DurationText}}</span></div>
 </div></header>
 <main class="wrap">
+{{with .Framework}}<p class="framework-seen">Framework: <b>{{.Name}}</b>, recognised by {{join .Evidence ", "}}.</p>{{end}}
 <div class="verdict {{.Verdict}}"><span class="mark">{{if eq .Verdict "pass"}}✓{{else}}!{{end}}</span><span>{{.Headline}}</span></div>
 <div class="cards">
 {{range .Counts}}<div class="card {{lower .Severity}}{{if eq .N 0}} zero{{end}}"><div class="n">{{.N}}</div><div class="l">{{lower .Severity}}</div></div>
@@ -538,6 +540,7 @@ footer{color:var(--muted);font-size:12.5px;border-top:1px solid var(--line);padd
 <pre class="diff">{{range .DiffLines}}<span class="{{.Class}}">{{.Text}}</span>{{end}}</pre>{{end}}
 {{if .HasTiming}}<p class="note">The response-time distributions of this endpoint are plotted under <a href="#timing-{{.Endpoint}}">Response times</a>.</p>{{end}}
 {{if .Rule.Remediation}}<div class="fix"><strong>How to fix</strong>{{.Rule.Remediation}}</div>{{end}}
+{{if .Advice}}<div class="fix framework"><strong>How to fix in {{$.Framework.Name}}</strong>{{.Advice}}</div>{{end}}
 <div class="fp">fingerprint {{.Fingerprint}}</div>
 </div>
 </section>

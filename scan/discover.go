@@ -1,0 +1,639 @@
+package scan
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// Defaults of a Discoverer's zero fields.
+const (
+	DefaultDiscoverPages = 20
+	DefaultDiscoverDepth = 3
+)
+
+// KnownPlaceholder stands in a discovered target file for the identifier
+// of an account the discovery cannot know. LoadTarget refuses a target
+// that still lists it, so a scan never runs without a real known account.
+const KnownPlaceholder = "REPLACE-WITH-A-KNOWN-ACCOUNT@example.invalid"
+
+// Discoverer finds a web application's sign-in, sign-up and password
+// reset forms from a start page, as a visitor would: it follows same-origin
+// links breadth first, the ones that read like "Sign up" or "Forgot
+// password" before the others, within a small page budget.
+type Discoverer struct {
+	// Client fetches the pages; nil means a client with a 30-second
+	// timeout. Discover gives it a cookie jar of its own.
+	Client *http.Client
+	// MaxPages bounds the pages fetched (DefaultDiscoverPages), MaxDepth
+	// how many links away from the start page (DefaultDiscoverDepth).
+	MaxPages int
+	MaxDepth int
+}
+
+// Discovery is what a Discoverer found.
+type Discovery struct {
+	// Base is the scheme and host of the start URL: every form found
+	// posts there.
+	Base *url.URL
+	// Pages are the URLs fetched, in order.
+	Pages []string
+	// Forms are the account forms found, sign-in first, then sign-up,
+	// reset and resend.
+	Forms []DiscoveredForm
+	// Framework is what the pages' cookies, fields and paths suggest the
+	// application is built with, if anything.
+	Framework *FrameworkMatch
+}
+
+// DiscoveredForm is one account form and how to submit it.
+type DiscoveredForm struct {
+	Kind Kind
+	// Page is the path (and query) of the page that shows the form; the
+	// target's before step fetches it for fresh hidden values.
+	Page   string
+	Method string
+	// Action is the path (and query) the form posts to.
+	Action string
+	// Identifier is the name of the field that takes the account's
+	// identifier; Passwords the password fields, in order (two on a
+	// sign-up form: the password and its confirmation).
+	Identifier string
+	Passwords  []string
+	// Fields are every field sent, in form order, as target templates:
+	// {{identifier}}, {{password}}, hidden fields' values, checkboxes,
+	// the submit button, other text fields (a random value), and
+	// {{name}} for each Fresh field.
+	Fields []Field
+	// Fresh are the hidden fields whose value changes from one fetch of
+	// the page to the next, or whose name says token (CSRF tokens,
+	// nonces): the before step takes them from the page each time.
+	Fresh []string
+	// JSON says the body is a JSON object rather than a form (from a HAR
+	// file).
+	JSON bool
+	// Headers are extra request headers (from a HAR file: a CSRF header).
+	Headers []Field
+	// Extract says where each Fresh field's value comes from, by field
+	// name; a hidden input of the page when missing.
+	Extract map[string]Extraction
+
+	hidden []string // the names of hidden fields
+	// Why says what decided the kind.
+	Why string
+}
+
+// Discover fetches start and the pages it links to and returns the
+// account forms they hold. It errs only when start itself cannot be
+// fetched; a discovery that finds no form returns an empty Forms.
+func (d *Discoverer) Discover(ctx context.Context, start string) (*Discovery, error) {
+	u, err := url.Parse(start)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%q is not an http or https URL", start)
+	}
+	c := d.client()
+	out := &Discovery{Base: &url.URL{Scheme: u.Scheme, Host: u.Host}}
+	obs := newObservations()
+	type queued struct {
+		u     *url.URL
+		depth int
+	}
+	queue := []queued{{u, 0}}
+	seen := map[string]bool{pageKey(u): true}
+	var found []DiscoveredForm
+	for len(queue) > 0 && len(out.Pages) < d.maxPages() {
+		q := queue[0]
+		queue = queue[1:]
+		page, err := d.fetch(ctx, c, q.u, obs)
+		if err != nil {
+			if len(out.Pages) == 0 {
+				return nil, err
+			}
+			continue // a broken link is not the discovery's failure
+		}
+		out.Pages = append(out.Pages, page.url.String())
+		if page.url.Host != u.Host {
+			continue // redirected away: an identity provider elsewhere
+		}
+		seen[pageKey(page.url)] = true
+		for _, f := range page.forms(out.Base) {
+			if !slices.ContainsFunc(found, func(g DiscoveredForm) bool { return g.Kind == f.Kind && g.Action == f.Action && g.Method == f.Method }) {
+				found = append(found, f)
+			}
+		}
+		if q.depth >= d.maxDepth() {
+			continue
+		}
+		var first, rest []queued
+		for _, l := range page.links {
+			if l.u.Host != u.Host || l.u.Scheme != u.Scheme || seen[pageKey(l.u)] || logoutLike(l) {
+				continue
+			}
+			seen[pageKey(l.u)] = true
+			if accountLink(l) {
+				first = append(first, queued{l.u, q.depth + 1})
+			} else {
+				rest = append(rest, queued{l.u, q.depth + 1})
+			}
+		}
+		// Account links jump the queue: a home page's hundred article
+		// links must not spend the budget before "Sign in" is reached.
+		queue = append(append(first, queue...), rest...)
+	}
+	d.freshFields(ctx, out.Base, found)
+	slices.SortStableFunc(found, func(a, b DiscoveredForm) int { return kindRank(a.Kind) - kindRank(b.Kind) })
+	out.Forms = found
+	out.Framework = DetectFramework(obs.signals(nil))
+	return out, nil
+}
+
+func (d *Discoverer) client() *http.Client {
+	c := &http.Client{Timeout: defaultTimeout}
+	if d.Client != nil {
+		cp := *d.Client
+		c = &cp
+	}
+	jar, _ := cookiejar.New(nil) // never fails without options
+	c.Jar = jar
+	return c
+}
+
+const defaultTimeout = 30e9 // 30 s, as the Scanner's default client
+
+func (d *Discoverer) maxPages() int {
+	if d.MaxPages > 0 {
+		return d.MaxPages
+	}
+	return DefaultDiscoverPages
+}
+
+func (d *Discoverer) maxDepth() int {
+	if d.MaxDepth > 0 {
+		return d.MaxDepth
+	}
+	return DefaultDiscoverDepth
+}
+
+func kindRank(k Kind) int { return slices.Index(kinds, k) }
+
+// pageKey identifies a page regardless of its fragment.
+func pageKey(u *url.URL) string {
+	v := *u
+	v.Fragment = ""
+	return v.String()
+}
+
+// page is a fetched HTML page.
+type page struct {
+	url   *url.URL // after redirects
+	doc   *html.Node
+	links []link
+}
+
+type link struct {
+	u    *url.URL
+	text string // the link's text, title and aria-label, lower case
+}
+
+// accountWords are what the links to account pages say (in their text or
+// their URL).
+var accountWords = []string{
+	"sign in", "signin", "sign-in", "sign_in", "log in", "login", "log-in", "logon",
+	"sign up", "signup", "sign-up", "sign_up", "register", "registration", "create account", "create an account", "join",
+	"forgot", "lost password", "lost your password", "reset", "recover", "password", "account", "resend",
+}
+
+func accountLink(l link) bool {
+	s := l.text + " " + strings.ToLower(l.u.Path+"?"+l.u.RawQuery)
+	return slices.ContainsFunc(accountWords, func(w string) bool { return strings.Contains(s, w) })
+}
+
+// logoutLike links would end the session the discovery carries, or do
+// something else a crawler should not.
+func logoutLike(l link) bool {
+	s := l.text + " " + strings.ToLower(l.u.Path+"?"+l.u.RawQuery)
+	return strings.Contains(s, "logout") || strings.Contains(s, "log out") || strings.Contains(s, "sign out") || strings.Contains(s, "signout") || strings.Contains(s, "delete")
+}
+
+// fetch GETs u, following redirects, and parses it if it is HTML.
+func (d *Discoverer) fetch(ctx context.Context, c *http.Client, u *url.URL, obs *observations) (*page, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("Accept", "text/html,application/xhtml+xml")
+	resp, body, err := do(c, req)
+	if err != nil {
+		return nil, err
+	}
+	obs.record(resp, body)
+	p := &page{url: resp.Request.URL}
+	if !strings.Contains(resp.Header.Get("Content-Type"), "html") && !bytes.Contains(bytes.ToLower(body[:min(len(body), 512)]), []byte("<html")) {
+		return p, nil
+	}
+	p.doc, err = html.Parse(bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", u, err)
+	}
+	for n := range p.doc.Descendants() {
+		if n.Type != html.ElementNode || n.DataAtom != atom.A {
+			continue
+		}
+		href, ok := getAttr(n, "href")
+		if !ok || strings.HasPrefix(href, "javascript:") || strings.HasPrefix(href, "mailto:") {
+			continue
+		}
+		lu, err := p.url.Parse(href)
+		if err != nil {
+			continue
+		}
+		lu.Fragment = ""
+		title, _ := getAttr(n, "title")
+		aria, _ := getAttr(n, "aria-label")
+		p.links = append(p.links, link{u: lu, text: strings.ToLower(strings.Join(strings.Fields(textOf(n)+" "+title+" "+aria), " "))})
+	}
+	return p, nil
+}
+
+func getAttr(n *html.Node, key string) (string, bool) {
+	for _, a := range n.Attr {
+		if a.Key == key {
+			return a.Val, true
+		}
+	}
+	return "", false
+}
+
+func textOf(n *html.Node) string {
+	var b strings.Builder
+	for c := range n.Descendants() {
+		if c.Type == html.TextNode {
+			b.WriteString(c.Data + " ")
+		}
+	}
+	return b.String()
+}
+
+// input is one form control as the form would submit it.
+type input struct {
+	name, typ, value string
+	id, auto, label  string // lower case, for guessing the identifier
+}
+
+// forms returns the account forms of the page.
+func (p *page) forms(base *url.URL) []DiscoveredForm {
+	if p.doc == nil {
+		return nil
+	}
+	var out []DiscoveredForm
+	for n := range p.doc.Descendants() {
+		if n.Type != html.ElementNode || n.DataAtom != atom.Form {
+			continue
+		}
+		if f, ok := p.form(n, base); ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (p *page) form(n *html.Node, base *url.URL) (DiscoveredForm, bool) {
+	method, _ := getAttr(n, "method")
+	method = strings.ToUpper(strings.TrimSpace(method))
+	if method == "" {
+		method = http.MethodGet
+	}
+	action, _ := getAttr(n, "action")
+	au, err := p.url.Parse(strings.TrimSpace(action))
+	if err != nil || au.Host != base.Host {
+		return DiscoveredForm{}, false
+	}
+	f := DiscoveredForm{Method: method, Page: pathAndQuery(p.url), Action: pathAndQuery(au)}
+	inputs, submit := formInputs(n)
+	id := guessIdentifier(inputs)
+	if id < 0 {
+		return DiscoveredForm{}, false
+	}
+	f.Identifier = inputs[id].name
+	for i, in := range inputs {
+		switch {
+		case i == id:
+			f.Fields = append(f.Fields, Field{Name: in.name, Value: "{{" + VarIdentifier + "}}"})
+		case in.typ == "password":
+			f.Passwords = append(f.Passwords, in.name)
+			f.Fields = append(f.Fields, Field{Name: in.name, Value: "{{" + VarPassword + "}}"})
+		case in.typ == "hidden":
+			f.Fields = append(f.Fields, Field{Name: in.name, Value: in.value})
+			f.hidden = append(f.hidden, in.name)
+		case in.typ == "checkbox" || in.typ == "radio":
+			// A box checked by default, or one the form requires (terms
+			// of use), is sent as a visitor would.
+			if in.value != "" {
+				f.Fields = append(f.Fields, Field{Name: in.name, Value: in.value})
+			}
+		default:
+			// Another text field (a user name besides the address, a
+			// display name): a fresh value each probe, so sign-up forms
+			// that want it unique accept it.
+			f.Fields = append(f.Fields, Field{Name: in.name, Value: "u{{" + VarRandom + "}}"})
+		}
+	}
+	if submit != nil {
+		f.Fields = append(f.Fields, *submit)
+	}
+	urls := strings.ToLower(f.Action + " " + f.Page)
+	text := strings.ToLower(textOf(n))
+	for _, a := range []string{"name", "id", "class"} {
+		if v, ok := getAttr(n, a); ok {
+			urls += " " + strings.ToLower(v)
+		}
+	}
+	for _, in := range inputs {
+		if in.typ == "submit" || in.typ == "hidden" {
+			continue
+		}
+		text += " " + in.label
+	}
+	if submit != nil {
+		text += " " + strings.ToLower(submit.Value)
+	}
+	f.Kind, f.Why = formKind(len(f.Passwords), urls, text)
+	if f.Kind == "" || method != http.MethodPost {
+		return DiscoveredForm{}, false // a search box, a newsletter, a GET form
+	}
+	return f, true
+}
+
+func pathAndQuery(u *url.URL) string {
+	s := u.EscapedPath()
+	if s == "" {
+		s = "/"
+	}
+	if u.RawQuery != "" {
+		s += "?" + u.RawQuery
+	}
+	return s
+}
+
+// formInputs returns the form's controls in order, and the first named
+// submit button, which a browser sends with the form.
+func formInputs(form *html.Node) ([]input, *Field) {
+	var out []input
+	var submit *Field
+	labels := map[string]string{}
+	for n := range form.Descendants() {
+		if n.Type == html.ElementNode && n.DataAtom == atom.Label {
+			if f, ok := getAttr(n, "for"); ok {
+				labels[f] = strings.ToLower(textOf(n))
+			}
+		}
+	}
+	for n := range form.Descendants() {
+		if n.Type != html.ElementNode {
+			continue
+		}
+		name, ok := getAttr(n, "name")
+		if !ok || name == "" {
+			continue
+		}
+		if _, disabled := getAttr(n, "disabled"); disabled {
+			continue
+		}
+		typ, _ := getAttr(n, "type")
+		typ = strings.ToLower(typ)
+		value, _ := getAttr(n, "value")
+		switch n.DataAtom {
+		case atom.Input:
+		case atom.Button:
+			if (typ == "" || typ == "submit") && submit == nil {
+				submit = &Field{Name: name, Value: value}
+			}
+			continue
+		case atom.Select:
+			out = append(out, input{name: name, typ: "hidden", value: firstOption(n)})
+			continue
+		case atom.Textarea:
+			typ = "text"
+		default:
+			continue
+		}
+		switch typ {
+		case "":
+			typ = "text"
+		case "submit", "image":
+			if submit == nil {
+				submit = &Field{Name: name, Value: value}
+			}
+			continue
+		case "button", "reset", "file":
+			continue
+		case "checkbox", "radio":
+			_, checked := getAttr(n, "checked")
+			_, required := getAttr(n, "required")
+			if !checked && !required {
+				value = ""
+			} else if value == "" {
+				value = "on"
+			}
+		}
+		in := input{name: name, typ: typ, value: value}
+		if id, ok := getAttr(n, "id"); ok {
+			in.id = strings.ToLower(id)
+			in.label = labels[id]
+		}
+		in.auto, _ = getAttr(n, "autocomplete")
+		in.auto = strings.ToLower(in.auto)
+		out = append(out, in)
+	}
+	return out, submit
+}
+
+func firstOption(sel *html.Node) string {
+	first := ""
+	for n := range sel.Descendants() {
+		if n.Type != html.ElementNode || n.DataAtom != atom.Option {
+			continue
+		}
+		v, ok := getAttr(n, "value")
+		if !ok {
+			v = strings.TrimSpace(textOf(n))
+		}
+		if _, sel := getAttr(n, "selected"); sel {
+			return v
+		}
+		if first == "" {
+			first = v
+		}
+	}
+	return first
+}
+
+// guessIdentifier returns the index of the field that takes the account's
+// identifier, or -1: an email field first, then a field whose name, id,
+// autocomplete or label speaks of mail, login or user, then the one text
+// field of a form with a password field.
+func guessIdentifier(ins []input) int {
+	textLike := func(in input) bool {
+		return in.typ == "text" || in.typ == "email" || in.typ == "tel"
+	}
+	for i, in := range ins {
+		if in.typ == "email" {
+			return i
+		}
+	}
+	for _, words := range [][]string{{"email", "mail"}, {"login", "username", "user", "ident"}} {
+		for i, in := range ins {
+			if !textLike(in) {
+				continue
+			}
+			s := strings.ToLower(in.name) + " " + in.id + " " + in.auto + " " + in.label
+			if slices.ContainsFunc(words, func(w string) bool { return strings.Contains(s, w) }) {
+				return i
+			}
+		}
+	}
+	text, pw := -1, false
+	for i, in := range ins {
+		switch {
+		case in.typ == "password":
+			pw = true
+		case textLike(in):
+			if text >= 0 {
+				return -1
+			}
+			text = i
+		}
+	}
+	if pw {
+		return text
+	}
+	return -1
+}
+
+// formKind decides what an account form does from its password fields and
+// the words of its URLs (action and page, which weigh first) and text.
+func formKind(passwords int, urls, text string) (Kind, string) {
+	registerWords := []string{"register", "signup", "sign-up", "sign_up", "sign up", "create account", "create an account", "join", "registration"}
+	resetWords := []string{"forgot", "lostpassword", "lost password", "lost your password", "reset", "recover", "resetpass", "resendpwd"}
+	resendWords := []string{"resend", "verify", "confirmation"}
+	loginWords := []string{"login", "log in", "log-in", "signin", "sign in", "sign_in", "sign-in", "session"}
+	find := func(words string, ws []string) string {
+		for _, w := range ws {
+			if strings.Contains(words, w) {
+				return w
+			}
+		}
+		return ""
+	}
+	if passwords >= 2 {
+		return KindRegister, "two password fields (a password and its confirmation)"
+	}
+	for _, words := range []string{urls, urls + " " + text} {
+		if passwords == 1 {
+			// A full-form sign-up with one password field says so in
+			// its URL; a sign-in form may mention signing up anywhere.
+			if find(words, loginWords) != "" {
+				return KindLogin, "an identifier and one password field"
+			}
+			if w := find(words, registerWords); w != "" {
+				return KindRegister, fmt.Sprintf("one password field and %q", w)
+			}
+			continue
+		}
+		if w := find(words, resetWords); w != "" {
+			return KindReset, fmt.Sprintf("an identifier, no password field, and %q", w)
+		}
+		if w := find(words, registerWords); w != "" {
+			return KindRegister, fmt.Sprintf("an identifier, no password field, and %q (a sign-up that mails a link)", w)
+		}
+		if w := find(words, resendWords); w != "" {
+			return KindResend, fmt.Sprintf("an identifier, no password field, and %q", w)
+		}
+	}
+	if passwords == 1 {
+		return KindLogin, "an identifier and one password field"
+	}
+	return "", ""
+}
+
+// csrfNameRE matches the names of hidden fields that hold tokens; their
+// value is taken from the page on every probe even when two fetches show
+// the same value (a token tied to the session cookie).
+var csrfNameRE = regexp.MustCompile(`(?i)csrf|xsrf|token|nonce|sectok|authenticity|verification|^state$|execution|session_code|formkey|_wpnonce`)
+
+// freshFields fetches each form's page a second time in a fresh cookie jar
+// and marks the hidden fields whose value changed, or whose name says
+// token, as fresh: the target's before step takes them from the page.
+func (d *Discoverer) freshFields(ctx context.Context, base *url.URL, forms []DiscoveredForm) {
+	for i := range forms {
+		f := &forms[i]
+		second := d.hiddenValues(ctx, base, f)
+		for j, fl := range f.Fields {
+			if !slices.Contains(f.hidden, fl.Name) {
+				continue
+			}
+			v, ok := second[fl.Name]
+			if ok && v == fl.Value && !csrfNameRE.MatchString(fl.Name) {
+				continue // the same on every fetch: sent as it is
+			}
+			f.Fresh = append(f.Fresh, fl.Name)
+			f.Fields[j].Value = "{{" + f.varName(fl.Name) + "}}"
+		}
+	}
+}
+
+// varName is the target variable that holds fresh field name's value: the
+// name made a valid variable name, distinct from the built-in ones.
+func (f *DiscoveredForm) varName(name string) string {
+	v := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' {
+			return r
+		}
+		return '_'
+	}, name)
+	if v == "" || !(v[0] >= 'a' && v[0] <= 'z' || v[0] >= 'A' && v[0] <= 'Z') || slices.Contains(builtins, v) {
+		v = "v" + v
+	}
+	return v
+}
+
+// hiddenValues fetches f's page again in a fresh cookie jar and returns
+// the values of the same form's hidden fields, by name.
+func (d *Discoverer) hiddenValues(ctx context.Context, base *url.URL, f *DiscoveredForm) map[string]string {
+	u, err := base.Parse(f.Page)
+	if err != nil {
+		return nil
+	}
+	p, err := d.fetch(ctx, d.client(), u, newObservations())
+	if err != nil || p.doc == nil {
+		return nil
+	}
+	for n := range p.doc.Descendants() {
+		if n.Type != html.ElementNode || n.DataAtom != atom.Form {
+			continue
+		}
+		g, ok := p.form(n, base)
+		if !ok || g.Kind != f.Kind || g.Action != f.Action {
+			continue
+		}
+		out := map[string]string{}
+		ins, _ := formInputs(n)
+		for _, in := range ins {
+			if in.typ == "hidden" {
+				out[in.name] = in.value
+			}
+		}
+		return out
+	}
+	return nil
+}

@@ -1,0 +1,110 @@
+package scan
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// TargetFile writes the target file that scans the discovered forms, with
+// known as the known identifiers (KnownPlaceholder when there are none,
+// which LoadTarget refuses until it is replaced). Comments say where each
+// endpoint was found and why it got its kind, for the tester to review.
+func (d *Discovery) TargetFile(source string, known []string) string {
+	return targetFile(d.Base.String(), source, d.Framework, d.Forms, known)
+}
+
+func targetFile(base, source string, fw *FrameworkMatch, forms []DiscoveredForm, known []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Written by tacit scan init from %s.\n", source)
+	b.WriteString("# Review it before scanning: the field guesses and kinds are heuristics.\n")
+	if fw != nil {
+		fmt.Fprintf(&b, "# Framework: %s (recognised by %s).\n", fw.Name, strings.Join(fw.Evidence, ", "))
+	}
+	fmt.Fprintf(&b, "base_url: %s\n", yamlQuote(base))
+	if len(known) == 0 {
+		b.WriteString("# TODO: replace the placeholder with an identifier that has an account\n")
+		b.WriteString("# (an address of a test account with no recent failed sign-in).\n")
+		known = []string{KnownPlaceholder}
+	}
+	b.WriteString("known:\n")
+	for _, k := range known {
+		fmt.Fprintf(&b, "  - %s\n", yamlQuote(k))
+	}
+	b.WriteString("endpoints:\n")
+	names := map[string]int{}
+	for _, f := range forms {
+		name := string(f.Kind)
+		names[name]++
+		if n := names[name]; n > 1 {
+			name = fmt.Sprintf("%s-%d", name, n)
+		}
+		if f.Page != "" {
+			fmt.Fprintf(&b, "  # found on %s: %s\n", oneLine(f.Page), oneLine(f.Why))
+		} else {
+			fmt.Fprintf(&b, "  # %s\n", oneLine(f.Why))
+		}
+		fmt.Fprintf(&b, "  - name: %s\n    kind: %s\n    method: %s\n    path: %s\n", name, f.Kind, f.Method, yamlQuote(f.Action))
+		writeFields(&b, "headers", f.Headers)
+		body := "form"
+		if f.JSON {
+			body = "json"
+		}
+		writeFields(&b, body, f.Fields)
+		if len(f.Fresh) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "    before:\n      - path: %s\n        extract:\n", yamlQuote(f.Page))
+		for _, name := range f.Fresh {
+			x, ok := f.Extract[name]
+			if !ok {
+				x = Extraction{From: FromInput, Arg: name}
+			}
+			fmt.Fprintf(&b, "          %s: {%s: %s}\n", f.varName(name), x.From, yamlQuote(x.Arg))
+		}
+	}
+	return b.String()
+}
+
+func writeFields(b *strings.Builder, key string, fs []Field) {
+	if len(fs) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "    %s:\n", key)
+	for _, f := range fs {
+		fmt.Fprintf(b, "      %s: %s\n", yamlKey(f.Name), yamlQuote(f.Value))
+	}
+}
+
+// yamlQuote writes s as a YAML double-quoted scalar. YAML's escapes are a
+// superset of the ones Go's %q uses for valid text.
+func yamlQuote(s string) string {
+	return fmt.Sprintf("%q", strings.ToValidUTF8(s, "\uFFFD"))
+}
+
+var plainKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+
+// yamlKey writes a mapping key plain when YAML reads it back as the same
+// string, and quoted otherwise (user[email], keys YAML would read as
+// booleans or numbers).
+func yamlKey(s string) string {
+	switch strings.ToLower(s) {
+	case "y", "n", "yes", "no", "true", "false", "on", "off", "null":
+		return yamlQuote(s)
+	}
+	if plainKeyRE.MatchString(s) {
+		return s
+	}
+	return yamlQuote(s)
+}
+
+// oneLine keeps target-derived text in a comment on one line, without
+// control characters.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 {
+			return ' '
+		}
+		return r
+	}, s)
+}
