@@ -224,3 +224,13 @@ func TestDiscoverBudget(t *testing.T) {
 		t.Errorf("forms %q", formSummary(disc))
 	}
 }
+
+// siteReport scans the lab site named name with its hand-written target.
+func siteReport(t *testing.T, name string) *scan.Report {
+	t.Helper()
+	i := slices.IndexFunc(lab.Sites(), func(s lab.Site) bool { return s.Name == name })
+	site := lab.Sites()[i]
+	srv := httptest.NewServer(site.New())
+	defer srv.Close()
+	return scanText(t, site.Target(srv.URL), 3)
+}

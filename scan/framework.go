@@ -44,8 +44,9 @@ func sig(where, pattern string, weight int) signal {
 	return signal{where: where, re: regexp.MustCompile(pattern), weight: weight}
 }
 
-// framework is one row of the table: its clues, the framework it builds on
-// (recognised too, or this row is not), and its advice.
+// framework is one row of the table: its own clues, the framework it builds
+// on (recognised too, or this row is not; its clues then count for this
+// row as well), and its advice.
 type framework struct {
 	name    string
 	signals []signal
@@ -78,8 +79,7 @@ var frameworks = []framework{
 		base: "Django",
 		signals: []signal{
 			sig("path", `^/accounts/(signup|password/reset|confirm-email|email)/`, 2), sig("path", `^/accounts/login/$`, 1),
-			sig("field", `^login$`, 1), sig("cookie", `^sessionid$`, 1), sig("cookie", `^csrftoken$`, 1),
-			sig("field", `^csrfmiddlewaretoken$`, 1),
+			sig("field", `^login$`, 1),
 		},
 		advice: map[string]string{
 			"kind:register": "Set ACCOUNT_PREVENT_ENUMERATION = \"strict\" together with ACCOUNT_EMAIL_VERIFICATION = \"mandatory\" in settings.py: " +
@@ -116,7 +116,7 @@ var frameworks = []framework{
 		base: "Rails",
 		signals: []signal{
 			sig("path", `^/users/(sign_in|sign_up|password|confirmation|unlock)(/|$)`, 2),
-			sig("field", `^user\[(email|password|login)\]$`, 1), sig("field", `^authenticity_token$`, 1),
+			sig("field", `^user\[(email|password|login)\]$`, 1),
 		},
 		advice: map[string]string{
 			"*": "Set config.paranoid = true in config/initializers/devise.rb: the password reset, confirmation and unlock forms then " +
@@ -302,20 +302,27 @@ func DetectFramework(s Signals) *FrameworkMatch {
 		scores[fw.name] = sc
 	}
 	var best *framework
-	bestWeight := 0
+	var bestScore score
 	for i, fw := range frameworks {
 		sc := scores[fw.name]
-		if sc.weight < frameworkWeight || (fw.base != "" && scores[fw.base].weight < frameworkWeight) {
+		if sc.weight < frameworkWeight {
 			continue
 		}
-		if sc.weight > bestWeight {
-			best, bestWeight = &frameworks[i], sc.weight
+		if fw.base != "" {
+			base := scores[fw.base]
+			if base.weight < frameworkWeight {
+				continue
+			}
+			sc = score{sc.weight + base.weight, append(slices.Clone(sc.evidence), base.evidence...)}
+		}
+		if sc.weight > bestScore.weight {
+			best, bestScore = &frameworks[i], sc
 		}
 	}
 	if best == nil {
 		return nil
 	}
-	return &FrameworkMatch{Name: best.name, Evidence: scores[best.name].evidence}
+	return &FrameworkMatch{Name: best.name, Evidence: bestScore.evidence}
 }
 
 func (s Signals) values(where string) []string {
