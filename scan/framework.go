@@ -292,9 +292,11 @@ func DetectFramework(s Signals) *FrameworkMatch {
 		var sc score
 		for _, sg := range fw.signals {
 			for _, v := range s.values(sg.where) {
-				if sg.re.MatchString(v) {
+				// One cookie, field or path is one clue, however many
+				// patterns it matches (wordpress_test_cookie).
+				if ev := sg.where + " " + v; sg.re.MatchString(v) && !slices.Contains(sc.evidence, ev) {
 					sc.weight += sg.weight
-					sc.evidence = append(sc.evidence, sg.where+" "+v)
+					sc.evidence = append(sc.evidence, ev)
 					break
 				}
 			}
