@@ -53,6 +53,9 @@ type Discovery struct {
 	// Framework is what the pages' cookies, fields and paths suggest the
 	// application is built with, if anything.
 	Framework *FrameworkMatch
+	// Notes say what the discovery saw but left alone: redirects and
+	// forms to other hosts.
+	Notes []string
 }
 
 // DiscoveredForm is one account form and how to submit it.
@@ -88,6 +91,11 @@ type DiscoveredForm struct {
 	Extract map[string]Extraction
 
 	hidden []string // the names of hidden fields
+	// emailID says the identifier field takes an email address; alt is
+	// a user name field of the same form (a sign-up asking for both),
+	// the identifier when the application identifies accounts by name.
+	emailID bool
+	alt     string
 	// Why says what decided the kind.
 	Why string
 }
@@ -110,44 +118,76 @@ func (d *Discoverer) Discover(ctx context.Context, start string) (*Discovery, er
 	queue := []queued{{u, 0}}
 	seen := map[string]bool{pageKey(u): true}
 	var found []DiscoveredForm
-	for len(queue) > 0 && len(out.Pages) < d.maxPages() {
-		q := queue[0]
-		queue = queue[1:]
-		page, err := d.fetch(ctx, c, q.u, obs)
-		if err != nil {
-			if len(out.Pages) == 0 {
-				return nil, err
+	redirected := map[string]bool{} // hosts a note names already
+	crawl := func(budget int) error {
+		for len(queue) > 0 && len(out.Pages) < budget {
+			q := queue[0]
+			queue = queue[1:]
+			page, err := d.fetch(ctx, c, q.u, obs)
+			if err != nil {
+				if len(out.Pages) == 0 {
+					return err
+				}
+				continue // a broken link is not the discovery's failure
 			}
-			continue // a broken link is not the discovery's failure
-		}
-		out.Pages = append(out.Pages, page.url.String())
-		if page.url.Host != u.Host {
-			continue // redirected away: an identity provider elsewhere
-		}
-		seen[pageKey(page.url)] = true
-		for _, f := range page.forms(out.Base) {
-			if !slices.ContainsFunc(found, func(g DiscoveredForm) bool { return g.Kind == f.Kind && g.Action == f.Action && g.Method == f.Method }) {
-				found = append(found, f)
-			}
-		}
-		if q.depth >= d.maxDepth() {
-			continue
-		}
-		var first, rest []queued
-		for _, l := range page.links {
-			if l.u.Host != u.Host || l.u.Scheme != u.Scheme || seen[pageKey(l.u)] || logoutLike(l) {
+			out.Pages = append(out.Pages, page.url.String())
+			if page.url.Host != u.Host {
+				// An identity provider elsewhere, or an application
+				// that insists on its canonical address.
+				if !redirected[page.url.Host] {
+					redirected[page.url.Host] = true
+					out.Notes = append(out.Notes, fmt.Sprintf("%s redirected to another host, %s: not followed (discover from there if that is the application)", q.u, page.url))
+				}
 				continue
 			}
-			seen[pageKey(l.u)] = true
-			if accountLink(l) {
-				first = append(first, queued{l.u, q.depth + 1})
-			} else {
-				rest = append(rest, queued{l.u, q.depth + 1})
+			seen[pageKey(page.url)] = true
+			forms, elsewhere := page.forms(out.Base)
+			for _, a := range elsewhere {
+				out.Notes = append(out.Notes, fmt.Sprintf("a form on %s posts to another host, %s: not scanned", pathAndQuery(page.url), a))
+			}
+			for _, f := range forms {
+				if !slices.ContainsFunc(found, func(g DiscoveredForm) bool { return g.Kind == f.Kind && g.Action == f.Action && g.Method == f.Method }) {
+					found = append(found, f)
+				}
+			}
+			if q.depth >= d.maxDepth() {
+				continue
+			}
+			var first, rest []queued
+			for _, l := range page.links {
+				if l.u.Host != u.Host || l.u.Scheme != u.Scheme || seen[pageKey(l.u)] || logoutLike(l) {
+					continue
+				}
+				seen[pageKey(l.u)] = true
+				if accountLink(l) {
+					first = append(first, queued{l.u, q.depth + 1})
+				} else {
+					rest = append(rest, queued{l.u, q.depth + 1})
+				}
+			}
+			// Account links jump the queue: a home page's hundred article
+			// links must not spend the budget before "Sign in" is reached.
+			queue = append(append(first, queue...), rest...)
+		}
+		return nil
+	}
+	if err := crawl(d.maxPages()); err != nil {
+		return nil, err
+	}
+	if !slices.ContainsFunc(found, func(f DiscoveredForm) bool { return f.Kind == KindLogin }) {
+		// No link led to a sign-in form (a home page without links, a
+		// single-page application's shell): try the paths where common
+		// applications keep it, then follow their links a little.
+		queue = queue[:0]
+		for _, p := range wellKnownPaths {
+			if wu, err := u.Parse(p); err == nil && !seen[pageKey(wu)] {
+				seen[pageKey(wu)] = true
+				queue = append(queue, queued{wu, d.maxDepth() - 1})
 			}
 		}
-		// Account links jump the queue: a home page's hundred article
-		// links must not spend the budget before "Sign in" is reached.
-		queue = append(append(first, queue...), rest...)
+		if err := crawl(len(out.Pages) + len(queue) + 6); err != nil {
+			return nil, err
+		}
 	}
 	d.freshFields(ctx, out.Base, found)
 	slices.SortStableFunc(found, func(a, b DiscoveredForm) int { return kindRank(a.Kind) - kindRank(b.Kind) })
@@ -202,6 +242,15 @@ type page struct {
 type link struct {
 	u    *url.URL
 	text string // the link's text, title and aria-label, lower case
+}
+
+// wellKnownPaths are where common applications keep their sign-in (and
+// sign-up) pages, relative to the start URL, tried when no link leads to
+// one.
+var wellKnownPaths = []string{
+	"login", "signin", "sign_in", "users/sign_in", "accounts/login/", "user/login", "auth/login", "session/new",
+	"wp-login.php", "doku.php?do=login", "index.php?title=Special:UserLogin", "Identity/Account/Login",
+	"register", "signup",
 }
 
 // accountWords are what the links to account pages say (in their text or
@@ -290,21 +339,29 @@ type input struct {
 	id, auto, label  string // lower case, for guessing the identifier
 }
 
-// forms returns the account forms of the page.
-func (p *page) forms(base *url.URL) []DiscoveredForm {
+// forms returns the account forms of the page, and the actions of the
+// POST forms that post to another host.
+func (p *page) forms(base *url.URL) ([]DiscoveredForm, []string) {
 	if p.doc == nil {
-		return nil
+		return nil, nil
 	}
 	var out []DiscoveredForm
+	var elsewhere []string
 	for n := range p.doc.Descendants() {
 		if n.Type != html.ElementNode || n.DataAtom != atom.Form {
 			continue
 		}
 		if f, ok := p.form(n, base); ok {
 			out = append(out, f)
+			continue
+		}
+		action, _ := getAttr(n, "action")
+		method, _ := getAttr(n, "method")
+		if au, err := p.url.Parse(strings.TrimSpace(action)); err == nil && au.Host != base.Host && strings.EqualFold(method, "post") {
+			elsewhere = append(elsewhere, au.String())
 		}
 	}
-	return out
+	return out, elsewhere
 }
 
 func (p *page) form(n *html.Node, base *url.URL) (DiscoveredForm, bool) {
@@ -325,6 +382,10 @@ func (p *page) form(n *html.Node, base *url.URL) (DiscoveredForm, bool) {
 		return DiscoveredForm{}, false
 	}
 	f.Identifier = inputs[id].name
+	f.emailID = emailish(inputs[id])
+	if alt := userNameField(inputs, id); alt >= 0 && f.emailID {
+		f.alt = inputs[alt].name
+	}
 	for i, in := range inputs {
 		switch {
 		case i == id:
@@ -516,6 +577,26 @@ func guessIdentifier(ins []input) int {
 	}
 	if pw {
 		return text
+	}
+	return -1
+}
+
+// emailish reports whether a field takes an email address.
+func emailish(in input) bool {
+	return in.typ == "email" || strings.Contains(strings.ToLower(in.name)+" "+in.id+" "+in.auto+" "+in.label, "mail")
+}
+
+// userNameField returns the index of a text field other than id that
+// takes a user name, or -1.
+func userNameField(ins []input, id int) int {
+	for i, in := range ins {
+		if i == id || in.typ != "text" || emailish(in) {
+			continue
+		}
+		s := strings.ToLower(in.name) + " " + in.id + " " + in.auto + " " + in.label
+		if slices.ContainsFunc([]string{"login", "user", "nick"}, func(w string) bool { return strings.Contains(s, w) }) {
+			return i
+		}
 	}
 	return -1
 }

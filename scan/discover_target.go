@@ -3,6 +3,7 @@ package scan
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -22,6 +23,7 @@ func targetFile(base, source string, fw *FrameworkMatch, forms []DiscoveredForm,
 		fmt.Fprintf(&b, "# Framework: %s (recognised by %s).\n", fw.Name, strings.Join(fw.Evidence, ", "))
 	}
 	fmt.Fprintf(&b, "base_url: %s\n", yamlQuote(base))
+	byName := byUserName(forms, known)
 	if len(known) == 0 {
 		b.WriteString("# TODO: replace the placeholder with an identifier that has an account\n")
 		b.WriteString("# (an address of a test account with no recent failed sign-in).\n")
@@ -33,7 +35,11 @@ func targetFile(base, source string, fw *FrameworkMatch, forms []DiscoveredForm,
 	}
 	b.WriteString("endpoints:\n")
 	names := map[string]int{}
-	for _, f := range forms {
+	for i, f := range forms {
+		if byName && f.alt != "" {
+			f = f.identifiedByName()
+			forms[i] = f // so that the discovery's summary says the same
+		}
 		name := string(f.Kind)
 		names[name]++
 		if n := names[name]; n > 1 {
@@ -51,10 +57,18 @@ func targetFile(base, source string, fw *FrameworkMatch, forms []DiscoveredForm,
 			body = "json"
 		}
 		writeFields(&b, body, f.Fields)
+		if f.Page == "" {
+			continue
+		}
+		// The form's page is fetched first, as a browser does, even with
+		// nothing to take from it: it may set a cookie the form needs
+		// (WordPress answers "Cookies are blocked" without its test
+		// cookie).
+		fmt.Fprintf(&b, "    before:\n      - path: %s\n", yamlQuote(f.Page))
 		if len(f.Fresh) == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, "    before:\n      - path: %s\n        extract:\n", yamlQuote(f.Page))
+		b.WriteString("        extract:\n")
 		for _, name := range f.Fresh {
 			x, ok := f.Extract[name]
 			if !ok {
@@ -64,6 +78,39 @@ func targetFile(base, source string, fw *FrameworkMatch, forms []DiscoveredForm,
 		}
 	}
 	return b.String()
+}
+
+// byUserName reports whether the application identifies accounts by user
+// name rather than email address: the known identifier says so when there
+// is one, else the sign-in form's identifier field.
+func byUserName(forms []DiscoveredForm, known []string) bool {
+	if len(known) > 0 {
+		return !strings.Contains(known[0], "@")
+	}
+	for _, f := range forms {
+		if f.Kind == KindLogin {
+			return !f.emailID
+		}
+	}
+	return false
+}
+
+// identifiedByName returns f with its user name field as the identifier
+// and a fresh address in its email field.
+func (f DiscoveredForm) identifiedByName() DiscoveredForm {
+	email := f.Identifier
+	f.Fields = slices.Clone(f.Fields)
+	for i, fl := range f.Fields {
+		switch fl.Name {
+		case email:
+			f.Fields[i].Value = "u{{" + VarRandom + "}}@tacit-scan.example"
+		case f.alt:
+			f.Fields[i].Value = "{{" + VarIdentifier + "}}"
+		}
+	}
+	f.Identifier, f.alt, f.emailID = f.alt, "", false
+	f.Why += "; the user name is the identifier, as on the sign-in form"
+	return f
 }
 
 func writeFields(b *strings.Builder, key string, fs []Field) {

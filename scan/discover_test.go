@@ -3,6 +3,7 @@ package scan_test
 import (
 	"context"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -233,4 +234,67 @@ func siteReport(t *testing.T, name string) *scan.Report {
 	srv := httptest.NewServer(site.New())
 	defer srv.Close()
 	return scanText(t, site.Target(srv.URL), 3)
+}
+
+// wikiPages imitate a wiki that identifies accounts by user name, whose
+// home page has no links (the sign-in page is at a well-known path) and
+// whose sign-up form asks for both a user name and an address.
+var wikiPages = map[string]string{
+	"/": `<html><body><p>Welcome.</p></body></html>`,
+	"/doku.php?do=login": `<html><body><form method="post" action="/doku.php?id=start">
+<input type="hidden" name="sectok" value="SECTOK"><input type="hidden" name="do" value="login">
+<label for="u">Username</label><input type="text" name="u" id="u"><input type="password" name="p">
+<button type="submit">Log In</button></form>
+<a href="/doku.php?do=register">Register</a> <a href="/doku.php?do=resendpwd">Forgotten your password?</a></body></html>`,
+	"/doku.php?do=register": `<html><body><form method="post" action="/doku.php?do=register">
+<input type="hidden" name="sectok" value="SECTOK"><input type="hidden" name="do" value="register">
+<label for="l">Username</label><input type="text" name="login" id="l"><input type="password" name="pass"><input type="password" name="passchk">
+<label for="f">Real name</label><input type="text" name="fullname" id="f"><label for="e">E-Mail</label><input type="text" name="email" id="e">
+<button type="submit">Register</button></form></body></html>`,
+	"/doku.php?do=resendpwd": `<html><body><form method="post" action="/doku.php?do=resendpwd">
+<input type="hidden" name="sectok" value="SECTOK"><label for="l">Username</label><input type="text" name="login" id="l">
+<button type="submit">Set new password</button></form></body></html>`,
+}
+
+// TestDiscoverUserNames: with no link from the home page, the well-known
+// sign-in path is tried; the sign-in form takes a user name, so the
+// sign-up form's user name field is the identifier and its address field
+// gets a fresh address; the per-session token is taken fresh by name.
+func TestDiscoverUserNames(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := wikiPages[r.URL.RequestURI()]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html")
+		http.SetCookie(w, &http.Cookie{Name: "DokuWiki", Value: "x"})
+		w.Write([]byte(p))
+	}))
+	defer srv.Close()
+	disc, err := (&scan.Discoverer{}).Discover(context.Background(), srv.URL+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"login /doku.php?id=start", "register /doku.php?do=register", "reset /doku.php?do=resendpwd"}
+	if got := formSummary(disc); !slices.Equal(got, want) {
+		t.Fatalf("forms %q, want %q (pages %q)", got, want, disc.Pages)
+	}
+	text := disc.TargetFile(srv.URL, nil)
+	for _, line := range []string{
+		`      login: "{{identifier}}"`, `      email: "u{{random}}@tacit-scan.example"`, `      fullname: "u{{random}}"`,
+		`      do: "register"`, `          sectok: {input: "sectok"}`, `# Framework: DokuWiki`,
+	} {
+		if !strings.Contains(text, line) {
+			t.Errorf("target lacks %q:\n%s", line, text)
+		}
+	}
+	if disc.Forms[1].Identifier != "login" {
+		t.Errorf("sign-up identifier %q, want login", disc.Forms[1].Identifier)
+	}
+	// With an address as the known identifier, the address field is.
+	disc, _ = (&scan.Discoverer{}).Discover(context.Background(), srv.URL+"/")
+	if text := disc.TargetFile(srv.URL, []string{"alice@wiki.example"}); !strings.Contains(text, `      email: "{{identifier}}"`) {
+		t.Errorf("with an address known, the sign-up identifier is not the address:\n%s", text)
+	}
 }

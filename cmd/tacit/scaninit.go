@@ -77,11 +77,11 @@ func runScanInit(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		source = o.url
 	}
+	text := disc.TargetFile(source, known)
 	describeDiscovery(stderr, disc)
 	if len(disc.Forms) == 0 {
 		return scanFailure("%s: no sign-in, sign-up or password reset form found in %d pages; write the target file by hand", source, len(disc.Pages))
 	}
-	text := disc.TargetFile(source, known)
 	if o.output == "" {
 		_, err := io.WriteString(stdout, text)
 		return err
@@ -105,15 +105,16 @@ func discoverTarget(ctx context.Context, client *http.Client, start, known strin
 	if err != nil {
 		return "", scanFailure("%w", err)
 	}
+	ids := splitKnown(known)
+	text := disc.TargetFile(start, ids)
 	describeDiscovery(stderr, disc)
 	if len(disc.Forms) == 0 {
 		return "", scanFailure("%s: no sign-in, sign-up or password reset form found in %d pages; write a target file (-f)", start, len(disc.Pages))
 	}
-	ids := splitKnown(known)
 	if len(ids) == 0 {
 		return "", scanFailure("%s: give --known ADDRESS, an identifier that has an account, to scan these forms (or write the target file with: tacit scan init %s -o target.yaml)", start, start)
 	}
-	return disc.TargetFile(start, ids), nil
+	return text, nil
 }
 
 // describeDiscovery says on w what the discovery found, one line a form.
@@ -140,6 +141,9 @@ func describeDiscovery(w io.Writer, d *scan.Discovery) {
 	}
 	if d.Framework != nil {
 		fmt.Fprintf(w, "framework: %s (recognised by %s)\n", d.Framework.Name, printable(strings.Join(d.Framework.Evidence, ", ")))
+	}
+	for _, n := range d.Notes {
+		fmt.Fprintf(w, "note: %s\n", printable(n))
 	}
 }
 
