@@ -298,3 +298,36 @@ func TestDiscoverUserNames(t *testing.T) {
 		t.Errorf("with an address known, the sign-up identifier is not the address:\n%s", text)
 	}
 }
+
+// TestCheckSignIn: the known account's password signs in on tacit's
+// discovered sign-in form (a session cookie and a redirect a wrong
+// password does not get), and on a form whose identifier field is
+// misnamed it does not, which is how a tester learns the target is wrong.
+func TestCheckSignIn(t *testing.T) {
+	ts := startTacit(t, flow.EmailFirst)
+	const known, password = "owner@tacit.example", "a long and known password"
+	ts.signUp(t, flow.EmailFirst, known, password)
+	disc, err := (&scan.Discoverer{}).Discover(context.Background(), ts.url+"/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := disc.TargetFile(ts.url, []string{known})
+	target, err := scan.LoadTarget(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := scan.CheckSignIn(context.Background(), nil, target, known, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.SignsIn || !strings.Contains(c.Right, "tacit_session") {
+		t.Errorf("real password: %+v", c)
+	}
+	bad, err := scan.LoadTarget(strings.NewReader(strings.Replace(text, `      email: "{{identifier}}"`, `      e_mail: "{{identifier}}"`, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := scan.CheckSignIn(context.Background(), nil, bad, known, password); err != nil || c.SignsIn {
+		t.Errorf("misnamed field: %+v, %v", c, err)
+	}
+}

@@ -412,9 +412,13 @@ func (o *observations) record(resp *http.Response, body []byte) {
 		}
 	}
 	if req := resp.Request; req != nil {
-		o.paths[req.URL.Path] = true
-		if req.URL.RawQuery != "" {
-			o.queries[req.URL.RawQuery] = true
+		// A path is a clue only when the application has it: discovery
+		// asks for well-known paths of many frameworks.
+		if resp.StatusCode < 400 {
+			o.paths[req.URL.Path] = true
+			if req.URL.RawQuery != "" {
+				o.queries[req.URL.RawQuery] = true
+			}
 		}
 		o.hosts[req.URL.Hostname()] = true
 		key := fmt.Sprintf("%s %s %d", req.Method, req.URL, resp.StatusCode)

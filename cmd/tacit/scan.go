@@ -286,8 +286,8 @@ func isTerminal(w io.Writer) bool {
 const scanUsage = `Usage:
   tacit scan [flags] -f target.yaml
   tacit scan [flags] --preset tacit [--known ADDRESS] URL
-  tacit scan [flags] --known ADDRESS URL
-  tacit scan init [--known ADDRESS] [-o target.yaml] URL
+  tacit scan [flags] --known ADDRESS[:PASSWORD] URL
+  tacit scan init [--known ADDRESS[:PASSWORD]] [-o target.yaml] URL
   tacit scan init --har FILE [--known ADDRESS] [-o target.yaml]
 
 Scans a web application's account endpoints for account enumeration: any
@@ -321,7 +321,9 @@ Flags:
   -f FILE            target file
   --preset tacit     scan the tacit server at URL
   --known ADDRESS    an address that has an account (with --preset or a URL;
-                     several separated by commas)
+                     with a URL, several separated by commas, each as
+                     ADDRESS:PASSWORD to check that the discovered sign-in
+                     form signs the account in)
   --max-pages N      pages the discovery fetches at most (default 20)
   --format FORMAT    text (default), json, sarif or html
   -o FILE            write the report to FILE instead of stdout

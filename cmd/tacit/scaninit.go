@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,6 +58,7 @@ func runScanInit(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		o.url = rest[0]
 	}
 	known := splitKnown(o.known)
+	client := &http.Client{Timeout: o.timeout}
 	var disc *scan.Discovery
 	var source string
 	if o.har != "" {
@@ -70,17 +72,22 @@ func runScanInit(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		source = o.har
 	} else {
-		d := &scan.Discoverer{Client: &http.Client{Timeout: o.timeout}, MaxPages: o.maxPages}
+		d := &scan.Discoverer{Client: client, MaxPages: o.maxPages}
 		var err error
 		if disc, err = d.Discover(ctx, o.url); err != nil {
 			return scanFailure("%w", err)
 		}
 		source = o.url
 	}
-	text := disc.TargetFile(source, known)
+	text := disc.TargetFile(source, ids(known))
 	describeDiscovery(stderr, disc)
 	if len(disc.Forms) == 0 {
 		return scanFailure("%s: no sign-in, sign-up or password reset form found in %d pages; write the target file by hand", source, len(disc.Pages))
+	}
+	if o.har == "" { // a recording's host may be anywhere; it is not contacted
+		if _, err := checkSignIn(ctx, client, text, known, stderr); err != nil {
+			return err
+		}
 	}
 	if o.output == "" {
 		_, err := io.WriteString(stdout, text)
@@ -105,14 +112,21 @@ func discoverTarget(ctx context.Context, client *http.Client, start, known strin
 	if err != nil {
 		return "", scanFailure("%w", err)
 	}
-	ids := splitKnown(known)
-	text := disc.TargetFile(start, ids)
+	accounts := splitKnown(known)
+	text := disc.TargetFile(start, ids(accounts))
 	describeDiscovery(stderr, disc)
 	if len(disc.Forms) == 0 {
 		return "", scanFailure("%s: no sign-in, sign-up or password reset form found in %d pages; write a target file (-f)", start, len(disc.Pages))
 	}
-	if len(ids) == 0 {
+	if len(accounts) == 0 {
 		return "", scanFailure("%s: give --known ADDRESS, an identifier that has an account, to scan these forms (or write the target file with: tacit scan init %s -o target.yaml)", start, start)
+	}
+	ok, err := checkSignIn(ctx, client, text, accounts, stderr)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", scanFailure("%s: the known account's password does not sign in on the discovered form, so a scan would compare nothing; write the target with tacit scan init %s -o target.yaml and fix it", start, start)
 	}
 	return text, nil
 }
@@ -161,13 +175,52 @@ func printable(s string) string {
 	return b.String()
 }
 
-// splitKnown reads --known: identifiers separated by commas.
-func splitKnown(s string) []string {
-	var out []string
+// knownAccount is one identifier of --known, with its password when
+// given as IDENTIFIER:PASSWORD.
+type knownAccount struct{ id, password string }
+
+// splitKnown reads --known: identifiers separated by commas, each
+// optionally followed by a colon and the account's password.
+func splitKnown(s string) []knownAccount {
+	var out []knownAccount
 	for _, k := range strings.Split(s, ",") {
-		if k = strings.TrimSpace(k); k != "" {
-			out = append(out, k)
+		id, pw, _ := strings.Cut(strings.TrimSpace(k), ":")
+		if id != "" {
+			out = append(out, knownAccount{id, pw})
 		}
 	}
 	return out
+}
+
+func ids(known []knownAccount) []string {
+	var out []string
+	for _, k := range known {
+		out = append(out, k.id)
+	}
+	return out
+}
+
+// checkSignIn signs in with the first known account that has a password,
+// and with a wrong one, on the target's sign-in endpoint, and says on w
+// whether the password made a difference. It returns false when it did
+// not: the target does not reach the application's logic as written.
+func checkSignIn(ctx context.Context, client *http.Client, text string, known []knownAccount, w io.Writer) (bool, error) {
+	i := slices.IndexFunc(known, func(k knownAccount) bool { return k.password != "" })
+	if i < 0 {
+		return true, nil
+	}
+	target, err := scan.LoadTarget(strings.NewReader(text))
+	if err != nil {
+		return false, scanFailure("the discovered target: %w", err)
+	}
+	c, err := scan.CheckSignIn(ctx, client, target, known[i].id, known[i].password)
+	if err != nil {
+		return false, scanFailure("sign-in check: %w", err)
+	}
+	if c.SignsIn {
+		fmt.Fprintf(w, "sign-in check: %s's password signs in on %s (%s; a wrong password: %s)\n", known[i].id, c.Endpoint, printable(c.Right), printable(c.Wrong))
+		return true, nil
+	}
+	fmt.Fprintf(w, "sign-in check: %s's password got the same answer on %s as a wrong one (%s): the identifier or password field, a hidden field or the before step is wrong, or the password is\n", known[i].id, c.Endpoint, printable(c.Right))
+	return false, nil
 }
