@@ -270,7 +270,8 @@ func accountLink(l link) bool {
 // something else a crawler should not.
 func logoutLike(l link) bool {
 	s := l.text + " " + strings.ToLower(l.u.Path+"?"+l.u.RawQuery)
-	return strings.Contains(s, "logout") || strings.Contains(s, "log out") || strings.Contains(s, "sign out") || strings.Contains(s, "signout") || strings.Contains(s, "delete")
+	return slices.ContainsFunc([]string{"logout", "log out", "log-out", "sign out", "signout", "sign-out", "delete", "remove", "destroy", "unsubscribe", "revoke"},
+		func(w string) bool { return strings.Contains(s, w) })
 }
 
 // fetch GETs u, following redirects, and parses it if it is HTML.

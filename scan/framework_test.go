@@ -152,3 +152,20 @@ func TestFrameworkInEveryFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestFrameworkEvidenceEscaped: a clue named with control characters is
+// shown escaped, so no report passes an escape sequence to a terminal.
+func TestFrameworkEvidenceEscaped(t *testing.T) {
+	got := scan.DetectFramework(scan.Signals{Cookies: []string{"wordpress_test_cookie"}, Paths: []string{"/\x1b]0;pwned\x07/wp-login.php"}})
+	if got == nil || got.Name != "WordPress" {
+		t.Fatalf("recognised %+v", got)
+	}
+	for _, e := range got.Evidence {
+		if strings.ContainsAny(e, "\x1b\x07") {
+			t.Errorf("evidence %q carries control characters", e)
+		}
+	}
+	if !slices.Contains(got.Evidence, `path /\x1b]0;pwned\x07/wp-login.php`) {
+		t.Errorf("evidence %q", got.Evidence)
+	}
+}
