@@ -235,6 +235,7 @@ func pageKey(u *url.URL) string {
 // page is a fetched HTML page.
 type page struct {
 	url   *url.URL // after redirects
+	raw   []byte
 	doc   *html.Node
 	links []link
 }
@@ -287,7 +288,7 @@ func (d *Discoverer) fetch(ctx context.Context, c *http.Client, u *url.URL, obs 
 		return nil, err
 	}
 	obs.record(resp, body)
-	p := &page{url: resp.Request.URL}
+	p := &page{url: resp.Request.URL, raw: body}
 	if !strings.Contains(resp.Header.Get("Content-Type"), "html") && !bytes.Contains(bytes.ToLower(body[:min(len(body), 512)]), []byte("<html")) {
 		return p, nil
 	}
@@ -348,11 +349,13 @@ func (p *page) forms(base *url.URL) ([]DiscoveredForm, []string) {
 	}
 	var out []DiscoveredForm
 	var elsewhere []string
+	idx := -1
 	for n := range p.doc.Descendants() {
 		if n.Type != html.ElementNode || n.DataAtom != atom.Form {
 			continue
 		}
-		if f, ok := p.form(n, base); ok {
+		idx++
+		if f, ok := p.form(n, idx, base); ok {
 			out = append(out, f)
 			continue
 		}
@@ -365,7 +368,7 @@ func (p *page) forms(base *url.URL) ([]DiscoveredForm, []string) {
 	return out, elsewhere
 }
 
-func (p *page) form(n *html.Node, base *url.URL) (DiscoveredForm, bool) {
+func (p *page) form(n *html.Node, idx int, base *url.URL) (DiscoveredForm, bool) {
 	method, _ := getAttr(n, "method")
 	method = strings.ToUpper(strings.TrimSpace(method))
 	if method == "" {
@@ -412,6 +415,20 @@ func (p *page) form(n *html.Node, base *url.URL) (DiscoveredForm, bool) {
 	}
 	if submit != nil {
 		f.Fields = append(f.Fields, *submit)
+	}
+	// A hidden field whose name an earlier form of the page uses too (a
+	// per-form CSRF token of Rails, a nonce per WordPress action) cannot
+	// be taken as the page's first input of that name.
+	for _, in := range inputs {
+		if in.typ != "hidden" || firstInputIn(p.doc, in.name) == n {
+			continue
+		}
+		if x, ok := p.fieldRegex(idx, in.name, in.value); ok {
+			if f.Extract == nil {
+				f.Extract = map[string]Extraction{}
+			}
+			f.Extract[in.name] = x
+		}
 	}
 	urls := strings.ToLower(f.Action + " " + f.Page)
 	text := strings.ToLower(textOf(n))
@@ -538,6 +555,85 @@ func firstOption(sel *html.Node) string {
 		}
 	}
 	return first
+}
+
+// firstInputIn returns the form that holds the page's first input named
+// name, or nil.
+func firstInputIn(doc *html.Node, name string) *html.Node {
+	for n := range doc.Descendants() {
+		if n.Type != html.ElementNode || n.DataAtom != atom.Input {
+			continue
+		}
+		if v, _ := getAttr(n, "name"); v != name {
+			continue
+		}
+		for a := n.Parent; a != nil; a = a.Parent {
+			if a.Type == html.ElementNode && a.DataAtom == atom.Form {
+				return a
+			}
+		}
+		return nil
+	}
+	return nil
+}
+
+var (
+	formTagRE   = regexp.MustCompile(`(?i)<form[\s>]`)
+	valueAttrRE = regexp.MustCompile(`(?i)\svalue\s*=\s*(?:"([^"]*)"|'([^']*)')`)
+)
+
+// fieldRegex returns a regex extraction that takes the value of the input
+// named name inside the page's form number idx (from 0): it skips to that
+// form's start tag, then matches the input's tag as written, its value a
+// group. It checks the pattern finds value in the page.
+func (p *page) fieldRegex(idx int, name, value string) (Extraction, bool) {
+	z := html.NewTokenizer(bytes.NewReader(p.raw))
+	offset, forms, formStart := 0, -1, -1
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			return Extraction{}, false
+		}
+		raw := string(z.Raw())
+		start := offset
+		offset += len(raw)
+		if tt != html.StartTagToken && tt != html.SelfClosingTagToken {
+			continue
+		}
+		t := z.Token()
+		if t.Data == "form" {
+			forms++
+			if forms == idx {
+				formStart = start
+			}
+			continue
+		}
+		if formStart < 0 || t.Data != "input" {
+			continue
+		}
+		if v, _ := attr(t, "name"); v != name {
+			continue
+		}
+		m := valueAttrRE.FindStringSubmatchIndex(raw)
+		if m == nil {
+			return Extraction{}, false
+		}
+		vs, ve := m[2], m[3]
+		if vs < 0 {
+			vs, ve = m[4], m[5]
+		}
+		k := len(formTagRE.FindAllIndex(p.raw[:formStart], -1)) + 1
+		pattern := fmt.Sprintf(`(?is)^(?:.*?<form[\s>]){%d}.*?%s([^"'<>]*)%s`, k, regexp.QuoteMeta(raw[:vs]), regexp.QuoteMeta(raw[ve:]))
+		re, err := regexp.Compile(pattern)
+		if err != nil {
+			return Extraction{}, false
+		}
+		got := re.FindSubmatch(p.raw)
+		if got == nil || html.UnescapeString(string(got[1])) != value {
+			return Extraction{}, false
+		}
+		return Extraction{From: FromRegex, Arg: pattern, re: re}, true
+	}
 }
 
 // guessIdentifier returns the index of the field that takes the account's
@@ -700,11 +796,13 @@ func (d *Discoverer) hiddenValues(ctx context.Context, base *url.URL, f *Discove
 	if err != nil || p.doc == nil {
 		return nil
 	}
+	idx := -1
 	for n := range p.doc.Descendants() {
 		if n.Type != html.ElementNode || n.DataAtom != atom.Form {
 			continue
 		}
-		g, ok := p.form(n, base)
+		idx++
+		g, ok := p.form(n, idx, base)
 		if !ok || g.Kind != f.Kind || g.Action != f.Action {
 			continue
 		}

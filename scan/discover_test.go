@@ -2,11 +2,14 @@ package scan_test
 
 import (
 	"context"
+	crand "crypto/rand"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tacitauth/tacit/flow"
@@ -329,5 +332,69 @@ func TestCheckSignIn(t *testing.T) {
 	}
 	if c, err := scan.CheckSignIn(context.Background(), nil, bad, known, password); err != nil || c.SignsIn {
 		t.Errorf("misnamed field: %+v, %v", c, err)
+	}
+}
+
+// perFormTokens is a sign-in page in the manner of Rails with per-form
+// CSRF tokens: a language form before the sign-in form, each with its own
+// authenticity_token, and only the sign-in form's token is accepted.
+func perFormTokens() http.Handler {
+	var mu sync.Mutex
+	tokens := map[string]string{} // session → the sign-in form's token
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == "/login":
+			sid := crand.Text()
+			tokens[sid] = crand.Text()
+			http.SetCookie(w, &http.Cookie{Name: "_app_session", Value: sid})
+			w.Header().Set("Content-Type", "text/html")
+			fmt.Fprintf(w, `<html><body>
+<form action="/locale" method="post"><input type="hidden" name="authenticity_token" value="%s"><select name="locale"><option>en</option></select></form>
+<form action="/login" method="post"><input name="authenticity_token" type="hidden" value="%s" autocomplete="off">
+<input type="email" name="email"><input type="password" name="password"><input type="submit" value="Sign in"></form></body></html>`, crand.Text(), tokens[sid])
+		case r.Method == http.MethodPost && r.URL.Path == "/login":
+			c, err := r.Cookie("_app_session")
+			if err != nil || tokens[c.Value] == "" || r.PostFormValue("authenticity_token") != tokens[c.Value] {
+				http.Error(w, "Can't verify CSRF token authenticity.", http.StatusUnprocessableEntity)
+				return
+			}
+			if r.PostFormValue("email") == lab.Known && r.PostFormValue("password") == lab.KnownPassword {
+				http.Redirect(w, r, "/", http.StatusFound)
+				return
+			}
+			http.Error(w, "Invalid email or password.", http.StatusUnauthorized)
+		default:
+			http.NotFound(w, r)
+		}
+	})
+}
+
+// TestDiscoverPerFormTokens: the sign-in form's token is taken from the
+// sign-in form, not from the page's first input of that name (the
+// language form's), so the known password signs in and the probes reach
+// the application.
+func TestDiscoverPerFormTokens(t *testing.T) {
+	srv := httptest.NewServer(perFormTokens())
+	defer srv.Close()
+	disc, err := (&scan.Discoverer{}).Discover(context.Background(), srv.URL+"/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := formSummary(disc); !slices.Equal(got, []string{"login /login"}) {
+		t.Fatalf("forms %q", got)
+	}
+	text := disc.TargetFile(srv.URL, []string{lab.Known})
+	target, err := scan.LoadTarget(strings.NewReader(text))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	c, err := scan.CheckSignIn(context.Background(), nil, target, lab.Known, lab.KnownPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.SignsIn || c.Wrong != "401" {
+		t.Errorf("sign-in check %+v\n%s", c, text)
 	}
 }
