@@ -488,6 +488,8 @@ pre.diff .del{background:#ffebe9;color:#82071e}pre.diff .ins{background:#dafbe1;
 .label{font-size:12px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);font-weight:600;margin:14px 0 6px}
 .fix{background:#f6f8fa;border:1px solid var(--line);border-radius:8px;padding:11px 14px;font-size:14px;margin-top:14px}
 .fix strong{display:block;font-size:12px;text-transform:uppercase;letter-spacing:.05em;color:var(--pass);margin-bottom:3px}
+.fix.framework{border-left:3px solid var(--pass)}
+.framework-seen{margin:0 0 12px;color:var(--muted);font-size:14px}
 .fp{font-family:var(--mono);font-size:11.5px;color:#8c959f;margin-top:10px}
 .timing{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px 18px;margin-bottom:18px}
 .timing h3{margin:0 0 2px;font-size:16px}
