@@ -3,6 +3,7 @@ package scan
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
@@ -10,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
@@ -121,6 +123,9 @@ func (d *Discoverer) Discover(ctx context.Context, start string) (*Discovery, er
 	redirected := map[string]bool{} // hosts a note names already
 	crawl := func(budget int) error {
 		for len(queue) > 0 && len(out.Pages) < budget {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			q := queue[0]
 			queue = queue[1:]
 			page, err := d.fetch(ctx, c, q.u, obs)
@@ -197,17 +202,26 @@ func (d *Discoverer) Discover(ctx context.Context, start string) (*Discovery, er
 }
 
 func (d *Discoverer) client() *http.Client {
-	c := &http.Client{Timeout: defaultTimeout}
+	c := &http.Client{Timeout: 30 * time.Second} // as the Scanner's default client
 	if d.Client != nil {
 		cp := *d.Client
 		c = &cp
 	}
 	jar, _ := cookiejar.New(nil) // never fails without options
 	c.Jar = jar
+	// Same host only: a redirect elsewhere (an identity provider, a
+	// canonical address) is noted, not fetched.
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		if req.URL.Host != via[0].URL.Host {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
 	return c
 }
-
-const defaultTimeout = 30e9 // 30 s, as the Scanner's default client
 
 func (d *Discoverer) maxPages() int {
 	if d.MaxPages > 0 {
@@ -289,6 +303,10 @@ func (d *Discoverer) fetch(ctx context.Context, c *http.Client, u *url.URL, obs 
 	}
 	obs.record(resp, body)
 	p := &page{url: resp.Request.URL, raw: body}
+	if loc, err := resp.Location(); err == nil && resp.StatusCode/100 == 3 && loc.Host != u.Host {
+		p.url = loc // where it would have gone: the crawl notes it
+		return p, nil
+	}
 	if !strings.Contains(resp.Header.Get("Content-Type"), "html") && !bytes.Contains(bytes.ToLower(body[:min(len(body), 512)]), []byte("<html")) {
 		return p, nil
 	}

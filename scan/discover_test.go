@@ -398,3 +398,37 @@ func TestDiscoverPerFormTokens(t *testing.T) {
 		t.Errorf("sign-in check %+v\n%s", c, text)
 	}
 }
+
+// TestDiscoverStaysOnHost: a redirect to another host (an identity
+// provider, a canonical address) is noted and not fetched, and nothing
+// else of that host is asked for either.
+func TestDiscoverStaysOnHost(t *testing.T) {
+	var elsewhere sync.Mutex
+	hits := 0
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Lock()
+		hits++
+		elsewhere.Unlock()
+		w.Write([]byte(`<form method="post" action="/login"><input type="email" name="email"><input type="password" name="pw"></form>`))
+	}))
+	defer other.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" {
+			w.Header().Set("Content-Type", "text/html")
+			w.Write([]byte(`<a href="/login">Sign in</a> <a href="` + other.URL + `/signup">Sign up</a>`))
+			return
+		}
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusFound)
+	}))
+	defer srv.Close()
+	disc, err := (&scan.Discoverer{}).Discover(context.Background(), srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(disc.Forms) != 0 || hits != 0 {
+		t.Errorf("forms %q, %d requests to the other host", formSummary(disc), hits)
+	}
+	if len(disc.Notes) != 1 || !strings.Contains(disc.Notes[0], "/login redirected to another host, "+other.URL+"/login: not followed") {
+		t.Errorf("notes %q", disc.Notes)
+	}
+}
