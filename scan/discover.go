@@ -98,6 +98,7 @@ type DiscoveredForm struct {
 	// the identifier when the application identifies accounts by name.
 	emailID bool
 	alt     string
+	captcha string // what shows the form has a CAPTCHA
 	// Why says what decided the kind.
 	Why string
 }
@@ -153,6 +154,9 @@ func (d *Discoverer) Discover(ctx context.Context, start string) (*Discovery, er
 			for _, f := range forms {
 				if !slices.ContainsFunc(found, func(g DiscoveredForm) bool { return g.Kind == f.Kind && g.Action == f.Action && g.Method == f.Method }) {
 					found = append(found, f)
+					if f.captcha != "" {
+						out.Notes = append(out.Notes, fmt.Sprintf("the %s form on %s has a CAPTCHA (%s), which the scan cannot solve: switch it off on a test install", f.Kind.Describe(), f.Page, f.captcha))
+					}
 				}
 			}
 			if q.depth >= d.maxDepth() {
@@ -465,6 +469,9 @@ func (p *page) form(n *html.Node, idx int, base *url.URL) (DiscoveredForm, bool)
 		text += " " + strings.ToLower(submit.Value)
 	}
 	f.Kind, f.Why = formKind(len(f.Passwords), urls, text)
+	if f.captcha = captcha(n); f.captcha != "" {
+		f.Why += fmt.Sprintf("; it has a CAPTCHA (%s), which the scan cannot solve: switch it off on a test install", f.captcha)
+	}
 	if f.Kind == "" || method != http.MethodPost {
 		return DiscoveredForm{}, false // a search box, a newsletter, a GET form
 	}
@@ -573,6 +580,26 @@ func firstOption(sel *html.Node) string {
 		}
 	}
 	return first
+}
+
+// captcha names the CAPTCHA of a form, if it has one: a field or element
+// of reCAPTCHA, hCaptcha, Turnstile or one named captcha.
+func captcha(form *html.Node) string {
+	for n := range form.Descendants() {
+		if n.Type != html.ElementNode {
+			continue
+		}
+		for _, key := range []string{"name", "class", "id"} {
+			v, _ := getAttr(n, key)
+			v = strings.ToLower(v)
+			for _, c := range []string{"g-recaptcha", "h-captcha", "cf-turnstile", "captcha"} {
+				if strings.Contains(v, c) {
+					return v
+				}
+			}
+		}
+	}
+	return ""
 }
 
 // firstInputIn returns the form that holds the page's first input named

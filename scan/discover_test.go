@@ -432,3 +432,24 @@ func TestDiscoverStaysOnHost(t *testing.T) {
 		t.Errorf("notes %q", disc.Notes)
 	}
 }
+
+// TestDiscoverCaptcha: a form with a CAPTCHA is found, and its comment
+// in the target file says the scan cannot get past it.
+func TestDiscoverCaptcha(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte(`<form method="post" action="/login"><input type="email" name="email"><input type="password" name="password">
+<div class="g-recaptcha" data-sitekey="x"></div><button>Sign in</button></form>`))
+	}))
+	defer srv.Close()
+	disc, err := (&scan.Discoverer{}).Discover(context.Background(), srv.URL+"/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(disc.Notes) != 1 || !strings.Contains(disc.Notes[0], "the sign-in form on /login has a CAPTCHA (g-recaptcha)") {
+		t.Errorf("notes %q", disc.Notes)
+	}
+	if text := disc.TargetFile(srv.URL, nil); !strings.Contains(text, "it has a CAPTCHA (g-recaptcha), which the scan cannot solve") {
+		t.Errorf("no CAPTCHA warning:\n%s", text)
+	}
+}
