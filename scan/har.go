@@ -132,11 +132,16 @@ func harFields(e harEntry) []Field {
 	if strings.Contains(pd.MimeType, "json") {
 		return flatJSON(pd.Text)
 	}
-	if len(pd.Params) > 0 {
+	// The body as sent, when the recording has it, is unambiguous;
+	// browsers differ in whether they decode params (Firefox does,
+	// Chrome does not), and a multipart body has only its params.
+	if len(pd.Params) > 0 && (pd.Text == "" || !strings.Contains(pd.MimeType, "urlencoded")) {
 		var out []Field
 		for _, p := range pd.Params {
-			n, _ := url.QueryUnescape(p.Name)
-			v, _ := url.QueryUnescape(p.Value)
+			n, v := p.Name, p.Value
+			if strings.Contains(pd.MimeType, "urlencoded") {
+				n, v = unescapeOr(n), unescapeOr(v)
+			}
 			out = append(out, Field{Name: n, Value: v})
 		}
 		return out
@@ -152,6 +157,15 @@ func harFields(e harEntry) []Field {
 		out = append(out, Field{Name: k, Value: v})
 	}
 	return out
+}
+
+// unescapeOr decodes a form-encoded string, or returns it as it is when it
+// is not valid form encoding (a browser that recorded it decoded).
+func unescapeOr(s string) string {
+	if v, err := url.QueryUnescape(s); err == nil {
+		return v
+	}
+	return s
 }
 
 // flatJSON returns the string, number and boolean members of a JSON
