@@ -138,6 +138,9 @@ func TestFrameworkInEveryFormat(t *testing.T) {
 	if err := json.Unmarshal(sarif.Bytes(), &s); err != nil {
 		t.Fatal(err)
 	}
+	if err := validate(sarifSchema(t), sarif.Bytes()); err != nil {
+		t.Errorf("SARIF with a framework is not valid: %v", err)
+	}
 	run := s.Runs[0]
 	if run.Properties.Framework.Name != "WordPress" || len(run.Results) == 0 || run.Results[0].Properties.Framework != "WordPress" ||
 		!strings.Contains(run.Results[0].Properties.FrameworkAdvice, "login_errors") {
