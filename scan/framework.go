@@ -399,6 +399,10 @@ type observations struct {
 	headers map[string]bool
 	hosts   map[string]bool
 	parsed  map[string]bool // pages whose fields are recorded, by method, URL and status
+	// pending are page bodies a scan received, read for fields only when
+	// the signals are asked for: parsing them as they arrive would add
+	// to the response times the timing checks measure.
+	pending [][]byte
 }
 
 func newObservations() *observations {
@@ -411,11 +415,19 @@ func newObservations() *observations {
 const maxParsedPages = 64
 
 // record notes the cookie names, telling headers, request path and form
-// field names of one answer.
+// field names of one answer, at once (discovery, which is not timed).
 func (o *observations) record(resp *http.Response, body []byte) {
-	if o == nil {
+	if o == nil || !o.note(resp) {
 		return
 	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.recordFields(body)
+}
+
+// note records what the answer's head shows, and reports whether its body
+// is a page not read yet, whose fields should be.
+func (o *observations) note(resp *http.Response) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for _, c := range resp.Cookies() {
@@ -426,23 +438,25 @@ func (o *observations) record(resp *http.Response, body []byte) {
 			o.headers[strings.ToLower(h)+": "+strings.ToLower(v)] = true
 		}
 	}
-	if req := resp.Request; req != nil {
-		// A path is a clue only when the application has it: discovery
-		// asks for well-known paths of many frameworks.
-		if resp.StatusCode < 400 {
-			o.paths[req.URL.Path] = true
-			if req.URL.RawQuery != "" {
-				o.queries[req.URL.RawQuery] = true
-			}
-		}
-		o.hosts[req.URL.Hostname()] = true
-		key := fmt.Sprintf("%s %s %d", req.Method, req.URL, resp.StatusCode)
-		if o.parsed[key] || len(o.parsed) >= maxParsedPages || !strings.Contains(resp.Header.Get("Content-Type"), "html") {
-			return
-		}
-		o.parsed[key] = true
+	req := resp.Request
+	if req == nil {
+		return false
 	}
-	o.recordFields(body)
+	// A path is a clue only when the application has it: discovery asks
+	// for well-known paths of many frameworks.
+	if resp.StatusCode < 400 {
+		o.paths[req.URL.Path] = true
+		if req.URL.RawQuery != "" {
+			o.queries[req.URL.RawQuery] = true
+		}
+	}
+	o.hosts[req.URL.Hostname()] = true
+	key := fmt.Sprintf("%s %s %d", req.Method, req.URL, resp.StatusCode)
+	if o.parsed[key] || len(o.parsed) >= maxParsedPages || !strings.Contains(resp.Header.Get("Content-Type"), "html") {
+		return false
+	}
+	o.parsed[key] = true
+	return true
 }
 
 // recordFields notes the names of form fields, and of meta tags that
@@ -479,6 +493,10 @@ func (o *observations) recordFields(body []byte) {
 func (o *observations) signals(t *Target) Signals {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	for _, body := range o.pending {
+		o.recordFields(body)
+	}
+	o.pending = nil
 	fields := setKeys(o.fields)
 	cookies := setKeys(o.cookies)
 	paths := setKeys(o.paths)
@@ -552,19 +570,17 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return resp, err
 	}
-	if !strings.Contains(resp.Header.Get("Content-Type"), "html") {
-		r.obs.record(resp, nil)
-		return resp, nil
+	if r.obs.note(resp) {
+		resp.Body = &recordingBody{ReadCloser: resp.Body, obs: r.obs}
 	}
-	resp.Body = &recordingBody{ReadCloser: resp.Body, resp: resp, obs: r.obs}
 	return resp, nil
 }
 
-// recordingBody keeps the first maxRecorded bytes of a body and records
-// them when the body is closed.
+// recordingBody keeps the first maxRecorded bytes of a page and hands
+// them to the observations when it is closed; only the first answer of
+// each page is kept this way.
 type recordingBody struct {
 	io.ReadCloser
-	resp *http.Response
 	obs  *observations
 	buf  bytes.Buffer
 	done bool
@@ -583,7 +599,9 @@ func (b *recordingBody) Read(p []byte) (int, error) {
 func (b *recordingBody) Close() error {
 	if !b.done {
 		b.done = true
-		b.obs.record(b.resp, b.buf.Bytes())
+		b.obs.mu.Lock()
+		b.obs.pending = append(b.obs.pending, b.buf.Bytes())
+		b.obs.mu.Unlock()
 	}
 	return b.ReadCloser.Close()
 }
