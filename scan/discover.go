@@ -121,6 +121,11 @@ func (d *Discoverer) Discover(ctx context.Context, start string) (*Discovery, er
 	queue := []queued{{u, 0}}
 	seen := map[string]bool{pageKey(u): true}
 	var found []DiscoveredForm
+	note := func(n string) {
+		if !slices.Contains(out.Notes, n) {
+			out.Notes = append(out.Notes, n)
+		}
+	}
 	redirected := map[string]bool{} // hosts a note names already
 	crawl := func(budget int) error {
 		for len(queue) > 0 && len(out.Pages) < budget {
@@ -142,20 +147,21 @@ func (d *Discoverer) Discover(ctx context.Context, start string) (*Discovery, er
 				// that insists on its canonical address.
 				if !redirected[page.url.Host] {
 					redirected[page.url.Host] = true
-					out.Notes = append(out.Notes, fmt.Sprintf("%s redirected to another host, %s: not followed (discover from there if that is the application)", q.u, page.url))
+					note(fmt.Sprintf("%s redirected to another host, %s: not followed (discover from there if that is the application)", q.u, page.url))
 				}
 				continue
 			}
 			seen[pageKey(page.url)] = true
 			forms, elsewhere := page.forms(out.Base)
 			for _, a := range elsewhere {
-				out.Notes = append(out.Notes, fmt.Sprintf("a form on %s posts to another host, %s: not scanned", pathAndQuery(page.url), a))
+				// Said once: a newsletter form in the footer is on every page.
+				note(fmt.Sprintf("a form posts to another host, %s: not scanned", a))
 			}
 			for _, f := range forms {
 				if !slices.ContainsFunc(found, func(g DiscoveredForm) bool { return g.Kind == f.Kind && g.Action == f.Action && g.Method == f.Method }) {
 					found = append(found, f)
 					if f.captcha != "" {
-						out.Notes = append(out.Notes, fmt.Sprintf("the %s form on %s has a CAPTCHA (%s), which the scan cannot solve: switch it off on a test install", f.Kind.Describe(), f.Page, f.captcha))
+						note(fmt.Sprintf("the %s form on %s has a CAPTCHA (%s), which the scan cannot solve: switch it off on a test install", f.Kind.Describe(), f.Page, f.captcha))
 					}
 				}
 			}
