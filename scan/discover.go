@@ -158,11 +158,15 @@ func (d *Discoverer) Discover(ctx context.Context, start string) (*Discovery, er
 				note(fmt.Sprintf("a form posts to another host, %s: not scanned", a))
 			}
 			for _, f := range forms {
-				if !slices.ContainsFunc(found, func(g DiscoveredForm) bool { return g.Kind == f.Kind && g.Action == f.Action && g.Method == f.Method }) {
+				i := slices.IndexFunc(found, f.same)
+				switch {
+				case i < 0:
 					found = append(found, f)
-					if f.captcha != "" {
-						note(fmt.Sprintf("the %s form on %s has a CAPTCHA (%s), which the scan cannot solve: switch it off on a test install", f.Kind.Describe(), f.Page, f.captcha))
-					}
+				case len(f.Action)+len(f.Page) < len(found[i].Action)+len(found[i].Page):
+					found[i] = f // the plainest address of the same form
+				}
+				if f.captcha != "" {
+					note(fmt.Sprintf("the %s form on %s has a CAPTCHA (%s), which the scan cannot solve: switch it off on a test install", f.Kind.Describe(), f.Page, f.captcha))
 				}
 			}
 			if q.depth >= d.maxDepth() {
@@ -819,6 +823,22 @@ func (d *Discoverer) freshFields(ctx context.Context, base *url.URL, forms []Dis
 			f.Fields[j].Value = "{{" + f.varName(fl.Name) + "}}"
 		}
 	}
+}
+
+// same reports whether g is the same form as f reached another way: of the
+// same kind, method and fields. Sites put the page to return to in the
+// form's address (MediaWiki's returnto=, next=), so the same sign-in form
+// shows up under many addresses; those are one endpoint.
+func (f DiscoveredForm) same(g DiscoveredForm) bool {
+	names := func(fs []Field) []string {
+		var out []string
+		for _, fl := range fs {
+			out = append(out, fl.Name)
+		}
+		slices.Sort(out)
+		return out
+	}
+	return f.Kind == g.Kind && f.Method == g.Method && slices.Equal(names(f.Fields), names(g.Fields))
 }
 
 // varName is the target variable that holds fresh field name's value: the

@@ -96,14 +96,19 @@ func byUserName(forms []DiscoveredForm, known []string) bool {
 }
 
 // identifiedByName returns f with its user name field as the identifier
-// and a fresh address in its email field.
+// and, on a sign-up form, a fresh address in its email field.
 func (f DiscoveredForm) identifiedByName() DiscoveredForm {
 	email := f.Identifier
 	f.Fields = slices.Clone(f.Fields)
 	for i, fl := range f.Fields {
 		switch fl.Name {
 		case email:
+			// A sign-up needs an address, a fresh one; a reset form
+			// takes either field, so the other is left empty.
 			f.Fields[i].Value = "u{{" + VarRandom + "}}@tacit-scan.example"
+			if f.Kind != KindRegister {
+				f.Fields[i].Value = ""
+			}
 		case f.alt:
 			f.Fields[i].Value = "{{" + VarIdentifier + "}}"
 		}

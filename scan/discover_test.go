@@ -4,6 +4,7 @@ import (
 	"context"
 	crand "crypto/rand"
 	"fmt"
+	"html"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -451,5 +452,28 @@ func TestDiscoverCaptcha(t *testing.T) {
 	}
 	if text := disc.TargetFile(srv.URL, nil); !strings.Contains(text, "it has a CAPTCHA (g-recaptcha), which the scan cannot solve") {
 		t.Errorf("no CAPTCHA warning:\n%s", text)
+	}
+}
+
+// TestDiscoverSameFormOnce: the sign-in form reached under many addresses
+// (a returnto= for every page that links to it, as MediaWiki does) is one
+// endpoint, at its plainest address.
+func TestDiscoverSameFormOnce(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		if r.URL.Path == "/" {
+			w.Write([]byte(`<a href="/login?returnto=Main_Page">Log in</a> <a href="/login?returnto=Help">Log in</a> <a href="/login">Log in</a>`))
+			return
+		}
+		fmt.Fprintf(w, `<form method="post" action="%s"><input name="wpName" id="wpName1"><input type="password" name="wpPassword"><input type="hidden" name="wpLoginToken" value="%s"></form>`,
+			html.EscapeString(r.URL.RequestURI()), crand.Text())
+	}))
+	defer srv.Close()
+	disc, err := (&scan.Discoverer{}).Discover(context.Background(), srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := formSummary(disc); !slices.Equal(got, []string{"login /login"}) {
+		t.Errorf("forms %q", got)
 	}
 }
