@@ -156,11 +156,11 @@
 // of every answer (framework.go) and DetectFramework matches them against
 // a table: django-allauth, Django, Devise, Rails, Laravel, Spring
 // Security, ASP.NET Core Identity, Keycloak, Amazon Cognito, WordPress,
-// Express, DokuWiki and tacit. The report names the framework and the
-// clues (Report.Framework), and each finding carries the framework's own
-// fix (Finding.Advice: ACCOUNT_PREVENT_ENUMERATION, config.paranoid,
-// PreventUserExistenceErrors, …) beside the rule's generic remediation, in
-// every report format.
+// Express, MediaWiki, DokuWiki and tacit. The report names the framework
+// and the clues (Report.Framework), and each finding carries the
+// framework's own fix (Finding.Advice: ACCOUNT_PREVENT_ENUMERATION,
+// config.paranoid, PreventUserExistenceErrors, …) beside the rule's
+// generic remediation, in every report format.
 //
 // The result is a Report, rendered by WriteText, WriteJSON, WriteSARIF or
 // WriteHTML. Checks that need probes of their own, such as TimingCheck and

@@ -260,6 +260,23 @@ var frameworks = []framework{
 		},
 	},
 	{
+		name: "MediaWiki",
+		signals: []signal{
+			sig("header", `(?i)^generator: mediawiki`, 2), sig("field", `^wpLoginToken$`, 2), sig("field", `^wpCreateaccountToken$`, 1),
+			sig("field", `^wpName$`, 1),
+		},
+		advice: map[string]string{
+			"kind:login": "MediaWiki's sign-in says \"Incorrect username or password entered.\" for both cases; a difference comes from an " +
+				"extension (CentralAuth, OATHAuth, ConfirmEdit showing a CAPTCHA after failures) or from $wgPasswordAttemptThrottle: check " +
+				"they treat unknown user names alike.",
+			"kind:register": "Special:CreateAccount says \"Username entered already in use.\", and user names are public on a wiki anyway " +
+				"(Special:ListUsers): there is no setting to hide them. Close self-registration ($wgGroupPermissions['*']['createaccount'] " +
+				"= false;) if account names must stay private.",
+			"kind:reset": "Limit Special:PasswordReset to the email route ($wgPasswordResetRoutes = ['username' => false, 'email' => true];) " +
+				"or switch it off, then re-run the scan to check that every address gets the same answer on this version.",
+		},
+	},
+	{
 		name: "DokuWiki",
 		signals: []signal{
 			sig("cookie", `^DokuWiki$`, 2), sig("cookie", `^DW[0-9a-f]{32}`, 1), sig("path", `/doku\.php$`, 2), sig("field", `^sectok$`, 1),

@@ -46,6 +46,8 @@ func TestDetectFramework(t *testing.T) {
 			"Express (Passport)", []string{"cookie connect.sid", "header x-powered-by: express"}},
 		{"DokuWiki", scan.Signals{Cookies: []string{"DokuWiki"}, Fields: []string{"sectok", "u", "p"}, Paths: []string{"/doku.php"}},
 			"DokuWiki", []string{"cookie DokuWiki", "path /doku.php", "field sectok"}},
+		{"MediaWiki", scan.Signals{Cookies: []string{"corpuswiki_session"}, Fields: []string{"wpName", "wpPassword", "wpLoginToken"}, Headers: []string{"generator: mediawiki 1.39.17"}},
+			"MediaWiki", []string{"field wpLoginToken", "header generator: mediawiki 1.39.17"}},
 		{"tacit", scan.Signals{Cookies: []string{"__Host-tacit_csrf"}, Fields: []string{"csrf_token", "email"}}, "tacit", []string{"cookie __Host-tacit_csrf"}},
 		{"nothing telling", scan.Signals{Cookies: []string{"session", "XSRF-TOKEN"}, Fields: []string{"email", "password", "csrf_token"}, Paths: []string{"/login"}}, "", nil},
 	} {
@@ -92,6 +94,7 @@ func TestFrameworkAdvice(t *testing.T) {
 		{"WordPress", scan.RuleResponseContent, scan.KindLogin, "login_errors"},
 		{"Express (Passport)", scan.RuleTiming, scan.KindLogin, "bcrypt.compare"},
 		{"DokuWiki", scan.RulePasswordReset, scan.KindReset, "resendpwd"},
+		{"MediaWiki", scan.RuleRegister, scan.KindRegister, "createaccount"},
 		{"tacit", scan.RuleResponseContent, scan.KindLogin, "uniformly by design"},
 		{"Unknown", scan.RuleResponseContent, scan.KindLogin, ""},
 	} {
