@@ -162,8 +162,8 @@ func (d *Discoverer) Discover(ctx context.Context, start string) (*Discovery, er
 				switch {
 				case i < 0:
 					found = append(found, f)
-				case len(f.Action)+len(f.Page) < len(found[i].Action)+len(found[i].Page):
-					found[i] = f // the plainest address of the same form
+				case f.plainer(found[i]):
+					found[i] = f
 				}
 				if f.captcha != "" {
 					note(fmt.Sprintf("the %s form on %s has a CAPTCHA (%s), which the scan cannot solve: switch it off on a test install", f.Kind.Describe(), f.Page, f.captcha))
@@ -839,6 +839,20 @@ func (f DiscoveredForm) same(g DiscoveredForm) bool {
 		return out
 	}
 	return f.Kind == g.Kind && f.Method == g.Method && slices.Equal(names(f.Fields), names(g.Fields))
+}
+
+// plainer reports whether f's addresses suit the target better than g's,
+// for the same form: a page whose address names what it is for (a
+// DokuWiki sign-in form also shows on do=edit) before others, then the
+// shorter addresses.
+func (f DiscoveredForm) plainer(g DiscoveredForm) bool {
+	named := func(d DiscoveredForm) bool {
+		return accountLink(link{u: &url.URL{Path: strings.ToLower(d.Page)}})
+	}
+	if named(f) != named(g) {
+		return named(f)
+	}
+	return len(f.Action)+len(f.Page) < len(g.Action)+len(g.Page)
 }
 
 // varName is the target variable that holds fresh field name's value: the
