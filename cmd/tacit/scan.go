@@ -307,6 +307,12 @@ init" writes the discovered target file instead, to review and edit; with
 tools while signing in, signing up and asking for a reset. Without --known
 the file lists a placeholder that must be replaced before it scans.
 
+Every report names the framework the scan recognised from cookie, field
+and path names (Django and django-allauth, Rails and Devise, Laravel,
+Spring Security, ASP.NET Core Identity, Keycloak, Cognito, WordPress,
+Express, MediaWiki, DokuWiki, tacit), the clues, and that framework's own
+fix for each finding.
+
 --preset tacit scans a tacit server with no file: its JSON API (sign-in,
 sign-up, password reset, verification resend) and its HTML forms (sign-in,
 sign-up, password reset). With the dev mailbox on (mail: dev), it makes an
@@ -321,7 +327,7 @@ Flags:
   -f FILE            target file
   --preset tacit     scan the tacit server at URL
   --known ADDRESS    an address that has an account (with --preset or a URL;
-                     with a URL, several separated by commas, each as
+                     with a URL, several separated by commas, each may be
                      ADDRESS:PASSWORD to check that the discovered sign-in
                      form signs the account in)
   --max-pages N      pages the discovery fetches at most (default 20)
