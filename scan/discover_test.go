@@ -477,3 +477,34 @@ func TestDiscoverSameFormOnce(t *testing.T) {
 		t.Errorf("forms %q", got)
 	}
 }
+
+// TestDiscoverHostilePage: names and values with control
+// characters (a terminal escape, a newline that would end a YAML comment)
+// come out escaped, and the target file still loads.
+func TestDiscoverHostilePage(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte("<form method=post action=\"/login\"><input type=email name=\"e\x1b[2Jmail\">" +
+			"<input type=password name=pw><input type=hidden name=\"csrf\ntoken\" value=\"v\x1b[31m\"><div class=\"captcha\x1b]52;c;eA==\x07\"></div></form>"))
+	}))
+	defer srv.Close()
+	disc, err := (&scan.Discoverer{}).Discover(context.Background(), srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(disc.Forms) != 1 {
+		t.Fatalf("forms %q", formSummary(disc))
+	}
+	text := disc.TargetFile(srv.URL, []string{"a@b.example"})
+	if strings.ContainsAny(text, "\x1b\x07") {
+		t.Errorf("raw control characters in the target file:\n%q", text)
+	}
+	for _, n := range disc.Notes {
+		if strings.ContainsAny(n, "\x1b\x07") {
+			t.Errorf("note with control characters: %q", n)
+		}
+	}
+	if _, err := scan.LoadTarget(strings.NewReader(text)); err != nil {
+		t.Errorf("the target does not load: %v\n%s", err, text)
+	}
+}
