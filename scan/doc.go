@@ -129,6 +129,39 @@
 // known address's domain. A mistake in the file is one line naming the key
 // (TargetError).
 //
+// # Discovery
+//
+// Discoverer writes a target file from a start URL (tacit scan init URL):
+// it follows same-origin links breadth first, those that read like "Sign
+// in", "Sign up", "Forgot password" or "Register" first, within a page
+// budget, and tries well-known sign-in paths when no link leads to one. A
+// POST form with an identifier field (type email, or a name, id,
+// autocomplete or label saying mail, login or user) is a sign-in form with
+// one password field, a sign-up form with two (password and confirmation)
+// or with sign-up words, and a reset or resend form with none and the
+// words of one. Every form's page is fetched first by a before step; a
+// hidden field whose value changes between two fetches in fresh cookie
+// jars, or whose name says token (csrf, authenticity_token, sectok, …), is
+// taken from the page on every probe. A sign-up form that asks for a user
+// name and an address takes the identifier in the field the sign-in form
+// (or the known identifier) suggests. DiscoverHAR does the same from a
+// browser's HAR recording. Without a known identifier the file lists
+// KnownPlaceholder, which LoadTarget refuses. CheckSignIn signs in with the
+// known account's real and a wrong password: a positive control that the
+// target reaches the application.
+//
+// # Framework advice
+//
+// A scan notes the cookie names, form fields, paths and generator headers
+// of every answer (framework.go) and DetectFramework matches them against
+// a table: django-allauth, Django, Devise, Rails, Laravel, Spring
+// Security, ASP.NET Core Identity, Keycloak, Amazon Cognito, WordPress,
+// Express, MediaWiki, DokuWiki and tacit. The report names the framework
+// and the clues (Report.Framework), and each finding carries the
+// framework's own fix (Finding.Advice: ACCOUNT_PREVENT_ENUMERATION,
+// config.paranoid, PreventUserExistenceErrors, …) beside the rule's
+// generic remediation, in every report format.
+//
 // The result is a Report, rendered by WriteText, WriteJSON, WriteSARIF or
 // WriteHTML. Checks that need probes of their own, such as TimingCheck and
 // StateCheck, plug in through Scanner.Checks and use Scanner.Probe.

@@ -228,6 +228,7 @@ var htmlFuncs = template.FuncMap{
 		return fmt.Sprintf("%d", 100*a/b)
 	},
 	"statusText": func(code int) string { return statusLine(code) },
+	"join":       strings.Join,
 }
 
 // statusLine is "404 Not Found", or just the code when Go has no text for
@@ -487,6 +488,8 @@ pre.diff .del{background:#ffebe9;color:#82071e}pre.diff .ins{background:#dafbe1;
 .label{font-size:12px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);font-weight:600;margin:14px 0 6px}
 .fix{background:#f6f8fa;border:1px solid var(--line);border-radius:8px;padding:11px 14px;font-size:14px;margin-top:14px}
 .fix strong{display:block;font-size:12px;text-transform:uppercase;letter-spacing:.05em;color:var(--pass);margin-bottom:3px}
+.fix.framework{border-left:3px solid var(--pass)}
+.framework-seen{margin:0 0 12px;color:var(--muted);font-size:14px}
 .fp{font-family:var(--mono);font-size:11.5px;color:#8c959f;margin-top:10px}
 .timing{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px 18px;margin-bottom:18px}
 .timing h3{margin:0 0 2px;font-size:16px}
@@ -513,6 +516,7 @@ footer{color:var(--muted);font-size:12.5px;border-top:1px solid var(--line);padd
 <div class="meta">{{if .StartedUTC}}<span>{{.StartedUTC}}</span>{{end}}<span>{{len .Endpoints}} {{plural (len .Endpoints) "endpoint" "endpoints"}}</span><span>{{.Requests}} probes</span><span>{{.DurationText}}</span></div>
 </div></header>
 <main class="wrap">
+{{with .Framework}}<p class="framework-seen">Framework: <b>{{.Name}}</b>, recognised by {{join .Evidence ", "}}.</p>{{end}}
 <div class="verdict {{.Verdict}}"><span class="mark">{{if eq .Verdict "pass"}}✓{{else}}!{{end}}</span><span>{{.Headline}}</span></div>
 <div class="cards">
 {{range .Counts}}<div class="card {{lower .Severity}}{{if eq .N 0}} zero{{end}}"><div class="n">{{.N}}</div><div class="l">{{lower .Severity}}</div></div>
@@ -538,6 +542,7 @@ footer{color:var(--muted);font-size:12.5px;border-top:1px solid var(--line);padd
 <pre class="diff">{{range .DiffLines}}<span class="{{.Class}}">{{.Text}}</span>{{end}}</pre>{{end}}
 {{if .HasTiming}}<p class="note">The response-time distributions of this endpoint are plotted under <a href="#timing-{{.Endpoint}}">Response times</a>.</p>{{end}}
 {{if .Rule.Remediation}}<div class="fix"><strong>How to fix</strong>{{.Rule.Remediation}}</div>{{end}}
+{{if .Advice}}<div class="fix framework"><strong>How to fix in {{$.Framework.Name}}</strong>{{.Advice}}</div>{{end}}
 <div class="fp">fingerprint {{.Fingerprint}}</div>
 </div>
 </section>

@@ -101,6 +101,7 @@ func (s *Scanner) prepare(ctx context.Context, t *Target, ep *Endpoint, in Input
 	c := *s.client()
 	c.Jar = jar
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	s.observe(&c)
 
 	vars := map[string]string{VarIdentifier: in.Identifier, VarPassword: in.Password, VarRandom: in.Random}
 	for i, st := range ep.Before {

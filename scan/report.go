@@ -17,6 +17,9 @@ type Report struct {
 	Requests  int              `json:"requests"` // probes sent, before steps not counted
 	Endpoints []EndpointResult `json:"endpoints"`
 	Findings  []Finding        `json:"findings"`
+	// Framework is what the target seems built with, if the scan
+	// recognised it (see DetectFramework); findings then carry its advice.
+	Framework *FrameworkMatch `json:"framework,omitempty"`
 }
 
 // EndpointResult says how one endpoint was scanned.
@@ -71,6 +74,9 @@ type Finding struct {
 	Path     string   `json:"path"`
 	Message  string   `json:"message"`
 	Evidence Evidence `json:"evidence"`
+	// Advice is how to fix the finding in the recognised framework
+	// (Report.Framework), beside the rule's generic remediation.
+	Advice string `json:"advice,omitempty"`
 }
 
 // Fingerprint identifies the finding across scans, for SARIF's

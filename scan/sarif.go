@@ -154,6 +154,9 @@ func sarifOf(r *Report) sarifLog {
 		ColumnKind:  "unicodeCodePoints",
 		Properties:  map[string]any{"target": r.Target, "requests": r.Requests},
 	}
+	if r.Framework != nil {
+		run.Properties["framework"] = r.Framework
+	}
 	for _, f := range r.Findings {
 		run.Results = append(run.Results, sarifResultOf(r, f))
 	}
@@ -288,6 +291,10 @@ func sarifResultOf(r *Report, f Finding) sarifResult {
 	}
 	if ev.Diff != "" {
 		res.Properties["diff"] = ev.Diff
+	}
+	if f.Advice != "" && r.Framework != nil {
+		res.Properties["framework"] = r.Framework.Name
+		res.Properties["frameworkAdvice"] = f.Advice
 	}
 	return res
 }

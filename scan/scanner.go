@@ -52,6 +52,8 @@ type Scanner struct {
 	done, total int
 	// cur is the endpoint being scanned, for this package's checks.
 	cur *endpointScan
+	// seen collects what names the target's framework (framework.go).
+	seen *observations
 }
 
 // Check is an analysis that sends its own probes. It must probe the known
@@ -111,6 +113,7 @@ func (s *Scanner) Input(identifier string) Input {
 func (s *Scanner) Scan(ctx context.Context, t *Target) (*Report, error) {
 	start := time.Now()
 	s.password = s.strongPassword()
+	s.seen = newObservations()
 	ids := s.identities(t)
 	s.done, s.total = 0, s.plan(t, ids)
 	rep := &Report{Target: t.BaseURL.String(), Started: start, Findings: []Finding{}}
@@ -143,6 +146,7 @@ func (s *Scanner) Scan(ctx context.Context, t *Target) (*Report, error) {
 	}
 	rep.Requests = s.done
 	rep.Duration = time.Since(start)
+	rep.advise(DetectFramework(s.seen.signals(t)))
 	rep.sortFindings()
 	return rep, errors.Join(errs...)
 }

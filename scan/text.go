@@ -17,6 +17,7 @@ func WriteText(w io.Writer, r *Report) error {
 	p := &printer{w: w}
 	p.printf("tacit scan of %s\n", r.Target)
 	p.printf("%s, %s in %s\n", plural(len(r.Endpoints), "endpoint"), plural(r.Requests, "probe"), r.Duration.Round(time.Millisecond))
+	p.framework(r.Framework)
 	for _, f := range r.Findings {
 		p.finding(f)
 	}
@@ -54,6 +55,7 @@ func (p *printer) finding(f Finding) {
 	if rule, ok := RuleByID(f.Rule); ok {
 		p.printf("%s", wrap("Fix: "+rule.Remediation, "  "))
 	}
+	p.advice(f)
 }
 
 func (p *printer) sample(label string, s Sample) {

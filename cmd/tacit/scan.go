@@ -48,7 +48,9 @@ type scanOptions struct {
 	printTarget         bool
 	timing, order       bool
 	state               bool
-	url                 string // the preset's base URL, the one argument
+	url                 string // the preset's base URL, or the start URL of a discovery: the one argument
+	discover            bool   // scan what discovery finds from url
+	maxPages            int    // the discovery's page budget
 }
 
 // formats are the report formats --format takes, by name.
@@ -59,7 +61,8 @@ var formats = map[string]func(io.Writer, *scan.Report) error{
 func (o *scanOptions) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.file, "f", "", "target file (YAML)")
 	fs.StringVar(&o.preset, "preset", "", "scan a known kind of server at the URL given as argument: tacit")
-	fs.StringVar(&o.known, "known", "", "an identifier that has an account (with --preset)")
+	fs.StringVar(&o.known, "known", "", "an identifier that has an account (with --preset or a URL to discover)")
+	fs.IntVar(&o.maxPages, "max-pages", scan.DefaultDiscoverPages, "pages a discovery fetches at most")
 	fs.StringVar(&o.format, "format", "text", "report format: text, json, sarif or html")
 	fs.StringVar(&o.output, "o", "", "write the report to this file instead of stdout")
 	fs.StringVar(&o.failOn, "fail-on", "low", "exit 1 on a finding of this severity or above: low, medium, high or none")
@@ -116,10 +119,14 @@ func (o *scanOptions) check(rest []string) error {
 			return usageError{fmt.Sprintf("scan: unexpected argument %q (the target file names the URL)", rest[0])}
 		}
 		if o.known != "" {
-			return usageError{"scan: --known goes with --preset; a target file lists its known identifiers"}
+			return usageError{"scan: --known goes with --preset or a URL to discover; a target file lists its known identifiers"}
 		}
+	case o.preset == "" && len(rest) == 1:
+		o.url, o.discover = rest[0], true
+	case o.preset == "" && len(rest) > 1:
+		return usageError{fmt.Sprintf("scan: unexpected argument %q (give one URL to discover)", rest[1])}
 	case o.preset == "":
-		return usageError{"scan: give a target file (-f target.yaml) or a preset (--preset tacit URL)"}
+		return usageError{"scan: give a target file (-f target.yaml), a URL to discover forms from, or a preset (--preset tacit URL)"}
 	case o.preset != "tacit":
 		return usageError{fmt.Sprintf("scan: unknown preset %q; the one preset is tacit", o.preset)}
 	case len(rest) != 1:
@@ -133,6 +140,9 @@ func (o *scanOptions) check(rest []string) error {
 // runScan is "tacit scan": it loads or builds the target, scans it,
 // writes the report and says by its status whether the target passed.
 func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "init" {
+		return runScanInit(ctx, args[1:], stdout, stderr)
+	}
 	o, err := parseScanArgs(args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, scanUsage)
@@ -197,6 +207,9 @@ func (o *scanOptions) targetName() string {
 // targetText returns the target file's text: the file as it is, or the
 // one the preset builds.
 func (o *scanOptions) targetText(ctx context.Context, client *http.Client, stderr io.Writer) (string, error) {
+	if o.discover {
+		return discoverTarget(ctx, client, o.url, o.known, o.maxPages, stderr)
+	}
 	if o.file == "" {
 		return tacitPreset(ctx, client, o.url, o.known, !o.printTarget, stderr)
 	}
@@ -273,11 +286,32 @@ func isTerminal(w io.Writer) bool {
 const scanUsage = `Usage:
   tacit scan [flags] -f target.yaml
   tacit scan [flags] --preset tacit [--known ADDRESS] URL
+  tacit scan [flags] --known ADDRESS[:PASSWORD] URL
+  tacit scan init [--known ADDRESS[:PASSWORD]] [-o target.yaml] URL
+  tacit scan init --har FILE [--known ADDRESS] [-o target.yaml]
 
 Scans a web application's account endpoints for account enumeration: any
 way its answers tell an identifier that has an account from one that has
 not. The target file names the endpoints and the known identifiers (see the
 documentation of package scan for its format).
+
+With a URL and no target file, the scan first discovers the application's
+forms: from the URL it follows links on the same host (those that read
+like "Sign in", "Sign up", "Forgot password" first, at most --max-pages
+pages), finds the sign-in, sign-up and password reset forms, guesses their
+identifier and password fields, and takes hidden fields that change (CSRF
+tokens) from the form's page on every probe. It prints what it found to
+stderr, then scans it; --known names an account, as it must. "tacit scan
+init" writes the discovered target file instead, to review and edit; with
+--har it reads the requests of a HAR file saved from a browser's developer
+tools while signing in, signing up and asking for a reset. Without --known
+the file lists a placeholder that must be replaced before it scans.
+
+Every report names the framework the scan recognised from cookie, field
+and path names (Django and django-allauth, Rails and Devise, Laravel,
+Spring Security, ASP.NET Core Identity, Keycloak, Cognito, WordPress,
+Express, MediaWiki, DokuWiki, tacit), the clues, and that framework's own
+fix for each finding.
 
 --preset tacit scans a tacit server with no file: its JSON API (sign-in,
 sign-up, password reset, verification resend) and its HTML forms (sign-in,
@@ -292,7 +326,11 @@ server while it is scanned.
 Flags:
   -f FILE            target file
   --preset tacit     scan the tacit server at URL
-  --known ADDRESS    an address that has an account (with --preset)
+  --known ADDRESS    an address that has an account (with --preset or a URL;
+                     with a URL, several separated by commas, each may be
+                     ADDRESS:PASSWORD to check that the discovered sign-in
+                     form signs the account in)
+  --max-pages N      pages the discovery fetches at most (default 20)
   --format FORMAT    text (default), json, sarif or html
   -o FILE            write the report to FILE instead of stdout
   --fail-on LEVEL    exit 1 on a finding of LEVEL or above: low (default),

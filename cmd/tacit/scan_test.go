@@ -59,6 +59,13 @@ func setupLab(env *testscript.Env) error {
 			return err
 		}
 	}
+	// The framework imitations, for discovery: SITE_ALLAUTH_URL,
+	// SITE_DEVISE_URL, SITE_WORDPRESS_URL.
+	for _, site := range lab.Sites() {
+		srv := httptest.NewServer(site.New())
+		env.Defer(srv.Close)
+		env.Setenv(strings.ToUpper(strings.ReplaceAll(site.Name, "-", "_"))+"_URL", srv.URL)
+	}
 	// The order test needs HTTP/2: the sign-in 5ms slower for the known
 	// address, in clear-text HTTP/2 (h2c).
 	slow := lab.SlowKnown(5 * time.Millisecond)
