@@ -21,7 +21,7 @@ func noClientLimit(c *flow.Config) {
 	c.Limits = &l
 }
 
-// TestTrimKeepsLocks is the attack of issue 17, item 4: lock a key, flood
+// TestTrimKeepsLocks is an attack: lock a key, flood
 // the counter table with fresh junk keys past its cap, let the trim run:
 // the locked key must still be held back. For sign-in per address, the
 // second step per account and sign-up per address.
@@ -106,7 +106,7 @@ func arrange(t *testing.T, e *env, state accountstate.State, email string) {
 	}
 }
 
-// TestSecondStepGuessingStops is the attack of issue 17, item 5: a thief
+// TestSecondStepGuessingStops is an attack: a thief
 // with the password guesses codes for days, waiting out every hourly
 // limit. At most flow.DefaultMFAFailureLock wrong codes may be tried;
 // then even the right code is refused until a password reset, and the
@@ -213,7 +213,7 @@ func ownerActs() []ownerAct {
 	}
 }
 
-// TestOwnerActivityIsNoOracle is the attack of issue 17, item 7: an
+// TestOwnerActivityIsNoOracle is an attack: an
 // outsider fails five sign-ins on an address, the owner signs in (or
 // resets, or changes the password), the outsider tries again. Every
 // answer the outsider gets must equal those for an unknown address.

@@ -10,7 +10,7 @@ import (
 // Device tokens let an owner in while an outsider's failures hold the
 // address back (OWASP, "Slow Down Online Guessing Attacks with Device
 // Cookies"). Sign-in counts failures per address, and that counter must
-// not depend on what the owner does (issue 17, item 7): a successful
+// not depend on what the owner does: a successful
 // sign-in, reset or password change leaves it as the outsider left it.
 // Without another path the owner would then be locked out by anyone's
 // guesses. A browser that has signed in to an address before holds a

@@ -10,7 +10,7 @@ import (
 	"github.com/tacitauth/tacit/flow"
 )
 
-// TestThiefsEmailChangeDies is issue 17, item 2: a thief who has the
+// TestThiefsEmailChangeDies: a thief who has the
 // password signs in and asks to move the account to an address of their
 // own; the owner takes the account back. Before the fix, the thief's link
 // still moved the account (Done) after each of these, and a reset to the
@@ -115,7 +115,7 @@ func accountOf(t *testing.T, e *env, addr string) tacit.Account {
 	return a
 }
 
-// TestPasswordChangeEndsOtherSessions is issue 17, item 6: a stolen
+// TestPasswordChangeEndsOtherSessions: a stolen
 // session must not survive the owner's password change unless the owner
 // asks to stay signed in elsewhere. Before the fix other sessions stayed
 // by default.

@@ -215,7 +215,7 @@ func (s *Service) setPassword(ctx context.Context, tx tacit.Tx, a tacit.Account,
 	}
 	// The second step's long count starts again: its lock lasts until a
 	// new password. The address's sign-in counter is not cleared: that
-	// would show an outsider that an owner exists (issue 17, item 7).
+	// would show an outsider that an owner exists.
 	if err := tx.ClearTOTPFailures(ctx, a.ID); err != nil {
 		return err
 	}

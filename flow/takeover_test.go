@@ -33,7 +33,7 @@ func signUpTwice(t *testing.T, e *env, addr string) (owners, intruders string) {
 	return owners, intruders
 }
 
-// TestSignUpTakeover is issue 17, item 1: while the owner's full-form
+// TestSignUpTakeover: while the owner's full-form
 // sign-up is pending, someone else signs up the same address with a
 // password of their own; "send the link again" mails the newest sign-up's
 // link, the intruder's. Before the fix, following it created the account

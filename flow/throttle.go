@@ -300,7 +300,7 @@ func (s *Service) forget(ctx context.Context, tx tacit.Tx, name, id string) erro
 // address's counter is left as the request found it, by taking its hit
 // back, never cleared: an outsider who failed on the address must see it
 // exactly as for an address without an account, whatever the owner does
-// meanwhile (issue 17, item 7). Deleting it, as sign-in once did, told
+// meanwhile. Deleting it, as sign-in once did, told
 // the outsider that an owner exists and had just signed in. While the
 // password is being checked the attempt is counted, as every attempt must
 // be (parallel guesses); to an outsider probing at that instant it looks

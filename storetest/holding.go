@@ -49,7 +49,7 @@ func testPutCounter(t *testing.T, s tacit.Store) {
 	}
 }
 
-// The attack of issue 17, item 4, at the storage level: a counter that
+// The attack, at the storage level: a counter that
 // holds its key back (a lock), hit long before a flood of fresh junk
 // keys, survives every trim until its hold ends, whatever the cap; the
 // junk goes instead. With more holding counters than the cap, all stay.

@@ -33,7 +33,7 @@ func lockAddresses(t *testing.T, h *harness, emails ...string) {
 	t.Fatalf("%v not locked after 20 failed sign-ins", emails)
 }
 
-// TestTrimKeepsLockHTTP is issue 17, item 4, through the real server:
+// TestTrimKeepsLockHTTP, through the real server:
 // lock an address, send 40 failed sign-ins for junk addresses, trim the
 // counters to 20: the locked address is still locked, for the right
 // password too, alike for an address with an account and one without.
@@ -109,7 +109,7 @@ func TestDeviceCookie(t *testing.T) {
 	wantStatus(t, "forged device cookie", r, 429, "")
 }
 
-// TestMFALockUntilReset is issue 17, item 5, through the real server: a
+// TestMFALockUntilReset, through the real server: a
 // thief with the password who keeps guessing codes, waiting out the
 // hourly limit, is stopped for good at limit_mfa_lock wrong codes in a
 // row (3 here); the owner is mailed; even the right code is refused, for

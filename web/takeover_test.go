@@ -13,7 +13,7 @@ import (
 // that is not theirs.
 const intrudersPassword = "intruder chose 2"
 
-// TestSignUpTakeoverEndToEnd is issue 17, item 1, through the real server:
+// TestSignUpTakeoverEndToEnd, through the real server:
 // the owner of an address signs up with the full form; before they
 // confirm, an intruder signs up the same address with a password of their
 // own and asks for the link again, which mails the newest sign-up's link
@@ -95,7 +95,7 @@ func TestSignUpTakeoverEndToEnd(t *testing.T) {
 	})
 }
 
-// TestThiefsEmailChangeEndToEnd is issue 17, item 2, through the real
+// TestThiefsEmailChangeEndToEnd, through the real
 // server: a thief with the password signs in and asks to move the account
 // to their own address; the owner changes the password (signing out the
 // other devices) or signs the thief's device out; then the thief confirms

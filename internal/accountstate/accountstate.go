@@ -96,7 +96,7 @@ func Arrange(ctx context.Context, st tacit.Store, h tacit.Hasher, state State, e
 
 // Between is what happens to an address between an outsider's requests
 // about it. Nothing the owner does may change what the outsider sees
-// afterwards (issue 17, item 7), and neither may a full counter table
+// afterwards, and neither may a full counter table
 // treat the address differently from any other. The uniformity tests
 // make OutsiderFailures failed sign-ins about an address in each state,
 // let Between happen (the owner's part only where there is a live
