@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// reportAddresses prints the accounts the operator must look at after
+// migration 006 brought stored addresses to their canonical form: accounts
+// whose addresses now share one form (one mailbox, several accounts; the
+// migration leaves them as they are rather than merge two owners'
+// accounts), and accounts whose address is no longer accepted. It prints
+// nothing when there are none. Addresses are quoted with escapes, so the
+// invisible characters that made them differ show.
+func reportAddresses(ctx context.Context, db store, d Database, w io.Writer) error {
+	rep, err := db.AddressReport(ctx)
+	if err != nil {
+		return d.redact(err)
+	}
+	var b strings.Builder
+	if n := len(rep.Collisions); n > 0 {
+		fmt.Fprintf(&b, "%d addresses are each held by several accounts, left unchanged: remove or rename all but one by hand\n", n)
+		for _, c := range rep.Collisions {
+			fmt.Fprintf(&b, "  %+q:", c.Normal)
+			for _, r := range c.Rows {
+				fmt.Fprintf(&b, " account %d %+q", r.ID, r.Email)
+			}
+			b.WriteString("\n")
+		}
+	}
+	if n := len(rep.Refused); n > 0 {
+		fmt.Fprintf(&b, "%d accounts have an address no longer accepted (invisible characters): they can sign in, but not reset their password or change their address\n", n)
+		for _, r := range rep.Refused {
+			fmt.Fprintf(&b, "  account %d %+q\n", r.ID, r.Email)
+		}
+	}
+	_, err = io.WriteString(w, b.String())
+	return err
+}
