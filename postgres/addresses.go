@@ -6,7 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/tacitauth/tacit/internal/addrnorm"
+	"github.com/tacitauth/tacit/internal/upkeep"
 )
 
 // renormalizeAddresses is migration 006's Go step: it brings every stored
@@ -21,7 +21,7 @@ func renormalizeAddresses(ctx context.Context, t pgx.Tx) error {
 	if err != nil {
 		return err
 	}
-	moves, _ := addrnorm.Unique(rows)
+	moves, _ := upkeep.Unique(rows)
 	if err := moveAddresses(ctx, t, "accounts", "email", moves); err != nil {
 		return err
 	}
@@ -30,7 +30,7 @@ func renormalizeAddresses(ctx context.Context, t pgx.Tx) error {
 		if err != nil {
 			return err
 		}
-		if err := moveAddresses(ctx, t, c.table, c.column, addrnorm.Moves(rows)); err != nil {
+		if err := moveAddresses(ctx, t, c.table, c.column, upkeep.Moves(rows)); err != nil {
 			return err
 		}
 	}
@@ -41,28 +41,28 @@ func renormalizeAddresses(ctx context.Context, t pgx.Tx) error {
 // its canonical form because another account has that form, and those
 // whose address is no longer accepted, for `tacit migrate` to print. It
 // reads every account's address.
-func (db *DB) AddressReport(ctx context.Context) (addrnorm.Report, error) {
-	var rep addrnorm.Report
+func (db *DB) AddressReport(ctx context.Context) (upkeep.Report, error) {
+	var rep upkeep.Report
 	err := db.inTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly}, func(t pgx.Tx) error {
 		rows, err := addressRows(ctx, t, "accounts", "email")
-		rep = addrnorm.Check(rows)
+		rep = upkeep.Check(rows)
 		return err
 	})
 	if err != nil {
-		return addrnorm.Report{}, fmt.Errorf("address report: %w", err)
+		return upkeep.Report{}, fmt.Errorf("address report: %w", err)
 	}
 	return rep, nil
 }
 
 // addressRows reads the id and address of every row of table. The names
 // are the constants above, never input.
-func addressRows(ctx context.Context, t pgx.Tx, table, column string) ([]addrnorm.Row, error) {
+func addressRows(ctx context.Context, t pgx.Tx, table, column string) ([]upkeep.Row, error) {
 	rows, err := t.Query(ctx, `SELECT id, `+column+` FROM `+table)
 	if err != nil {
 		return nil, fmt.Errorf("read %s.%s: %w", table, column, err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (addrnorm.Row, error) {
-		var a addrnorm.Row
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (upkeep.Row, error) {
+		var a upkeep.Row
 		err := r.Scan(&a.ID, &a.Email)
 		return a, err
 	})
@@ -73,7 +73,7 @@ func addressRows(ctx context.Context, t pgx.Tx, table, column string) ([]addrnor
 }
 
 // moveAddresses sets each row's address to the one planned.
-func moveAddresses(ctx context.Context, t pgx.Tx, table, column string, moves []addrnorm.Row) error {
+func moveAddresses(ctx context.Context, t pgx.Tx, table, column string, moves []upkeep.Row) error {
 	for _, m := range moves {
 		if _, err := t.Exec(ctx, `UPDATE `+table+` SET `+column+` = $1 WHERE id = $2`, m.Email, m.ID); err != nil {
 			return fmt.Errorf("update %s.%s of row %d: %w", table, column, m.ID, err)

@@ -7,13 +7,13 @@ import (
 	"time"
 
 	"github.com/tacitauth/tacit"
-	"github.com/tacitauth/tacit/internal/addrnorm"
+	"github.com/tacitauth/tacit/internal/upkeep"
 )
 
 // addressReporter is a store that reports the accounts migration 006 had
 // to leave alone; every engine is one.
 type addressReporter interface {
-	AddressReport(ctx context.Context) (addrnorm.Report, error)
+	AddressReport(ctx context.Context) (upkeep.Report, error)
 }
 
 // Migration 006 brings addresses stored under the older normalisation
@@ -86,13 +86,13 @@ func testRenormalizeAddresses(t *testing.T, e engine) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	row := func(a tacit.Account) addrnorm.Row { return addrnorm.Row{ID: a.ID, Email: want[a.ID]} }
-	wantRep := addrnorm.Report{
-		Collisions: []addrnorm.Collision{
-			{Normal: "kate@example.com", Rows: []addrnorm.Row{row(kate), row(kelvin)}},
-			{Normal: "\u03bf\u03c3\u03b9@example.gr", Rows: []addrnorm.Row{row(sigma2), row(sigma3)}},
+	row := func(a tacit.Account) upkeep.Row { return upkeep.Row{ID: a.ID, Email: want[a.ID]} }
+	wantRep := upkeep.Report{
+		Collisions: []upkeep.Collision{
+			{Normal: "kate@example.com", Rows: []upkeep.Row{row(kate), row(kelvin)}},
+			{Normal: "\u03bf\u03c3\u03b9@example.gr", Rows: []upkeep.Row{row(sigma2), row(sigma3)}},
 		},
-		Refused: []addrnorm.Row{row(hidden)},
+		Refused: []upkeep.Row{row(hidden)},
 	}
 	if !reflect.DeepEqual(rep, wantRep) {
 		t.Errorf("AddressReport = %+v\nwant %+v", rep, wantRep)

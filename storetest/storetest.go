@@ -140,6 +140,7 @@ func Run[S Migrator](t *testing.T, e Engine[S]) {
 		{"Migrate", testMigrate},
 		{"MigrateConcurrent", testMigrateConcurrent},
 		{"RenormalizeAddresses", testRenormalizeAddresses},
+		{"HashSamples", one(testHashSamples)},
 		{"AccountCreateAndLookup", one(testAccountCreateAndLookup)},
 		{"AccountNotFound", one(testAccountNotFound)},
 		{"AccountDuplicateEmail", one(testAccountDuplicateEmail)},

@@ -99,10 +99,9 @@ func assemble(c Config, db store, log *slog.Logger) (http.Handler, *mail.Worker,
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("%s, %s: %w", c.name("hash_memory_kib"), c.name("hash_time"), err)
 	}
-	envelope := c.Envelope
-	if envelope == AutoEnvelope {
-		envelope = flow.MeasureEnvelope(hasher)
-		log.Info("envelope measured from hash time", "envelope", envelope)
+	envelope, err := sizeEnvelope(c, db, hasher, log)
+	if err != nil {
+		return nil, nil, 0, err
 	}
 
 	links := tacit.Links{Base: c.BaseURL}

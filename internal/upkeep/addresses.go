@@ -1,9 +1,12 @@
-// Package addrnorm brings stored addresses to the current canonical form
-// (tacit.NormalizeEmail) after that form has changed: the storage engines'
-// data migration plans with it, and `tacit migrate` reports with it what
-// the migration had to leave alone. It knows no SQL; each engine reads the
-// rows and applies the plan in its own migration transaction.
-package addrnorm
+// Package upkeep holds the engine-free part of the storage engines' data
+// upkeep. It brings stored addresses to the current canonical form
+// (tacit.NormalizeEmail) after that form has changed: the engines' data
+// migration plans with it, and `tacit migrate` reports with it what the
+// migration had to leave alone. And it groups stored password hashes by
+// their parameters, so the server can size its envelope to the costliest.
+// It knows no SQL; each engine reads the rows and applies the plan in its
+// own transaction.
+package upkeep
 
 import (
 	"cmp"
