@@ -2,8 +2,10 @@ package flow_test
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,22 +88,40 @@ func quantile(ds []time.Duration, q float64) time.Duration {
 	return s[int(q*float64(len(s)-1))]
 }
 
-// wantAlike fails unless each address's lower quartile is within frac of
-// the unknown address's, and logs the figures. Load from elsewhere only
-// ever adds time, so the lower quartile shows the work itself better than
-// the median on a busy machine.
-func wantAlike(t *testing.T, times map[string][]time.Duration, unknown string, frac float64) {
+// alike reports, for each address whose lower quartile is not within frac
+// of the unknown address's, how they differ, and logs the figures. Load
+// from elsewhere only ever adds time, so the lower quartile shows the work
+// itself better than the median on a busy machine.
+func alike(t *testing.T, times map[string][]time.Duration, unknown string, frac float64) []string {
 	t.Helper()
+	var diffs []string
 	ref := quantile(times[unknown], 0.25)
 	for a, ds := range times {
 		q := quantile(ds, 0.25)
 		t.Logf("%-22s n=%d  q25 %7.2f ms  median %7.2f ms  (min %.2f, max %.2f); q25 vs unknown: %+.2f ms",
 			a, len(ds), ms(q), ms(quantile(ds, 0.5)), ms(slices.Min(ds)), ms(slices.Max(ds)), ms(q-ref))
 		if diff := q - ref; float64(diff.Abs()) > frac*float64(ref) {
-			t.Errorf("%s: wrong password answers in %v (lower quartile), unknown address in %v: differs by %v, more than %.0f%%",
-				a, q, ref, diff, 100*frac)
+			diffs = append(diffs, fmt.Sprintf("%s: wrong password answers in %v (lower quartile), unknown address in %v: differs by %v, more than %.0f%%",
+				a, q, ref, diff, 100*frac))
 		}
 	}
+	return diffs
+}
+
+// wantAlikeWithin measures up to attempts times and passes as soon as one
+// measurement shows every address alike. A difference the code makes shows
+// in every attempt; a burst of load from other tests seldom lasts through
+// all of them.
+func wantAlikeWithin(t *testing.T, attempts int, measure func() map[string][]time.Duration, unknown string, frac float64) {
+	t.Helper()
+	var diffs []string
+	for i := range attempts {
+		if diffs = alike(t, measure(), unknown, frac); len(diffs) == 0 {
+			return
+		}
+		t.Logf("attempt %d of %d: %s", i+1, attempts, strings.Join(diffs, "; "))
+	}
+	t.Error(strings.Join(diffs, "\n"))
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -118,8 +138,9 @@ func TestWrongPasswordCheaperHashTakesLiveTime(t *testing.T) {
 		"cheaper@example.com": cheaperCost,
 		"live@example.com":    liveCost,
 	})
-	times := wrongPasswordTimes(t, svc, 31, "cheaper@example.com", "live@example.com", "unknown@example.com")
-	wantAlike(t, times, "unknown@example.com", 0.3)
+	wantAlikeWithin(t, 3, func() map[string][]time.Duration {
+		return wrongPasswordTimes(t, svc, 31, "cheaper@example.com", "live@example.com", "unknown@example.com")
+	}, "unknown@example.com", 0.3)
 }
 
 // An account whose hash is costlier than the live cost (imported, or made
@@ -141,6 +162,7 @@ func TestWrongPasswordCostlierHashInsideEnvelope(t *testing.T) {
 		"costlier@example.com": costlierCost,
 		"live@example.com":     lowLiveCost,
 	})
-	times := wrongPasswordTimes(t, svc, 9, "costlier@example.com", "live@example.com", "unknown@example.com")
-	wantAlike(t, times, "unknown@example.com", 0.1)
+	wantAlikeWithin(t, 3, func() map[string][]time.Duration {
+		return wrongPasswordTimes(t, svc, 9, "costlier@example.com", "live@example.com", "unknown@example.com")
+	}, "unknown@example.com", 0.1)
 }
