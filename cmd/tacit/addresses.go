@@ -21,7 +21,7 @@ func reportAddresses(ctx context.Context, db store, d Database, w io.Writer) err
 	}
 	var b strings.Builder
 	if n := len(rep.Collisions); n > 0 {
-		fmt.Fprintf(&b, "%d addresses are each held by several accounts, left unchanged: remove or rename all but one by hand\n", n)
+		fmt.Fprintf(&b, "addresses held by several accounts: %d (left unchanged; keep one account per address, remove or rename the others by hand)\n", n)
 		for _, c := range rep.Collisions {
 			fmt.Fprintf(&b, "  %+q:", c.Normal)
 			for _, r := range c.Rows {
@@ -31,7 +31,7 @@ func reportAddresses(ctx context.Context, db store, d Database, w io.Writer) err
 		}
 	}
 	if n := len(rep.Refused); n > 0 {
-		fmt.Fprintf(&b, "%d accounts have an address no longer accepted (invisible characters): they can sign in, but not reset their password or change their address\n", n)
+		fmt.Fprintf(&b, "accounts with an address no longer accepted (invisible characters): %d (they can sign in, but not reset their password)\n", n)
 		for _, r := range rep.Refused {
 			fmt.Fprintf(&b, "  account %d %+q\n", r.ID, r.Email)
 		}

@@ -34,9 +34,9 @@ func TestMigrateReportsAddresses(t *testing.T) {
 				t.Fatal(err)
 			}
 			d, _ := parseDatabaseURL(dbURL)
-			wantReport := fmt.Sprintf("1 addresses are each held by several accounts, left unchanged: remove or rename all but one by hand\n"+
+			wantReport := fmt.Sprintf("addresses held by several accounts: 1 (left unchanged; keep one account per address, remove or rename the others by hand)\n"+
 				"  \"kate@example.com\": account %d \"kate@example.com\" account %d \"\\u212aate@example.com\"\n"+
-				"1 accounts have an address no longer accepted (invisible characters): they can sign in, but not reset their password or change their address\n"+
+				"accounts with an address no longer accepted (invisible characters): 1 (they can sign in, but not reset their password)\n"+
 				"  account %d \"a\\u200bb@example.com\"\n", ids[0], ids[1], ids[3])
 			if want := "database " + d.Display() + " migrated\n" + wantReport; stdout.String() != want {
 				t.Errorf("migrate printed\n%s\nwant\n%s", &stdout, want)
