@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 )
 
@@ -38,4 +39,19 @@ func reportAddresses(ctx context.Context, db store, d Database, w io.Writer) err
 	}
 	_, err = io.WriteString(w, b.String())
 	return err
+}
+
+// warnAddresses logs, at start, how many accounts the address report of
+// `tacit migrate` lists: serve migrates by itself, so an operator who never
+// runs `tacit migrate` still hears of them.
+func warnAddresses(ctx context.Context, db store, d Database, log *slog.Logger) error {
+	rep, err := db.AddressReport(ctx)
+	if err != nil {
+		return d.redact(err)
+	}
+	if len(rep.Collisions) > 0 || len(rep.Refused) > 0 {
+		log.Warn("stored addresses need the operator: run tacit migrate for the list",
+			"addresses_held_by_several_accounts", len(rep.Collisions), "addresses_no_longer_accepted", len(rep.Refused))
+	}
+	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,6 +50,15 @@ func TestMigrateReportsAddresses(t *testing.T) {
 			}
 			if want := "database " + d.Display() + " is current\n" + wantReport; stdout.String() != want {
 				t.Errorf("second migrate printed\n%s\nwant\n%s", &stdout, want)
+			}
+			// serve, which migrates by itself, warns of them at start.
+			var logs bytes.Buffer
+			if err := warnAddresses(ctx, db, d, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+				t.Fatal(err)
+			}
+			if l := logs.String(); !strings.Contains(l, "level=WARN") || !strings.Contains(l, "addresses_held_by_several_accounts=1") ||
+				!strings.Contains(l, "addresses_no_longer_accepted=1") {
+				t.Errorf("serve's warning: %s", l)
 			}
 			err := db.View(ctx, func(tx tacit.Tx) error {
 				a, err := tx.AccountByID(ctx, ids[2])

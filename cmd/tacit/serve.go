@@ -65,6 +65,9 @@ func serve(ctx context.Context, c Config, stderr io.Writer) (err error) {
 	if err := db.Migrate(ctx); err != nil {
 		return c.Database.redact(err)
 	}
+	if err := warnAddresses(ctx, db, c.Database, log); err != nil {
+		return err
+	}
 	handler, worker, envelope, err := assemble(c, db, log)
 	if err != nil {
 		return err
