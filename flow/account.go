@@ -117,7 +117,7 @@ func (s *Service) checkPassword(ctx context.Context, id Identity, password strin
 	if wait > 0 {
 		return tacit.Account{}, throttled(wait), nil
 	}
-	ok, err := s.hasher.Verify(tacit.NormalizePassword(password), a.PasswordHash)
+	ok, err := s.verify(ctx, tacit.NormalizePassword(password), a.PasswordHash)
 	if err != nil {
 		return tacit.Account{}, tacit.Outcome{}, fmt.Errorf("check password: %w", err)
 	}

@@ -66,7 +66,7 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 		// costs one full hash with the live parameters, like the other.
 		hash = s.dummyHash
 	}
-	ok, err := s.hasher.Verify(tacit.NormalizePassword(password), hash)
+	ok, err := s.verify(ctx, tacit.NormalizePassword(password), hash)
 	if err != nil {
 		return tacit.Outcome{}, fmt.Errorf("login: verify: %w", err)
 	}

@@ -24,6 +24,10 @@ var engine = storetest.Engine[*DB]{
 	Row: func(db *DB, query string, dest ...any) error {
 		return db.pool.QueryRow(context.Background(), query).Scan(dest...)
 	},
+	Exec: func(db *DB, statement string) error {
+		_, err := db.pool.Exec(context.Background(), statement)
+		return err
+	},
 }
 
 func TestStore(t *testing.T) {

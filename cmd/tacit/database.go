@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/internal/upkeep"
 	"github.com/tacitauth/tacit/postgres"
 	"github.com/tacitauth/tacit/sqlite"
 )
@@ -27,6 +28,8 @@ type store interface {
 	tacit.Store
 	Migrate(ctx context.Context) error
 	MigrationsCurrent(ctx context.Context) (bool, error)
+	AddressReport(ctx context.Context) (upkeep.Report, error)
+	HashSamples(ctx context.Context) ([]string, error)
 }
 
 var (
@@ -269,14 +272,18 @@ func migrateStore(ctx context.Context, db store, d Database, stdout io.Writer) e
 		return d.redact(err)
 	}
 	if current {
-		_, err = fmt.Fprintf(stdout, "database %s is current\n", d.Display())
-		return err
+		if _, err = fmt.Fprintf(stdout, "database %s is current\n", d.Display()); err != nil {
+			return err
+		}
+		return reportAddresses(ctx, db, d, stdout)
 	}
 	if err := db.Migrate(ctx); err != nil {
 		return d.redact(err)
 	}
-	_, err = fmt.Fprintf(stdout, "database %s migrated\n", d.Display())
-	return err
+	if _, err = fmt.Fprintf(stdout, "database %s migrated\n", d.Display()); err != nil {
+		return err
+	}
+	return reportAddresses(ctx, db, d, stdout)
 }
 
 // closeStore closes db, keeping the first error: for deferred calls.

@@ -65,6 +65,9 @@ func serve(ctx context.Context, c Config, stderr io.Writer) (err error) {
 	if err := db.Migrate(ctx); err != nil {
 		return c.Database.redact(err)
 	}
+	if err := warnAddresses(ctx, db, c.Database, log); err != nil {
+		return err
+	}
 	handler, worker, svc, envelope, err := assemble(c, db, log)
 	if err != nil {
 		return err
@@ -107,10 +110,9 @@ func assemble(c Config, db store, log *slog.Logger) (http.Handler, *mail.Worker,
 	if err != nil {
 		return nil, nil, nil, 0, fmt.Errorf("%s, %s: %w", c.name("hash_memory_kib"), c.name("hash_time"), err)
 	}
-	envelope := c.Envelope
-	if envelope == AutoEnvelope {
-		envelope = flow.MeasureEnvelope(hasher)
-		log.Info("envelope measured from hash time", "envelope", envelope)
+	envelope, err := sizeEnvelope(c, db, hasher, log)
+	if err != nil {
+		return nil, nil, 0, err
 	}
 
 	links := tacit.Links{Base: c.BaseURL}
