@@ -112,7 +112,7 @@ func assemble(c Config, db store, log *slog.Logger) (http.Handler, *mail.Worker,
 	}
 	envelope, err := sizeEnvelope(c, db, hasher, log)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, nil, 0, err
 	}
 
 	links := tacit.Links{Base: c.BaseURL}
