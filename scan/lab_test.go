@@ -209,8 +209,9 @@ func TestRegisterMatrixNamesTheClasses(t *testing.T) {
 		t.Errorf("evidence = %+v", ev)
 	}
 	// 3 rounds of the plain probes, then 2 of each of the six classes,
-	// for four identifiers.
-	if rep.Requests != 4*(3+6*scan.DefaultMatrixProbes) {
+	// for four identifiers, and the second request of the first
+	// unknown identifier.
+	if rep.Requests != 4*(3+6*scan.DefaultMatrixProbes)+1 {
 		t.Errorf("requests = %d", rep.Requests)
 	}
 }
