@@ -103,6 +103,11 @@ func TestCleanFixturesStayClean(t *testing.T) {
 			t.Parallel()
 			for run := range runs {
 				rep := scanFixture(t, f, uint64(run)+100, 6)
+				for _, e := range rep.Endpoints {
+					if e.Verdict != scan.VerdictClean {
+						t.Fatalf("run %d: endpoint %s is %s: %q", run, e.Name, e.Verdict, e.Inconclusive)
+					}
+				}
 				if len(rep.Findings) > 0 {
 					var b strings.Builder
 					scan.WriteText(&b, rep)
