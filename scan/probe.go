@@ -83,7 +83,18 @@ func (s *Scanner) Probe(ctx context.Context, t *Target, ep *Endpoint, in Input) 
 		}
 		d := time.Since(start)
 		r := &Response{Input: p.in, Request: p.sent, Status: resp.StatusCode, Header: resp.Header, Body: body, Duration: d}
-		if wait, ok := throttleOf(r); ok && retry < maxPaceRetries {
+		wait, throttled := throttleOf(r)
+		if throttled && retry > 0 && s.cur != nil && !s.cur.paceless {
+			// Waiting as asked did not help: the target's clock or
+			// its Retry-After is not to be trusted. Waiting more
+			// would only slow the scan down.
+			s.cur.paceless = true
+			if s.Log != nil {
+				s.Log(fmt.Sprintf("pacing: %s (%s %s) still answered %d after the wait it asked for; not waiting again on this endpoint",
+					Sanitize(ep.Name), ep.Method, Sanitize(ep.Path), r.Status))
+			}
+		}
+		if throttled && retry < maxPaceRetries {
 			if paced, err := s.pace(ctx, ep, r, wait); err != nil {
 				return nil, err
 			} else if paced {

@@ -49,7 +49,9 @@ type Scanner struct {
 	// requests (which send mail). Off by default.
 	AllowStateChanges bool
 	// MaxWait is the longest Retry-After the scan waits out before
-	// sending a throttled probe again; default DefaultMaxWait. A target
+	// sending a throttled probe again, once per probe and for at most
+	// three times MaxWait in all on one endpoint; default
+	// DefaultMaxWait. A target
 	// that asks for longer waits gets throttled probes, and the endpoints
 	// they leave without enough comparable rounds are inconclusive, with
 	// the time a paced scan would take.

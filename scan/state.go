@@ -54,6 +54,11 @@ func createsState(k Kind) bool {
 // throttled answer.
 const maxPaceRetries = 1
 
+// paceBudget bounds the waiting on one endpoint, in units of MaxWait: a
+// target whose waits keep growing (a delay that doubles) would otherwise
+// hold a scan for many minutes and still leave it throttled.
+const paceBudget = 3
+
 // minReached is how many rounds of the channel comparison must reach the
 // account logic (no throttled or failed answer in the pair) for an
 // endpoint to be called clean.
@@ -87,12 +92,20 @@ func throttleOf(r *Response) (time.Duration, bool) {
 // and says so on Log, with how long the rest of the scan would take at
 // that pace. It reports whether the probe is to be sent again.
 func (s *Scanner) pace(ctx context.Context, ep *Endpoint, r *Response, wait time.Duration) (bool, error) {
-	if s.noPace {
+	if s.noPace || (s.cur != nil && s.cur.paceless) {
 		return false, nil
 	}
-	if wait <= 0 || wait > s.maxWait() {
+	over := s.cur != nil && s.cur.waited+wait > paceBudget*s.maxWait()
+	if wait <= 0 || wait > s.maxWait() || over {
 		if s.cur != nil && wait > s.cur.longestWait {
 			s.cur.longestWait = wait
+		}
+		if over && !s.cur.paceless {
+			s.cur.paceless = true
+			if s.Log != nil {
+				s.Log(fmt.Sprintf("pacing: %s (%s %s): stopped waiting after %s of waits on this endpoint; what stays throttled is not compared",
+					Sanitize(ep.Name), ep.Method, Sanitize(ep.Path), s.cur.waited))
+			}
 		}
 		return false, nil
 	}
@@ -103,6 +116,7 @@ func (s *Scanner) pace(ctx context.Context, ep *Endpoint, r *Response, wait time
 	}
 	if s.cur != nil {
 		s.cur.paced++
+		s.cur.waited += wait
 	}
 	t := time.NewTimer(wait + 50*time.Millisecond)
 	defer t.Stop()

@@ -58,7 +58,11 @@ type endpointScan struct {
 	// longestWait is the longest Retry-After not waited out; paced
 	// counts the probes sent again after a wait.
 	longestWait time.Duration
+	waited      time.Duration
 	paced       int
+	// paceless is set once a wait did not help: no more waiting on
+	// this endpoint.
+	paceless bool
 }
 
 // earlierRequests is how many requests each identifier has been sent on ep

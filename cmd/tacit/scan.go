@@ -310,10 +310,11 @@ Flags:
   --probes N         rounds of probes per endpoint (default 6)
   --timeout D        time limit of each request (default 30s)
   --max-wait D       longest Retry-After to wait out before sending a
-                     throttled probe again (default 10s); what waits it
-                     does is said on stderr, and an endpoint left with too
-                     few unthrottled rounds is inconclusive, with the wait
-                     a paced scan would need
+                     throttled probe again (default 10s; at most three
+                     times that of waits an endpoint); the waits are said
+                     on stderr, and an endpoint left with too few
+                     unthrottled rounds is inconclusive, with the wait a
+                     paced scan would need
   --print-target     print the target file the scan would use, then exit
   --timing           also compare response times, with interleaved pairs
                      sized to find a 50µs difference (up to 10,000 requests
