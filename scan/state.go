@@ -540,6 +540,11 @@ func (s *Scanner) positiveControl(ctx context.Context, t *Target, ep *Endpoint, 
 	if s.cur == nil || b.rounds == 0 || !ep.usesIdentifier() {
 		return nil
 	}
+	if len(s.cur.res.Inconclusive) > 0 || len(a.unstable) > 0 {
+		// Inconclusive already, for a reason of its own; a control
+		// compared with such answers would only add a wrong one.
+		return nil
+	}
 	var base []view
 	for _, u := range b.ids.unknown() {
 		if !b.erred(u, 0) && !b.throttled(u, 0) {
