@@ -95,7 +95,7 @@ func (s *Scanner) pace(ctx context.Context, ep *Endpoint, r *Response, wait time
 	if s.noPace || (s.cur != nil && s.cur.paceless) {
 		return false, nil
 	}
-	over := s.cur != nil && s.cur.waited+wait > paceBudget*s.maxWait()
+	over := s.cur != nil && wait <= s.maxWait() && s.cur.waited+wait > paceBudget*s.maxWait()
 	if wait <= 0 || wait > s.maxWait() || over {
 		if s.cur != nil && wait > s.cur.longestWait {
 			s.cur.longestWait = wait

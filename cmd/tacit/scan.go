@@ -297,7 +297,10 @@ with no sign-up, reset or failed sign-in in the last hour (a throttle
 counter it has and unknown addresses lack shows as a difference).
 Every probe comes from this machine, so switch the per-client throttle
 rules (limit_login_ip, limit_requests_ip, limit_reset_submit_ip) off on the
-server while it is scanned.
+server while it is scanned, and let the per-address ones (limit_login,
+limit_signup, limit_reset, limit_resend) through more than 12 times: a
+throttled answer never reaches the account logic, and an endpoint whose
+every address is throttled is inconclusive.
 
 Flags:
   -f FILE            target file
