@@ -289,9 +289,54 @@ func (s *Scanner) setAsideHistory(ctx context.Context, t *Target, ep *Endpoint, 
 			a.diffs = slices.DeleteFunc(a.diffs, func(d pairDiff) bool { return d.known == k })
 		}
 	}
+	s.setAsideThrottleRaces(b, a)
 	s.reached(b, a)
 	s.lockOnset(b, a)
 	return nil
+}
+
+// setAsideThrottleRaces takes out of a the rounds in which one side of a
+// pair was throttled and the other not, when unknown identifiers were
+// throttled too somewhere in the batch and the known identifier's
+// throttling is neither constant nor lasting to the end: throttling that
+// reaches unknown identifiers counts something besides the account (the
+// client, the clock), and the order of a round decides who meets it. A
+// known identifier throttled in every round, or from some round on for
+// good, while its partner is not, stays a difference (a lockout).
+func (s *Scanner) setAsideThrottleRaces(b *batch, a *analysis) {
+	unknownThrottled := false
+	for _, u := range b.ids.unknown() {
+		for r := range b.rounds {
+			unknownThrottled = unknownThrottled || b.throttled(u, r)
+		}
+	}
+	if !unknownThrottled {
+		return
+	}
+	for k, known := range b.ids.Known {
+		p := b.ids.Partner[k]
+		var mixed []int
+		knownSide := true
+		for r := range b.rounds {
+			if h, ok := b.history[k]; ok && r >= h {
+				continue
+			}
+			if kt, pt := b.throttled(known, r), b.throttled(p, r); kt != pt {
+				mixed = append(mixed, r)
+				knownSide = knownSide && kt
+			}
+		}
+		if len(mixed) == 0 {
+			continue
+		}
+		lasting := knownSide && mixed[len(mixed)-1] == b.rounds-1 && mixed[len(mixed)-1]-mixed[0] == len(mixed)-1
+		if lasting {
+			continue
+		}
+		a.diffs = slices.DeleteFunc(a.diffs, func(d pairDiff) bool { return d.known == k && slices.Contains(mixed, d.round) })
+		s.inconclusive("in %d of %d rounds one of %s and its partner was throttled and the other not, and unknown identifiers were throttled too: a limit per client or on the clock, which the order of a round decides; those rounds were not compared",
+			len(mixed), b.rounds, known)
+	}
 }
 
 // historyRounds marks the rounds of known identifier k from first on as

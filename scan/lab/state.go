@@ -37,6 +37,9 @@ func StateFixtures() []Fixture {
 		{Name: "hostile", Want: "USER_ENUM_RESPONSE_CONTENT", Verdict: "leak",
 			About: "sign-in says which of address and password was wrong, in answers full of terminal escapes: ESC and BEL sequences that retitle the window, erase the line, forge \"No findings\", and write the clipboard (OSC 52), in the body and a header",
 			New:   handle(hostile), target: jsonLoginTarget},
+		{Name: "client-throttle", Verdict: "inconclusive",
+			About: "sign-in that answers every seventh request, whoever it names, 429 with Retry-After: 60 (a limit per client that the order of a round decides)",
+			New:   clientThrottle, target: jsonLoginTarget},
 		{Name: "rate-limited", Verdict: "clean",
 			About: "sign-in that answers uniformly but lets a client make 12 requests a second, then 429 with Retry-After: 1",
 			New:   rateLimited, target: jsonLoginTarget},
@@ -161,6 +164,26 @@ func rateLimited() http.Handler {
 		mu.Unlock()
 		if over {
 			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "rate_limited"})
+			return
+		}
+		login.ServeHTTP(w, r)
+	})
+}
+
+// clientThrottle is a uniform sign-in that throttles every seventh
+// request, whatever address it names.
+func clientThrottle() http.Handler {
+	var mu sync.Mutex
+	n := 0
+	login := strictLogin()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		over := n%7 == 0
+		mu.Unlock()
+		if over {
+			w.Header().Set("Retry-After", "60")
 			writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "rate_limited"})
 			return
 		}
