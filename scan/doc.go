@@ -69,7 +69,12 @@
 // left by an earlier scan) makes the endpoint inconclusive, not leaky; a
 // throttled known identifier on a sign-up, where every unknown identifier
 // is new, is set aside when a new identifier sent as many requests is
-// throttled alike. Throttled answers (429, 423, Retry-After) did not reach
+// throttled alike; throttling that reaches unknown identifiers too and
+// comes to one side of a pair now and then (a limit per client or on the
+// clock, whose timing the order of a round decides) is set aside and
+// makes the endpoint inconclusive, while a known identifier throttled in
+// every round, or from some round on for good, is still a lockout.
+// Throttled answers (429, 423, Retry-After) did not reach
 // the account logic: waits up to Scanner.MaxWait (--max-wait, default
 // 10s) are waited out, said on Scanner.Log, and the probe sent again; an
 // endpoint with fewer than two rounds that reached the logic is
