@@ -304,13 +304,7 @@ func (s *Scanner) setAsideHistory(ctx context.Context, t *Target, ep *Endpoint, 
 // known identifier throttled in every round, or from some round on for
 // good, while its partner is not, stays a difference (a lockout).
 func (s *Scanner) setAsideThrottleRaces(b *batch, a *analysis) {
-	unknownThrottled := false
-	for _, u := range b.ids.unknown() {
-		for r := range b.rounds {
-			unknownThrottled = unknownThrottled || b.throttled(u, r)
-		}
-	}
-	if !unknownThrottled {
+	if !b.unknownThrottled() {
 		return
 	}
 	for k, known := range b.ids.Known {
@@ -528,7 +522,9 @@ func (s *Scanner) secondRequest(ctx context.Context, t *Target, ep *Endpoint, b 
 		if err != nil {
 			return Finding{}, false, fmt.Errorf("second request: %w", err)
 		}
-		if r.Status >= 500 || b.erred(known, 1) {
+		if _, thr := throttleOf(r); (thr && b.unknownThrottled()) || r.Status >= 500 || b.erred(known, 1) {
+			// Throttling that new identifiers meet too is the
+			// client's, not this address's second sign-up.
 			continue
 		}
 		v := a.maskedView(b, r)
@@ -642,4 +638,17 @@ func (ep *Endpoint) usesIdentifier() bool {
 		}
 	})
 	return found
+}
+
+// unknownThrottled reports whether any unknown identifier of b was
+// throttled: throttling that counts something besides the account.
+func (b *batch) unknownThrottled() bool {
+	for _, u := range b.ids.unknown() {
+		for r := range b.rounds {
+			if b.throttled(u, r) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -292,3 +292,55 @@ func recordEmails(inner http.Handler, seen func(string)) http.Handler {
 		inner.ServeHTTP(w, r)
 	})
 }
+
+// TestSecondSignupThrottledByClient: a client limit that throttles the
+// first unknown identifier's second sign-up, and every identifier of the
+// last round too, is the client's, not a difference of accounts (the
+// README's scan of a default tacit serve reported it as
+// USER_ENUM_REGISTER); a limit that throttles only a new address's second
+// sign-up is a leak.
+func TestSecondSignupThrottledByClient(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		client bool
+		want   []string
+	}{
+		{"client limit", true, nil},
+		{"pending sign-up limit", false, []string{scan.RuleRegister}},
+	} {
+		var mu sync.Mutex
+		seen := map[string]int{}
+		n := 0
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var c struct{ Email string }
+			_ = json.NewDecoder(r.Body).Decode(&c)
+			mu.Lock()
+			n++
+			seen[c.Email]++
+			count, total := seen[c.Email], n
+			mu.Unlock()
+			switch {
+			case strings.Count(c.Email, "@") != 1:
+				w.WriteHeader(http.StatusUnprocessableEntity)
+			case (tc.client && total > 20 && total <= 25) || (!tc.client && count == 2 && c.Email != lab.Known):
+				w.Header().Set("Retry-After", "60")
+				w.WriteHeader(http.StatusTooManyRequests)
+			default:
+				w.WriteHeader(http.StatusAccepted)
+			}
+		}))
+		tg := loadTarget(t, `base_url: BASE
+known: [alice@lab.example]
+endpoints:
+  - {name: register, kind: register, path: /register, json: {email: "{{identifier}}"}}
+`, srv.URL)
+		rep, err := (&scan.Scanner{Client: srv.Client(), Rand: rand.New(rand.NewPCG(4, 4))}).Scan(context.Background(), tg)
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rules(rep); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: rules %q, want %q\n%s", tc.name, got, tc.want, report(rep))
+		}
+	}
+}
