@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -38,6 +39,13 @@ type EndpointResult struct {
 	Notes []string `json:"notes,omitempty"`
 	// Error is why the endpoint could not be scanned, if it could not.
 	Error string `json:"error,omitempty"`
+	// Verdict is the endpoint's one verdict: VerdictLeak, VerdictClean
+	// or VerdictInconclusive.
+	Verdict string `json:"verdict"`
+	// Inconclusive says why the scan cannot vouch for the endpoint, when
+	// it cannot (the verdict is then inconclusive unless there is a
+	// finding anyway).
+	Inconclusive []string `json:"inconclusive,omitempty"`
 	// Timing holds the response-time samples of the timing check, when it
 	// ran on this endpoint (the HTML report plots them).
 	Timing *TimingResult `json:"timing,omitempty"`
@@ -83,12 +91,19 @@ type Finding struct {
 // partialFingerprints and for suppression lists: the same rule on the same
 // endpoint (name, method and path) has the same fingerprint, whatever the
 // random identifiers, timings and evidence of the scan. A password reset
-// endpoint has one USER_ENUM_PASSWORD_RESET finding per channel, so there
-// the evidence channel is part of the fingerprint too.
+// endpoint has one USER_ENUM_PASSWORD_RESET finding per channel, and a
+// sign-up one USER_ENUM_REGISTER finding per channel, so there the
+// evidence channel is part of the fingerprint too.
 func (f Finding) Fingerprint() string {
 	parts := []string{f.Rule, f.Endpoint, f.Method, f.Path}
-	if f.Rule == RulePasswordReset {
+	switch {
+	case f.Rule == RulePasswordReset:
 		parts = append(parts, f.Evidence.Channel)
+	case f.Rule == RuleRegister && f.Evidence.Input == "":
+		// A sign-up reports one finding per channel, and one for a
+		// second request; the matrix's finding is the one with an
+		// input class, and keeps its old fingerprint.
+		parts = append(parts, f.Evidence.Channel, strconv.Itoa(min(f.Evidence.Attempt, 2)))
 	}
 	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return hex.EncodeToString(sum[:16])

@@ -155,10 +155,15 @@ func (c *TimingCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoi
 	}
 	res := s.result()
 	per, maxRounds := len(ids.all()), c.maxRounds(ids)
+	if why := s.timingBlocked(); why != "" {
+		s.replan(-maxRounds * per)
+		s.inconclusive("%s", why)
+		return nil, nil
+	}
 	pilotRounds := min(c.pilot(), maxRounds)
 	if pilotRounds*len(ids.Known) < timing.MinPairs {
 		s.replan(-maxRounds * per)
-		res.Notes = append(res.Notes, fmt.Sprintf("timing: a budget of %d requests is too small to measure", c.maxRequests()))
+		res.Inconclusive = appendNew(res.Inconclusive, fmt.Sprintf("timing: a budget of %d requests is too small to measure", c.maxRequests()))
 		return nil, nil
 	}
 	input := c.input(s)
@@ -275,12 +280,12 @@ func (c *TimingCheck) verdict(ep *Endpoint, b *batch, pilot []time.Duration, alp
 	}
 	known, err := timing.ComparePaired(kp.diffs(), timingConfidence)
 	if err != nil {
-		res.Notes = append(res.Notes, "timing: too few comparable pairs: "+err.Error())
+		res.Inconclusive = appendNew(res.Inconclusive, "timing: too few comparable pairs: "+err.Error())
 		return nil, nil
 	}
 	control, err := timing.ComparePaired(cp.diffs(), timingConfidence)
 	if err != nil {
-		res.Notes = append(res.Notes, "timing: too few comparable control pairs: "+err.Error())
+		res.Inconclusive = appendNew(res.Inconclusive, "timing: too few comparable control pairs: "+err.Error())
 		return nil, nil
 	}
 	reached := timing.Resolution(pilot, int(float64(known.N)/sizeMargin), alpha, timingPower)
@@ -294,7 +299,7 @@ func (c *TimingCheck) verdict(ep *Endpoint, b *batch, pilot []time.Duration, alp
 			c.maxRequests(), micros(reached), micros(c.resolution())))
 	}
 	if control.P < alpha {
-		res.Notes = append(res.Notes, fmt.Sprintf("timing: two unknown identifiers differed by %s (p = %.2g): latency depends on something besides the account, so there is no timing verdict",
+		res.Inconclusive = appendNew(res.Inconclusive, fmt.Sprintf("timing: two unknown identifiers differed by %s (p = %.2g): latency depends on something besides the account, so there is no timing verdict",
 			micros(control.Effect), control.P))
 		return nil, nil
 	}

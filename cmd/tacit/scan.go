@@ -44,7 +44,7 @@ type scanOptions struct {
 	format, output      string
 	failOn              string
 	probes              int
-	timeout             time.Duration
+	timeout, maxWait    time.Duration
 	printTarget         bool
 	timing, order       bool
 	state               bool
@@ -68,6 +68,7 @@ func (o *scanOptions) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.failOn, "fail-on", "low", "exit 1 on a finding of this severity or above: low, medium, high or none")
 	fs.IntVar(&o.probes, "probes", scan.DefaultProbes, "rounds of probes per endpoint")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "time limit of each request")
+	fs.DurationVar(&o.maxWait, "max-wait", scan.DefaultMaxWait, "longest Retry-After to wait out before sending a throttled probe again")
 	fs.BoolVar(&o.printTarget, "print-target", false, "print the target file the scan would use, then exit")
 	fs.BoolVar(&o.timing, "timing", false, "also compare response times (many more requests)")
 	fs.BoolVar(&o.order, "order-test", false, "also compare the order of answers to requests sent together over HTTP/2 (many more requests)")
@@ -165,6 +166,10 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	s := o.scanner(client)
+	// What the scan waits for goes to stderr even off a terminal: a
+	// scan paced by the target's Retry-After may take minutes, and a CI
+	// log must say why.
+	s.Log = func(line string) { fmt.Fprintln(stderr, scan.Sanitize(line)) }
 	var done, total int
 	if isTerminal(stderr) {
 		bar := scan.ProgressBar(stderr)
@@ -182,7 +187,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // scanner is the scanner the flags ask for.
 func (o *scanOptions) scanner(client *http.Client) *scan.Scanner {
-	s := &scan.Scanner{Client: client, Probes: o.probes}
+	s := &scan.Scanner{Client: client, Probes: o.probes, MaxWait: o.maxWait}
 	if o.timing {
 		s.Checks = append(s.Checks, &scan.TimingCheck{})
 	}
@@ -249,7 +254,12 @@ func (o *scanOptions) verdict(rep *scan.Report, scanErr error) error {
 		return scanFailure("%w", scanErr) // cancelled before an endpoint failed
 	}
 	if len(failed) > 0 {
-		return scanFailure("%d of %d endpoints could not be scanned; %s: %s", len(failed), len(rep.Endpoints), failed[0].Name, failed[0].Error)
+		return scanFailure("%d of %d endpoints could not be scanned; %s: %s", len(failed), len(rep.Endpoints), failed[0].Name, scan.Sanitize(failed[0].Error))
+	}
+	// An endpoint the scan cannot vouch for is not a pass, whatever else
+	// was found: exit 2, as for one it could not scan.
+	if inc := rep.InconclusiveEndpoints(); len(inc) > 0 {
+		return scanFailure("inconclusive: %d of %d endpoints could not be called leaky or clean; %s: %s", len(inc), len(rep.Endpoints), inc[0].Name, scan.Sanitize(strings.Join(inc[0].Inconclusive, "; ")))
 	}
 	if o.failOn == "none" {
 		return nil
@@ -321,7 +331,10 @@ with no sign-up, reset or failed sign-in in the last hour (a throttle
 counter it has and unknown addresses lack shows as a difference).
 Every probe comes from this machine, so switch the per-client throttle
 rules (limit_login_ip, limit_requests_ip, limit_reset_submit_ip) off on the
-server while it is scanned.
+server while it is scanned, and let the per-address ones (limit_login,
+limit_signup, limit_reset, limit_resend) through more than 12 times: a
+throttled answer never reaches the account logic, and an endpoint whose
+every address is throttled is inconclusive.
 
 Flags:
   -f FILE            target file
@@ -337,6 +350,12 @@ Flags:
                      medium, high, or none
   --probes N         rounds of probes per endpoint (default 6)
   --timeout D        time limit of each request (default 30s)
+  --max-wait D       longest Retry-After to wait out before sending a
+                     throttled probe again (default 10s; at most three
+                     times that of waits an endpoint); the waits are said
+                     on stderr, and an endpoint left with too few
+                     unthrottled rounds is inconclusive, with the wait a
+                     paced scan would need
   --print-target     print the target file the scan would use, then exit
   --timing           also compare response times, with interleaved pairs
                      sized to find a 50µs difference (up to 10,000 requests
@@ -354,9 +373,16 @@ Flags:
                      differently (may lock the known accounts and sends mail:
                      use test accounts)
 
-Exit status: 0 no finding at or above --fail-on, 1 such a finding, 2 the
-scan could not be done (bad flags or target file, unreachable target,
-endpoints that could not be scanned).
+Every endpoint gets one verdict: leak (a finding), clean (every channel
+compared, the identifier shown to reach the application), or inconclusive,
+with the reason (server errors, throttled answers, channels that vary by
+themselves, an identifier that seems to be ignored, a known identifier
+locked before the scan).
+
+Exit status: 0 no finding at or above --fail-on and no inconclusive
+endpoint, 1 such a finding, 2 the scan could not be done or is
+inconclusive (bad flags or target file, unreachable target, endpoints that
+could not be scanned or not be called leaky or clean).
 `
 
 // The tacit preset.
