@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -124,6 +125,22 @@ func parseMigrateDataArgs(args []string) (migrateDataOptions, error) {
 // Account IDs may change; what belongs to an account follows it to its new
 // ID.
 func migrateData(ctx context.Context, opts migrateDataOptions, stdout, stderr io.Writer) (err error) {
+	// Servers on either side must be stopped (a session or sign-up made
+	// during the copy would be lost): a SQLite file a serve holds is
+	// refused. The same file on both sides is locked once, and then
+	// refused by checkNoAccounts, or copies nothing.
+	from, err := lockDatabase(opts.from, "--from", "migrate-data")
+	if err != nil {
+		return err
+	}
+	defer from.release()
+	if opts.to.Engine != engineSQLite || filepath.Clean(opts.to.Path) != filepath.Clean(opts.from.Path) {
+		to, err := lockDatabase(opts.to, "--to", "migrate-data")
+		if err != nil {
+			return err
+		}
+		defer to.release()
+	}
 	src, err := openSnapshot(ctx, opts.from, "--from")
 	if err != nil {
 		return err
