@@ -84,13 +84,19 @@ type migrateDataOptions struct {
 	batch, progressEvery int
 }
 
+// migrateDataFlags defines migrate-data's flags on fs.
+func migrateDataFlags(fs *flag.FlagSet) (from, to *string, sessions *bool) {
+	from = fs.String("from", "", "database URL to copy from")
+	to = fs.String("to", "", "database URL to copy into")
+	sessions = fs.Bool("sessions", true, "copy live sessions too")
+	return from, to, sessions
+}
+
 // parseMigrateDataArgs reads migrate-data's flags. flag.ErrHelp means -h.
 func parseMigrateDataArgs(args []string) (migrateDataOptions, error) {
 	fs := flag.NewFlagSet("migrate-data", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported once, by the caller
-	from := fs.String("from", "", "database URL to copy from")
-	to := fs.String("to", "", "database URL to copy into")
-	sessions := fs.Bool("sessions", true, "copy live sessions too")
+	from, to, sessions := migrateDataFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return migrateDataOptions{}, err
