@@ -84,7 +84,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			if len(rest) > 1 {
 				return usageError{fmt.Sprintf("help: unexpected argument %q", rest[1])}
 			}
-			return printHelp(rest[0], stdout)
+			if name := rest[0]; name != "-h" && name != "-help" && name != "--help" {
+				return printHelp(name, stdout)
+			}
+			return printHelp("help", stdout)
 		}
 		fmt.Fprint(stdout, usage())
 		return nil
