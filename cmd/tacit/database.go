@@ -239,11 +239,22 @@ func (e redactedError) Unwrap() error { return e.err }
 // directory is created if needed, private to the server's user (0700): it
 // holds password hashes and, in the dev mailbox, live sign-up links.
 func openStore(ctx context.Context, c Config) (store, error) {
-	setting := c.name("database_url")
+	return openDatabase(ctx, c.Database, c.databaseSetting())
+}
+
+// lockStore locks the configured database for the command cmd (see
+// lockDatabase).
+func lockStore(c Config, cmd string) (*dbLock, error) {
+	return lockDatabase(c.Database, c.databaseSetting(), cmd)
+}
+
+// databaseSetting names the setting that chose the database, as the user
+// gave it: database_url, or data_dir when that is empty.
+func (c *Config) databaseSetting() string {
 	if c.Database.raw == "" {
-		setting = c.name("data_dir")
+		return c.name("data_dir")
 	}
-	return openDatabase(ctx, c.Database, setting)
+	return c.name("database_url")
 }
 
 // openDatabase opens d; setting names where d came from, for errors.

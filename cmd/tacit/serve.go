@@ -55,6 +55,12 @@ func serve(ctx context.Context, c Config, stderr io.Writer) (err error) {
 		return err
 	}
 	log := c.Logger(stderr)
+	// One serve per SQLite file, for the whole life of the process.
+	lock, err := lockStore(c, "serve")
+	if err != nil {
+		return err
+	}
+	defer lock.release()
 	db, err := openStore(ctx, c)
 	if err != nil {
 		return err
