@@ -260,21 +260,6 @@ func staticPage(v *views, name string, p page) http.Handler {
 	})
 }
 
-// linkForm shows the form for the token of a mailed link, the page that
-// form builds for it, or says plainly that a malformed link does not
-// work. It does not check the token further: a GET changes and reveals
-// nothing, and the post does.
-func linkForm(v *views, name string, form func(token string) page) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok := r.URL.Query().Get("token")
-		if !tacit.WellFormedToken(tok) {
-			v.invalidLink(w, r)
-			return
-		}
-		v.render(w, r, http.StatusOK, name, form(tok))
-	})
-}
-
 // formPost reads a posted form, answering one that is unreadable, too
 // large or without a valid CSRF token itself, and runs handle with the
 // form's values.
