@@ -88,4 +88,7 @@ const (
 	// and then too many wrong second-step codes, so the second step is
 	// paused: their password is known (Data: reset, until).
 	MailMFALocked MailKind = "mfa_locked"
+	// MailRecoveryCodesRenewed tells an owner that new recovery codes
+	// were made and the old ones no longer work (Data: reset).
+	MailRecoveryCodesRenewed MailKind = "recovery_codes_renewed"
 )

@@ -50,3 +50,21 @@ func TestDefaultPolicyBlocksCommonPasswords(t *testing.T) {
 		t.Errorf("a fine passphrase got %v", fe)
 	}
 }
+
+// TestCommonPasswordsRefused checks that the shipped list refuses the
+// commonest breached passwords, among them ones the earlier 10,000-entry
+// list let through (password123).
+func TestCommonPasswordsRefused(t *testing.T) {
+	p := DefaultPasswordPolicy()
+	for _, pw := range []string{"password123", "123456789", "qwerty123", "iloveyou", "password1", "Password123", "letmein1", "12345678", "sunshine1"} {
+		if fe := p.Check(pw, pw); fe["password"] != CodeBreached {
+			t.Errorf("Check(%q) = %v, want password: %s", pw, fe, CodeBreached)
+		}
+	}
+	if n := len(CommonPasswords()); n < 30000 {
+		t.Errorf("the list has %d passwords, want at least 30,000", n)
+	}
+	if fe := p.Check("correct horse battery staple 7", "correct horse battery staple 7"); len(fe) != 0 {
+		t.Errorf("an uncommon passphrase is refused: %v", fe)
+	}
+}

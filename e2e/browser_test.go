@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
@@ -12,6 +14,8 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
@@ -66,6 +70,7 @@ func TestBrowserSignUpAndSignIn(t *testing.T) {
 	b.screenshot("dev-mailbox")
 	b.clickMailLink(addr, "/register/complete", 200)
 	b.expectPage("/register/complete", "Choose your password")
+	b.expectText("main strong.address", addr)
 	b.screenshot("choose-password")
 
 	// Choose the password; the account page follows, signed in.
@@ -88,6 +93,7 @@ func TestBrowserSignUpAndSignIn(t *testing.T) {
 	b.click("Sign in", 401)
 	b.expectPage("/login", "Sign in")
 	b.expectText("main .notice-error", "Email or password is incorrect. If you signed up recently, confirm your address first.")
+	b.expectFocus("main .notice-error")
 	b.expectValue("Email address", addr)
 	b.screenshot("wrong-password")
 
@@ -98,16 +104,48 @@ func TestBrowserSignUpAndSignIn(t *testing.T) {
 	b.expectText("main dl.details dd", addr)
 	b.screenshot("signed-in")
 
+	// The setup link is a link, for the phone that has the app.
+
 	// Turn on two-step sign-in with a code made from the key on the page,
 	// as an authenticator app would.
 	b.click("Set up two-step sign-in", 200)
 	b.expectPage("/account", "Your account")
 	secret := b.text("main code.secret")
+	if href := b.attr("main a.secret", "href"); !strings.HasPrefix(href, "otpauth://totp/") || !strings.Contains(href, "secret="+secret) {
+		t.Fatalf("setup link %q", href)
+	}
 	b.fill("Code from the app", totpCode(t, secret, 0))
 	b.fillIn("/account/mfa/enable", "Your password", password)
 	b.click("Turn on two-step sign-in", 200)
+	// The codes are on a page of their own, all of them in view without
+	// scrolling, with ways to keep them.
+	b.expectPage("/account/mfa/enable", "Save your recovery codes")
 	b.expectText("main .notice-success", "Two-step sign-in is on. Save these recovery codes somewhere safe now: "+
 		"each signs you in once if you lose your phone, and they will not be shown again.")
+	b.expectInView("main ul.codes")
+	b.expectInView("main a[download]")
+	b.expectFocus("main h1")
+	old := b.text("main ul.codes")
+	b.screenshot("recovery-codes")
+	b.screenshotAt("recovery-codes-mobile", mobileWidth, mobileHeight)
+	b.expectInViewAt("main ul.codes", mobileWidth, mobileHeight)
+	b.clickLink("I have saved them: go to my account", 200)
+	b.expectPage("/account", "Your account")
+
+	// New codes: a wrong password is refused and the error summary takes
+	// the focus; the right one shows new codes, and the old ones are gone.
+	b.fillIn("/account/mfa/recovery-codes", "Your password", "Analytical-engine-1842")
+	b.click("Make new recovery codes", 401)
+	b.expectFocus("main .error-summary")
+	b.screenshot("error-summary")
+	b.fillIn("/account/mfa/recovery-codes", "Your password", password)
+	b.click("Make new recovery codes", 200)
+	b.expectPage("/account/mfa/recovery-codes", "Save your recovery codes")
+	b.expectInView("main ul.codes")
+	if fresh := b.text("main ul.codes"); fresh == old || len(fresh) != len(old) {
+		t.Fatalf("new codes %q, old %q", fresh, old)
+	}
+	b.clickLink("I have saved them: go to my account", 200)
 	b.click("Sign out", 200)
 
 	// Sign in again: the password, then a code of the next time step (the
@@ -119,6 +157,84 @@ func TestBrowserSignUpAndSignIn(t *testing.T) {
 	b.fill("Code", totpCode(t, secret, 30*time.Second))
 	b.click("Sign in", 200)
 	b.expectPage("/account", "Your account")
+}
+
+// TestBrowserLinksAndLists drives Chromium through a sign-up whose
+// "Choose your password" form is posted twice, the second post sent
+// before the answer to the first reached the browser; a form error and
+// where focus lands; the list of sessions at a phone's width; and a used
+// sign-up link.
+func TestBrowserLinksAndLists(t *testing.T) {
+	chromium := findChromium(t)
+	srv := startServer(t, "TACIT_HASH_MEMORY_KIB=64", "TACIT_HASH_TIME=1", "TACIT_ENVELOPE=0s")
+	b := newBrowser(t, chromium, srv.URL)
+	b.n = 20 // screenshots after those of TestBrowserSignUpAndSignIn
+
+	const (
+		addr     = "grace.hopper@example.com"
+		password = "Compiler-A-0-of-1952"
+	)
+	b.open("/register")
+	b.fill("Email address", addr)
+	b.click("Continue", 200)
+	b.openMail(addr, "/register/complete")
+	b.clickMailLink(addr, "/register/complete", 200)
+	b.expectPage("/register/complete", "Choose your password")
+	b.expectText("main strong.address", addr)
+	if n := b.count(`main input[autocomplete="username"]`); n != 1 || b.eval("is the username field hidden",
+		`document.querySelector('main input[autocomplete="username"]').getBoundingClientRect().height !== 0`) {
+		t.Fatalf("%d username fields, or one that shows", n)
+	}
+	link := b.location()
+
+	// A server-side error: the summary takes the focus, so a screen
+	// reader announces it.
+	b.fill("Password", password)
+	b.fill("Password again", password+"x")
+	b.click("Create account", 422)
+	b.expectFocus("main .error-summary")
+	b.screenshot("choose-password-error")
+	b.screenshotAt("choose-password-error-mobile", mobileWidth, mobileHeight)
+
+	// The form posted twice: the first post makes the account, but its
+	// answer never reaches the page (as when a second click cancels the
+	// first navigation, so its cookie is never set); the second post,
+	// with the same password, lands in the account.
+	b.fill("Password", password)
+	b.fill("Password again", password)
+	b.dropNextAnswer("/register/complete")
+	b.run("first post", func(ctx context.Context) error {
+		return chromedp.Do(ctx, chromedp.Click(`//main//button[normalize-space()="Create account"]`))
+	})
+	b.waitDropped()
+	b.expectPage("/register/complete", "Choose your password")
+	b.click("Create account", 200) // the fields still hold the password
+	b.expectPage("/account", "Your account")
+	b.expectText("main dl.details dd", addr)
+
+	// Another device signs in, so the list has a row with a button.
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := &http.Client{Jar: jar}
+	if code, body := postJSON(t, other, srv.URL+"/api/login", map[string]string{"email": addr, "password": password}); code != 200 {
+		t.Fatalf("sign-in from another device: %d %s", code, body)
+	}
+	b.open("/account")
+	b.screenshotAt("account-mobile", mobileWidth, mobileHeight)
+	b.expectSessionsList()
+
+	// The link, used, in a browser signed out: said at once.
+	b.click("Sign out", 200)
+	b.run("open the used link", func(ctx context.Context) error {
+		return b.navigated(ctx, 400, chromedp.Navigate(link))
+	})
+	b.expectPage("/register/complete", "This link no longer works")
+	if n := b.count("main input[type=password]"); n != 0 {
+		t.Fatalf("the used link's page has %d password fields", n)
+	}
+	b.screenshot("used-link")
 }
 
 // totpCode is the code an authenticator app shows for secret, ahead of now.
@@ -152,6 +268,8 @@ type browser struct {
 	base  string          // server URL
 	shots string          // where screenshots go
 	n     int             // screenshots taken so far, for file names
+	// dropped reports that dropNextAnswer dropped an answer.
+	dropped chan error
 }
 
 // newBrowser starts a headless Chromium with a fresh profile at the
@@ -384,6 +502,202 @@ func (b *browser) clickMailLink(addr, path string, status int64) {
 		sel := fmt.Sprintf(`main ol.mails > li.mail:nth-child(%d) pre.mail-text a[href*=%q]`, i, path+"?")
 		return b.navigated(ctx, status, chromedp.Click(chromedp.CSS(sel)))
 	})
+}
+
+// clickLink follows the link with this text in the page's main part and
+// checks the status of the page it leads to.
+func (b *browser) clickLink(text string, status int64) {
+	b.t.Helper()
+	sel := fmt.Sprintf(`//main//a[normalize-space()=%q]`, text)
+	b.run("follow "+text, func(ctx context.Context) error {
+		return b.navigated(ctx, status, chromedp.Click(sel))
+	})
+}
+
+// eval runs a script in the page and returns its boolean result.
+func (b *browser) eval(step, js string) bool {
+	b.t.Helper()
+	var ok bool
+	b.run(step, func(ctx context.Context) error {
+		var err error
+		ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		return err
+	})
+	return ok
+}
+
+// location is the address in the address bar.
+func (b *browser) location() string {
+	b.t.Helper()
+	var loc string
+	b.run("read location", func(ctx context.Context) error {
+		var err error
+		loc, err = chromedp.Run(ctx, chromedp.Location())
+		return err
+	})
+	return loc
+}
+
+// attr returns an attribute of the element sel selects.
+func (b *browser) attr(sel, name string) string {
+	b.t.Helper()
+	var v string
+	b.run("read "+name+" of "+sel, func(ctx context.Context) error {
+		var err error
+		v, err = chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q).getAttribute(%q) || ""`, sel, name)))
+		return err
+	})
+	return v
+}
+
+// count is how many elements sel selects.
+func (b *browser) count(sel string) int {
+	b.t.Helper()
+	var n int
+	b.run("count "+sel, func(ctx context.Context) error {
+		var err error
+		n, err = chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
+		return err
+	})
+	return n
+}
+
+// expectInView checks that the whole of the element sel selects is in the
+// viewport as the page opened, without scrolling.
+func (b *browser) expectInView(sel string) {
+	b.t.Helper()
+	js := fmt.Sprintf(`(() => {
+		const r = document.querySelector(%q).getBoundingClientRect();
+		return window.scrollY === 0 && r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0;
+	})()`, sel)
+	if !b.eval("is "+sel+" in view", js) {
+		b.t.Fatalf("%s is not wholly in view without scrolling", sel)
+	}
+}
+
+// expectInViewAt is expectInView at another viewport size.
+func (b *browser) expectInViewAt(sel string, width, height int64) {
+	b.t.Helper()
+	b.resize(width, height)
+	defer b.resize(desktopWidth, desktopHeight)
+	b.expectInView(sel)
+}
+
+// expectFocus checks that the element sel selects has the focus.
+func (b *browser) expectFocus(sel string) {
+	b.t.Helper()
+	js := fmt.Sprintf(`document.activeElement === document.querySelector(%q)`, sel)
+	if !b.eval("is "+sel+" focused", js) {
+		var got string
+		b.run("read focus", func(ctx context.Context) error {
+			var err error
+			got, err = chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.outerHTML.slice(0, 120)`))
+			return err
+		})
+		b.t.Fatalf("focus is on %s, want %s", got, sel)
+	}
+}
+
+// expectSessionsList checks the session table at a phone's width: every
+// row a block of its own, nothing wider than the screen, and each "Sign
+// out" button on one line.
+func (b *browser) expectSessionsList() {
+	b.t.Helper()
+	b.resize(mobileWidth, mobileHeight)
+	defer b.resize(desktopWidth, desktopHeight)
+	js := `(() => {
+		const rows = [...document.querySelectorAll("table.sessions tbody tr")];
+		const buttons = [...document.querySelectorAll("table.sessions button")];
+		const line = parseFloat(getComputedStyle(document.body).lineHeight);
+		return rows.length >= 2 && buttons.length >= 1 &&
+			rows.every(r => getComputedStyle(r).display === "block") &&
+			document.documentElement.scrollWidth <= window.innerWidth &&
+			buttons.every(b => b.getBoundingClientRect().height < 2 * line + 16) &&
+			getComputedStyle(document.querySelector("table.sessions thead")).position === "absolute";
+	})()`
+	if !b.eval("read the session list", js) {
+		b.t.Fatal("at 390 px the sessions are not a list of one block per device within the screen")
+	}
+}
+
+// resize sets the viewport, at a phone's width with a phone's touch and
+// scale, without reloading: a reload would post a form again.
+func (b *browser) resize(width, height int64) {
+	b.t.Helper()
+	b.run("resize", func(ctx context.Context) error {
+		if width < desktopWidth {
+			return chromedp.Do(ctx, chromedp.EmulateViewport(width, height, chromedp.EmulateMobile))
+		}
+		return chromedp.Do(ctx, chromedp.EmulateViewport(width, height))
+	})
+}
+
+// screenshotAt saves the page as it is at another viewport size, without
+// reloading it, and goes back to the desktop size.
+func (b *browser) screenshotAt(name string, width, height int64) {
+	b.t.Helper()
+	b.resize(width, height)
+	b.screenshot(name)
+	b.resize(desktopWidth, desktopHeight)
+}
+
+// dropNextAnswer makes the browser lose the answer to its next POST to
+// path: the server handles the request, and the page never sees the
+// answer nor the session cookie it sets, as when a second click on the
+// button, sent before the first answer came, cancels the first
+// navigation. waitDropped waits until that happened.
+func (b *browser) dropNextAnswer(path string) {
+	b.t.Helper()
+	b.dropped = make(chan error, 1)
+	paused := make(chan fetch.RequestID, 1)
+	b.run("intercept answers", func(ctx context.Context) error {
+		if err := chromedp.Listen(b.ctx, func(ev any) {
+			if e, ok := ev.(*fetch.EventRequestPaused); ok {
+				select {
+				case paused <- e.RequestID:
+				default:
+				}
+			}
+		}); err != nil {
+			return err
+		}
+		return chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{
+				URLPattern: b.base + path + "*", RequestStage: fetch.RequestStageResponse,
+			}}})
+			return err
+		}))
+	})
+	go func() {
+		var id fetch.RequestID
+		select {
+		case id = <-paused:
+		case <-time.After(stepTimeout):
+			b.dropped <- fmt.Errorf("no answer to drop")
+			return
+		}
+		b.dropped <- chromedp.Do(b.ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			if _, err := cdp.Call(ctx, t, fetch.FailRequest, fetch.FailRequestParams{RequestID: id, ErrorReason: network.ErrorReasonAborted}); err != nil {
+				return err
+			}
+			// Chromium keeps a cookie of an answer failed at this stage;
+			// a browser whose second request left before the first
+			// answer came has none.
+			if _, err := cdp.Call(ctx, t, network.DeleteCookies, network.DeleteCookiesParams{Name: "tacit_session", URL: b.base}); err != nil {
+				return err
+			}
+			_, err := cdp.Call(ctx, t, fetch.Disable, cdp.Empty{})
+			return err
+		}))
+	}()
+}
+
+// waitDropped waits for the answer dropNextAnswer drops.
+func (b *browser) waitDropped() {
+	b.t.Helper()
+	if err := <-b.dropped; err != nil {
+		b.t.Fatalf("drop the answer: %v", err)
+	}
 }
 
 // screenshot saves the whole page, beyond the viewport, as NN-name.png.

@@ -203,6 +203,25 @@ func (s *Service) startEmailChange(ctx context.Context, tx tacit.Tx, a tacit.Acc
 	}}, now)
 }
 
+// EmailChangeAddress returns the new address an unexpired email change
+// link would move its account to, or "", for its page to show. The link
+// was mailed to that address: its holder learns nothing new.
+func (s *Service) EmailChangeAddress(ctx context.Context, token string) string {
+	if !tacit.WellFormedToken(token) {
+		return ""
+	}
+	var email string
+	err := s.store.View(ctx, func(tx tacit.Tx) error {
+		ec, err := tx.EmailChangeByToken(ctx, tacit.HashToken(token), s.cfg.Now())
+		email = ec.NewEmail
+		return err
+	})
+	if err != nil {
+		return ""
+	}
+	return email
+}
+
 // ConfirmEmailChange moves an account to the address that followed the
 // link: Done or InvalidToken (unknown, used or expired; the address was
 // taken meanwhile; the account's password changed since the change was

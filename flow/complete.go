@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,9 +24,15 @@ type CompleteInput struct {
 // token is a bad token here: it is confirmed with the password chosen at
 // sign-up (Verify), and taking it here would let whoever holds the link
 // skip that check.
+//
+// A post of a link that made an account less than CompletionGrace ago,
+// with that account's password, signs in to it (SignedIn with a session):
+// a form submitted twice, its second post sent before the first's answer
+// came, lands its sender in the account the first post made rather than
+// on a dead link.
 func (s *Service) CompleteSignup(ctx context.Context, in CompleteInput, c Client) (tacit.Outcome, error) {
 	if !s.emailFirstTokenLive(ctx, in.Token) {
-		return tacit.Outcome{Kind: tacit.InvalidToken}, nil
+		return s.completeAgain(ctx, in, c)
 	}
 	if fe := s.cfg.Policy.Check(in.Password, in.PasswordConfirm); len(fe) > 0 {
 		return tacit.InvalidInput(fe), nil
@@ -34,7 +41,126 @@ func (s *Service) CompleteSignup(ctx context.Context, in CompleteInput, c Client
 	if err != nil {
 		return tacit.Outcome{}, fmt.Errorf("complete sign-up: %w", err)
 	}
-	return s.createAccount(ctx, in.Token, false, hash, tacit.AccountCreated, c)
+	o, err := s.createAccount(ctx, in.Token, false, hash, tacit.AccountCreated, c)
+	if err == nil && o.Kind == tacit.InvalidToken {
+		// Used between the check above and now: by a post of the same
+		// form, perhaps.
+		return s.completeAgain(ctx, in, c)
+	}
+	return o, err
+}
+
+// CompletionGrace is how long after an email-first sign-up link made an
+// account a post of the same link with the account's password still signs
+// in: long enough for a double-submitted form, too short to matter as a
+// way around the sign-in limits (each try costs a hash, and only holders
+// of the link, who control the mailbox, get here).
+const CompletionGrace = time.Minute
+
+// completion is what CompleteSignup remembers of a used link.
+type completion struct {
+	email string
+	at    time.Time
+}
+
+// rememberCompletion records that the link whose token hash is th made an
+// account for email, and forgets completions older than CompletionGrace.
+// It runs inside the transaction that makes the account, before its
+// commit, so a second post cannot find the link gone but not yet
+// remembered; a transaction that then fails leaves an entry naming an
+// account that does not exist, which completeAgain ignores.
+func (s *Service) rememberCompletion(th []byte, email string, now time.Time) {
+	s.completed.Range(func(k, v any) bool {
+		if now.Sub(v.(completion).at) > CompletionGrace {
+			s.completed.Delete(k)
+		}
+		return true
+	})
+	s.completed.Store(string(th), completion{email: email, at: now})
+}
+
+// completedBy returns the address whose account token made less than
+// CompletionGrace ago.
+func (s *Service) completedBy(token string, now time.Time) (string, bool) {
+	if !tacit.WellFormedToken(token) {
+		return "", false
+	}
+	v, ok := s.completed.Load(string(tacit.HashToken(token)))
+	if !ok || now.Sub(v.(completion).at) > CompletionGrace {
+		return "", false
+	}
+	return v.(completion).email, true
+}
+
+// completeAgain answers a post of a used or unknown email-first link:
+// SignedIn when the link made an account less than CompletionGrace ago and
+// the password is that account's, else InvalidToken.
+func (s *Service) completeAgain(ctx context.Context, in CompleteInput, c Client) (tacit.Outcome, error) {
+	dead := tacit.Outcome{Kind: tacit.InvalidToken}
+	email, ok := s.completedBy(in.Token, s.cfg.Now())
+	if !ok || in.Password == "" {
+		return dead, nil
+	}
+	var a tacit.Account
+	err := s.store.View(ctx, func(tx tacit.Tx) error {
+		var err error
+		if a, err = tx.AccountByEmail(ctx, email); err != nil {
+			return err
+		}
+		if on, err := mfaEnabled(ctx, tx, a.ID); err != nil || on {
+			return cmp.Or(err, errTokenSpent)
+		}
+		return nil
+	})
+	if errors.Is(err, tacit.ErrNotFound) || errors.Is(err, errTokenSpent) {
+		return dead, nil
+	}
+	if err != nil {
+		return tacit.Outcome{}, fmt.Errorf("complete sign-up again: %w", err)
+	}
+	if a.Disabled || s.cfg.Now().Sub(a.CreatedAt) > CompletionGrace {
+		return dead, nil
+	}
+	same, err := s.hasher.Verify(tacit.NormalizePassword(in.Password), a.PasswordHash)
+	if err != nil {
+		return tacit.Outcome{}, fmt.Errorf("complete sign-up again: %w", err)
+	}
+	if !same {
+		return dead, nil
+	}
+	var ns *tacit.NewSession
+	err = s.store.Update(ctx, func(tx tacit.Tx) error {
+		var err error
+		ns, err = s.startSession(ctx, tx, a.ID, c, s.cfg.Now())
+		return err
+	})
+	if err != nil {
+		return tacit.Outcome{}, fmt.Errorf("complete sign-up again: %w", err)
+	}
+	return tacit.Outcome{Kind: tacit.SignedIn, Session: ns}, nil
+}
+
+// CompleteAddress returns the address an email-first sign-up link is for,
+// so that its page can say so, and whether the link still works. A link
+// that made an account less than CompletionGrace ago gives that account's
+// address and false; any other dead link "" and false. It shows only the
+// link's holder, who controls that mailbox, its own address.
+func (s *Service) CompleteAddress(ctx context.Context, token string) (email string, live bool) {
+	if !tacit.WellFormedToken(token) {
+		return "", false
+	}
+	err := s.store.View(ctx, func(tx tacit.Tx) error {
+		su, err := tx.SignupByToken(ctx, tacit.HashToken(token), s.cfg.Now())
+		if err == nil && su.PasswordHash == "" {
+			email, live = su.Email, true
+		}
+		return err
+	})
+	if err == nil && live {
+		return email, true
+	}
+	email, _ = s.completedBy(token, s.cfg.Now())
+	return email, false
 }
 
 // VerifyInput confirms a full-form sign-up from the mailed link.
@@ -217,6 +343,9 @@ func (s *Service) createAccount(ctx context.Context, token string, fullForm bool
 			return errTokenSpent // lost a race with a concurrent completion
 		} else if err != nil {
 			return err
+		}
+		if !fullForm {
+			s.rememberCompletion(tacit.HashToken(token), su.Email, now)
 		}
 		ns, err = s.startSession(ctx, tx, a.ID, c, now)
 		return err

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -97,6 +98,11 @@ type Service struct {
 	// countersFull is set while the counter table is full (see
 	// SetCounterTableFull).
 	countersFull atomic.Bool
+	// completed remembers, for CompletionGrace, the address each
+	// email-first sign-up link made an account for (token hash →
+	// completion), so that a second post of the same form signs in
+	// rather than finding the link dead (see completeAgain).
+	completed sync.Map
 }
 
 // New returns a Service. It hashes one random password to make the dummy

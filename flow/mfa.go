@@ -45,6 +45,10 @@ const (
 // MFA on: it must be turned off first, with the password.
 var ErrMFAEnabled = errors.New("MFA is already on")
 
+// ErrMFAOff means new recovery codes were asked for an account without
+// MFA on: there are none to renew.
+var ErrMFAOff = errors.New("MFA is off")
+
 // TOTPSetup is what an owner needs to add the account to an authenticator
 // app.
 type TOTPSetup struct {
@@ -214,6 +218,49 @@ func (s *Service) DisableTOTP(ctx context.Context, id Identity, password string,
 		return tacit.Outcome{}, fmt.Errorf("disable totp: %w", err)
 	}
 	return tacit.Outcome{Kind: tacit.Done}, nil
+}
+
+// RenewRecoveryCodes replaces the signed-in account's recovery codes with
+// new ones, returned to be shown this once: every old code stops working,
+// and the owner is mailed a notice. The password is required and must be
+// right (InvalidCredentials otherwise, counted like a failed sign-in;
+// Invalid when empty): a stolen session alone must not be able to get
+// codes that sign in without the authenticator, nor to take the owner's
+// codes away. ErrMFAOff when MFA is not on.
+func (s *Service) RenewRecoveryCodes(ctx context.Context, id Identity, password string, c Client) (tacit.Outcome, []string, error) {
+	if password == "" {
+		return tacit.InvalidInput(tacit.FieldErrors{"password": tacit.CodeRequired}), nil, nil
+	}
+	verified, o, err := s.checkPassword(ctx, id, password, c)
+	if err != nil || o.Kind != "" {
+		return o, nil, err
+	}
+	codes, hashes := newRecoveryCodes()
+	err = s.update(ctx, func(tx tacit.Tx) error {
+		if err := unchanged(ctx, tx, verified); err != nil {
+			return err
+		}
+		if on, err := mfaEnabled(ctx, tx, id.Account.ID); err != nil {
+			return err
+		} else if !on {
+			return ErrMFAOff
+		}
+		if err := tx.SetRecoveryCodes(ctx, id.Account.ID, hashes); err != nil {
+			return err
+		}
+		return s.enqueue(ctx, tx, tacit.Mail{Kind: tacit.MailRecoveryCodesRenewed, To: id.Account.Email, Data: map[string]string{
+			"reset": s.cfg.Links.ForgotPassword(),
+		}}, s.cfg.Now())
+	})
+	switch {
+	case errors.Is(err, errPasswordReplaced):
+		return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil, nil
+	case errors.Is(err, ErrMFAOff):
+		return tacit.Outcome{}, nil, err
+	case err != nil:
+		return tacit.Outcome{}, nil, fmt.Errorf("renew recovery codes: %w", err)
+	}
+	return tacit.Outcome{Kind: tacit.Done}, codes, nil
 }
 
 // MFAStatus reports the signed-in account's MFA; issuer is as for SetupTOTP.

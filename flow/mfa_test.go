@@ -352,3 +352,59 @@ func TestMFALockMailsOwner(t *testing.T) {
 		}
 	}
 }
+
+// TestRenewRecoveryCodes: new codes need the password (a thief holding
+// only the session gets nothing and changes nothing), kill every old code,
+// and mail the owner.
+func TestRenewRecoveryCodes(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, flow.EmailFirst)
+	const email = "rune@example.com"
+	id, _, old := e.enrol(email)
+	e.mails(t)
+	for pw, want := range map[string]tacit.Outcome{
+		"":                 tacit.InvalidInput(tacit.FieldErrors{"password": tacit.CodeRequired}),
+		"not the password": {Kind: tacit.InvalidCredentials},
+	} {
+		o, codes, err := e.svc.RenewRecoveryCodes(ctx, id, pw, flow.Client{})
+		if err != nil || !reflect.DeepEqual(o, want) || codes != nil {
+			t.Fatalf("renew with %q = %+v, %v, %v", pw, o, codes, err)
+		}
+	}
+	if got := mailKinds(e.mails(t), email); got != nil {
+		t.Fatalf("failed renewals mailed %v", got)
+	}
+	// The old codes still work after the failures.
+	wantKind(t, e.loginMFA(e.challenge(email), old[0]), tacit.SignedIn)
+
+	o, fresh, err := e.svc.RenewRecoveryCodes(ctx, id, statePassword, flow.Client{})
+	if err != nil || o.Kind != tacit.Done || len(fresh) != flow.RecoveryCodes {
+		t.Fatalf("renew = %+v, %v, %v", o, fresh, err)
+	}
+	if got := mailKinds(e.mails(t), email); !reflect.DeepEqual(got, []tacit.MailKind{tacit.MailRecoveryCodesRenewed}) {
+		t.Fatalf("mails %v", got)
+	}
+	for _, c := range old[1:] {
+		for _, n := range fresh {
+			if c == n {
+				t.Fatalf("code %s survived the renewal", c)
+			}
+		}
+	}
+	wantKind(t, e.loginMFA(e.challenge(email), old[1]), tacit.InvalidCredentials)
+	wantKind(t, e.loginMFA(e.challenge(email), fresh[0]), tacit.SignedIn)
+	st, err := e.svc.MFAStatus(ctx, id, "Acme")
+	if err != nil || st.RecoveryCodesLeft != flow.RecoveryCodes-1 {
+		t.Fatalf("status = %+v, %v", st, err)
+	}
+
+	// Without MFA there is nothing to renew, and no codes appear.
+	wantKind(t, e.ok(e.svc.DisableTOTP(ctx, id, statePassword, flow.Client{})), tacit.Done)
+	e.mails(t)
+	if _, codes, err := e.svc.RenewRecoveryCodes(ctx, id, statePassword, flow.Client{}); !errors.Is(err, flow.ErrMFAOff) || codes != nil {
+		t.Fatalf("renew without MFA = %v, %v", codes, err)
+	}
+	if got := mailKinds(e.mails(t), email); got != nil {
+		t.Fatalf("mails %v", got)
+	}
+}

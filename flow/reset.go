@@ -153,6 +153,18 @@ func (s *Service) ResetTokenLive(ctx context.Context, token string) bool {
 	return err == nil
 }
 
+// ResetAddress returns the address of the account a working reset link is
+// for, or "": the page shows it, and fills a hidden username field with it
+// so that password managers save the new password for it. Only the link's
+// holder, who controls that mailbox, sees it.
+func (s *Service) ResetAddress(ctx context.Context, token string) string {
+	a, err := s.resetTarget(ctx, token)
+	if err != nil {
+		return ""
+	}
+	return a.Email
+}
+
 func (s *Service) resetTarget(ctx context.Context, token string) (tacit.Account, error) {
 	var a tacit.Account
 	err := s.store.View(ctx, func(tx tacit.Tx) error {

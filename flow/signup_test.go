@@ -32,7 +32,11 @@ func TestEmailFirstSignUp(t *testing.T) {
 	if err != nil || id.Account.Email != "nell@example.com" || id.Session.IP != "192.0.2.7" {
 		t.Fatalf("Session = %+v, %v", id, err)
 	}
-	// The link is single use.
+	// The link is single use: another password gets nowhere with it, and
+	// after a minute neither does the right one.
+	o = e.ok(e.svc.CompleteSignup(ctx, flow.CompleteInput{Token: token, Password: "plum orchard 8", PasswordConfirm: "plum orchard 8"}, c))
+	wantKind(t, o, tacit.InvalidToken)
+	e.clock.Advance(flow.CompletionGrace + time.Second)
 	o = e.ok(e.svc.CompleteSignup(ctx, flow.CompleteInput{Token: token, Password: "plum orchard 7", PasswordConfirm: "plum orchard 7"}, c))
 	wantKind(t, o, tacit.InvalidToken)
 
@@ -160,4 +164,42 @@ func TestEmailUnicodeNormalisation(t *testing.T) {
 	wantKind(t, e.ok(e.svc.Verify(ctx, flow.VerifyInput{Token: token, Password: "plum orchard 7"}, flow.Client{})), tacit.SignedIn)
 	// The composed spelling signs in to the same account.
 	wantKind(t, e.ok(e.svc.Login(ctx, "\u00c9LISE@example.com", "plum orchard 7", flow.Client{})), tacit.SignedIn)
+}
+
+// TestCompleteSignupTwice is a double-submitted "Choose your password":
+// the second post, with the same password, arrives after the first used
+// the link. It signs in to the account the first created rather than
+// saying the link is dead; with another password, or for another link, it
+// is still a dead link. The address the page shows follows the link.
+func TestCompleteSignupTwice(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, flow.EmailFirst)
+	c := flow.Client{IP: "192.0.2.8", UserAgent: "test"}
+	e.ok(e.svc.Register(ctx, flow.RegisterInput{Email: "pia@example.com"}, flow.Client{}))
+	token := e.linkToken(t, "pia@example.com", tacit.MailFinishSignup)
+	if got, live := e.svc.CompleteAddress(ctx, token); got != "pia@example.com" || !live {
+		t.Fatalf("address of a live link = %q, %v", got, live)
+	}
+	in := flow.CompleteInput{Token: token, Password: "quiet harbour 9", PasswordConfirm: "quiet harbour 9"}
+	wantKind(t, e.ok(e.svc.CompleteSignup(ctx, in, c)), tacit.AccountCreated)
+	if got, live := e.svc.CompleteAddress(ctx, token); got != "pia@example.com" || live {
+		t.Fatalf("address of a just-used link = %q, %v", got, live)
+	}
+
+	o := e.ok(e.svc.CompleteSignup(ctx, in, c))
+	wantKind(t, o, tacit.SignedIn)
+	id, err := e.svc.Session(ctx, o.Session.Token)
+	if err != nil || id.Account.Email != "pia@example.com" {
+		t.Fatalf("second post's session = %+v, %v", id, err)
+	}
+	// A thief with the link but not the password gets nothing.
+	wrong := flow.CompleteInput{Token: token, Password: "quiet harbour 8", PasswordConfirm: "quiet harbour 8"}
+	wantKind(t, e.ok(e.svc.CompleteSignup(ctx, wrong, c)), tacit.InvalidToken)
+	// Nor does a link nobody used.
+	other := in
+	other.Token = strings.Repeat("A", len(token))
+	wantKind(t, e.ok(e.svc.CompleteSignup(ctx, other, c)), tacit.InvalidToken)
+	if got, live := e.svc.CompleteAddress(ctx, other.Token); got != "" || live {
+		t.Fatalf("address of an unknown link = %q, %v", got, live)
+	}
 }

@@ -172,6 +172,14 @@ func mailCases() []mailCase {
 			reason:  reasonAccount,
 		},
 		{
+			kind:    tacit.MailRecoveryCodesRenewed,
+			data:    map[string]string{"reset": forgot},
+			links:   []string{"reset"},
+			subject: "New recovery codes for your Acme Health account",
+			phrases: []string{"recovery codes were just made", "your old recovery codes no longer work", "someone knows your password"},
+			reason:  reasonAccount,
+		},
+		{
 			kind:    tacit.MailMFALocked,
 			data:    map[string]string{"reset": forgot, "until": "2026-11-23 18:30 UTC"},
 			links:   []string{"reset"},
@@ -477,6 +485,7 @@ var renderedKinds = []tacit.MailKind{
 	tacit.MailMFAEnabled,
 	tacit.MailMFADisabled,
 	tacit.MailMFALocked,
+	tacit.MailRecoveryCodesRenewed,
 }
 
 func TestEveryKindHasTemplates(t *testing.T) {

@@ -96,3 +96,30 @@ func handleAPITOTPDisable(svc *flow.Service, s sessions) http.Handler {
 		return svc.DisableTOTP(ctx, id, in.text("password"), c)
 	})
 }
+
+// handleAPIRenewRecoveryCodes makes new recovery codes, with the password:
+// 200 {recovery_codes}, shown this once; the old codes stop working. 409
+// when MFA is off.
+func handleAPIRenewRecoveryCodes(svc *flow.Service, s sessions) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok, err := identify(r, svc, s.ck)
+		if err != nil || !ok {
+			respond(w, r, s, tacit.Outcome{Kind: tacit.Unauthenticated}, err)
+			return
+		}
+		in, err := decode(r, texts("password"))
+		if err != nil {
+			writeRequestError(w, r, s.log, err)
+			return
+		}
+		o, codes, err := svc.RenewRecoveryCodes(r.Context(), id, in.text("password"), clientOf(r))
+		switch {
+		case errors.Is(err, flow.ErrMFAOff):
+			encodeError(w, http.StatusConflict, "mfa_off", "Two-step sign-in is off: there are no recovery codes to renew.")
+		case err == nil && o.Kind == tacit.Done:
+			encode(w, http.StatusOK, recoveryCodesBody{RecoveryCodes: codes})
+		default:
+			respond(w, r, s, o, err)
+		}
+	})
+}

@@ -119,7 +119,7 @@ func TestSessionLifecycle(t *testing.T) {
 // for an https public URL.
 func TestHeaders(t *testing.T) {
 	want := map[string]string{
-		"Content-Security-Policy":    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+		"Content-Security-Policy":    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 		"X-Content-Type-Options":     "nosniff",
 		"Referrer-Policy":            "no-referrer",
 		"X-Frame-Options":            "DENY",
@@ -133,6 +133,7 @@ func TestHeaders(t *testing.T) {
 		"redirect":  h.get("/account"),
 		"refused":   h.postJSON("/api/logout", "", &http.Cookie{Name: "x", Value: "y"}),
 		"style":     h.get("/static/style.css"),
+		"script":    h.get("/static/tacit.js"),
 	}
 	ids := map[string]bool{}
 	for name, r := range answers {
@@ -145,7 +146,8 @@ func TestHeaders(t *testing.T) {
 			t.Errorf("%s: HSTS on a plain-HTTP deployment", name)
 		}
 		cache := r.Header.Get("Cache-Control")
-		if name == "style" && cache != "public, max-age=31536000, immutable" || name != "style" && cache != "no-store" {
+		static := name == "style" || name == "script"
+		if static && cache != "public, max-age=31536000, immutable" || !static && cache != "no-store" {
 			t.Errorf("%s: Cache-Control %q", name, cache)
 		}
 		id := r.Header.Get("X-Request-Id")

@@ -120,7 +120,7 @@ func TestSessionsPage(t *testing.T) {
 		`<span title="` + firefoxLinux + `">Firefox on Linux</span> <strong class="tag">This device</strong>`,
 		`>Safari on iPhone</span></td>`, `>Go program</span></td>`,
 		`<input type="hidden" name="session" value="` + fmt.Sprint(phoneID) + `">`,
-		"Sign out all other devices", "<td>127.0.0.1</td>",
+		"Sign out all other devices", `<td data-label="IP address">127.0.0.1</td>`,
 	} {
 		if !strings.Contains(p.text(), want) {
 			t.Errorf("account page lacks %s", want)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -70,9 +71,22 @@ func completePage(svc *flow.Service, token string) page {
 	}
 }
 
-// handleCompleteForm shows the form for the token in the link.
+// handleCompleteForm shows the form for the token in the link, with the
+// address it is for. A dead link says so at once, before anyone types a
+// password for nothing; one that just made an account, followed by a
+// browser signed in to that account, leads to the account.
 func handleCompleteForm(svc *flow.Service, v *views) http.Handler {
-	return linkForm(v, "complete", func(tok string) page { return completePage(svc, tok) })
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := r.URL.Query().Get("token")
+		addr, live := svc.CompleteAddress(r.Context(), tok)
+		if !live {
+			v.signupLinkDead(w, r, svc, addr)
+			return
+		}
+		p := completePage(svc, tok)
+		p.Address = addr
+		v.render(w, r, http.StatusOK, "complete", p)
+	})
 }
 
 func handleComplete(svc *flow.Service, s sessions, v *views) http.Handler {
@@ -86,8 +100,36 @@ func handleComplete(svc *flow.Service, s sessions, v *views) http.Handler {
 			seeOther(w, r, "/account")
 			return
 		}
-		v.formOutcome(w, r, completePage(svc, tok), "complete", svc.Policy(), o, err)
+		addr, live := svc.CompleteAddress(r.Context(), tok)
+		if err == nil && o.Kind == tacit.InvalidToken {
+			v.signupLinkDead(w, r, svc, addr)
+			return
+		}
+		p := completePage(svc, tok)
+		if live {
+			p.Address = addr
+		}
+		v.formOutcome(w, r, p, "complete", svc.Policy(), o, err)
 	})
+}
+
+// signupLinkDead answers a sign-up link that is malformed, used or
+// expired, with the ways on. When the link made an account moments ago
+// (used is its address) and this browser is signed in to that account,
+// as after a form posted twice, it goes to the account instead.
+func (v *views) signupLinkDead(w http.ResponseWriter, r *http.Request, svc *flow.Service, used string) {
+	if used != "" {
+		id, ok, err := identify(r, svc, v.ck)
+		if err != nil {
+			v.internalError(w, r, err)
+			return
+		}
+		if ok && id.Account.Email == used {
+			seeOther(w, r, "/account")
+			return
+		}
+	}
+	v.render(w, r, statusFor(tacit.InvalidToken), "signup_expired", page{Title: "This link no longer works"})
 }
 
 // verifyPage is the form that confirms a full-form sign-up: the password
@@ -106,11 +148,14 @@ func verifyPage(token, email string) page {
 func handleVerifyForm(svc *flow.Service, v *views) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok := r.URL.Query().Get("token")
-		if !tacit.WellFormedToken(tok) {
-			v.invalidLink(w, r)
+		addr := svc.SignupAddress(r.Context(), tok)
+		if addr == "" {
+			// Used, expired or never sent: said at once, before anyone
+			// types a password for nothing.
+			v.signupLinkDead(w, r, svc, "")
 			return
 		}
-		v.render(w, r, http.StatusOK, "verify", verifyPage(tok, svc.SignupAddress(r.Context(), tok)))
+		v.render(w, r, http.StatusOK, "verify", verifyPage(tok, addr))
 	})
 }
 
@@ -215,21 +260,6 @@ func staticPage(v *views, name string, p page) http.Handler {
 	})
 }
 
-// linkForm shows the form for the token of a mailed link, the page that
-// form builds for it, or says plainly that a malformed link does not
-// work. It does not check the token further: a GET changes and reveals
-// nothing, and the post does.
-func linkForm(v *views, name string, form func(token string) page) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok := r.URL.Query().Get("token")
-		if !tacit.WellFormedToken(tok) {
-			v.invalidLink(w, r)
-			return
-		}
-		v.render(w, r, http.StatusOK, name, form(tok))
-	})
-}
-
 // formPost reads a posted form, answering one that is unreadable, too
 // large or without a valid CSRF token itself, and runs handle with the
 // form's values.
@@ -283,6 +313,8 @@ func (v *views) formOutcomeIn(w http.ResponseWriter, r *http.Request, p, form *p
 		v.render(w, r, status, name, *p)
 	case o.Kind == tacit.InvalidCredentials:
 		v.render(w, r, status, name, *p)
+	case o.Kind == tacit.InvalidToken && name == "verify":
+		v.signupLinkDead(w, r, nil, "")
 	case o.Kind == tacit.InvalidToken:
 		v.invalidLink(w, r)
 	case o.Kind == tacit.Throttled:
@@ -370,10 +402,22 @@ func allowedMethods(mux *http.ServeMux, r *http.Request) string {
 // handleStyle serves the stylesheet. Its URL carries a content hash, so it
 // may be cached for a year.
 func handleStyle() http.Handler {
+	return staticFile("text/css; charset=utf-8", styleCSS)
+}
+
+// handleScript serves the script, cached as the stylesheet is.
+func handleScript() http.Handler {
+	return staticFile("text/javascript; charset=utf-8", scriptJS)
+}
+
+// staticFile serves an embedded file whose URL carries a content hash, so
+// it may be cached for a year.
+func staticFile(contentType string, body []byte) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Type", "text/css; charset=utf-8")
+		h.Set("Content-Type", contentType)
 		h.Set("Cache-Control", "public, max-age=31536000, immutable")
-		w.Write(styleCSS)
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		w.Write(body)
 	})
 }

@@ -65,6 +65,7 @@ func accountPage(ctx context.Context, svc *flow.Service, id flow.Identity, issue
 			Hints: map[string]string{"password": "It keeps anyone who borrows your signed-in browser from locking you out."},
 		},
 		MFADisableForm: &page{IDPrefix: "mfaoff-", Order: []string{"password"}, Wording: disableMFAWording},
+		RenewForm:      &page{IDPrefix: "renew-", Order: []string{"password"}, Wording: disableMFAWording},
 	}
 	for _, si := range list {
 		p.Sessions = append(p.Sessions, sessionRow{

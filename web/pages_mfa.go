@@ -97,8 +97,8 @@ func handleTOTPQR(svc *flow.Service, v *views) http.Handler {
 }
 
 // handleTOTPEnableForm turns MFA on and shows the recovery codes, this
-// once: the answer is the account page itself, not a redirect, since the
-// codes are stored only hashed.
+// once: the answer is a page of their own, not a redirect, since the codes
+// are stored only hashed.
 func handleTOTPEnableForm(svc *flow.Service, v *views) http.Handler {
 	return accountPost(svc, v, func(w http.ResponseWriter, r *http.Request, f url.Values, id flow.Identity) {
 		o, codes, err := svc.EnableTOTP(r.Context(), id, f.Get("code"), f.Get("password"), clientOf(r))
@@ -107,16 +107,36 @@ func handleTOTPEnableForm(svc *flow.Service, v *views) http.Handler {
 			return
 		}
 		if err == nil && o.Kind == tacit.Done {
-			p, err := accountPage(r.Context(), svc, id, v.product)
-			if err != nil {
-				v.internalError(w, r, err)
-				return
-			}
-			p.RecoveryCodes = codes
-			v.render(w, r, http.StatusOK, "account", p)
+			v.recoveryCodes(w, r, id, "Two-step sign-in is on.", codes)
 			return
 		}
 		v.accountFailure(w, r, svc, id, passwordFailure(func(p *page) *page { return p.MFAEnableForm }, o), o, err)
+	})
+}
+
+// recoveryCodes shows codes just made on a page of their own, where they
+// are the first thing seen, with ways to copy and download them. notice
+// says what just happened.
+func (v *views) recoveryCodes(w http.ResponseWriter, r *http.Request, id flow.Identity, notice string, codes []string) {
+	v.render(w, r, http.StatusOK, "recovery_codes", page{
+		Title: "Save your recovery codes", Notice: notice, Email: id.Account.Email, RecoveryCodes: codes,
+	})
+}
+
+// handleRenewRecoveryCodesForm makes new recovery codes, with the
+// password, and shows them as turning MFA on does.
+func handleRenewRecoveryCodesForm(svc *flow.Service, v *views) http.Handler {
+	return accountPost(svc, v, func(w http.ResponseWriter, r *http.Request, f url.Values, id flow.Identity) {
+		o, codes, err := svc.RenewRecoveryCodes(r.Context(), id, f.Get("password"), clientOf(r))
+		if errors.Is(err, flow.ErrMFAOff) {
+			seeOther(w, r, "/account")
+			return
+		}
+		if err == nil && o.Kind == tacit.Done {
+			v.recoveryCodes(w, r, id, "You have new recovery codes; the old ones no longer work.", codes)
+			return
+		}
+		v.accountFailure(w, r, svc, id, passwordFailure(func(p *page) *page { return p.RenewForm }, o), o, err)
 	})
 }
 

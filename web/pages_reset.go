@@ -47,11 +47,14 @@ func resetPage(svc *flow.Service, token string) page {
 func handleResetForm(svc *flow.Service, v *views) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok := r.URL.Query().Get("token")
-		if !svc.ResetTokenLive(r.Context(), tok) {
+		addr := svc.ResetAddress(r.Context(), tok)
+		if addr == "" {
 			v.resetLinkDead(w, r)
 			return
 		}
-		v.render(w, r, http.StatusOK, "reset", resetPage(svc, tok))
+		p := resetPage(svc, tok)
+		p.Address = addr
+		v.render(w, r, http.StatusOK, "reset", p)
 	})
 }
 
@@ -70,7 +73,9 @@ func handleReset(svc *flow.Service, v *views) http.Handler {
 		case err == nil && o.Kind == tacit.InvalidToken:
 			v.resetLinkDead(w, r)
 		default:
-			v.formOutcome(w, r, resetPage(svc, tok), "reset", svc.Policy(), o, err)
+			p := resetPage(svc, tok)
+			p.Address = svc.ResetAddress(r.Context(), tok)
+			v.formOutcome(w, r, p, "reset", svc.Policy(), o, err)
 		}
 	})
 }
@@ -88,9 +93,16 @@ func handleResetDone(v *views) http.Handler {
 // handleEmailConfirmForm shows a button that confirms the new address.
 // Following the link must never confirm by itself: mail scanners fetch
 // links in mail.
-func handleEmailConfirmForm(v *views) http.Handler {
-	return linkForm(v, "email_confirm", func(tok string) page {
-		return page{Title: "Confirm your new address", Token: tok}
+func handleEmailConfirmForm(svc *flow.Service, v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := r.URL.Query().Get("token")
+		if !tacit.WellFormedToken(tok) {
+			v.invalidLink(w, r)
+			return
+		}
+		v.render(w, r, http.StatusOK, "email_confirm", page{
+			Title: "Confirm your new address", Token: tok, Address: svc.EmailChangeAddress(r.Context(), tok),
+		})
 	})
 }
 

@@ -30,6 +30,7 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("POST /api/mfa/totp/setup", handleAPITOTPSetup(svc, s, cfg.Product))
 	mux.Handle("POST /api/mfa/totp/enable", handleAPITOTPEnable(svc, s))
 	mux.Handle("POST /api/mfa/totp/disable", handleAPITOTPDisable(svc, s))
+	mux.Handle("POST /api/mfa/recovery-codes", handleAPIRenewRecoveryCodes(svc, s))
 
 	// Health checks for load balancers and orchestrators.
 	mux.Handle("GET /healthz", handleHealth())
@@ -62,7 +63,7 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("GET /password/reset", handleResetForm(svc, v))
 	mux.Handle("POST /password/reset", handleReset(svc, v))
 	mux.Handle("GET /password/reset/done", handleResetDone(v))
-	mux.Handle("GET /email/confirm", handleEmailConfirmForm(v))
+	mux.Handle("GET /email/confirm", handleEmailConfirmForm(svc, v))
 	mux.Handle("POST /email/confirm", handleEmailConfirm(svc, v))
 	mux.Handle("GET /email/confirm/done", handleEmailConfirmDone(v))
 	mux.Handle("GET /account", handleAccount(svc, v))
@@ -74,7 +75,9 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("GET /account/mfa/qr.png", handleTOTPQR(svc, v))
 	mux.Handle("POST /account/mfa/enable", handleTOTPEnableForm(svc, v))
 	mux.Handle("POST /account/mfa/disable", handleTOTPDisableForm(svc, v))
+	mux.Handle("POST /account/mfa/recovery-codes", handleRenewRecoveryCodesForm(svc, v))
 	mux.Handle("GET /static/style.css", handleStyle())
+	mux.Handle("GET /static/tacit.js", handleScript())
 
 	// The dev mailbox exists only with the dev mail driver.
 	if cfg.DevMailbox != nil {

@@ -321,7 +321,7 @@ func TestAccountThrottled(t *testing.T) {
 		}
 		b.get("/account")
 		r := b.postForm("/account/email", url.Values{"email": {newAddress()}, "password": {arrangedPassword}})
-		msg := `<div class="notice notice-error" role="alert">` + "\n<p>Too many attempts. Try again in 30 seconds.</p>"
+		msg := `<div class="notice notice-error" role="alert" tabindex="-1" data-focus>` + "\n<p>Too many attempts. Try again in 30 seconds.</p>"
 		if r.StatusCode != 429 || r.Header.Get("Retry-After") != "30" || !strings.Contains(r.text(), msg) {
 			t.Errorf("throttled email form: %d %q\n%s", r.StatusCode, r.Header.Get("Retry-After"), r.text())
 		}

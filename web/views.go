@@ -5,10 +5,12 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -27,13 +29,25 @@ var templateFS embed.FS
 //go:embed static/style.css
 var styleCSS []byte
 
+// scriptJS is the one script, served at /static/tacit.js: it moves focus
+// to an error summary and adds copy buttons. Pages work without it.
+//
+//go:embed static/tacit.js
+var scriptJS []byte
+
 // styleVersion changes whenever the stylesheet does. Pages link to the
 // stylesheet with it as a query string, so browsers may cache the file for
 // a long time and still fetch a new one after an upgrade.
-var styleVersion = func() string {
-	sum := sha256.Sum256(styleCSS)
+var styleVersion = contentVersion(styleCSS)
+
+// scriptVersion is styleVersion for the script.
+var scriptVersion = contentVersion(scriptJS)
+
+// contentVersion is a short hash of a static file's content.
+func contentVersion(b []byte) string {
+	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:6])
-}()
+}
 
 // views renders the HTML pages.
 type views struct {
@@ -75,7 +89,9 @@ type page struct {
 	Product   string
 	Title     string
 	StyleHref string
-	CSRF      string // the token for the hidden csrf_token field
+	// ScriptHref is the script's URL, with its content hash.
+	ScriptHref string
+	CSRF       string // the token for the hidden csrf_token field
 
 	Message string            // an error for the whole page or form
 	Notice  string            // news that is not an error ("Your password is changed.")
@@ -90,13 +106,18 @@ type page struct {
 	// with fields of the same name (the account page).
 	IDPrefix string
 
-	FullForm bool      // register: ask for a password too
-	Token    string    // complete, verify, reset, email confirm: the mailed token, in a hidden field
-	Next     string    // login: where to go once signed in (a local path), in a hidden field
-	Email    string    // home, account: the signed-in address
-	Since    string    // account: when the account was made
-	Mails    []devMail // dev mailbox
-	Wide     bool      // a wider column, for pages of text such as mail
+	FullForm bool   // register: ask for a password too
+	Token    string // complete, verify, reset, email confirm: the mailed token, in a hidden field
+	Next     string // login: where to go once signed in (a local path), in a hidden field
+	Email    string // home, account: the signed-in address
+	// Address is the address a mailed link is about (complete, verify,
+	// reset, email confirm), shown on the page and in a hidden username
+	// field for password managers. The link's holder reads it in their
+	// own mailbox: showing it tells them nothing new.
+	Address string
+	Since   string    // account: when the account was made
+	Mails   []devMail // dev mailbox
+	Wide    bool      // a wider column, for pages of text such as mail
 
 	// The account page's forms and session list.
 	PasswordForm *page
@@ -109,6 +130,7 @@ type page struct {
 	RecoveryCodes  []string // just made: shown this once
 	MFAEnableForm  *page
 	MFADisableForm *page
+	RenewForm      *page // new recovery codes, with the password
 	// Recovery asks for a recovery code instead of an app's code
 	// (login_mfa).
 	Recovery bool
@@ -126,6 +148,34 @@ func (p page) ErrorList() []fieldError {
 }
 
 type fieldError struct{ ID, Message string }
+
+// SetupLink is the otpauth:// link of a TOTP set-up in progress, for the
+// phone that has the authenticator app. html/template would neutralise a
+// URL of that scheme, so it is let through here, and only it.
+func (p page) SetupLink() template.URL {
+	if p.MFA == nil || p.MFA.Pending == nil || !strings.HasPrefix(p.MFA.Pending.URI, "otpauth://") {
+		return ""
+	}
+	return template.URL(p.MFA.Pending.URI)
+}
+
+// CodesText is the recovery codes as the download holds them.
+func (p page) CodesText() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Recovery codes for your %s account %s\n", p.Product, p.Email)
+	b.WriteString("Each code signs you in once, in place of a code from your authenticator app.\n\n")
+	for _, c := range p.RecoveryCodes {
+		b.WriteString(c + "\n")
+	}
+	return b.String()
+}
+
+// CodesDownload is a data: URL of CodesText, for a download link: the
+// codes are stored only hashed, so no endpoint could serve them later.
+// A download is not a fetch the Content-Security-Policy governs.
+func (p page) CodesDownload() template.URL {
+	return template.URL("data:text/plain;charset=utf-8," + url.PathEscape(p.CodesText()))
+}
 
 // input is one labelled form control, with its hint and error tied to it
 // by aria-describedby so screen readers announce them.
@@ -167,8 +217,9 @@ func (v *views) render(w http.ResponseWriter, r *http.Request, status int, name 
 	}
 	p.Product = v.product
 	p.StyleHref = "/static/style.css?v=" + styleVersion
+	p.ScriptHref = "/static/tacit.js?v=" + scriptVersion
 	p.CSRF = v.ck.csrfToken(w, r)
-	for _, f := range []*page{p.PasswordForm, p.EmailForm, p.MFAEnableForm, p.MFADisableForm} {
+	for _, f := range []*page{p.PasswordForm, p.EmailForm, p.MFAEnableForm, p.MFADisableForm, p.RenewForm} {
 		if f != nil {
 			f.CSRF = p.CSRF
 		}
