@@ -99,7 +99,8 @@ stop_pid() {
 # POSTURL in the same jar, and prints one line: label, status, body size,
 # time, redirect target, Set-Cookie names, and the app's message (the text
 # of the first element whose class or id says error/success/message).
-# The full answer is kept in $GT_OUT/LABEL.{headers,body}.
+# The full answer is kept in $GT_OUT/LABEL.{headers,body}. With GT_TOKEN=NAME
+# set, the value of the form's hidden input NAME (a CSRF token) is posted too.
 gt_post() {
 	local label=$1 form=$2 post=$3
 	shift 3
@@ -107,16 +108,37 @@ gt_post() {
 	jar=$(mktemp)
 	GT_OUT=${GT_OUT:-$(mktemp -d)}
 	curl -s -c "$jar" -b "$jar" -o "$GT_OUT/$label.form" "$form"
+	if [ -n "${GT_TOKEN:-}" ]; then
+		local tok
+		tok=$(python3 - "$GT_OUT/$label.form" "$GT_TOKEN" <<'PY'
+import re, sys, html
+b = open(sys.argv[1], encoding='utf-8', errors='replace').read()
+for m in re.finditer(r'<input[^>]*>', b):
+    t = m.group(0)
+    if re.search(r'name=["\']%s["\']' % re.escape(sys.argv[2]), t):
+        v = re.search(r'value=["\']([^"\']*)["\']', t)
+        print(html.unescape(v.group(1)) if v else '')
+        break
+PY
+)
+		set -- "$@" --data-urlencode "$GT_TOKEN=$tok"
+	fi
 	local line
 	line=$(curl -s -c "$jar" -b "$jar" -D "$GT_OUT/$label.headers" -o "$GT_OUT/$label.body" \
 		-w '%{http_code} %{size_download}B %{time_total}s redirect=%{redirect_url}' "$post" "$@")
 	local cookies msg
-	cookies=$(grep -i '^set-cookie:' "$GT_OUT/$label.headers" | sed 's/^[^:]*: *//;s/=.*//' | sort | tr '\n' ',' | sed 's/,$//')
+	cookies=$( (grep -i '^set-cookie:' "$GT_OUT/$label.headers" || true) | sed 's/^[^:]*: *//;s/=.*//' | sort | tr '\n' ',' | sed 's/,$//')
 	msg=$(python3 - "$GT_OUT/$label.body" <<'PY'
 import re, sys, html
 b = open(sys.argv[1], encoding='utf-8', errors='replace').read()
-m = re.search(r'<(div|p|span|li)[^>]*(class|id)="[^"]*(login_error|error|errorbox|success|message|warningbox|successbox|info)[^"]*"[^>]*>(.*?)</\1>', b, re.S)
-t = re.sub(r'<[^>]+>', ' ', m.group(4)) if m else ''
+t = ''
+for kinds in ('login_error|error|errorbox|warningbox', 'success|successbox|message|info'):
+    m = re.search(r'<(div|p|span|li)[^>]*(class|id)="[^"]*(%s)[^"]*"[^>]*>(.*?)</\1>' % kinds, b, re.S)
+    if m:
+        t = re.sub(r'<[^>]+>', ' ', m.group(4))
+        break
+if not t and 'mw-content-text' in b:  # MediaWiki: the page's first words
+    t = re.sub(r'<[^>]+>', ' ', b[b.find('mw-content-text'):][:3000]).split('>', 1)[-1]
 t = html.unescape(re.sub(r'\s+', ' ', t)).strip()
 title = re.search(r'<title>(.*?)</title>', b, re.S)
 print((t[:160] or '-') + ' | title=' + (html.unescape(title.group(1).strip()) if title else '-'))
