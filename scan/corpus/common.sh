@@ -18,7 +18,8 @@ need_root() {
 
 # apt_install PKG... installs Debian packages without recommends and without
 # starting any service they ship (apache2-bin comes in with php8.2 and must
-# not listen on 0.0.0.0:80). apt-get update runs once per machine boot.
+# not listen on 0.0.0.0:80). apt-get update runs once (per /tmp), and again
+# if the install fails.
 apt_install() {
 	local missing=()
 	for p in "$@"; do
@@ -35,7 +36,11 @@ apt_install() {
 		chmod +x /usr/sbin/policy-rc.d
 		made_policy=1
 	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; then
+		# stale package lists: update once more and retry
+		apt-get update -q >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+	fi
 	[ $made_policy -eq 1 ] && rm -f /usr/sbin/policy-rc.d
 	return 0
 }

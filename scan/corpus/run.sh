@@ -37,10 +37,17 @@ reports=()
 for app in "${apps[@]}"; do
 	dir=$here/$app
 	[ -f "$dir/target.yaml" ] || { echo "unknown app $app" >&2; exit 2; }
+	rm -f "$out/$app.json"
 	if [ -z "${CORPUS_KEEP_STATE:-}" ] || [ ! -e "$out/$app.installed" ]; then
 		"$dir/stop.sh" >/dev/null 2>&1 || true
 		start=$(date +%s)
-		"$dir/install.sh" >"$out/$app.install.log" 2>&1 || { echo "$app: install failed, see $out/$app.install.log" >&2; tail -5 "$out/$app.install.log" >&2; exit 2; }
+		if ! "$dir/install.sh" >"$out/$app.install.log" 2>&1; then
+			echo "$app: install failed, see $out/$app.install.log; skipped" >&2
+			tail -5 "$out/$app.install.log" >&2
+			rm -f "$out/$app.json"
+			reports+=("$app=$out/$app.json")
+			continue
+		fi
 		echo "$app: installed in $(( $(date +%s) - start ))s" >&2
 		touch "$out/$app.installed"
 	fi
