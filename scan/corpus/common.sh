@@ -64,25 +64,46 @@ SINK
 php_serve() {
 	local app=$1 port=$2 root=$3 router=${4:-}
 	shift 4 || shift $#
+	local sink
+	sink=$(mail_sink "$app")
+	serve "$app" "$port" "$root" / env PHP_CLI_SERVER_WORKERS="${PHP_CLI_SERVER_WORKERS:-2}" \
+		php -S "127.0.0.1:$port" -d "sendmail_path=$sink" -d display_errors=0 -d log_errors=1 \
+		"$@" ${router:+"$router"}
+}
+
+# serve APP PORT DIR PATH COMMAND... runs COMMAND in DIR as the leader of a
+# new session (so stop_pid can end it and every worker it forks), records
+# its pid in $CORPUS_STATE/APP/pid and waits until http://127.0.0.1:PORT/PATH
+# answers. It refuses a port that something else already answers on, which
+# would otherwise be scanned in its place.
+serve() {
+	local app=$1 port=$2 root=$3 path=$4
+	shift 4
 	local dir=$CORPUS_STATE/$app
 	mkdir -p "$dir"
 	if [ -s "$dir/pid" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
 		log "$app already running (pid $(cat "$dir/pid")) on 127.0.0.1:$port"
 		return 0
 	fi
-	local sink
-	sink=$(mail_sink "$app")
-	(cd "$root" && PHP_CLI_SERVER_WORKERS=${PHP_CLI_SERVER_WORKERS:-2} setsid php -S "127.0.0.1:$port" \
-		-d "sendmail_path=$sink" -d display_errors=0 -d log_errors=1 "$@" ${router:+"$router"} \
-		>>"$dir/server.log" 2>&1 </dev/null & echo $! >"$dir/pid")
-	for _ in $(seq 1 100); do
-		if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
-			log "$app up on http://127.0.0.1:$port (pid $(cat "$dir/pid"), mail in $dir/mail.log)"
+	if curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$port/"; then
+		echo "$app: something else already answers on 127.0.0.1:$port; stop it first" >&2
+		return 1
+	fi
+	rm -f "$dir/pid"
+	(cd "$root" && setsid sh -c 'echo $$ >"$0"; exec "$@"' "$dir/pid" "$@" \
+		>>"$dir/server.log" 2>&1 </dev/null &)
+	for _ in $(seq 1 300); do
+		if [ -s "$dir/pid" ] && ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
+			break # it exited
+		fi
+		if [ -s "$dir/pid" ] && curl -s -o /dev/null "http://127.0.0.1:$port$path"; then
+			log "$app up on http://127.0.0.1:$port (pid $(cat "$dir/pid"), mail in $dir)"
 			return 0
 		fi
 		sleep 0.1
 	done
 	echo "$app did not start; see $dir/server.log" >&2
+	tail -3 "$dir/server.log" >&2
 	return 1
 }
 
@@ -137,7 +158,7 @@ PY
 import re, sys, html
 b = open(sys.argv[1], encoding='utf-8', errors='replace').read()
 t = ''
-for kinds in ('login_error|error|errorbox|warningbox', 'success|successbox|message|info'):
+for kinds in ('login_error|error|errorbox|warningbox|alert', 'success|successbox|message|info'):
     m = re.search(r'<(div|p|span|li)[^>]*(class|id)="[^"]*(%s)[^"]*"[^>]*>(.*?)</\1>' % kinds, b, re.S)
     if m:
         t = re.sub(r'<[^>]+>', ' ', m.group(4))

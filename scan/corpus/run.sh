@@ -22,7 +22,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 apps=("$@")
-[ ${#apps[@]} -gt 0 ] || apps=(dokuwiki wordpress mediawiki)
+[ ${#apps[@]} -gt 0 ] || apps=(dokuwiki wordpress mediawiki mailman3)
 out=${CORPUS_OUT:-/tmp/tacit-corpus-out}
 mkdir -p "$out"
 if [ -z "${TACIT:-}" ]; then
