@@ -189,6 +189,9 @@ func (s *Scanner) plan(t *Target, ids Identities) int {
 		if createsState(ep.Kind) {
 			n += len(ids.Known) // the second request of the first unknown identifiers
 		}
+		if passwordControlled(t, ep, ids) {
+			n += per
+		}
 		for _, c := range s.Checks {
 			n += c.Planned(t, ep, ids)
 		}
@@ -211,6 +214,10 @@ func (s *Scanner) tick() {
 // shorter batches too.
 func (s *Scanner) scanEndpoint(ctx context.Context, t *Target, ep *Endpoint, ids Identities, res *EndpointResult) ([]Finding, error) {
 	m := newMasker()
+	right, err := s.passwordRound(ctx, t, ep, ids)
+	if err != nil {
+		return nil, err
+	}
 	b, err := s.runBatch(ctx, t, ep, ids, s.probes(), s.Input)
 	if err != nil {
 		return nil, err
@@ -243,6 +250,7 @@ func (s *Scanner) scanEndpoint(ctx context.Context, t *Target, ep *Endpoint, ids
 		if err := s.positiveControl(ctx, t, ep, b, a); err != nil {
 			return nil, err
 		}
+		s.passwordControl(ep, b, a, right)
 	}
 	return fs, nil
 }

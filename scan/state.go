@@ -631,9 +631,15 @@ func (s *Scanner) controlIdentifiers(t *Target) []string {
 // usesIdentifier reports whether the endpoint's request carries
 // {{identifier}} anywhere.
 func (ep *Endpoint) usesIdentifier() bool {
+	return ep.uses(VarIdentifier)
+}
+
+// uses reports whether the endpoint's request carries the placeholder
+// {{name}} anywhere.
+func (ep *Endpoint) uses(name string) bool {
 	found := false
 	ep.templates(func(_, s string) {
-		if slices.Contains(placeholders(s), VarIdentifier) {
+		if slices.Contains(placeholders(s), name) {
 			found = true
 		}
 	})
@@ -651,4 +657,78 @@ func (b *batch) unknownThrottled() bool {
 		}
 	}
 	return false
+}
+
+// passwordControlled reports whether ep gets the password control: a
+// sign-in endpoint that sends {{password}}, with a known identifier whose
+// password the target file gives.
+func passwordControlled(t *Target, ep *Endpoint, ids Identities) bool {
+	if ep.Kind != KindLogin || !ep.uses(VarPassword) {
+		return false
+	}
+	return slices.ContainsFunc(ids.Known, func(k string) bool { return t.Passwords[k] != "" })
+}
+
+// passwordRound sends, on a sign-in endpoint with a known password
+// (passwordControlled), one round before the channel comparison: each
+// known identifier with its password, every other identifier (known ones
+// without a password, partners, controls) with the scan's wrong one. It
+// returns the answers to the right passwords, by known identifier.
+//
+// The round comes first, and every identifier gets one request in it, so
+// that it changes no comparison: a target that counts every attempt per
+// identifier has counted one for each, and one that clears an account's
+// failures when it signs in has nothing to clear yet (sent last, it would
+// clear the known identifier's failures and not its partner's, and the
+// partner would be locked first by the checks that follow).
+func (s *Scanner) passwordRound(ctx context.Context, t *Target, ep *Endpoint, ids Identities) (map[int]*Response, error) {
+	if !passwordControlled(t, ep, ids) {
+		return nil, nil
+	}
+	order := ids.all()
+	s.rand().Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	right := map[int]*Response{}
+	for _, id := range order {
+		in := s.Input(id)
+		k := slices.Index(ids.Known, id)
+		if k >= 0 && t.Passwords[id] != "" {
+			in.Password = t.Passwords[id]
+		}
+		r, err := s.Probe(ctx, t, ep, in)
+		if err != nil {
+			return nil, fmt.Errorf("password control: %w", err)
+		}
+		if k >= 0 && t.Passwords[id] != "" {
+			right[k] = r
+		}
+	}
+	return right, nil
+}
+
+// passwordControl is the sign-in endpoint's positive control: the right
+// password of a known identifier (passwordRound) must be answered
+// differently from the wrong one of the same identifier in the first
+// round of b. If no known identifier's is, the identifier or the password
+// does not reach the application (a misspelt field, a missing before
+// step), and "no difference" between identifiers proves nothing.
+func (s *Scanner) passwordControl(ep *Endpoint, b *batch, a analysis, right map[int]*Response) {
+	if s.cur == nil || len(right) == 0 || b.rounds == 0 || len(s.cur.res.Inconclusive) > 0 {
+		return
+	}
+	var same []string
+	for k, r := range right {
+		known := b.ids.Known[k]
+		if _, ok := throttleOf(r); ok || r.Status >= 500 || b.erred(known, 0) || b.throttled(known, 0) {
+			continue // nothing to learn from an answer that did not reach the logic
+		}
+		if len(a.differences(a.masked[known][0], a.maskedView(b, r))) > 0 {
+			return
+		}
+		same = append(same, known)
+	}
+	if len(same) > 0 {
+		slices.Sort(same)
+		s.inconclusive("the sign-in endpoint answered the right password like a wrong one (%s, %d %s both): the identifier or password seems not to reach the app; check the password's field name and the before steps in the target file",
+			strings.Join(same, ", "), b.resp[same[0]][0].Status, http.StatusText(b.resp[same[0]][0].Status))
+	}
 }
