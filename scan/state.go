@@ -728,7 +728,7 @@ func (s *Scanner) passwordControl(ep *Endpoint, b *batch, a analysis, right map[
 	}
 	if len(same) > 0 {
 		slices.Sort(same)
-		s.inconclusive("the sign-in endpoint answered the right password like a wrong one (%s, %d %s both): the identifier or password seems not to reach the app; check the password's field name and the before steps in the target file",
+		s.inconclusive("the sign-in endpoint answered the right password like a wrong one (%s, %d %s both): the identifier or password seems not to reach the app; check the password's field name, the before steps and the password itself in the target file",
 			strings.Join(same, ", "), b.resp[same[0]][0].Status, http.StatusText(b.resp[same[0]][0].Status))
 	}
 }
