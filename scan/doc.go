@@ -110,11 +110,11 @@
 // password must also be answered differently from a wrong one, or the
 // endpoint is inconclusive ("the sign-in endpoint answered the right
 // password like a wrong one"): a password field the file misspells hides
-// every difference a password makes. The right password is sent in a
-// round of its own before the comparison, in which every other identifier
-// gets one request with the wrong password: counts per identifier stay
-// equal, and a sign-in that clears its account's failures has none to
-// clear yet. tacit scan exits 2 when any endpoint
+// every difference a password makes. The right passwords are sent first
+// in the scan, before any failed sign-in: an application that clears an
+// account's failures when it signs in has none to clear yet, and the
+// known identifier does not fall behind its partners on the sign-in
+// endpoints scanned later. tacit scan exits 2 when any endpoint
 // is inconclusive, and every report format says so.
 //
 // Every string a target sends is printed with its C0 and C1 control

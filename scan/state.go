@@ -669,44 +669,46 @@ func passwordControlled(t *Target, ep *Endpoint, ids Identities) bool {
 	return slices.ContainsFunc(ids.Known, func(k string) bool { return t.Passwords[k] != "" })
 }
 
-// passwordRound sends, on a sign-in endpoint with a known password
-// (passwordControlled), one round before the channel comparison: each
-// known identifier with its password, every other identifier (known ones
-// without a password, partners, controls) with the scan's wrong one. It
-// returns the answers to the right passwords, by known identifier.
+// passwordProbes sends, before anything else in the scan, each sign-in
+// endpoint's known identifiers that have a password (passwordControlled)
+// one request with it, and returns the answers by endpoint and known
+// identifier, or the error that stopped an endpoint's.
 //
-// The round comes first, and every identifier gets one request in it, so
-// that it changes no comparison: a target that counts every attempt per
-// identifier has counted one for each, and one that clears an account's
-// failures when it signs in has nothing to clear yet (sent last, it would
-// clear the known identifier's failures and not its partner's, and the
-// partner would be locked first by the checks that follow).
-func (s *Scanner) passwordRound(ctx context.Context, t *Target, ep *Endpoint, ids Identities) (map[int]*Response, error) {
-	if !passwordControlled(t, ep, ids) {
-		return nil, nil
-	}
-	order := ids.all()
-	s.rand().Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-	right := map[int]*Response{}
-	for _, id := range order {
-		in := s.Input(id)
-		k := slices.Index(ids.Known, id)
-		if k >= 0 && t.Passwords[id] != "" {
+// They come first, before any failed sign-in, and alone: an application
+// that clears an account's failures when it signs in (Devise's lockable,
+// Laravel's login throttle) then has none to clear, and one that counts
+// only failures counts none; sent after an endpoint's rounds, the right
+// password would put the known identifier behind its partners on every
+// sign-in endpoint scanned after it, and they would lock first. Only an
+// application that counts every attempt, successful or not, sees the
+// known identifier one request ahead per sign-in endpoint.
+func (s *Scanner) passwordProbes(ctx context.Context, t *Target, ids Identities) (map[*Endpoint]map[int]*Response, map[*Endpoint]error) {
+	right := map[*Endpoint]map[int]*Response{}
+	errs := map[*Endpoint]error{}
+	for _, ep := range t.Endpoints {
+		if !passwordControlled(t, ep, ids) {
+			continue
+		}
+		right[ep] = map[int]*Response{}
+		for k, id := range ids.Known {
+			if t.Passwords[id] == "" {
+				continue
+			}
+			in := s.Input(id)
 			in.Password = t.Passwords[id]
-		}
-		r, err := s.Probe(ctx, t, ep, in)
-		if err != nil {
-			return nil, fmt.Errorf("password control: %w", err)
-		}
-		if k >= 0 && t.Passwords[id] != "" {
-			right[k] = r
+			r, err := s.Probe(ctx, t, ep, in)
+			if err != nil {
+				errs[ep] = fmt.Errorf("password control: %w", err)
+				break
+			}
+			right[ep][k] = r
 		}
 	}
-	return right, nil
+	return right, errs
 }
 
 // passwordControl is the sign-in endpoint's positive control: the right
-// password of a known identifier (passwordRound) must be answered
+// password of a known identifier (passwordProbes) must be answered
 // differently from the wrong one of the same identifier in the first
 // round of b. If no known identifier's is, the identifier or the password
 // does not reach the application (a misspelt field, a missing before

@@ -55,6 +55,9 @@ func StateFixtures() []Fixture {
 		{Name: "login-password-misspelt", Verdict: "inconclusive",
 			About: "as login-password, but the target file sends the password as \"pasword\": the right password never reaches the application, which answers it like a wrong one",
 			New:   passwordLogin, target: strings.Replace(passwordLoginTarget, "PASSWORD_FIELD", "pasword", 1)},
+		{Name: "login-password-lock", Verdict: "clean",
+			About: "two sign-in endpoints sharing a lock of every address after 8 failures, which the known account's right password clears: the password control must not put the known address behind its partners",
+			New:   func() http.Handler { return passwordLock(8) }, target: passwordLockTarget},
 	}
 }
 
