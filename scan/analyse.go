@@ -211,7 +211,7 @@ func (m *masker) learnViews(x, y view, generatedOnly bool) {
 }
 
 func (m *masker) applyView(v view) view {
-	out := view{status: v.status, text: make(map[string]string, len(v.text))}
+	out := view{status: v.status, afterStatus: v.afterStatus, text: make(map[string]string, len(v.text))}
 	for k, t := range v.text {
 		out.text[k] = m.apply(k, t)
 	}
@@ -227,6 +227,12 @@ func unstableNames(keys map[string]bool) []string {
 			out = append(out, "status code")
 		case k == "location":
 			out = append(out, "redirect target")
+		case k == "after:status":
+			out = append(out, channelAfter+": status code")
+		case k == "after:url":
+			out = append(out, channelAfter+": address")
+		case k == "after:body":
+			out = append(out, channelAfter)
 		case strings.HasPrefix(k, "header:"):
 			out = append(out, "header "+strings.TrimPrefix(k, "header:"))
 		case strings.HasPrefix(k, "cookie:"):

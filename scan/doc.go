@@ -18,6 +18,14 @@
 //
 // Answers are reduced to what a requester observes: status code, redirect
 // target, headers (but Date), Set-Cookie names and attributes, and the body.
+// An answer to a POST that redirects to the same origin is followed, as a
+// browser would: a GET in the probe's cookie jar, at most three redirects,
+// never to another host. Many applications (Laravel, Django, Rails) answer
+// every form with the same redirect and show what happened on the next
+// page, from the session (a flash message: "We can't find a user with that
+// email address."); so the page the redirects end on (its status, address
+// and body) is compared too, as the channel "page after redirect", when
+// both answers redirected to the same place.
 // Reflected input becomes {{identifier}}. What differs between answers for
 // unknown identifiers in the same round — CSRF tokens, nonces, request ids,
 // dates — and generated-looking values that change from one probe to the
@@ -31,6 +39,7 @@
 //	cookies           USER_ENUM_COOKIES
 //	body, page title  USER_ENUM_RESPONSE_CONTENT (evidence channel "body" or "page title")
 //	body length       USER_ENUM_LENGTH (bodies equal but for white space or invisible characters)
+//	page after redirect  USER_ENUM_RESPONSE_CONTENT (USER_ENUM_LENGTH for white space only)
 //
 // On a sign-up endpoint (kind register) each channel finding is
 // USER_ENUM_REGISTER instead, one per channel, the channel in the evidence.
@@ -96,7 +105,16 @@
 // endpoint is called clean, a malformed identifier (an address with its @
 // doubled) or an empty one must be answered differently from a
 // well-formed unknown one; if neither is, the target file most likely
-// names the identifier's field wrong. tacit scan exits 2 when any endpoint
+// names the identifier's field wrong. On a sign-in endpoint whose known
+// identifier comes with its password in the target file, the right
+// password must also be answered differently from a wrong one, or the
+// endpoint is inconclusive ("the sign-in endpoint answered the right
+// password like a wrong one"): a password field the file misspells hides
+// every difference a password makes. The right passwords are sent first
+// in the scan, before any failed sign-in: an application that clears an
+// account's failures when it signs in has none to clear yet, and the
+// known identifier does not fall behind its partners on the sign-in
+// endpoints scanned later. tacit scan exits 2 when any endpoint
 // is inconclusive, and every report format says so.
 //
 // Every string a target sends is printed with its C0 and C1 control
@@ -163,7 +181,8 @@
 // # Target files
 //
 //	base_url: https://app.example        # endpoint paths are joined to it
-//	known: [alice@app.example]           # identifiers that have accounts
+//	known: [alice@app.example]           # identifiers that have accounts, or
+//	                                     # [{identifier: alice@app.example, password: …}]
 //	headers: {X-Scanner: tacit}          # optional, sent with every request
 //	endpoints:
 //	  - name: login                      # unique

@@ -59,11 +59,34 @@ type Response struct {
 	// Duration runs from sending the endpoint request to the end of its
 	// body, for timing analyses.
 	Duration time.Duration
+	// After is the page a redirect of the answer led to (see Landing);
+	// nil when the answer was no same-origin redirect of a POST.
+	After *Landing
 }
 
+// Landing is the page a probe lands on when it follows the redirects that
+// answer its POST. Many applications (Laravel, Django, Rails) answer every
+// form alike, with a redirect, and put their message in the session for
+// the next page to show (a flash message): the difference is only on the
+// page after the redirect.
+type Landing struct {
+	URL    string // the page's address
+	Hops   int    // redirects followed to reach it
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// maxHops bounds the redirects a probe follows after its POST.
+const maxHops = 3
+
 // Probe sends one probe: a fresh cookie jar, the endpoint's before steps,
-// then the endpoint request itself. Redirects are not followed: where an
-// answer points is one of the things compared.
+// then the endpoint request itself. Where an answer points is one of the
+// things compared; an answer to a POST (or any method but GET and HEAD)
+// that redirects to the same origin is then followed, with GET in the
+// probe's cookie jar (a flash message lives in the session), for at most
+// maxHops redirects, and the page it lands on is compared too
+// (Response.After). A redirect to another origin is never followed.
 //
 // A throttled answer (429, 503 or any answer with Retry-After) whose wait
 // is at most the scanner's MaxWait is waited out and the probe sent again,
@@ -102,9 +125,64 @@ func (s *Scanner) Probe(ctx context.Context, t *Target, ep *Endpoint, in Input) 
 				continue
 			}
 		}
+		if err := s.follow(ctx, t, p, r); err != nil {
+			return nil, err
+		}
 		s.tick()
 		return r, nil
 	}
+}
+
+// follow fetches the page r's redirect leads to, if r answers a request
+// other than GET and HEAD with a redirect to the request's own origin, and
+// follows that page's redirects on the same terms, up to maxHops in all.
+// Only the target's headers go with it: an endpoint's own headers (a JSON
+// content type, an API key for the POST) describe its request, not a page
+// load.
+func (s *Scanner) follow(ctx context.Context, t *Target, p *prepared, r *Response) error {
+	if p.req.Method == http.MethodGet || p.req.Method == http.MethodHead {
+		return nil
+	}
+	origin := p.req.URL
+	cur, status, header := p.req.URL, r.Status, r.Header
+	for hop := 1; hop <= maxHops; hop++ {
+		loc := header.Get("Location")
+		if !isRedirect(status) || loc == "" {
+			return nil
+		}
+		u, err := cur.Parse(loc)
+		if err != nil || u.Scheme != origin.Scheme || u.Host != origin.Host {
+			return nil
+		}
+		u.Fragment = ""
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+		if err != nil {
+			return nil
+		}
+		req.Header.Set("User-Agent", userAgent)
+		for _, h := range t.Headers {
+			if v := expand(h.Value, p.in.lookup(p.vars)); strings.EqualFold(h.Name, "Host") {
+				req.Host = v
+			} else {
+				req.Header.Set(h.Name, v)
+			}
+		}
+		resp, body, err := do(p.client, req)
+		if err != nil {
+			return fmt.Errorf("after the redirect: %w", err)
+		}
+		r.After = &Landing{URL: u.String(), Hops: hop, Status: resp.StatusCode, Header: resp.Header, Body: body}
+		cur, status, header = u, resp.StatusCode, resp.Header
+	}
+	return nil
+}
+
+func isRedirect(status int) bool {
+	switch status {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return true
+	}
+	return false
 }
 
 // prepared is a probe ready to send: its before steps done, its endpoint
@@ -114,6 +192,7 @@ type prepared struct {
 	client *http.Client // the probe's, with the cookies its before steps got
 	req    *http.Request
 	sent   Request
+	vars   map[string]string // the placeholders' values, before steps' included
 }
 
 // prepare runs a probe's before steps in a fresh cookie jar and builds its
@@ -141,7 +220,7 @@ func (s *Scanner) prepare(ctx context.Context, t *Target, ep *Endpoint, in Input
 	if err != nil {
 		return nil, err
 	}
-	return &prepared{in: in, client: &c, req: req, sent: sent}, nil
+	return &prepared{in: in, client: &c, req: req, sent: sent, vars: vars}, nil
 }
 
 func runStep(ctx context.Context, c *http.Client, t *Target, st *Step, in Input, vars map[string]string) error {

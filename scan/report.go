@@ -122,8 +122,10 @@ func (f Finding) MarshalJSON() ([]byte, error) {
 // only in the identifier, and what differed in their answers.
 type Evidence struct {
 	// Channel names what differed: "status code", "redirect target",
-	// "headers", "cookies", "body", "page title", "body length" or
-	// "response time". The registration matrix and onsets, which take
+	// "headers", "cookies", "body", "page title", "body length", "page
+	// after redirect" (the page a POST's same-origin redirect led to;
+	// "page after redirect (length)" when only its white space differs)
+	// or "response time". The registration matrix and onsets, which take
 	// every channel that differed, list them: "status code, body".
 	Channel string `json:"channel"`
 	// Input names the registration matrix's input class, e.g. "too short

@@ -72,6 +72,10 @@ type Scanner struct {
 	cur *endpointScan
 	// seen collects what names the target's framework (framework.go).
 	seen *observations
+	// right are the answers to the known identifiers' right passwords,
+	// sent first (passwordProbes); rightErr what stopped them.
+	right    map[*Endpoint]map[int]*Response
+	rightErr map[*Endpoint]error
 }
 
 // Check is an analysis that sends its own probes. It must probe the known
@@ -136,6 +140,8 @@ func (s *Scanner) Scan(ctx context.Context, t *Target) (*Report, error) {
 	ids := s.identities(t)
 	s.done, s.total = 0, s.plan(t, ids)
 	rep := &Report{Target: t.BaseURL.String(), Started: start, Findings: []Finding{}}
+	s.right, s.rightErr = s.passwordProbes(ctx, t, ids)
+	defer func() { s.right, s.rightErr = nil, nil }()
 	var errs []error
 	for _, ep := range t.Endpoints {
 		res := EndpointResult{Name: ep.Name, Kind: ep.Kind, Method: ep.Method, Path: ep.Path}
@@ -189,6 +195,9 @@ func (s *Scanner) plan(t *Target, ids Identities) int {
 		if createsState(ep.Kind) {
 			n += len(ids.Known) // the second request of the first unknown identifiers
 		}
+		if passwordControlled(t, ep, ids) {
+			n += len(t.Passwords) // the password control's right passwords
+		}
 		for _, c := range s.Checks {
 			n += c.Planned(t, ep, ids)
 		}
@@ -211,6 +220,10 @@ func (s *Scanner) tick() {
 // shorter batches too.
 func (s *Scanner) scanEndpoint(ctx context.Context, t *Target, ep *Endpoint, ids Identities, res *EndpointResult) ([]Finding, error) {
 	m := newMasker()
+	right, err := s.right[ep], s.rightErr[ep]
+	if err != nil {
+		return nil, err
+	}
 	b, err := s.runBatch(ctx, t, ep, ids, s.probes(), s.Input)
 	if err != nil {
 		return nil, err
@@ -243,6 +256,7 @@ func (s *Scanner) scanEndpoint(ctx context.Context, t *Target, ep *Endpoint, ids
 		if err := s.positiveControl(ctx, t, ep, b, a); err != nil {
 			return nil, err
 		}
+		s.passwordControl(ep, b, a, right)
 	}
 	return fs, nil
 }

@@ -631,9 +631,15 @@ func (s *Scanner) controlIdentifiers(t *Target) []string {
 // usesIdentifier reports whether the endpoint's request carries
 // {{identifier}} anywhere.
 func (ep *Endpoint) usesIdentifier() bool {
+	return ep.uses(VarIdentifier)
+}
+
+// uses reports whether the endpoint's request carries the placeholder
+// {{name}} anywhere.
+func (ep *Endpoint) uses(name string) bool {
 	found := false
 	ep.templates(func(_, s string) {
-		if slices.Contains(placeholders(s), VarIdentifier) {
+		if slices.Contains(placeholders(s), name) {
 			found = true
 		}
 	})
@@ -651,4 +657,80 @@ func (b *batch) unknownThrottled() bool {
 		}
 	}
 	return false
+}
+
+// passwordControlled reports whether ep gets the password control: a
+// sign-in endpoint that sends {{password}}, with a known identifier whose
+// password the target file gives.
+func passwordControlled(t *Target, ep *Endpoint, ids Identities) bool {
+	if ep.Kind != KindLogin || !ep.uses(VarPassword) {
+		return false
+	}
+	return slices.ContainsFunc(ids.Known, func(k string) bool { return t.Passwords[k] != "" })
+}
+
+// passwordProbes sends, before anything else in the scan, each sign-in
+// endpoint's known identifiers that have a password (passwordControlled)
+// one request with it, and returns the answers by endpoint and known
+// identifier, or the error that stopped an endpoint's.
+//
+// They come first, before any failed sign-in, and alone: an application
+// that clears an account's failures when it signs in (Devise's lockable,
+// Laravel's login throttle) then has none to clear, and one that counts
+// only failures counts none; sent after an endpoint's rounds, the right
+// password would put the known identifier behind its partners on every
+// sign-in endpoint scanned after it, and they would lock first. Only an
+// application that counts every attempt, successful or not, sees the
+// known identifier one request ahead per sign-in endpoint.
+func (s *Scanner) passwordProbes(ctx context.Context, t *Target, ids Identities) (map[*Endpoint]map[int]*Response, map[*Endpoint]error) {
+	right := map[*Endpoint]map[int]*Response{}
+	errs := map[*Endpoint]error{}
+	for _, ep := range t.Endpoints {
+		if !passwordControlled(t, ep, ids) {
+			continue
+		}
+		right[ep] = map[int]*Response{}
+		for k, id := range ids.Known {
+			if t.Passwords[id] == "" {
+				continue
+			}
+			in := s.Input(id)
+			in.Password = t.Passwords[id]
+			r, err := s.Probe(ctx, t, ep, in)
+			if err != nil {
+				errs[ep] = fmt.Errorf("password control: %w", err)
+				break
+			}
+			right[ep][k] = r
+		}
+	}
+	return right, errs
+}
+
+// passwordControl is the sign-in endpoint's positive control: the right
+// password of a known identifier (passwordProbes) must be answered
+// differently from the wrong one of the same identifier in the first
+// round of b. If no known identifier's is, the identifier or the password
+// does not reach the application (a misspelt field, a missing before
+// step), and "no difference" between identifiers proves nothing.
+func (s *Scanner) passwordControl(ep *Endpoint, b *batch, a analysis, right map[int]*Response) {
+	if s.cur == nil || len(right) == 0 || b.rounds == 0 || len(s.cur.res.Inconclusive) > 0 {
+		return
+	}
+	var same []string
+	for k, r := range right {
+		known := b.ids.Known[k]
+		if _, ok := throttleOf(r); ok || r.Status >= 500 || b.erred(known, 0) || b.throttled(known, 0) {
+			continue // nothing to learn from an answer that did not reach the logic
+		}
+		if len(a.differences(a.masked[known][0], a.maskedView(b, r))) > 0 {
+			return
+		}
+		same = append(same, known)
+	}
+	if len(same) > 0 {
+		slices.Sort(same)
+		s.inconclusive("the sign-in endpoint answered the right password like a wrong one (%s, %d %s both): the identifier or password seems not to reach the app; check the password's field name, the before steps and the password itself in the target file",
+			strings.Join(same, ", "), b.resp[same[0]][0].Status, http.StatusText(b.resp[same[0]][0].Status))
+	}
 }

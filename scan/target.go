@@ -53,6 +53,11 @@ type Target struct {
 	BaseURL *url.URL
 	// Known are identifiers (usually email addresses) that have accounts.
 	Known []string
+	// Passwords are the known identifiers' passwords, where the target
+	// file gives them (known: [{identifier: …, password: …}]): sign-in
+	// endpoints then check that the right password is answered
+	// differently from a wrong one (a positive control).
+	Passwords map[string]string
 	// Headers are sent with every request, before steps included.
 	Headers []Field
 	// Endpoints are the requests to probe.
@@ -188,7 +193,7 @@ func parseTarget(n *yaml.Node) (*Target, error) {
 		case "base_url":
 			t.BaseURL, err = baseURL(p.val, p.key)
 		case "known":
-			t.Known, err = stringList(p.val, p.key)
+			t.Known, t.Passwords, err = knownList(p.val, p.key)
 			if i := slices.Index(t.Known, KnownPlaceholder); i >= 0 && err == nil {
 				err = &TargetError{Line: p.val.Content[i].Line, Key: fmt.Sprintf("known[%d]", i),
 					Msg: "is the placeholder tacit scan init writes; replace it with an identifier that has an account (or scan with --known)"}
@@ -232,29 +237,71 @@ func baseURL(n *yaml.Node, key string) (*url.URL, error) {
 	return u, nil
 }
 
-func stringList(n *yaml.Node, key string) ([]string, error) {
+// knownList reads the known identifiers: each a string, or a mapping of
+// identifier and password.
+func knownList(n *yaml.Node, key string) ([]string, map[string]string, error) {
 	if n.Kind != yaml.SequenceNode {
-		return nil, &TargetError{Line: n.Line, Key: key, Msg: "must be a list of identifiers that have accounts"}
+		return nil, nil, &TargetError{Line: n.Line, Key: key, Msg: "must be a list of identifiers that have accounts"}
 	}
 	if len(n.Content) == 0 {
-		return nil, &TargetError{Line: n.Line, Key: key, Msg: "is empty; list at least one identifier that has an account"}
+		return nil, nil, &TargetError{Line: n.Line, Key: key, Msg: "is empty; list at least one identifier that has an account"}
 	}
 	var out []string
+	var passwords map[string]string
 	for i, item := range n.Content {
-		s, err := scalar(item, fmt.Sprintf("%s[%d]", key, i))
+		ikey := fmt.Sprintf("%s[%d]", key, i)
+		var s, password string
+		var err error
+		if item.Kind == yaml.MappingNode {
+			s, password, err = knownAccount(item, ikey)
+		} else if s, err = scalar(item, ikey); err != nil {
+			err = &TargetError{Line: item.Line, Key: ikey, Msg: "must be an identifier, or {identifier: …, password: …}"}
+		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		s = strings.TrimSpace(s)
 		if s == "" {
-			return nil, &TargetError{Line: item.Line, Key: fmt.Sprintf("%s[%d]", key, i), Msg: "is empty"}
+			return nil, nil, &TargetError{Line: item.Line, Key: ikey, Msg: "is empty"}
 		}
 		if slices.Contains(out, s) {
-			return nil, &TargetError{Line: item.Line, Key: fmt.Sprintf("%s[%d]", key, i), Msg: fmt.Sprintf("%q is listed twice", s)}
+			return nil, nil, &TargetError{Line: item.Line, Key: ikey, Msg: fmt.Sprintf("%q is listed twice", s)}
 		}
 		out = append(out, s)
+		if password != "" {
+			if passwords == nil {
+				passwords = map[string]string{}
+			}
+			passwords[s] = password
+		}
 	}
-	return out, nil
+	return out, passwords, nil
+}
+
+// knownAccount reads {identifier: …, password: …}; the password is
+// optional.
+func knownAccount(n *yaml.Node, key string) (id, password string, err error) {
+	pairs, err := mapping(n, key)
+	if err != nil {
+		return "", "", err
+	}
+	for _, p := range pairs {
+		switch p.key {
+		case "identifier":
+			id, err = scalar(p.val, key+".identifier")
+		case "password":
+			password, err = scalar(p.val, key+".password")
+		default:
+			err = unknownKey(p, key, "identifier, password")
+		}
+		if err != nil {
+			return "", "", err
+		}
+	}
+	if id == "" {
+		return "", "", &TargetError{Line: n.Line, Key: key + ".identifier", Msg: "missing; an account needs its identifier"}
+	}
+	return id, password, nil
 }
 
 func endpoints(n *yaml.Node, key string) ([]*Endpoint, error) {

@@ -77,6 +77,28 @@ func TestLoadTarget(t *testing.T) {
 	}
 }
 
+// TestLoadTargetPasswords: a known identifier may come with its password;
+// the plain form still works beside it.
+func TestLoadTargetPasswords(t *testing.T) {
+	tg, err := scan.LoadTarget(strings.NewReader(`base_url: http://x.test
+known:
+  - {identifier: a@x.test, password: "pw: one"}
+  - b@x.test
+  - {identifier: c@x.test}
+endpoints:
+  - {name: l, kind: login, path: /l, form: {e: '{{identifier}}', p: '{{password}}'}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(tg.Known, "|") != "a@x.test|b@x.test|c@x.test" {
+		t.Errorf("known = %q", tg.Known)
+	}
+	if len(tg.Passwords) != 1 || tg.Passwords["a@x.test"] != "pw: one" {
+		t.Errorf("passwords = %q", tg.Passwords)
+	}
+}
+
 func TestLoadTargetErrors(t *testing.T) {
 	const head = "base_url: http://x.test\nknown: [a@x.test]\nendpoints:\n"
 	tests := []struct {
@@ -95,6 +117,10 @@ func TestLoadTargetErrors(t *testing.T) {
 		{"known empty", "base_url: http://x.test\nknown: []\n", "line 2: known: is empty; list at least one identifier that has an account"},
 		{"known blank", "base_url: http://x.test\nknown: [a@x.test, \" \"]\n", "line 2: known[1]: is empty"},
 		{"known twice", "base_url: http://x.test\nknown: [a@x.test, b@x.test, ' a@x.test']\n", `line 2: known[2]: "a@x.test" is listed twice`},
+		{"known account twice", "base_url: http://x.test\nknown: [a@x.test, {identifier: a@x.test, password: p}]\n", `line 2: known[1]: "a@x.test" is listed twice`},
+		{"known list", "base_url: http://x.test\nknown: [[a@x.test]]\n", "line 2: known[0]: must be an identifier, or {identifier: …, password: …}"},
+		{"known account without identifier", "base_url: http://x.test\nknown:\n  - {password: p}\n", "line 3: known[0].identifier: missing; an account needs its identifier"},
+		{"known account unknown key", "base_url: http://x.test\nknown:\n  - {identifier: a@x.test, pasword: p}\n", "line 3: known[0].pasword: unknown key; want one of identifier, password"},
 		{"endpoints not a list", head[:len(head)-1] + " login\n", "line 3: endpoints: must be a list of endpoints"},
 		{"unknown kind", head + "  - {name: l, kind: logon, path: /l, form: {e: '{{identifier}}'}}\n", `line 4: endpoints[0].kind: unknown kind "logon"; want one of login, register, reset, resend, email_change, other`},
 		{"missing kind", head + "  - {name: l, path: /l, form: {e: '{{identifier}}'}}\n", "line 4: endpoints[0].kind: missing; want one of login, register, reset, resend, email_change, other"},

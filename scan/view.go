@@ -17,8 +17,13 @@ import (
 // placeholders. Text channels are keyed like masker channels.
 type view struct {
 	status int
+	// afterStatus is the status of the page after the redirect
+	// (Response.After), 0 when the probe followed none.
+	afterStatus int
 	// text holds the text channels: "body", "location" (when there is a
-	// Location header), "header:<Name>" and "cookie:<name>".
+	// Location header), "header:<Name>", "cookie:<name>", and for the
+	// page after the redirect "after:body" and, when more than one
+	// redirect led there, "after:url".
 	text map[string]string
 }
 
@@ -41,6 +46,15 @@ func newView(r *Response, reflect func(string) string) view {
 	}
 	for name, line := range cookieLines(r.Header) {
 		v.text["cookie:"+name] = reflect(line)
+	}
+	if l := r.After; l != nil {
+		v.afterStatus = l.Status
+		v.text["after:body"] = reflect(string(l.Body))
+		if l.Hops > 1 {
+			// One hop's address is the redirect target, compared
+			// already.
+			v.text["after:url"] = reflect(l.URL)
+		}
 	}
 	return v
 }
@@ -221,7 +235,19 @@ func compareViews(a, b view) []channelDiff {
 		out = append(out, channelDiff{key: "status", rule: RuleStatusCode, channel: "status code",
 			a: strconv.Itoa(a.status), b: strconv.Itoa(b.status)})
 	}
+	// The pages after the redirects are compared when both answers
+	// redirected to the same place: a redirect elsewhere, or none, is
+	// the difference, and the page it leads to only its consequence
+	// (one leak, one finding).
+	after := a.afterStatus != 0 && b.afterStatus != 0 && a.text["location"] == b.text["location"]
+	if after && a.afterStatus != b.afterStatus {
+		out = append(out, channelDiff{key: "after:status", rule: RuleResponseContent, channel: channelAfter,
+			a: "status " + strconv.Itoa(a.afterStatus), b: "status " + strconv.Itoa(b.afterStatus)})
+	}
 	for _, key := range unionKeys(a.text, b.text) {
+		if strings.HasPrefix(key, "after:") && !after {
+			continue
+		}
 		va, inA := a.text[key]
 		vb, inB := b.text[key]
 		if inA == inB && va == vb {
@@ -230,6 +256,16 @@ func compareViews(a, b view) []channelDiff {
 		switch {
 		case key == "body":
 			out = append(out, compareBodies(va, vb))
+		case key == "after:body":
+			d := compareBodies(va, vb)
+			d.key, d.channel = key, channelAfter
+			if d.rule == RuleLength {
+				d.channel = channelAfter + " (length)"
+			}
+			out = append(out, d)
+		case key == "after:url":
+			out = append(out, channelDiff{key: key, rule: RuleResponseContent, channel: channelAfter,
+				a: "ends at " + shown(va, inA), b: "ends at " + shown(vb, inB)})
 		case key == "location":
 			out = append(out, channelDiff{key: key, rule: RuleRedirect, channel: "redirect target",
 				a: shown(va, inA), b: shown(vb, inB)})
@@ -244,6 +280,10 @@ func compareViews(a, b view) []channelDiff {
 	}
 	return out
 }
+
+// channelAfter names the channel of the page after a redirect in
+// evidence and messages.
+const channelAfter = "page after redirect"
 
 func shown(v string, present bool) string {
 	if !present {

@@ -295,7 +295,7 @@ func isTerminal(w io.Writer) bool {
 // scanUsage is the help of "tacit scan".
 const scanUsage = `Usage:
   tacit scan [flags] -f target.yaml
-  tacit scan [flags] --preset tacit [--known ADDRESS] URL
+  tacit scan [flags] --preset tacit [--known ADDRESS[:PASSWORD]] URL
   tacit scan [flags] --known ADDRESS[:PASSWORD] URL
   tacit scan init [--known ADDRESS[:PASSWORD]] [-o target.yaml] URL
   tacit scan init --har FILE [--known ADDRESS] [-o target.yaml]
@@ -328,7 +328,9 @@ sign-up, password reset, verification resend) and its HTML forms (sign-in,
 sign-up, password reset). With the dev mailbox on (mail: dev), it makes an
 account of its own first; otherwise --known names an existing account, one
 with no sign-up, reset or failed sign-in in the last hour (a throttle
-counter it has and unknown addresses lack shows as a difference).
+counter it has and unknown addresses lack shows as a difference), and its
+password if given. With the account's password the scan checks on each
+sign-in endpoint that it signs in, as a wrong one does not.
 Every probe comes from this machine, so switch the per-client throttle
 rules (limit_login_ip, limit_requests_ip, limit_reset_submit_ip) off on the
 server while it is scanned, and let the per-address ones (limit_login,
@@ -340,9 +342,9 @@ Flags:
   -f FILE            target file
   --preset tacit     scan the tacit server at URL
   --known ADDRESS    an address that has an account (with --preset or a URL;
-                     with a URL, several separated by commas, each may be
-                     ADDRESS:PASSWORD to check that the discovered sign-in
-                     form signs the account in)
+                     may be ADDRESS:PASSWORD to check that the sign-in
+                     endpoints sign the account in; with a URL, several
+                     separated by commas)
   --max-pages N      pages the discovery fetches at most (default 20)
   --format FORMAT    text (default), json, sarif or html
   -o FILE            write the report to FILE instead of stdout
@@ -376,8 +378,11 @@ Flags:
 Every endpoint gets one verdict: leak (a finding), clean (every channel
 compared, the identifier shown to reach the application), or inconclusive,
 with the reason (server errors, throttled answers, channels that vary by
-themselves, an identifier that seems to be ignored, a known identifier
-locked before the scan).
+themselves, an identifier that seems to be ignored, a sign-in that answers
+the known account's right password like a wrong one, a known identifier
+locked before the scan). Answers to a POST that redirect to the same
+origin are followed (GET, at most 3 hops), and the page they lead to is
+compared too: a flash message shown after the redirect is a channel.
 
 Exit status: 0 no finding at or above --fail-on and no inconclusive
 endpoint, 1 such a finding, 2 the scan could not be done or is
@@ -403,8 +408,10 @@ var confirmLink = regexp.MustCompile(`/email/confirm\?token=([A-Za-z0-9_-]+)`)
 const mailWait = 15 * time.Second
 
 // tacitPreset builds the target of a tacit server at base. Unless known
-// names an account, it signs one up through the dev mailbox (only when
-// signUp is set: --print-target shows the address it would use).
+// names an account (ADDRESS or ADDRESS:PASSWORD), it signs one up through
+// the dev mailbox (only when signUp is set: --print-target shows the
+// address it would use). The target gives the account's password where
+// it is known, so the scan checks that it signs in.
 func tacitPreset(ctx context.Context, client *http.Client, base, known string, signUp bool, stderr io.Writer) (string, error) {
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -419,15 +426,18 @@ func tacitPreset(ctx context.Context, client *http.Client, base, known string, s
 	if err != nil {
 		return "", err
 	}
-	if known == "" {
-		if known, err = p.ownAccount(fullForm, signUp); err != nil {
+	var account knownAccount
+	if known != "" {
+		account.id, account.password, _ = strings.Cut(known, ":")
+	} else {
+		if account, err = p.ownAccount(fullForm, signUp); err != nil {
 			return "", err
 		}
 		if signUp && isTerminal(stderr) {
-			fmt.Fprintf(stderr, "signed up %s through the dev mailbox\n", known)
+			fmt.Fprintf(stderr, "signed up %s through the dev mailbox\n", account.id)
 		}
 	}
-	return tacitTarget(base, known, fullForm), nil
+	return tacitTarget(base, account, fullForm), nil
 }
 
 // presetClient talks to the tacit server the preset prepares.
@@ -452,7 +462,8 @@ func (p *presetClient) fullForm() (bool, error) {
 }
 
 // ownAccount makes a fresh account through the dev mailbox and returns
-// its address, the known identifier of the scan.
+// its address, the known identifier of the scan, and its password (none
+// unless signUp).
 //
 // The account is signed up under a throwaway address and then moved to
 // the scanned one by an email change. Signing up the scanned address
@@ -461,31 +472,31 @@ func (p *presetClient) fullForm() (bool, error) {
 // limit one round before its unknown partners, a difference the scan
 // rightly reports. An email change counts against the old address, so the
 // scanned address starts with no history, like its partners.
-func (p *presetClient) ownAccount(fullForm, signUp bool) (string, error) {
+func (p *presetClient) ownAccount(fullForm, signUp bool) (knownAccount, error) {
 	status, _, err := p.get("/_dev/mailbox")
 	if err != nil {
-		return "", err
+		return knownAccount{}, err
 	}
 	if status != http.StatusOK {
-		return "", scanFailure("%s: the dev mailbox is off (GET /_dev/mailbox answered %d), so the scan cannot sign up an account of its own; name one with --known ADDRESS", p.base, status)
+		return knownAccount{}, scanFailure("%s: the dev mailbox is off (GET /_dev/mailbox answered %d), so the scan cannot sign up an account of its own; name one with --known ADDRESS", p.base, status)
 	}
 	known := presetAddress("scan-")
 	if !signUp {
-		return known, nil
+		return knownAccount{id: known}, nil
 	}
 	password := strongPassword()
 	if err := p.signUp(presetAddress("scan-setup-"), password, fullForm); err != nil {
-		return "", err
+		return knownAccount{}, err
 	}
 	if err := p.moveTo(known, password); err != nil {
-		return "", err
+		return knownAccount{}, err
 	}
 	// Signing in proves the move; a successful sign-in clears the
 	// address's failed sign-in count, which was zero anyway.
 	if err := p.post("/api/login", map[string]string{"email": known, "password": password}, http.StatusOK); err != nil {
-		return "", err
+		return knownAccount{}, err
 	}
-	return known, nil
+	return knownAccount{id: known, password: password}, nil
 }
 
 // presetAddress is a fresh address on presetDomain.
@@ -617,7 +628,7 @@ func (p *presetClient) do(req *http.Request) (int, string, error) {
 // tacitTarget is the target file of a tacit server: the JSON API, and the
 // HTML forms, each with a before step that fetches the form and takes its
 // CSRF token, as a browser does.
-func tacitTarget(base, known string, fullForm bool) string {
+func tacitTarget(base string, known knownAccount, fullForm bool) string {
 	register := `{email: "{{identifier}}"}`
 	if fullForm {
 		register = `{email: "{{identifier}}", password: "{{password}}", password_confirm: "{{password}}"}`
@@ -638,13 +649,13 @@ func tacitTarget(base, known string, fullForm bool) string {
 	}
 	return fmt.Sprintf(`# tacit scan --preset tacit: a tacit server (registration_mode %s).
 base_url: %q
-known: [%q]
+known: [%s]
 endpoints:
   - {name: api-login, kind: login, path: /api/login, json: {email: "{{identifier}}", password: "{{password}}"}}
   - {name: api-register, kind: register, path: /api/register, json: %s}
   - {name: api-forgot, kind: reset, path: /api/password/forgot, json: {email: "{{identifier}}"}}
   - {name: api-resend, kind: resend, path: /api/verify/resend, json: {email: "{{identifier}}"}}
-`, mode, base, known, register) +
+`, mode, base, known.yaml(), register) +
 		form("login", scan.KindLogin, "/login", `{email: "{{identifier}}", password: "{{password}}"}`) +
 		form("register", scan.KindRegister, "/register", register) +
 		form("forgot", scan.KindReset, "/password/forgot", `{email: "{{identifier}}"}`)

@@ -254,3 +254,19 @@ func TestIsTerminal(t *testing.T) {
 		t.Error("a file, a pipe or a buffer taken for a terminal")
 	}
 }
+
+// TestPresetTargetPassword: the preset's target gives the password of the
+// account it signed up (or of --known ADDRESS:PASSWORD), so the scan
+// checks that the sign-in endpoints sign it in; without one, the plain
+// form.
+func TestPresetTargetPassword(t *testing.T) {
+	for _, k := range []knownAccount{{id: "a@x.example", password: `p"w: \x`}, {id: "a@x.example"}} {
+		target, err := scan.LoadTarget(strings.NewReader(tacitTarget("http://127.0.0.1:1", k, true)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(target.Known) != 1 || target.Known[0] != k.id || target.Passwords[k.id] != k.password {
+			t.Errorf("known %q, passwords %q; want %s with %q", target.Known, target.Passwords, k.id, k.password)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -190,6 +191,15 @@ func splitKnown(s string) []knownAccount {
 		}
 	}
 	return out
+}
+
+// yaml writes the account as an item of a target file's known list:
+// the identifier, or the identifier and password.
+func (k knownAccount) yaml() string {
+	if k.password == "" {
+		return strconv.Quote(k.id)
+	}
+	return fmt.Sprintf("{identifier: %s, password: %s}", strconv.Quote(k.id), strconv.Quote(k.password))
 }
 
 func ids(known []knownAccount) []string {

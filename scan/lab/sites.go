@@ -26,7 +26,8 @@ type Site struct {
 }
 
 // KnownPassword is the password of Known on the sites that let it sign
-// in (site-allauth), for checks that the target reaches the sign-in.
+// in (site-allauth, login-password), for checks that the target reaches
+// the sign-in.
 const KnownPassword = "correct horse battery staple"
 
 // Sites returns the framework imitations: django-allauth, Devise and

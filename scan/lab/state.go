@@ -43,6 +43,21 @@ func StateFixtures() []Fixture {
 		{Name: "rate-limited", Verdict: "clean",
 			About: "sign-in that answers uniformly but lets a client make 12 requests a second, then 429 with Retry-After: 1",
 			New:   rateLimited, target: jsonLoginTarget},
+		{Name: "reset-flash", Want: "USER_ENUM_PASSWORD_RESET", Verdict: "leak",
+			About: "password reset as Laravel serves it: every POST is answered 302 back to the form, and the next page shows a flash message from the session, \"We can't find a user with that email address.\" or \"We have emailed your password reset link.\"",
+			New:   func() http.Handler { return flashReset(true) }, target: flashTarget},
+		{Name: "reset-flash-clean", Verdict: "clean",
+			About: "as reset-flash, with the same flash message for every well-formed address (post, redirect, get done right)",
+			New:   func() http.Handler { return flashReset(false) }, target: flashTarget},
+		{Name: "login-password", Verdict: "clean",
+			About: "uniform sign-in; the target file gives the known account's password, which signs in (200 and a session cookie)",
+			New:   passwordLogin, target: strings.Replace(passwordLoginTarget, "PASSWORD_FIELD", "password", 1)},
+		{Name: "login-password-misspelt", Verdict: "inconclusive",
+			About: "as login-password, but the target file sends the password as \"pasword\": the right password never reaches the application, which answers it like a wrong one",
+			New:   passwordLogin, target: strings.Replace(passwordLoginTarget, "PASSWORD_FIELD", "pasword", 1)},
+		{Name: "login-password-lock", Verdict: "clean",
+			About: "two sign-in endpoints sharing a lock of every address after 8 failures, which the known account's right password clears: the password control must not put the known address behind its partners",
+			New:   func() http.Handler { return passwordLock(8) }, target: passwordLockTarget},
 	}
 }
 
