@@ -17,6 +17,10 @@ type Report struct {
 	Requests  int              `json:"requests"` // probes sent, before steps not counted
 	Endpoints []EndpointResult `json:"endpoints"`
 	Findings  []Finding        `json:"findings"`
+	// Stopped says why the scan ended before every endpoint was scanned
+	// ("interrupted"); the endpoints it did not reach are listed with
+	// NotReached set.
+	Stopped string `json:"stopped,omitempty"`
 }
 
 // EndpointResult says how one endpoint was scanned.
@@ -35,6 +39,16 @@ type EndpointResult struct {
 	Notes []string `json:"notes,omitempty"`
 	// Error is why the endpoint could not be scanned, if it could not.
 	Error string `json:"error,omitempty"`
+	// Verdict is the endpoint's one verdict: VerdictLeak, VerdictClean
+	// or VerdictInconclusive.
+	Verdict string `json:"verdict"`
+	// Inconclusive says why the scan cannot vouch for the endpoint, when
+	// it cannot (the verdict is then inconclusive unless there is a
+	// finding anyway).
+	Inconclusive []string `json:"inconclusive,omitempty"`
+	// NotReached is set on the endpoints an interrupted scan never
+	// started.
+	NotReached bool `json:"not_reached,omitempty"`
 	// Timing holds the response-time samples of the timing check, when it
 	// ran on this endpoint (the HTML report plots them).
 	Timing *TimingResult `json:"timing,omitempty"`
@@ -58,6 +72,13 @@ type TimingResult struct {
 	// Resolution is the smallest effect the sample size was chosen to
 	// detect.
 	Resolution time.Duration `json:"resolution_ns"`
+	// Level is the significance level of the look that ended the
+	// measurement, Looks how many interim looks it made, and Stopped
+	// why it ended: StoppedDecided, StoppedPlanned, StoppedBudget or
+	// StoppedInterrupted.
+	Level   float64 `json:"level,omitempty"`
+	Looks   int     `json:"looks,omitempty"`
+	Stopped string  `json:"stopped,omitempty"`
 }
 
 // Finding is one channel through which an endpoint tells known from

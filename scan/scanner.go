@@ -131,7 +131,10 @@ func (s *Scanner) Scan(ctx context.Context, t *Target) (*Report, error) {
 		}
 		s.cur = nil
 		res.Probes = s.done - before
-		if err != nil {
+		switch {
+		case err != nil && ctx.Err() != nil:
+			interrupted(&res, err)
+		case err != nil:
 			res.Error = err.Error()
 			errs = append(errs, fmt.Errorf("endpoint %s: %w", ep.Name, err))
 		}
@@ -140,6 +143,9 @@ func (s *Scanner) Scan(ctx context.Context, t *Target) (*Report, error) {
 		if ctx.Err() != nil {
 			break
 		}
+	}
+	if err := finishPartial(ctx, t, rep); err != nil {
+		errs = append(errs, err)
 	}
 	rep.Requests = s.done
 	rep.Duration = time.Since(start)

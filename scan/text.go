@@ -74,6 +74,8 @@ func (p *printer) endpoint(e EndpointResult, fs []Finding) {
 	switch {
 	case e.Error != "":
 		state = "not scanned: " + e.Error
+	case e.NotReached:
+		state = "not reached"
 	case n == 1:
 		state = "1 finding"
 	case n > 1:
@@ -85,6 +87,9 @@ func (p *printer) endpoint(e EndpointResult, fs []Finding) {
 	}
 	for _, n := range e.Notes {
 		p.printf("      note: %s\n", n)
+	}
+	for _, n := range e.Inconclusive {
+		p.printf("      inconclusive: %s\n", n)
 	}
 }
 

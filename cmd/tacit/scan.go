@@ -45,6 +45,7 @@ type scanOptions struct {
 	failOn              string
 	probes              int
 	timeout             time.Duration
+	timingBudget        time.Duration
 	printTarget         bool
 	timing, order       bool
 	state               bool
@@ -67,6 +68,7 @@ func (o *scanOptions) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "time limit of each request")
 	fs.BoolVar(&o.printTarget, "print-target", false, "print the target file the scan would use, then exit")
 	fs.BoolVar(&o.timing, "timing", false, "also compare response times (many more requests)")
+	fs.DurationVar(&o.timingBudget, "timing-budget", 0, "with --timing, the most time the timing check may take in all (e.g. 10m); endpoints it leaves undecided are inconclusive")
 	fs.BoolVar(&o.order, "order-test", false, "also compare the order of answers to requests sent together over HTTP/2 (many more requests)")
 	fs.BoolVar(&o.state, "state", false, "also repeat requests to find lockouts and rate limits (changes the target's state)")
 }
@@ -104,6 +106,9 @@ func (o *scanOptions) check(rest []string) error {
 		if _, err := scan.ParseSeverity(o.failOn); err != nil {
 			return usageError{fmt.Sprintf("scan: --fail-on %q: want low, medium, high or none", o.failOn)}
 		}
+	}
+	if o.timingBudget < 0 || (o.timingBudget > 0 && !o.timing) {
+		return usageError{"scan: --timing-budget goes with --timing and must be positive"}
 	}
 	if o.probes < 2 {
 		return usageError{"scan: --probes must be at least 2"}
@@ -155,15 +160,10 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	s := o.scanner(client)
-	var done, total int
-	if isTerminal(stderr) {
-		bar := scan.ProgressBar(stderr)
-		s.Progress = func(d, t int) { done, total = d, t; bar(d, t) }
-	}
+	progress := &scan.Progress{W: stderr, Terminal: isTerminal(stderr)}
+	s.Progress = progress.Update
 	rep, scanErr := s.Scan(ctx, target)
-	if done < total { // the bar ends its line only when the scan completes
-		fmt.Fprintln(stderr)
-	}
+	progress.Finish()
 	if err := o.writeReport(rep, stdout); err != nil {
 		return scanFailure("%w", err)
 	}
@@ -174,7 +174,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func (o *scanOptions) scanner(client *http.Client) *scan.Scanner {
 	s := &scan.Scanner{Client: client, Probes: o.probes}
 	if o.timing {
-		s.Checks = append(s.Checks, &scan.TimingCheck{})
+		s.Checks = append(s.Checks, &scan.TimingCheck{Budget: o.timingBudget})
 	}
 	if o.order {
 		s.Checks = append(s.Checks, &scan.OrderCheck{})
@@ -226,6 +226,9 @@ func (o *scanOptions) writeReport(rep *scan.Report, stdout io.Writer) error {
 // failure to scan (2) even with findings: what it did not see may be
 // worse, and the fix is to the scan, not only to the target.
 func (o *scanOptions) verdict(rep *scan.Report, scanErr error) error {
+	if msg := partialScan(rep); msg != "" {
+		return scanFailure("%s", msg)
+	}
 	var failed []scan.EndpointResult
 	for _, e := range rep.Endpoints {
 		if e.Error != "" {
@@ -300,10 +303,16 @@ Flags:
   --probes N         rounds of probes per endpoint (default 6)
   --timeout D        time limit of each request (default 30s)
   --print-target     print the target file the scan would use, then exit
-  --timing           also compare response times, with interleaved pairs
-                     sized to find a 50µs difference (up to 10,000 requests
-                     an endpoint: failed sign-ins for the known accounts,
-                     mails from reset and resend endpoints)
+  --timing           also compare response times, with interleaved pairs,
+                     stopping as soon as a difference is decided (a few
+                     milliseconds within 200 requests) and otherwise sized
+                     to find a 50µs difference (up to 10,000 requests an
+                     endpoint: failed sign-ins for the known accounts,
+                     mails from reset and resend endpoints); progress and
+                     the time left go to stderr
+  --timing-budget D  with --timing, the most time the timing check may take
+                     in all, shared among the endpoints (e.g. 10m); an
+                     endpoint it leaves undecided is inconclusive
   --order-test       also send a known and an unknown identifier's requests
                      together over one HTTP/2 connection, their last bytes in
                      one packet, and see whose answer comes first (the
@@ -318,7 +327,9 @@ Flags:
 
 Exit status: 0 no finding at or above --fail-on, 1 such a finding, 2 the
 scan could not be done (bad flags or target file, unreachable target,
-endpoints that could not be scanned).
+endpoints that could not be scanned) or was cut short (SIGINT, SIGTERM or
+--timing-budget: the report lists every endpoint, those not decided as
+inconclusive).
 `
 
 // The tacit preset.
