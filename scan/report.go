@@ -154,6 +154,13 @@ type Sample struct {
 	// Observed is this answer's value on the channel, e.g. "404" or
 	// "Set-Cookie: flash=…; Path=/".
 	Observed string `json:"observed,omitempty"`
+	// Headers and Body are the answer as it came, unmasked (the body's
+	// first 64 KiB; BodyTruncated says whether there was more).
+	Headers       []Field `json:"response_headers,omitempty"`
+	Body          string  `json:"response_body,omitempty"`
+	BodyTruncated bool    `json:"response_body_truncated,omitempty"`
+	// Curl is a shell command that sends Request again (Request.Curl).
+	Curl string `json:"curl,omitempty"`
 }
 
 // Failed reports whether any finding is at least as serious as min.

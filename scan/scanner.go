@@ -332,7 +332,7 @@ func NewFinding(rule string, ep *Endpoint, message string, ev Evidence) Finding 
 
 // SampleOf makes one side of the evidence from a probe's answer.
 func SampleOf(r *Response, observed string) Sample {
-	return Sample{Identifier: r.Input.Identifier, Request: r.Request, Status: r.Status, Observed: observed}
+	return withAnswer(Sample{Identifier: r.Input.Identifier, Request: r.Request, Status: r.Status, Observed: observed}, r)
 }
 
 func quoteShort(s string) string {

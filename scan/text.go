@@ -51,6 +51,7 @@ func (p *printer) finding(f Finding) {
 	if ev.Diff != "" {
 		p.printf("  diff (- known, + unknown):\n%s\n", indent(ev.Diff, "    "))
 	}
+	p.replay(ev)
 	if rule, ok := RuleByID(f.Rule); ok {
 		p.printf("%s", wrap("Fix: "+rule.Remediation, "  "))
 	}
