@@ -69,6 +69,15 @@
 // identifier and its partner, with two unknown identifiers as a control,
 // and reports a significant difference as USER_ENUM_TIMING whatever the
 // endpoint's kind. It compares only pairs answered with the same status.
+// Its test is group-sequential: it stops at the first look that decides
+// (a difference of milliseconds within the 50-round pilot), and within
+// TimingCheck.Budget; an endpoint left undecided, by the budget or by a
+// cancelled scan, is inconclusive and keeps what was measured, and a
+// cancelled scan lists the endpoints it never reached (NotReached).
+//
+// Every finding's evidence holds both requests as sent, cookies from the
+// before steps included, both answers (their first 64 KiB) and a curl
+// command for each (Request.Curl) that sends it again.
 //
 // OrderCheck (tacit scan --order-test) is the HTTP/2 "timeless" timing
 // attack: each pair sends a known identifier's request and its partner's
