@@ -71,8 +71,9 @@
 // endpoint's kind. It compares only pairs answered with the same status.
 // Its test is group-sequential: it stops at the first look that decides
 // (a difference of milliseconds within the 50-round pilot), and within
-// TimingCheck.Budget; an endpoint left undecided, by the budget or by a
-// cancelled scan, is inconclusive and keeps what was measured, and a
+// TimingCheck.Budget, which judges an endpoint at the resolution it
+// reached (inconclusive with too few pairs). An endpoint a cancelled scan
+// leaves undecided is inconclusive and keeps what was measured, and a
 // cancelled scan lists the endpoints it never reached (NotReached).
 //
 // Every finding's evidence holds both requests as sent, cookies from the

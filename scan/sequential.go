@@ -170,9 +170,8 @@ func (c *TimingCheck) conclude(ep *Endpoint, b *batch, l timingLook, pilot []tim
 	if kp.dropped > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("timing: %d of %d pairs left out, answered with different statuses", kp.dropped, kp.dropped+len(kp.a)))
 	}
-	cut := stopped == StoppedBudget || stopped == StoppedInterrupted
 	if !l.enough {
-		if cut {
+		if stopped == StoppedBudget || stopped == StoppedInterrupted {
 			res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("timing: %s after %d pairs, too few to decide", stopReason(stopped), len(kp.a)))
 		}
 		res.Notes = append(res.Notes, l.why)
@@ -192,12 +191,17 @@ func (c *TimingCheck) conclude(ep *Endpoint, b *batch, l timingLook, pilot []tim
 		return nil
 	case l.leak:
 		return []Finding{c.finding(ep, kp, known, control, level)}
-	case cut:
+	case stopped == StoppedInterrupted:
 		res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("timing: %s after %d pairs, before a verdict: so far %s (%.0f%% interval %s to %s), p = %.2g; this sample resolves about %s, not the %s asked for",
 			stopReason(stopped), known.N, micros(known.Effect), 100*timingConfidence, micros(known.Low), micros(known.High), known.P, micros(reached), micros(c.resolution())))
 		return nil
 	}
-	if reached > c.resolution() {
+	switch {
+	case reached <= c.resolution():
+	case stopped == StoppedBudget:
+		res.Notes = append(res.Notes, fmt.Sprintf("timing: the time budget allowed %d pairs, which resolve %s, not the %s asked for",
+			known.N, micros(reached), micros(c.resolution())))
+	default:
 		res.Notes = append(res.Notes, fmt.Sprintf("timing: the budget of %d requests resolves %s, not the %s asked for",
 			c.maxRequests(), micros(reached), micros(c.resolution())))
 	}

@@ -148,3 +148,31 @@ func TestTimingBudgetShared(t *testing.T) {
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 17)) }
 
 func jsonDecode(r *http.Request, v any) error { return json.NewDecoder(r.Body).Decode(v) }
+
+// TestTimingBudgetGivesResolutionReached: a budget that stops the
+// measurement after enough pairs for a test, but before the planned size,
+// gives a verdict (here clean) at the resolution reached, and says so.
+func TestTimingBudgetGivesResolutionReached(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(time.Millisecond)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	target, err := scan.LoadTarget(strings.NewReader(strings.ReplaceAll(partialTarget, "BASE_URL", srv.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target.Endpoints = target.Endpoints[:1]
+	c := &scan.TimingCheck{Budget: 500 * time.Millisecond, Pilot: 200, Alpha: 0.001}
+	s := &scan.Scanner{Client: srv.Client(), Probes: 2, Checks: []scan.Check{c}, Rand: newRand(7)}
+	rep, err := s.Scan(context.Background(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := rep.Endpoints[0]
+	if e.Timing == nil || e.Timing.Stopped != scan.StoppedBudget || len(e.Timing.Known) < 20 || len(e.Timing.Known) >= 200 ||
+		len(e.Inconclusive) != 0 || len(rep.Findings) != 0 ||
+		!slices.ContainsFunc(e.Notes, func(n string) bool { return strings.HasPrefix(n, "timing: the time budget allowed ") }) {
+		t.Errorf("timing %+v\ninconclusive %q, notes %q", e.Timing, e.Inconclusive, e.Notes)
+	}
+}

@@ -59,9 +59,12 @@ const (
 // different statuses is the channel comparison's or a lockout's finding,
 // not a timing one.
 //
-// An endpoint whose measurement is cut short by Budget or by the scan's
-// context (SIGINT) before a verdict is inconclusive; what was measured is
-// kept in the report.
+// When Budget or MaxRequests stops the measurement before the planned
+// size, the final look tests what was measured: the endpoint is a leak,
+// or clean at the (coarser) resolution reached, which the report states.
+// With too few pairs for a test (MinPairs), or when the scan's context is
+// cancelled (SIGINT) before a look found a leak, the endpoint is
+// inconclusive; what was measured is kept in the report either way.
 //
 // The check sends many requests: on a sign-in endpoint, that many failed
 // sign-ins for the known accounts (which the target may lock); on reset or
@@ -90,8 +93,9 @@ type TimingCheck struct {
 	// Budget, if positive, caps the time the check spends on the whole
 	// scan. Each endpoint gets the time left divided by the endpoints
 	// left to measure, so time an endpoint decided early does not use
-	// goes to the next ones. An endpoint whose share runs out before a
-	// verdict is inconclusive.
+	// goes to the next ones. An endpoint whose share runs out gets the
+	// final look on what it measured: clean at the resolution reached,
+	// or inconclusive with too few pairs to test.
 	Budget time.Duration
 	// PasswordLength, if positive, sends a password of that many bytes
 	// instead of the scan's 20-byte one. A target that hashes the

@@ -68,7 +68,7 @@ func (o *scanOptions) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "time limit of each request")
 	fs.BoolVar(&o.printTarget, "print-target", false, "print the target file the scan would use, then exit")
 	fs.BoolVar(&o.timing, "timing", false, "also compare response times (many more requests)")
-	fs.DurationVar(&o.timingBudget, "timing-budget", 0, "with --timing, the most time the timing check may take in all (e.g. 10m); endpoints it leaves undecided are inconclusive")
+	fs.DurationVar(&o.timingBudget, "timing-budget", 0, "with --timing, the most time the timing check may take in all (e.g. 10m), shared among the endpoints")
 	fs.BoolVar(&o.order, "order-test", false, "also compare the order of answers to requests sent together over HTTP/2 (many more requests)")
 	fs.BoolVar(&o.state, "state", false, "also repeat requests to find lockouts and rate limits (changes the target's state)")
 }
@@ -312,7 +312,9 @@ Flags:
                      the time left go to stderr
   --timing-budget D  with --timing, the most time the timing check may take
                      in all, shared among the endpoints (e.g. 10m); an
-                     endpoint it leaves undecided is inconclusive
+                     endpoint whose share runs out is judged at the
+                     resolution it reached, or inconclusive if it got too
+                     few pairs to test
   --order-test       also send a known and an unknown identifier's requests
                      together over one HTTP/2 connection, their last bytes in
                      one packet, and see whose answer comes first (the
