@@ -56,21 +56,77 @@ func (c *TimingCheck) look(b *batch, level float64) timingLook {
 	return l
 }
 
+// timingScan is what a TimingCheck knows of the scan under way.
+type timingScan struct {
+	// spent is the time the check has spent measuring, sent the
+	// requests it has sent, in this scan.
+	spent time.Duration
+	sent  int
+	// started is when the current endpoint's measurement began.
+	started time.Time
+	// counted is how many of the check's requests not yet sent the
+	// scan's planned total holds (Scanner.replan).
+	counted int
+	// s and t are the scanner and target of the scan, done the
+	// scanner's probe count when the check last ran.
+	s    *Scanner
+	t    *Target
+	done int
+}
+
+// begin starts measuring ep, and a new account of the scan when ep is
+// the first endpoint of a new scan the check measures: another scanner
+// or target, or the scanner's count of probes gone back (Scan resets it).
+func (c *TimingCheck) begin(s *Scanner, t *Target, ep *Endpoint, ids Identities) {
+	if c.scan.s != s || c.scan.t != t || s.done < c.scan.done {
+		c.scan = timingScan{s: s, t: t, counted: c.Planned(t, ep, ids) + c.laterPlanned(t, ep, ids)}
+	}
+	c.scan.started = time.Now()
+}
+
+// laterPlanned is the requests Planned counted for the endpoints after
+// ep (every endpoint if ep is nil).
+func (c *TimingCheck) laterPlanned(t *Target, ep *Endpoint, ids Identities) int {
+	n, after := 0, ep == nil
+	for _, e := range t.Endpoints {
+		if after {
+			n += c.Planned(t, e, ids)
+		}
+		after = after || e == ep
+	}
+	return n
+}
+
+// recount corrects the scan's planned total to what the check can still
+// send: at most planned requests (the current endpoint's rounds left and
+// the later endpoints' caps), and no more than the time left of Budget
+// allows at the rate seen so far. The progress line's estimate of the
+// time left then holds the budget.
+func (c *TimingCheck) recount(s *Scanner, planned int) {
+	want := min(c.scan.counted, planned)
+	if c.Budget > 0 && c.scan.sent > 0 {
+		spent := c.scan.spent + time.Since(c.scan.started)
+		perRequest := spent / time.Duration(c.scan.sent)
+		if perRequest > 0 {
+			want = min(want, int(max(c.Budget-spent, 0)/perRequest))
+		}
+	}
+	want = max(want, 0)
+	if want != c.scan.counted {
+		s.replan(want - c.scan.counted)
+		c.scan.counted = want
+	}
+}
+
 // share is the time ep may spend: what is left of Budget divided by the
 // endpoints left to measure, ep included. Zero means no limit.
 func (c *TimingCheck) share(t *Target, ep *Endpoint) time.Duration {
 	if c.Budget <= 0 {
 		return 0
 	}
-	left, first := 0, true
+	left := 0
 	for i, e := range t.Endpoints {
-		if !c.applies(e) {
-			continue
-		}
 		if e == ep {
-			if first {
-				c.spent = 0 // a new scan
-			}
 			for _, rest := range t.Endpoints[i:] {
 				if c.applies(rest) {
 					left++
@@ -78,9 +134,8 @@ func (c *TimingCheck) share(t *Target, ep *Endpoint) time.Duration {
 			}
 			break
 		}
-		first = false
 	}
-	return max((c.Budget-c.spent)/time.Duration(max(left, 1)), time.Nanosecond)
+	return max((c.Budget-c.scan.spent)/time.Duration(max(left, 1)), time.Nanosecond)
 }
 
 // runSequential measures ep round by round and looks at the pairs at the
@@ -92,12 +147,13 @@ func (c *TimingCheck) runSequential(ctx context.Context, s *Scanner, t *Target, 
 	pilotRounds := min(c.pilot(), maxRounds)
 	seq := timing.Sequential{Alpha: c.level(t), Max: maxRounds * k}
 	interim := seq.Interim()
-	started := time.Now()
+	started := c.scan.started
 	var deadline time.Time
 	if d := c.share(t, ep); d > 0 {
 		deadline = started.Add(d)
 	}
-	defer func() { c.spent += time.Since(started) }()
+	later := c.laterPlanned(t, ep, ids)
+	defer func() { c.scan.spent, c.scan.done = c.scan.spent+time.Since(started), s.done }()
 
 	input := c.input(s)
 	b := &batch{ids: ids, resp: map[string][]*Response{}}
@@ -123,13 +179,15 @@ func (c *TimingCheck) runSequential(ctx context.Context, s *Scanner, t *Target, 
 			return nil, fmt.Errorf("timing: %w", err)
 		}
 		b.append(more)
+		c.scan.sent += per
+		c.scan.counted -= per
 		if b.rounds == pilotRounds {
 			// The final size depends on the pilot's spread only, not
 			// on its difference, which keeps the test's level.
 			pilot = timingPairs(b).diffs()
 			final = c.rounds(pilot, seq.FinalLevel(), k, pilotRounds, maxRounds)
-			s.replan((final - maxRounds) * per)
 		}
+		c.recount(s, later+(final-b.rounds)*per)
 		pairs := b.rounds * k
 		if next < len(interim) && pairs >= interim[next] && b.rounds < final {
 			for next < len(interim) && pairs >= interim[next] {
@@ -142,9 +200,7 @@ func (c *TimingCheck) runSequential(ctx context.Context, s *Scanner, t *Target, 
 			}
 		}
 	}
-	if b.rounds < final {
-		s.replan(-(final - b.rounds) * per)
-	}
+	c.recount(s, later)
 	if s.cur != nil {
 		s.cur.rounds += b.rounds
 	}

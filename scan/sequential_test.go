@@ -176,3 +176,34 @@ func TestTimingBudgetGivesResolutionReached(t *testing.T) {
 		t.Errorf("timing %+v\ninconclusive %q, notes %q", e.Timing, e.Inconclusive, e.Notes)
 	}
 }
+
+// TestTimingBudgetBoundsProgress: with a time budget, the planned total
+// the progress line estimates from shrinks to what the budget allows at
+// the rate seen, instead of every endpoint's request cap (which made the
+// estimate of the time left read hours), and ends equal to what was sent.
+func TestTimingBudgetBoundsProgress(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(time.Millisecond)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	target, err := scan.LoadTarget(strings.NewReader(strings.ReplaceAll(partialTarget, "BASE_URL", srv.URL)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first, last [2]int
+	s := &scan.Scanner{Client: srv.Client(), Probes: 2, Checks: []scan.Check{&scan.TimingCheck{Budget: 600 * time.Millisecond}}, Rand: newRand(8),
+		Progress: func(done, total int) {
+			if first == [2]int{} && done > 8+8 { // the channel probes, then two timing rounds
+				first = [2]int{done, total}
+			}
+			last = [2]int{done, total}
+		}}
+	rep, err := s.Scan(context.Background(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first[1] >= 2*scan.DefaultTimingMaxRequests || last[0] != last[1] || last[0] != rep.Requests {
+		t.Errorf("planned %d after %d probes (3 caps: %d); last progress %v for %d requests", first[1], first[0], 3*scan.DefaultTimingMaxRequests, last, rep.Requests)
+	}
+}

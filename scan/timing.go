@@ -106,9 +106,9 @@ type TimingCheck struct {
 	// accepted), or every request is rejected before any hashing.
 	PasswordLength int
 
-	// spent is the time the check has spent on this scan so far, for
-	// Budget.
-	spent time.Duration
+	// scan is the check's account of the scan under way, for Budget and
+	// the progress total.
+	scan timingScan
 }
 
 func (c *TimingCheck) resolution() time.Duration {
@@ -178,10 +178,11 @@ func (c *TimingCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoi
 		return nil, nil
 	}
 	res := s.result()
-	per, maxRounds := len(ids.all()), c.maxRounds(ids)
+	maxRounds := c.maxRounds(ids)
+	c.begin(s, t, ep, ids)
 	pilotRounds := min(c.pilot(), maxRounds)
 	if pilotRounds*len(ids.Known) < timing.MinPairs {
-		s.replan(-maxRounds * per)
+		c.recount(s, c.laterPlanned(t, ep, ids))
 		res.Notes = append(res.Notes, fmt.Sprintf("timing: a budget of %d requests is too small to measure", c.maxRequests()))
 		return nil, nil
 	}
