@@ -168,6 +168,9 @@ func timingStats(t *TimingResult) []timingStat {
 	if t.Resolution > 0 {
 		stats = append(stats, timingStat{"Smallest effect sought", formatDuration(t.Resolution)})
 	}
+	if t.Stopped != "" {
+		stats = append(stats, timingStat{"Stopped", fmt.Sprintf("%s, after %d interim looks, at level %.2g", t.Stopped, t.Looks, t.Level)})
+	}
 	return stats
 }
 
