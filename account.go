@@ -59,8 +59,15 @@ type EmailChange struct {
 	AccountID int64
 	NewEmail  string
 	TokenHash []byte
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	// SessionID is the session that asked for the change. Ending that
+	// session deletes the change (the storage engines cascade).
+	SessionID int64
+	// PasswordStamp is PasswordStamp(account's hash) when the change
+	// was asked: a password changed since kills it, as it kills reset
+	// tokens.
+	PasswordStamp []byte
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
 }
 
 // Counter counts events for one throttling key (a keyed hash of an
@@ -71,6 +78,9 @@ type Counter struct {
 	FirstAt   time.Time // first event since the counter was (re)started
 	LastAt    time.Time // latest event
 	ExpiresAt time.Time // the counter is forgotten after this
+	// HoldUntil is when the wait this counter imposes ends (zero: none).
+	// Until then TrimCounters keeps it whatever the table's size.
+	HoldUntil time.Time
 }
 
 // TOTP is an account's authenticator app: a time-based one-time password
@@ -85,6 +95,10 @@ type TOTP struct {
 	// cannot be used again (replay).
 	LastStep  int64
 	CreatedAt time.Time
+	// Failures counts failed second steps since the last correct one or
+	// the last new password. It does not expire; at the flows' limit the
+	// second step is refused until a password reset.
+	Failures int
 }
 
 // MFAChallenge is the pending second step of a sign-in: made by a correct

@@ -20,8 +20,12 @@ type Store interface {
 	// keeps storage bounded.
 	Purge(ctx context.Context, now time.Time, keep time.Duration) error
 	// TrimCounters deletes expired counters and then, while more than max
-	// remain, those that expire soonest, so a flood of random identifiers
-	// cannot grow the table without bound. It returns how many remain.
+	// remain, those that expire soonest among the ones that hold nothing
+	// back (HoldUntil at or before now), so a flood of random identifiers
+	// cannot grow the table without bound. A counter that holds a key
+	// back (a delay or a lock) is never deleted before its hold ends:
+	// evicting it would lift the lock. It returns how many remain, which
+	// is more than max when the holding counters alone exceed it.
 	TrimCounters(ctx context.Context, now time.Time, max int) (int, error)
 	// Secret returns the named server secret, creating 32 random bytes
 	// the first time. Every instance on one database shares it.
@@ -46,6 +50,9 @@ type Tx interface {
 	SignupByToken(ctx context.Context, h []byte, now time.Time) (Signup, error)
 	// LatestSignup finds the newest unexpired sign-up for an address.
 	LatestSignup(ctx context.Context, email string, now time.Time) (Signup, error)
+	// PendingSignups lists up to limit unexpired sign-ups for an
+	// address, newest first.
+	PendingSignups(ctx context.Context, email string, now time.Time, limit int) ([]Signup, error)
 	// DeleteSignups removes every sign-up for an address.
 	DeleteSignups(ctx context.Context, email string) error
 
@@ -138,6 +145,22 @@ type Tx interface {
 	HitCounter(ctx context.Context, key []byte, now time.Time, ttl time.Duration) (Counter, error)
 	// DeleteCounter forgets key.
 	DeleteCounter(ctx context.Context, key []byte) error
+	// HoldCounter sets the HoldUntil of key's counter (no error if there
+	// is none). HitCounter keeps the hold of a live counter and clears
+	// that of one it restarts.
+	HoldCounter(ctx context.Context, key []byte, until time.Time) error
+	// PutCounter writes c as it is, replacing any counter for c.Key: it
+	// puts back a counter as it was before a hit that is to leave no
+	// trace.
+	PutCounter(ctx context.Context, c Counter) error
+
+	// FailTOTP counts one failed second step against an account's
+	// authenticator and returns its Failures after it; ErrNotFound if the
+	// account has none.
+	FailTOTP(ctx context.Context, accountID int64) (int, error)
+	// ClearTOTPFailures sets an authenticator's Failures to 0; no error
+	// if the account has none.
+	ClearTOTPFailures(ctx context.Context, accountID int64) error
 }
 
 // Outbox is the worker's view of queued mail.

@@ -1,7 +1,9 @@
 package flow
 
 import (
+	"cmp"
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"time"
@@ -14,11 +16,15 @@ type ChangePasswordInput struct {
 	CurrentPassword string
 	Password        string
 	PasswordConfirm string
-	// EndOtherSessions signs out every other device.
-	EndOtherSessions bool
+	// KeepOtherSessions leaves the account's other sessions signed in.
+	// By default a password change ends every session but the one
+	// making it: a stolen session must not outlive the owner taking the
+	// account back, as it does not outlive a reset.
+	KeepOtherSessions bool
 }
 
-// ChangePassword sets a new password for the signed-in account: Done,
+// ChangePassword sets a new password for the signed-in account and, unless
+// asked to keep them, ends the account's other sessions: Done,
 // InvalidCredentials for a wrong current password (counted like a failed
 // sign-in, so a stolen session cannot guess it freely), Invalid, or
 // Throttled.
@@ -41,7 +47,7 @@ func (s *Service) ChangePassword(ctx context.Context, id Identity, in ChangePass
 		if err := unchanged(ctx, tx, verified); err != nil {
 			return err
 		}
-		if in.EndOtherSessions {
+		if !in.KeepOtherSessions {
 			if err := tx.DeleteSessions(ctx, id.Account.ID, id.Session.ID); err != nil {
 				return err
 			}
@@ -91,10 +97,12 @@ func (s *Service) checkPassword(ctx context.Context, id Identity, password strin
 		wait   time.Duration
 		locked bool
 		a      tacit.Account
+		ad     admission
+		rules  = s.loginRules(id.Account.Email, c)
 	)
 	err := s.store.Update(ctx, func(tx tacit.Tx) error {
 		var err error
-		wait, locked, err = s.admit(ctx, tx, s.cfg.Now(), s.loginRules(id.Account.Email, c)...)
+		wait, locked, ad, err = s.admitFirst(ctx, tx, s.cfg.Now(), rules...)
 		if err != nil || wait > 0 {
 			return err
 		}
@@ -109,7 +117,7 @@ func (s *Service) checkPassword(ctx context.Context, id Identity, password strin
 	if wait > 0 {
 		return tacit.Account{}, throttled(wait), nil
 	}
-	ok, err := s.hasher.Verify(tacit.NormalizePassword(password), a.PasswordHash)
+	ok, err := s.verify(ctx, tacit.NormalizePassword(password), a.PasswordHash)
 	if err != nil {
 		return tacit.Account{}, tacit.Outcome{}, fmt.Errorf("check password: %w", err)
 	}
@@ -119,7 +127,7 @@ func (s *Service) checkPassword(ctx context.Context, id Identity, password strin
 		}
 		return tacit.Account{}, tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
 	}
-	err = s.store.Update(ctx, func(tx tacit.Tx) error { return s.forget(ctx, tx, "login", id.Account.Email) })
+	err = s.store.Update(ctx, func(tx tacit.Tx) error { return s.passed(ctx, tx, rules[0], ad) })
 	if err != nil {
 		return tacit.Account{}, tacit.Outcome{}, fmt.Errorf("check password: %w", err)
 	}
@@ -148,7 +156,7 @@ func (s *Service) ChangeEmail(ctx context.Context, id Identity, newEmail, passwo
 		if err := unchanged(ctx, tx, verified); err != nil {
 			return err
 		}
-		return s.startEmailChange(ctx, tx, id.Account, newEmail, now)
+		return s.startEmailChange(ctx, tx, verified, id.Session.ID, newEmail, now)
 	})
 	if errors.Is(err, errPasswordReplaced) {
 		return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
@@ -158,15 +166,20 @@ func (s *Service) ChangeEmail(ctx context.Context, id Identity, newEmail, passwo
 
 // startEmailChange records the change (born expired, as a decoy, when the
 // new address is taken or is the current one) and queues one mail to each
-// address.
-func (s *Service) startEmailChange(ctx context.Context, tx tacit.Tx, a tacit.Account, newEmail string, now time.Time) error {
+// address. The change is bound to a's password as checked and to the
+// session that asked, sessionID: it works only while both last, so what a
+// thief asks for dies when the owner takes the account back.
+func (s *Service) startEmailChange(ctx context.Context, tx tacit.Tx, a tacit.Account, sessionID int64, newEmail string, now time.Time) error {
 	owner, err := tx.AccountByEmail(ctx, newEmail)
 	taken := err == nil
 	if err != nil && !errors.Is(err, tacit.ErrNotFound) {
 		return err
 	}
 	token, th := tacit.NewToken()
-	ec := tacit.EmailChange{AccountID: a.ID, NewEmail: newEmail, TokenHash: th, CreatedAt: now, ExpiresAt: now.Add(s.cfg.EmailChangeTTL)}
+	ec := tacit.EmailChange{
+		AccountID: a.ID, NewEmail: newEmail, TokenHash: th, SessionID: sessionID,
+		PasswordStamp: tacit.PasswordStamp(a.PasswordHash), CreatedAt: now, ExpiresAt: now.Add(s.cfg.EmailChangeTTL),
+	}
 	m := tacit.Mail{Kind: tacit.MailConfirmEmailChange, To: newEmail, Data: map[string]string{
 		"link": s.cfg.Links.ConfirmEmailChange(token), "expires": humanDuration(s.cfg.EmailChangeTTL),
 	}}
@@ -191,9 +204,11 @@ func (s *Service) startEmailChange(ctx context.Context, tx tacit.Tx, a tacit.Acc
 }
 
 // ConfirmEmailChange moves an account to the address that followed the
-// link: Done or InvalidToken (unknown, used or expired, or the address was
-// taken meanwhile). The old address is told; pending sign-ups for the new
-// address and reset links sent to the old one die.
+// link: Done or InvalidToken (unknown, used or expired; the address was
+// taken meanwhile; the account's password changed since the change was
+// asked; the session that asked has ended; the account is disabled). The
+// old address is told; pending sign-ups for the new address and reset
+// links sent to the old one die.
 func (s *Service) ConfirmEmailChange(ctx context.Context, token string) (tacit.Outcome, error) {
 	if !tacit.WellFormedToken(token) {
 		return tacit.Outcome{Kind: tacit.InvalidToken}, nil
@@ -210,6 +225,9 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, token string) (tacit.O
 		a, err := tx.AccountByID(ctx, ec.AccountID)
 		if err != nil {
 			return err
+		}
+		if ok, err := s.emailChangeBound(ctx, tx, ec, a, now); err != nil || !ok {
+			return cmp.Or(err, errTokenSpent)
 		}
 		// Looked up rather than left to UpdateEmail's conflict, so the
 		// transaction stays clean on engines where a failed statement
@@ -242,6 +260,27 @@ func (s *Service) ConfirmEmailChange(ctx context.Context, token string) (tacit.O
 	return tacit.Outcome{Kind: tacit.Done}, nil
 }
 
+// emailChangeBound reports whether what asked for ec still holds: the
+// account's password is the one checked when it was asked, the account is
+// not disabled, and the session that asked is live. Ending that session
+// deletes the change in storage too; the check here also covers a session
+// that expired without being deleted yet.
+func (s *Service) emailChangeBound(ctx context.Context, tx tacit.Tx, ec tacit.EmailChange, a tacit.Account, now time.Time) (bool, error) {
+	if a.Disabled || subtle.ConstantTimeCompare(ec.PasswordStamp, tacit.PasswordStamp(a.PasswordHash)) != 1 || ec.SessionID == 0 {
+		return false, nil
+	}
+	all, err := tx.SessionsByAccount(ctx, a.ID)
+	if err != nil {
+		return false, err
+	}
+	for _, ss := range all {
+		if ss.ID == ec.SessionID {
+			return s.sessionLive(ss, now), nil
+		}
+	}
+	return false, nil
+}
+
 // SessionInfo describes one of an account's sessions for the account page.
 type SessionInfo struct {
 	ID         int64
@@ -267,7 +306,7 @@ func (s *Service) Sessions(ctx context.Context, id Identity) ([]SessionInfo, err
 	now := s.cfg.Now()
 	var out []SessionInfo
 	for _, ss := range all {
-		if !now.Before(ss.ExpiresAt) || !now.Before(ss.LastSeenAt.Add(s.cfg.SessionIdle)) {
+		if !s.sessionLive(ss, now) {
 			continue
 		}
 		out = append(out, SessionInfo{
@@ -295,6 +334,8 @@ func (s *Service) EndSession(ctx context.Context, id Identity, sessionID int64) 
 }
 
 // EndOtherSessions signs out every session of the account but this one.
+// Email changes asked from the ended sessions die with them (storage
+// deletes them with their session).
 func (s *Service) EndOtherSessions(ctx context.Context, id Identity) (tacit.Outcome, error) {
 	err := s.store.Update(ctx, func(tx tacit.Tx) error {
 		return tx.DeleteSessions(ctx, id.Account.ID, id.Session.ID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tacitauth/tacit"
 )
@@ -15,12 +16,15 @@ type CompleteInput struct {
 	PasswordConfirm string
 }
 
-// CompleteSignup creates the account for a valid sign-up token and a valid
-// password, and signs in: AccountCreated with a session. The token proves
-// control of the mailbox, so these answers may differ: a bad token gets
-// InvalidToken, a bad password Invalid.
+// CompleteSignup creates the account for a valid email-first sign-up token
+// and a valid password, and signs in: AccountCreated with a session. The
+// token proves control of the mailbox, so these answers may differ: a bad
+// token gets InvalidToken, a bad password Invalid. A full-form sign-up's
+// token is a bad token here: it is confirmed with the password chosen at
+// sign-up (Verify), and taking it here would let whoever holds the link
+// skip that check.
 func (s *Service) CompleteSignup(ctx context.Context, in CompleteInput, c Client) (tacit.Outcome, error) {
-	if !s.signupTokenLive(ctx, in.Token) {
+	if !s.emailFirstTokenLive(ctx, in.Token) {
 		return tacit.Outcome{Kind: tacit.InvalidToken}, nil
 	}
 	if fe := s.cfg.Policy.Check(in.Password, in.PasswordConfirm); len(fe) > 0 {
@@ -30,27 +34,144 @@ func (s *Service) CompleteSignup(ctx context.Context, in CompleteInput, c Client
 	if err != nil {
 		return tacit.Outcome{}, fmt.Errorf("complete sign-up: %w", err)
 	}
-	return s.createAccount(ctx, in.Token, hash, tacit.AccountCreated, c)
+	return s.createAccount(ctx, in.Token, false, hash, tacit.AccountCreated, c)
 }
 
-// Verify confirms a full-form sign-up from the mailed link, creates the
-// account with the password chosen at sign-up and signs in: SignedIn with a
-// session, or InvalidToken. Email-first sign-ups have no password yet, so
-// their tokens work only with CompleteSignup.
-func (s *Service) Verify(ctx context.Context, token string, c Client) (tacit.Outcome, error) {
-	if !s.signupTokenLive(ctx, token) {
+// VerifyInput confirms a full-form sign-up from the mailed link.
+type VerifyInput struct {
+	Token string
+	// Password is the one chosen at sign-up. The link alone proves
+	// control of the mailbox, not authorship of the sign-up behind it:
+	// anyone may sign up any address with a password of their own.
+	Password string
+}
+
+// maxSignupsChecked bounds how many pending sign-ups of one address a
+// confirmation tries the password against (one hash each). The sign-up
+// limit keeps real addresses far below it.
+const maxSignupsChecked = 8
+
+// Verify confirms a full-form sign-up from the mailed link and signs in:
+// SignedIn with a session, InvalidToken, Invalid (no password),
+// InvalidCredentials or Throttled. The account is created only with a
+// password the follower of the link proves they chose: the one of the
+// sign-up behind the token or, failing that, of another pending sign-up of
+// the address (so that an owner who got someone else's link, as "send the
+// link again" mails the newest sign-up, still confirms with their own
+// password). Without that proof, whoever signed up an address first, with
+// a password of their choosing, would own the account its mailbox owner
+// confirms. A wrong password leaves the link working; tries are counted
+// per address under the sign-in limits. Email-first sign-ups have no
+// password yet, so their tokens work only with CompleteSignup.
+//
+// The answers may differ from one token to another: the token proves
+// control of the mailbox, and a token nobody was sent gets InvalidToken
+// whatever else is sent.
+func (s *Service) Verify(ctx context.Context, in VerifyInput, c Client) (tacit.Outcome, error) {
+	if !tacit.WellFormedToken(in.Token) {
 		return tacit.Outcome{Kind: tacit.InvalidToken}, nil
 	}
-	return s.createAccount(ctx, token, "", tacit.SignedIn, c)
+	var (
+		pending []tacit.Signup
+		wait    time.Duration
+	)
+	err := s.store.Update(ctx, func(tx tacit.Tx) error {
+		now := s.cfg.Now()
+		su, err := tx.SignupByToken(ctx, tacit.HashToken(in.Token), now)
+		if errors.Is(err, tacit.ErrNotFound) || (err == nil && su.PasswordHash == "") {
+			return errTokenSpent
+		}
+		if err != nil {
+			return err
+		}
+		if in.Password == "" {
+			return nil
+		}
+		// Counted before the hashes run, in the same transaction as the
+		// check, so parallel guesses cannot slip past the limit.
+		if wait, _, err = s.admit(ctx, tx, now, s.verifyRules(su.Email, c)...); err != nil || wait > 0 {
+			return err
+		}
+		others, err := tx.PendingSignups(ctx, su.Email, now, maxSignupsChecked)
+		if err != nil {
+			return err
+		}
+		pending = append(pending, su) // the link's own sign-up first
+		for _, o := range others {
+			if o.ID != su.ID && o.PasswordHash != "" && len(pending) < maxSignupsChecked {
+				pending = append(pending, o)
+			}
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errTokenSpent):
+		return tacit.Outcome{Kind: tacit.InvalidToken}, nil
+	case err != nil:
+		return tacit.Outcome{}, fmt.Errorf("verify: %w", err)
+	case in.Password == "":
+		return tacit.InvalidInput(tacit.FieldErrors{"password": tacit.CodeRequired}), nil
+	case wait > 0:
+		return throttled(wait), nil
+	}
+	pw := tacit.NormalizePassword(in.Password)
+	for _, su := range pending {
+		ok, err := s.hasher.Verify(pw, su.PasswordHash)
+		if err != nil {
+			return tacit.Outcome{}, fmt.Errorf("verify: %w", err)
+		}
+		if ok {
+			return s.createAccount(ctx, in.Token, true, su.PasswordHash, tacit.SignedIn, c)
+		}
+	}
+	return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
 }
 
-// signupTokenLive reports whether token belongs to an unexpired sign-up.
-func (s *Service) signupTokenLive(ctx context.Context, token string) bool {
+// verifyRules limit the passwords tried on sign-up links: per address
+// (every link of an address shares the count) under the sign-in limit,
+// and per client under the per-client sign-in limit. Only holders of a
+// live link reach them.
+func (s *Service) verifyRules(email string, c Client) []rule {
+	return []rule{
+		{name: "verify", limit: s.cfg.Limits.Login, id: email},
+		{name: "login-ip", limit: s.cfg.Limits.LoginIP, id: clientKey(c.IP)},
+	}
+}
+
+// SignupAddress returns the address of the live full-form sign-up behind
+// token, or "" if there is none. The confirmation page puts it in a hidden
+// username field so that password managers offer the password saved at
+// sign-up. It shows only the token's holder, who controls that mailbox,
+// its own address.
+func (s *Service) SignupAddress(ctx context.Context, token string) string {
+	if !tacit.WellFormedToken(token) {
+		return ""
+	}
+	var email string
+	err := s.store.View(ctx, func(tx tacit.Tx) error {
+		su, err := tx.SignupByToken(ctx, tacit.HashToken(token), s.cfg.Now())
+		if err == nil && su.PasswordHash != "" {
+			email = su.Email
+		}
+		return err
+	})
+	if err != nil {
+		return ""
+	}
+	return email
+}
+
+// emailFirstTokenLive reports whether token belongs to an unexpired
+// email-first sign-up (one without a password yet).
+func (s *Service) emailFirstTokenLive(ctx context.Context, token string) bool {
 	if !tacit.WellFormedToken(token) {
 		return false
 	}
 	err := s.store.View(ctx, func(tx tacit.Tx) error {
-		_, err := tx.SignupByToken(ctx, tacit.HashToken(token), s.cfg.Now())
+		su, err := tx.SignupByToken(ctx, tacit.HashToken(token), s.cfg.Now())
+		if err == nil && su.PasswordHash != "" {
+			return errTokenSpent
+		}
 		return err
 	})
 	return err == nil
@@ -60,24 +181,23 @@ func (s *Service) signupTokenLive(ctx context.Context, token string) bool {
 // not to work.
 var errTokenSpent = errors.New("token spent")
 
-// createAccount turns the sign-up behind token into an account, deletes every
-// sign-up for the address (the first one completed wins) and starts a
-// session. pwHash replaces the sign-up's own password hash when set.
-func (s *Service) createAccount(ctx context.Context, token, pwHash string, kind tacit.OutcomeKind, c Client) (tacit.Outcome, error) {
+// createAccount turns the sign-up behind token into an account with
+// password hash pwHash, deletes every sign-up for the address (the first
+// one completed wins) and starts a session. fullForm says which kind of
+// sign-up the caller checked token to be; a token of the other kind is
+// spent (the caller's check ran before this transaction).
+func (s *Service) createAccount(ctx context.Context, token string, fullForm bool, pwHash string, kind tacit.OutcomeKind, c Client) (tacit.Outcome, error) {
 	var ns *tacit.NewSession
 	err := s.update(ctx, func(tx tacit.Tx) error {
 		now := s.cfg.Now()
 		su, err := tx.SignupByToken(ctx, tacit.HashToken(token), now)
 		if errors.Is(err, tacit.ErrNotFound) {
-			return errTokenSpent // used or expired since signupTokenLive
+			return errTokenSpent // used or expired since it was checked
 		}
 		if err != nil {
 			return err
 		}
-		if pwHash == "" {
-			pwHash = su.PasswordHash
-		}
-		if pwHash == "" {
+		if (su.PasswordHash != "") != fullForm || pwHash == "" {
 			return errTokenSpent
 		}
 		// The address's sign-ups die whether this one wins or not.

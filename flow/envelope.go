@@ -30,13 +30,37 @@ func (s *Service) pace(ctx context.Context, start time.Time) {
 // and residual differences vanish under it, while the machine can still
 // spend the slept time on other requests.
 func MeasureEnvelope(h tacit.Hasher) time.Duration {
+	return MeasureEnvelopeFor(h, nil)
+}
+
+// MeasureEnvelopeFor is MeasureEnvelope for a store that also holds hashes
+// made with other parameters, one sample encoded hash per parameter set
+// (see the engines' HashSamples): the envelope is sized from the slowest
+// of the live hash and a verification of each sample. A wrong password for
+// an account with a cheaper hash is padded to the live time by the flows,
+// but one with a costlier hash cannot verify faster than its cost, so only
+// an envelope that covers the costliest stored hash hides it.
+func MeasureEnvelopeFor(h tacit.Hasher, samples []string) time.Duration {
 	const n = 5
+	slowest := medianTime(n, func() { h.Hash("envelope calibration") })
+	for _, enc := range samples {
+		if !h.NeedsRehash(enc) {
+			continue
+		}
+		d := medianTime(n, func() { h.Verify("envelope calibration", enc) })
+		slowest = max(slowest, d)
+	}
+	return 3*slowest + 20*time.Millisecond
+}
+
+// medianTime runs f n times and returns the median time it took.
+func medianTime(n int, f func()) time.Duration {
 	times := make([]time.Duration, n)
 	for i := range times {
 		start := time.Now()
-		h.Hash("envelope calibration")
+		f()
 		times[i] = time.Since(start)
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-	return 3*times[n/2] + 20*time.Millisecond
+	return times[n/2]
 }

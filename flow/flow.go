@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/tacitauth/tacit"
@@ -64,6 +65,9 @@ type Config struct {
 type Client struct {
 	IP        string
 	UserAgent string
+	// Device is the device token the client kept from an earlier
+	// sign-in (Outcome.Device), or "". See device.go.
+	Device string
 }
 
 // Identity is the account behind a valid session.
@@ -84,8 +88,15 @@ type Service struct {
 	// nobody knows. Login checks passwords for unknown addresses against it
 	// so that they cost exactly one full hash, like known ones.
 	dummyHash string
+	// liveTimes are recent times of verifications with the live
+	// parameters, which verify pads cheaper hashes to.
+	liveTimes recentTimes
 
 	secretKey []byte // HMAC key of throttle counters (Store.Secret "throttle")
+	deviceKey []byte // HMAC key of device tokens, derived from secretKey
+	// countersFull is set while the counter table is full (see
+	// SetCounterTableFull).
+	countersFull atomic.Bool
 }
 
 // New returns a Service. It hashes one random password to make the dummy
@@ -138,7 +149,15 @@ func New(store tacit.Store, hasher tacit.Hasher, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("flow: load throttle secret: %w", err)
 	}
-	return &Service{store: store, hasher: hasher, cfg: cfg, dummyHash: dummy, secretKey: secret}, nil
+	s := &Service{store: store, hasher: hasher, cfg: cfg, dummyHash: dummy, secretKey: secret, deviceKey: deriveKey(secret, "device token")}
+	// A first live verification time, which verify pads cheaper hashes
+	// to until the flows have timed their own.
+	start := time.Now()
+	if _, err := hasher.Verify(token, dummy); err != nil {
+		return nil, fmt.Errorf("flow: verify dummy hash: %w", err)
+	}
+	s.liveTimes.add(time.Since(start))
+	return s, nil
 }
 
 // Mode returns the sign-up mode in force.

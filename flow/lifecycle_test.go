@@ -144,15 +144,16 @@ func TestChangePassword(t *testing.T) {
 		t.Fatalf("mismatch: %+v", o)
 	}
 	in.PasswordConfirm = in.Password
+	in.KeepOtherSessions = true
 	wantKind(t, e.ok(e.svc.ChangePassword(ctx, id, in, flow.Client{})), tacit.Done)
-	// Other sessions stay unless asked.
+	// Other sessions stay only when asked.
 	if _, err := e.svc.Session(ctx, b); err != nil {
-		t.Fatalf("other session after change: %v", err)
+		t.Fatalf("other session after change keeping others: %v", err)
 	}
-	in = flow.ChangePasswordInput{CurrentPassword: "new pass word 1", Password: "newer pass word 2", PasswordConfirm: "newer pass word 2", EndOtherSessions: true}
+	in = flow.ChangePasswordInput{CurrentPassword: "new pass word 1", Password: "newer pass word 2", PasswordConfirm: "newer pass word 2"}
 	wantKind(t, e.ok(e.svc.ChangePassword(ctx, id, in, flow.Client{})), tacit.Done)
 	if _, err := e.svc.Session(ctx, b); !errors.Is(err, flow.ErrNoSession) {
-		t.Fatalf("other session after change with sign-out: %v", err)
+		t.Fatalf("other session after change: %v", err)
 	}
 	if _, err := e.svc.Session(ctx, a); err != nil {
 		t.Fatalf("own session after change: %v", err)

@@ -32,16 +32,18 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 
 	// Count the attempt before checking the password, in one transaction
 	// with the limit check, so parallel guesses are counted too. A
-	// successful sign-in clears the address's count.
+	// successful sign-in takes its own count back (see passed).
 	var (
 		a      tacit.Account
 		found  bool
 		locked bool
 		wait   time.Duration
+		ad     admission
+		rules  = s.loginRules(email, c)
 	)
 	err := s.store.Update(ctx, func(tx tacit.Tx) error {
 		var err error
-		wait, locked, err = s.admit(ctx, tx, s.cfg.Now(), s.loginRules(email, c)...)
+		wait, locked, ad, err = s.admitFirst(ctx, tx, s.cfg.Now(), rules...)
 		if err != nil || wait > 0 {
 			return err
 		}
@@ -64,7 +66,7 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 		// costs one full hash with the live parameters, like the other.
 		hash = s.dummyHash
 	}
-	ok, err := s.hasher.Verify(tacit.NormalizePassword(password), hash)
+	ok, err := s.verify(ctx, tacit.NormalizePassword(password), hash)
 	if err != nil {
 		return tacit.Outcome{}, fmt.Errorf("login: verify: %w", err)
 	}
@@ -93,7 +95,7 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 		if err := unchanged(ctx, tx, a); err != nil {
 			return err
 		}
-		if err := s.forget(ctx, tx, "login", email); err != nil {
+		if err := s.passed(ctx, tx, rules[0], ad); err != nil {
 			return err
 		}
 		if rehashed != "" {
@@ -122,16 +124,21 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	if challenge != nil {
 		return tacit.Outcome{Kind: tacit.MFARequired, Challenge: challenge}, nil
 	}
-	return tacit.Outcome{Kind: tacit.SignedIn, Session: ns}, nil
+	return tacit.Outcome{Kind: tacit.SignedIn, Session: ns, Device: s.deviceToken(email, c.Device)}, nil
 }
 
 // loginRules are the limits on sign-in attempts: per address first (its
-// lock is the one that mails the owner), then per client address.
+// lock is the one that mails the owner), then per client address. A
+// client presenting a device token valid for the address is counted per
+// address and device instead of per address (see device.go), so an
+// outsider's failures on the address do not hold back the owner's own
+// device, and the owner's requests never touch the outsider's counter.
 func (s *Service) loginRules(email string, c Client) []rule {
-	return []rule{
-		{name: "login", limit: s.cfg.Limits.Login, id: email},
-		{name: "login-ip", limit: s.cfg.Limits.LoginIP, id: clientKey(c.IP)},
+	first := rule{name: "login", limit: s.cfg.Limits.Login, id: email}
+	if dev, ok := s.device(email, c.Device); ok {
+		first = rule{name: "login-device", limit: s.cfg.Limits.Login, id: email + "\x00" + dev}
 	}
+	return []rule{first, {name: "login-ip", limit: s.cfg.Limits.LoginIP, id: clientKey(c.IP)}}
 }
 
 // failedLogin runs after a failed attempt. When the attempt has just locked

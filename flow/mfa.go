@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -272,8 +273,10 @@ func mfaEnabled(ctx context.Context, tx tacit.Tx, id int64) (bool, error) {
 // or a recovery code. SignedIn with a new session; InvalidCredentials for
 // every failure (unknown, expired or spent challenge, wrong, reused or
 // malformed code); Throttled when the account has had too many wrong
-// codes lately. Each wrong code counts against the challenge, which dies
-// at ChallengeFailures, and against the account's MFA limit.
+// codes lately, or Limits.MFALock wrong codes in a row (then until a
+// password reset; the owner is mailed when it locks). Each wrong code
+// counts against the challenge, which dies at ChallengeFailures, against
+// the account's MFA limit and against its count of failures in a row.
 func (s *Service) LoginMFA(ctx context.Context, challenge, code string, c Client) (tacit.Outcome, error) {
 	if !tacit.WellFormedToken(challenge) {
 		return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
@@ -283,6 +286,7 @@ func (s *Service) LoginMFA(ctx context.Context, challenge, code string, c Client
 		ns     *tacit.NewSession
 		wait   time.Duration
 		locked bool
+		email  string
 	)
 	err := s.update(ctx, func(tx tacit.Tx) error {
 		now := s.cfg.Now()
@@ -297,6 +301,17 @@ func (s *Service) LoginMFA(ctx context.Context, challenge, code string, c Client
 		if err != nil || wait > 0 {
 			return err
 		}
+		// Locked until a password reset: refused before the code is
+		// checked. Read after admit, which serialises the account's
+		// second steps (on PostgreSQL through the counter's lock), so
+		// parallel guesses cannot all pass a count read before any
+		// was added to it.
+		if cur, err := tx.TOTPByAccount(ctx, ch.AccountID); err == nil && s.mfaLockedOut(cur) {
+			wait, locked = s.mfaLockRetry(), false
+			return nil
+		} else if err != nil && !errors.Is(err, tacit.ErrNotFound) {
+			return err
+		}
 		a, err := tx.AccountByID(ctx, ch.AccountID)
 		if err != nil {
 			return err
@@ -309,19 +324,37 @@ func (s *Service) LoginMFA(ctx context.Context, challenge, code string, c Client
 			if _, err := tx.FailMFAChallenge(ctx, ch.ID); err != nil {
 				return err
 			}
-			if !locked || a.Disabled {
+			failures, err := tx.FailTOTP(ctx, a.ID)
+			if err != nil && !errors.Is(err, tacit.ErrNotFound) {
+				return err
+			}
+			until := ""
+			switch {
+			case a.Disabled:
+			case s.cfg.Limits.MFALock > 0 && failures == s.cfg.Limits.MFALock:
+				until = "you reset your password"
+			case locked:
+				until = now.Add(s.cfg.Limits.MFA.LockFor).UTC().Format("2006-01-02 15:04 UTC")
+			}
+			if until == "" {
 				return nil
 			}
 			// This failure locked the second step: whoever is at it
 			// has the password, which the owner must hear of.
 			return s.enqueue(ctx, tx, tacit.Mail{Kind: tacit.MailMFALocked, To: a.Email, Data: map[string]string{
-				"reset": s.cfg.Links.ForgotPassword(),
-				"until": now.Add(s.cfg.Limits.MFA.LockFor).UTC().Format("2006-01-02 15:04 UTC"),
+				"reset": s.cfg.Links.ForgotPassword(), "until": until,
 			}}, now)
 		}
 		if err := tx.DeleteMFAChallenges(ctx, a.ID); err != nil {
 			return err
 		}
+		// Failures are counted in a row: a correct second step ends the
+		// row (NIST SP 800-63B counts consecutive failures). Only the
+		// holder of the password and the second factor gets here.
+		if err := tx.ClearTOTPFailures(ctx, a.ID); err != nil {
+			return err
+		}
+		email = a.Email
 		for _, r := range s.mfaRules(a.ID) {
 			if err := s.forget(ctx, tx, r.name, r.id); err != nil {
 				return err
@@ -339,7 +372,21 @@ func (s *Service) LoginMFA(ctx context.Context, challenge, code string, c Client
 	if ns == nil {
 		return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
 	}
-	return tacit.Outcome{Kind: tacit.SignedIn, Session: ns}, nil
+	return tacit.Outcome{Kind: tacit.SignedIn, Session: ns, Device: s.deviceToken(email, c.Device)}, nil
+}
+
+// mfaLockedOut reports whether an authenticator has failed MFALock second
+// steps in a row, which refuses the second step until a password reset.
+func (s *Service) mfaLockedOut(t tacit.TOTP) bool {
+	return s.cfg.Limits.MFALock > 0 && t.Failures >= s.cfg.Limits.MFALock
+}
+
+// mfaLockRetry is the Retry-After of a second step locked until a reset:
+// there is no time at which it ends by itself, so the client is told to
+// come back after the hourly MFA lock would have ended, by when the owner,
+// who was mailed, may have reset the password.
+func (s *Service) mfaLockRetry() time.Duration {
+	return cmp.Or(s.cfg.Limits.MFA.LockFor, 15*time.Minute)
 }
 
 // checkCode accepts, and spends, a code for account id: a TOTP code of a

@@ -68,8 +68,9 @@ type ResetInput struct {
 // ResetPassword sets a new password for the account behind a live reset
 // token: Done, InvalidToken, Invalid, or Throttled after too many bad tokens
 // from one client. It ends every session of the account and every other
-// reset token and pending email change, lifts a sign-in lock, and mails a
-// "password changed" notice.
+// reset token and pending email change, and mails a "password changed"
+// notice. It leaves the address's sign-in counter alone (it is what an
+// outsider sees); Outcome.Device lets this client sign in past it.
 // It does not sign in: the new password does that.
 func (s *Service) ResetPassword(ctx context.Context, in ResetInput, c Client) (tacit.Outcome, error) {
 	rules := []rule{{name: "reset-submit-ip", limit: s.cfg.Limits.ResetSubmit, id: clientKey(c.IP)}}
@@ -102,17 +103,14 @@ func (s *Service) ResetPassword(ctx context.Context, in ResetInput, c Client) (t
 	if err != nil {
 		return tacit.Outcome{}, fmt.Errorf("reset password: %w", err)
 	}
+	var email string
 	err = s.update(ctx, func(tx tacit.Tx) error {
 		a, err := s.resetTargetTx(ctx, tx, in.Token)
 		if err != nil {
 			return err
 		}
+		email = a.Email
 		if err := tx.DeleteSessions(ctx, a.ID, 0); err != nil {
-			return err
-		}
-		// A reset is how an owner takes the account back: an email
-		// change requested from a session it just ended dies too.
-		if err := tx.DeleteEmailChanges(ctx, a.ID); err != nil {
 			return err
 		}
 		return s.setPassword(ctx, tx, a, hash)
@@ -123,18 +121,27 @@ func (s *Service) ResetPassword(ctx context.Context, in ResetInput, c Client) (t
 	if err != nil {
 		return tacit.Outcome{}, fmt.Errorf("reset password: %w", err)
 	}
-	return tacit.Outcome{Kind: tacit.Done}, nil
+	// The reset leaves the address's sign-in counter as it was (an
+	// outsider must not see it change); the device that proved control of
+	// the mailbox gets a device token, and signs in past it at once.
+	return tacit.Outcome{Kind: tacit.Done, Device: s.deviceToken(email, c.Device)}, nil
 }
 
 // badResetToken counts a bad token against the client and answers
-// InvalidToken.
+// InvalidToken, or Throttled when it cannot be counted because the
+// counter table is full (fail closed, see SetCounterTableFull).
 func (s *Service) badResetToken(ctx context.Context, rules []rule) (tacit.Outcome, error) {
+	var wait time.Duration
 	err := s.store.Update(ctx, func(tx tacit.Tx) error {
-		_, _, err := s.admit(ctx, tx, s.cfg.Now(), rules...)
+		var err error
+		wait, _, err = s.admit(ctx, tx, s.cfg.Now(), rules...)
 		return err
 	})
 	if err != nil {
 		return tacit.Outcome{}, fmt.Errorf("reset password: %w", err)
+	}
+	if wait > 0 {
+		return throttled(wait), nil
 	}
 	return tacit.Outcome{Kind: tacit.InvalidToken}, nil
 }
@@ -183,8 +190,9 @@ func (s *Service) resetTargetTx(ctx context.Context, tx tacit.Tx, token string) 
 	return a, nil
 }
 
-// setPassword stores a new password hash for a, ends its reset tokens and
-// its sign-in lock, and tells the owner.
+// setPassword stores a new password hash for a, ends its reset tokens,
+// pending email changes, its pending second steps and the lock of its
+// second step, and tells the owner.
 func (s *Service) setPassword(ctx context.Context, tx tacit.Tx, a tacit.Account, hash string) error {
 	now := s.cfg.Now()
 	if err := tx.UpdatePassword(ctx, a.ID, hash); err != nil {
@@ -193,12 +201,22 @@ func (s *Service) setPassword(ctx context.Context, tx tacit.Tx, a tacit.Account,
 	if err := tx.DeleteResetTokens(ctx, a.ID); err != nil {
 		return err
 	}
+	// A changed password is how an owner takes the account back: an
+	// email change asked with the old one (perhaps by a thief) dies. The
+	// stamp check in ConfirmEmailChange would refuse it anyway; deleting
+	// it keeps nothing of the thief's around.
+	if err := tx.DeleteEmailChanges(ctx, a.ID); err != nil {
+		return err
+	}
 	// A second step opened with the old password dies with it; MFA
 	// itself stays on.
 	if err := tx.DeleteMFAChallenges(ctx, a.ID); err != nil {
 		return err
 	}
-	if err := s.forget(ctx, tx, "login", a.Email); err != nil {
+	// The second step's long count starts again: its lock lasts until a
+	// new password. The address's sign-in counter is not cleared: that
+	// would show an outsider that an owner exists.
+	if err := tx.ClearTOTPFailures(ctx, a.ID); err != nil {
 		return err
 	}
 	return s.enqueue(ctx, tx, tacit.Mail{Kind: tacit.MailPasswordChanged, To: a.Email, Data: map[string]string{

@@ -55,6 +55,12 @@ func storable(s string, max int) string {
 	return s[:cut]
 }
 
+// sessionLive reports whether ss is within its absolute and idle expiry
+// at now.
+func (s *Service) sessionLive(ss tacit.Session, now time.Time) bool {
+	return now.Before(ss.ExpiresAt) && now.Before(ss.LastSeenAt.Add(s.cfg.SessionIdle))
+}
+
 // Logout ends the session with this token, if there is one. Always Done.
 func (s *Service) Logout(ctx context.Context, token string) (tacit.Outcome, error) {
 	if tacit.WellFormedToken(token) {
@@ -92,7 +98,7 @@ func (s *Service) Session(ctx context.Context, token string) (Identity, error) {
 		return Identity{}, fmt.Errorf("session: %w", err)
 	}
 	ss := id.Session
-	if !now.Before(ss.ExpiresAt) || !now.Before(ss.LastSeenAt.Add(s.cfg.SessionIdle)) || id.Account.Disabled {
+	if !s.sessionLive(ss, now) || id.Account.Disabled {
 		return Identity{}, ErrNoSession
 	}
 	if now.Sub(ss.LastSeenAt) >= touchEvery {

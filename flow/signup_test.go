@@ -57,8 +57,8 @@ func TestFullFormSignUp(t *testing.T) {
 	// Before verification the chosen password does not sign in.
 	wantKind(t, e.ok(e.svc.Login(ctx, in.Email, in.Password, flow.Client{})), tacit.InvalidCredentials)
 
-	wantKind(t, e.ok(e.svc.Verify(ctx, token, flow.Client{})), tacit.SignedIn)
-	wantKind(t, e.ok(e.svc.Verify(ctx, token, flow.Client{})), tacit.InvalidToken)
+	wantKind(t, e.ok(e.svc.Verify(ctx, flow.VerifyInput{Token: token, Password: in.Password}, flow.Client{})), tacit.SignedIn)
+	wantKind(t, e.ok(e.svc.Verify(ctx, flow.VerifyInput{Token: token, Password: in.Password}, flow.Client{})), tacit.InvalidToken)
 	wantKind(t, e.ok(e.svc.Login(ctx, in.Email, in.Password, flow.Client{})), tacit.SignedIn)
 }
 
@@ -68,7 +68,7 @@ func TestEmailFirstTokenDoesNotVerify(t *testing.T) {
 	e.ok(e.svc.Register(ctx, flow.RegisterInput{Email: "jo@example.com"}, flow.Client{}))
 	token := e.linkToken(t, "jo@example.com", tacit.MailFinishSignup)
 	// Verify would create an account with no password.
-	wantKind(t, e.ok(e.svc.Verify(ctx, token, flow.Client{})), tacit.InvalidToken)
+	wantKind(t, e.ok(e.svc.Verify(ctx, flow.VerifyInput{Token: token, Password: "plum orchard 7"}, flow.Client{})), tacit.InvalidToken)
 }
 
 func TestFirstCompletedSignUpWins(t *testing.T) {
@@ -84,8 +84,8 @@ func TestFirstCompletedSignUpWins(t *testing.T) {
 	if len(tokens) != 2 {
 		t.Fatalf("got %d mails, want 2", len(tokens))
 	}
-	wantKind(t, e.ok(e.svc.Verify(ctx, tokens[1], flow.Client{})), tacit.SignedIn)
-	wantKind(t, e.ok(e.svc.Verify(ctx, tokens[0], flow.Client{})), tacit.InvalidToken)
+	wantKind(t, e.ok(e.svc.Verify(ctx, flow.VerifyInput{Token: tokens[1], Password: "second choice 2"}, flow.Client{})), tacit.SignedIn)
+	wantKind(t, e.ok(e.svc.Verify(ctx, flow.VerifyInput{Token: tokens[0], Password: "first choice 1"}, flow.Client{})), tacit.InvalidToken)
 	wantKind(t, e.ok(e.svc.Login(ctx, "kim@example.com", "first choice 1", flow.Client{})), tacit.InvalidCredentials)
 	wantKind(t, e.ok(e.svc.Login(ctx, "kim@example.com", "second choice 2", flow.Client{})), tacit.SignedIn)
 }
@@ -100,7 +100,7 @@ func TestResendGivesAFreshWorkingLink(t *testing.T) {
 	if first == second {
 		t.Fatal("resend reused the token")
 	}
-	wantKind(t, e.ok(e.svc.Verify(ctx, second, flow.Client{})), tacit.SignedIn)
+	wantKind(t, e.ok(e.svc.Verify(ctx, flow.VerifyInput{Token: second, Password: "plum orchard 7"}, flow.Client{})), tacit.SignedIn)
 	wantKind(t, e.ok(e.svc.Login(ctx, "lu@example.com", "plum orchard 7", flow.Client{})), tacit.SignedIn)
 }
 
@@ -126,7 +126,7 @@ func TestMalformedTokens(t *testing.T) {
 	for _, tok := range []string{"", "x", strings.Repeat("a", 10000), "../../etc/passwd", "\xff\xfe", valid} {
 		o := e.ok(e.svc.CompleteSignup(ctx, flow.CompleteInput{Token: tok, Password: "plum orchard 7", PasswordConfirm: "plum orchard 7"}, flow.Client{}))
 		wantKind(t, o, tacit.InvalidToken)
-		wantKind(t, e.ok(e.svc.Verify(ctx, tok, flow.Client{})), tacit.InvalidToken)
+		wantKind(t, e.ok(e.svc.Verify(ctx, flow.VerifyInput{Token: tok, Password: "plum orchard 7"}, flow.Client{})), tacit.InvalidToken)
 		if _, err := e.svc.Session(ctx, tok); !errors.Is(err, flow.ErrNoSession) {
 			t.Errorf("Session(%q) = %v", tok, err)
 		}
@@ -157,7 +157,7 @@ func TestEmailUnicodeNormalisation(t *testing.T) {
 	e := newEnv(t, flow.FullForm)
 	e.ok(e.svc.Register(ctx, flow.RegisterInput{Email: "E\u0301lise@Example.com", Password: "plum orchard 7", PasswordConfirm: "plum orchard 7"}, flow.Client{}))
 	token := e.linkToken(t, "\u00e9lise@example.com", tacit.MailVerify)
-	wantKind(t, e.ok(e.svc.Verify(ctx, token, flow.Client{})), tacit.SignedIn)
+	wantKind(t, e.ok(e.svc.Verify(ctx, flow.VerifyInput{Token: token, Password: "plum orchard 7"}, flow.Client{})), tacit.SignedIn)
 	// The composed spelling signs in to the same account.
 	wantKind(t, e.ok(e.svc.Login(ctx, "\u00c9LISE@example.com", "plum orchard 7", flow.Client{})), tacit.SignedIn)
 }

@@ -39,6 +39,13 @@ type Limits struct {
 	ResetSubmit Limit // reset submissions with a bad token, per client address
 	RequestsIP  Limit // sign-up, resend and reset requests per client address
 	MFA         Limit // wrong MFA codes per account
+	// MFALock is how many failed second steps in a row lock an account's
+	// second step until a password reset; 0 switches it off. Unlike the
+	// MFA limit it never forgets with time: a thief holding the password
+	// cannot wait out the hourly window for ever (NIST SP 800-63B: at most
+	// 100 consecutive failures). A correct second step, a password reset
+	// or a password change starts the count again.
+	MFALock int
 	// Mail caps the mails queued to one address per Window at Free; the
 	// rest are silently not sent. It never shows in any answer.
 	Mail Limit
@@ -57,22 +64,29 @@ func DefaultLimits() Limits {
 		RequestsIP:  Limit{Free: 30, Delay: time.Second, MaxDelay: time.Minute, Lock: 200, LockFor: 15 * time.Minute, Window: time.Hour},
 		MFA:         Limit{Free: 5, Delay: time.Second, MaxDelay: time.Minute, Lock: 10, LockFor: 15 * time.Minute, Window: time.Hour},
 		Mail:        Limit{Free: 5, Window: time.Hour},
+		MFALock:     100,
 	}
 }
 
 // wait returns how long a key with counter c must still wait at now.
 func (l Limit) wait(c tacit.Counter, now time.Time) time.Duration {
-	if l.Free <= 0 || c.Count < l.Free {
-		return 0
-	}
-	until := c.LastAt.Add(l.delay(c.Count))
-	if l.Lock > 0 && c.Count >= l.Lock {
-		until = c.LastAt.Add(l.LockFor)
-	}
-	if now.Before(until) {
+	if until := l.hold(c); now.Before(until) {
 		return until.Sub(now)
 	}
 	return 0
+}
+
+// hold returns when the wait that counter c imposes ends: the zero time
+// if it imposes none. It is stored with the counter (HoldUntil), so that
+// trimming the table never evicts a counter that still holds a key back.
+func (l Limit) hold(c tacit.Counter) time.Time {
+	if l.Free <= 0 || c.Count < l.Free {
+		return time.Time{}
+	}
+	if l.Lock > 0 && c.Count >= l.Lock {
+		return c.LastAt.Add(l.LockFor)
+	}
+	return c.LastAt.Add(l.delay(c.Count))
 }
 
 // delay is the wait after the n-th event (n ≥ Free).
@@ -190,6 +204,26 @@ type rule struct {
 	id    string
 }
 
+// FullTableRetry is the Retry-After of a request refused because the
+// counter table is full: the table is trimmed again about this often.
+const FullTableRetry = time.Minute
+
+// SetCounterTableFull tells the flows whether the counter table is full:
+// after a trim, more counters still hold a key back (a delay or a lock)
+// than the table may keep. While it is full, a request that would start a
+// new counter is throttled (fail closed) instead of evicting a counter
+// that holds, which would lift a lock; keys that already have a counter
+// go on as before. The key is a hash of what the client sent, so this is
+// the same for every address, with or without an account.
+func (s *Service) SetCounterTableFull(full bool) { s.countersFull.Store(full) }
+
+// admission is what admit learnt about the first rule's key: its counter
+// before this request's hit (nil if it had none) and after it.
+type admission struct {
+	before *tacit.Counter
+	after  tacit.Counter
+}
+
 // admit decides, inside the caller's write transaction, whether a request
 // may go ahead under rules. If any rule holds it back, admit returns the
 // longest wait and records nothing. Otherwise it counts the request under
@@ -197,6 +231,13 @@ type rule struct {
 // lock. Checking and counting in one transaction means parallel requests
 // cannot all slip through before any is counted.
 func (s *Service) admit(ctx context.Context, tx tacit.Tx, now time.Time, rules ...rule) (wait time.Duration, locked bool, err error) {
+	wait, locked, _, err = s.admitFirst(ctx, tx, now, rules...)
+	return wait, locked, err
+}
+
+// admitFirst is admit that also returns the first rule's admission, for
+// callers that may take the hit back (see passed).
+func (s *Service) admitFirst(ctx context.Context, tx tacit.Tx, now time.Time, rules ...rule) (wait time.Duration, locked bool, ad admission, err error) {
 	keys := make([][]byte, len(rules))
 	for i, r := range rules {
 		if r.limit.Free <= 0 {
@@ -205,15 +246,22 @@ func (s *Service) admit(ctx context.Context, tx tacit.Tx, now time.Time, rules .
 		keys[i] = s.throttleKey(r.name, r.id)
 		c, err := tx.Counter(ctx, keys[i], now)
 		if errors.Is(err, tacit.ErrNotFound) {
+			// A new key while the table is full: fail closed.
+			if s.countersFull.Load() {
+				wait = max(wait, FullTableRetry)
+			}
 			continue
 		}
 		if err != nil {
-			return 0, false, err
+			return 0, false, ad, err
+		}
+		if i == 0 {
+			ad.before = &c
 		}
 		wait = max(wait, r.limit.wait(c, now))
 	}
 	if wait > 0 {
-		return wait, false, nil
+		return wait, false, admission{}, nil
 	}
 	for i, r := range rules {
 		if r.limit.Free <= 0 {
@@ -221,18 +269,74 @@ func (s *Service) admit(ctx context.Context, tx tacit.Tx, now time.Time, rules .
 		}
 		c, err := tx.HitCounter(ctx, keys[i], now, max(r.limit.Window, r.limit.LockFor))
 		if err != nil {
-			return 0, false, err
+			return 0, false, ad, err
 		}
-		if i == 0 && r.limit.Lock > 0 && c.Count == r.limit.Lock {
-			locked = true
+		// A counter that now holds its key back records until when, so
+		// the trim keeps it.
+		if h := r.limit.hold(c); h.After(now) {
+			if err := tx.HoldCounter(ctx, keys[i], h); err != nil {
+				return 0, false, ad, err
+			}
+			c.HoldUntil = h
+		}
+		if i == 0 {
+			ad.after = c
+			if r.limit.Lock > 0 && c.Count == r.limit.Lock {
+				locked = true
+			}
 		}
 	}
-	return 0, locked, nil
+	return 0, locked, ad, nil
 }
 
-// forget clears the counter of a rule, as after a successful sign-in.
+// forget clears the counter of a rule.
 func (s *Service) forget(ctx context.Context, tx tacit.Tx, name, id string) error {
 	return tx.DeleteCounter(ctx, s.throttleKey(name, id))
+}
+
+// passed runs when a request admitted under r (the first rule of
+// loginRules) proved the password. A device's own counter is cleared: it
+// counts only that device's failures, which its owner has just ended. An
+// address's counter is left as the request found it, by taking its hit
+// back, never cleared: an outsider who failed on the address must see it
+// exactly as for an address without an account, whatever the owner does
+// meanwhile. Deleting it, as sign-in once did, told
+// the outsider that an owner exists and had just signed in. While the
+// password is being checked the attempt is counted, as every attempt must
+// be (parallel guesses); to an outsider probing at that instant it looks
+// like anyone else's attempt on the address, which any address can get.
+func (s *Service) passed(ctx context.Context, tx tacit.Tx, r rule, ad admission) error {
+	if r.name != "login" {
+		return s.forget(ctx, tx, r.name, r.id)
+	}
+	if r.limit.Free <= 0 {
+		return nil
+	}
+	key := s.throttleKey(r.name, r.id)
+	cur, err := tx.Counter(ctx, key, s.cfg.Now())
+	if errors.Is(err, tacit.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if cur.Count == ad.after.Count && cur.LastAt.Equal(ad.after.LastAt) {
+		// Untouched since the hit: put back what was there.
+		if ad.before == nil {
+			return tx.DeleteCounter(ctx, key)
+		}
+		return tx.PutCounter(ctx, *ad.before)
+	}
+	if !cur.FirstAt.Equal(ad.after.FirstAt) || cur.Count <= 1 {
+		// Restarted by someone else since (it had expired): this
+		// request's event is no longer in it.
+		return nil
+	}
+	// Others were counted since: take back this request's event alone,
+	// keeping their latest.
+	cur.Count--
+	cur.HoldUntil = r.limit.hold(cur)
+	return tx.PutCounter(ctx, cur)
 }
 
 // throttled is the one answer for a held-back request.

@@ -2,8 +2,11 @@ package flow_test
 
 import (
 	"context"
+	"fmt"
+	"net/url"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/flow"
@@ -162,4 +165,128 @@ func TestOutcomesCannotCarryExistence(t *testing.T) {
 	if !reflect.DeepEqual(o, tacit.Outcome{Kind: tacit.InvalidCredentials}) {
 		t.Errorf("login = %+v", o)
 	}
+}
+
+// TestUniformBetweenOutsiderRequests: an outsider makes
+// accountstate.OutsiderFailures failed sign-ins about an address in each
+// state; then something happens (accountstate.AllBetween: the owner signs
+// in, resets or changes the password, or the counter table fills up);
+// then the outsider tries again, at once and after a pause. Every answer
+// must be the one an address without an account gets.
+func TestUniformBetweenOutsiderRequests(t *testing.T) {
+	ctx := context.Background()
+	outsider := flow.Client{IP: "203.0.113.5"}
+	const newPassword = "owner's new one 1"
+	for _, between := range accountstate.AllBetween {
+		t.Run(string(between), func(t *testing.T) {
+			e := newEnv(t, flow.EmailFirst, noClientLimit)
+			owners := map[accountstate.State]*ownerSide{}
+			for _, s := range accountstate.All {
+				arrange(t, e, s, addr(string(s)))
+				if s.Live() {
+					// The owner signed in on this device before the
+					// outsider came.
+					owners[s] = &ownerSide{client: flow.Client{IP: "198.51.100.7"}}
+					owners[s].signInMFA(t, e, addr(string(s)), statePassword)
+				}
+			}
+			e.clock.Advance(30 * time.Second) // a fresh TOTP step for the owners
+			e.mails(t)
+
+			seqs := map[accountstate.State][]tacit.Outcome{}
+			try := func(n int) {
+				for range n {
+					for _, s := range accountstate.All {
+						seqs[s] = append(seqs[s], e.ok(e.svc.Login(ctx, addr(string(s)), "outsider's guess", outsider)))
+					}
+				}
+			}
+			try(accountstate.OutsiderFailures)
+			e.clock.Advance(2 * time.Second)
+
+			switch between {
+			case accountstate.OwnerSignedIn:
+				for s, o := range owners {
+					o.signInMFA(t, e, addr(string(s)), statePassword)
+				}
+			case accountstate.OwnerSignedInNewDevice:
+				for s := range owners {
+					(&ownerSide{client: flow.Client{IP: "198.51.100.8"}}).signInMFA(t, e, addr(string(s)), statePassword)
+				}
+			case accountstate.OwnerReset:
+				for _, s := range accountstate.All {
+					wantKind(t, e.ok(e.svc.ForgotPassword(ctx, addr(string(s)), flow.Client{IP: "198.51.100.7"})), tacit.CheckInbox)
+				}
+				links := map[string]string{}
+				for _, m := range e.mails(t) {
+					if m.Kind == tacit.MailResetPassword {
+						links[m.To] = m.Data["link"]
+					}
+				}
+				for s, o := range owners {
+					u, err := url.Parse(links[addr(string(s))])
+					if err != nil {
+						t.Fatal(err)
+					}
+					out := e.ok(e.svc.ResetPassword(ctx, flow.ResetInput{Token: u.Query().Get("token"), Password: newPassword, PasswordConfirm: newPassword}, o.client))
+					wantKind(t, out, tacit.Done)
+					o.keep(out)
+					o.signInMFA(t, e, addr(string(s)), newPassword)
+				}
+			case accountstate.OwnerChangedPassword:
+				for _, o := range owners {
+					out := e.ok(e.svc.ChangePassword(ctx, o.id, flow.ChangePasswordInput{
+						CurrentPassword: statePassword, Password: newPassword, PasswordConfirm: newPassword,
+					}, o.client))
+					wantKind(t, out, tacit.Done)
+				}
+			case accountstate.CounterTableFull:
+				fillCounterTable(t, e, 20)
+			}
+
+			try(3)
+			e.clock.Advance(3 * time.Second)
+			try(3)
+			for _, s := range accountstate.All {
+				if !reflect.DeepEqual(seqs[s], seqs[accountstate.None]) {
+					t.Errorf("%s: the outsider got\n%v\nbut for none\n%v", s, seqs[s], seqs[accountstate.None])
+				}
+			}
+			if between == accountstate.CounterTableFull && seqs[accountstate.None][accountstate.OutsiderFailures].Kind != tacit.Throttled {
+				t.Errorf("with the table full the outsider got %v, want throttled", seqs[accountstate.None][accountstate.OutsiderFailures:])
+			}
+		})
+	}
+}
+
+// fillCounterTable fills e's counter table with more than maxKeys
+// counters that hold their keys back for an hour, trims it to maxKeys as
+// the server does, and tells the flows it is full.
+func fillCounterTable(t *testing.T, e *env, maxKeys int) {
+	t.Helper()
+	ctx := context.Background()
+	now := e.clock.Now()
+	err := e.store.Update(ctx, func(tx tacit.Tx) error {
+		for i := range maxKeys + 5 {
+			k := []byte(fmt.Sprintf("holding junk %d", i))
+			if _, err := tx.HitCounter(ctx, k, now, time.Hour); err != nil {
+				return err
+			}
+			if err := tx.HoldCounter(ctx, k, now.Add(time.Hour)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := e.store.TrimCounters(ctx, now, maxKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left <= maxKeys {
+		t.Fatalf("%d counters left after the trim, want more than %d", left, maxKeys)
+	}
+	e.svc.SetCounterTableFull(left > maxKeys)
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/tacitauth/tacit"
 )
 
-const counterColumns = `key, count, first_at, last_at, expires_at`
+const counterColumns = `key, count, first_at, last_at, expires_at, hold_until`
 
 const counterByKey = `SELECT ` + counterColumns + ` FROM counters WHERE key = $1 AND expires_at > $2`
 
@@ -73,7 +73,8 @@ ON CONFLICT (key) DO UPDATE SET
     count      = CASE WHEN counters.expires_at <= $2 THEN 1 ELSE counters.count + 1 END,
     first_at   = CASE WHEN counters.expires_at <= $2 THEN $2 ELSE counters.first_at END,
     last_at    = $2,
-    expires_at = $3
+    expires_at = $3,
+    hold_until = CASE WHEN counters.expires_at <= $2 THEN 0 ELSE counters.hold_until END
 RETURNING ` + counterColumns
 
 // HitCounter records one event for key at now and returns the counter after
@@ -96,9 +97,33 @@ func (t *tx) DeleteCounter(ctx context.Context, key []byte) error {
 	return nil
 }
 
+// HoldCounter sets key's hold_until; a missing key is not an error.
+func (t *tx) HoldCounter(ctx context.Context, key []byte, until time.Time) error {
+	if _, err := t.tx.Exec(ctx, `UPDATE counters SET hold_until = $1 WHERE key = $2`, micros(until), key); err != nil {
+		return fmt.Errorf("hold counter: %w", err)
+	}
+	return nil
+}
+
+// PutCounter writes c as it is.
+func (t *tx) PutCounter(ctx context.Context, c tacit.Counter) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO counters (`+counterColumns+`) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (key) DO UPDATE SET count = excluded.count, first_at = excluded.first_at,
+		    last_at = excluded.last_at, expires_at = excluded.expires_at, hold_until = excluded.hold_until`,
+		c.Key, c.Count, micros(c.FirstAt), micros(c.LastAt), micros(c.ExpiresAt), micros(c.HoldUntil))
+	if err != nil {
+		return fmt.Errorf("put counter: %w", err)
+	}
+	return nil
+}
+
 // TrimCounters deletes expired counters and then, while more than keep
 // remain, those expiring soonest (ties by key, so the result does not
-// depend on row order). Counters are keyed by hashes of whatever a client
+// depend on row order), but never one whose hold has not ended: a counter
+// that delays or locks a key is the state an attacker would most like
+// forgotten, and it is by construction older than fresh junk keys. So
+// more than keep may remain; the flows then refuse new keys (fail
+// closed) rather than lose a lock. Counters are keyed by hashes of whatever a client
 // sends, so without a cap a flood of made-up identifiers would grow the
 // table without bound. The soonest-expiring counters are the least
 // recently hit, the ones that matter least for throttling.
@@ -117,16 +142,26 @@ func (db *DB) TrimCounters(ctx context.Context, now time.Time, keep int) (int, e
 				return err
 			}
 		}
-		if err := t.QueryRow(ctx, `SELECT count(*) FROM counters`).Scan(&left); err != nil {
+		var holding int
+		err = t.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE expires_at > $1 AND hold_until > $1) FROM counters`,
+			micros(now)).Scan(&left, &holding)
+		if err != nil {
 			return err
 		}
-		if !mine || left <= keep {
+		if !mine {
+			// Another instance is trimming: report what its trim leaves,
+			// so that this instance does not take a table that is merely
+			// untrimmed for a full one.
+			left = min(left, max(keep, holding))
 			return nil
 		}
-		_, err = t.Exec(ctx,
+		if left <= keep {
+			return nil
+		}
+		tag, err := t.Exec(ctx,
 			`DELETE FROM counters WHERE key IN (
-			     SELECT key FROM counters ORDER BY expires_at, key LIMIT $1)`, left-keep)
-		left = keep
+			     SELECT key FROM counters WHERE hold_until <= $1 ORDER BY expires_at, key LIMIT $2)`, micros(now), left-keep)
+		left -= int(tag.RowsAffected())
 		return err
 	})
 	if err != nil {
@@ -137,10 +172,10 @@ func (db *DB) TrimCounters(ctx context.Context, now time.Time, keep int) (int, e
 
 func scanCounter(row scanner) (tacit.Counter, error) {
 	var c tacit.Counter
-	var first, last, expires int64
-	if err := row.Scan(&c.Key, &c.Count, &first, &last, &expires); err != nil {
+	var first, last, expires, hold int64
+	if err := row.Scan(&c.Key, &c.Count, &first, &last, &expires, &hold); err != nil {
 		return tacit.Counter{}, err
 	}
-	c.FirstAt, c.LastAt, c.ExpiresAt = fromMicros(first), fromMicros(last), fromMicros(expires)
+	c.FirstAt, c.LastAt, c.ExpiresAt, c.HoldUntil = fromMicros(first), fromMicros(last), fromMicros(expires), fromMicros(hold)
 	return c, nil
 }

@@ -14,8 +14,8 @@ func (t *tx) TOTPByAccount(ctx context.Context, accountID int64) (tacit.TOTP, er
 	o := tacit.TOTP{AccountID: accountID}
 	var created int64
 	err := t.tx.QueryRow(ctx,
-		`SELECT secret, enabled, last_step, created_at FROM totp WHERE account_id = $1`, accountID).
-		Scan(&o.Secret, &o.Enabled, &o.LastStep, &created)
+		`SELECT secret, enabled, last_step, created_at, failures FROM totp WHERE account_id = $1`, accountID).
+		Scan(&o.Secret, &o.Enabled, &o.LastStep, &created, &o.Failures)
 	if err != nil {
 		return tacit.TOTP{}, notFound(fmt.Sprintf("totp of account %d", accountID), err)
 	}
@@ -26,10 +26,10 @@ func (t *tx) TOTPByAccount(ctx context.Context, accountID int64) (tacit.TOTP, er
 // SaveTOTP stores o, replacing the account's authenticator if it has one.
 func (t *tx) SaveTOTP(ctx context.Context, o tacit.TOTP) error {
 	_, err := t.tx.Exec(ctx,
-		`INSERT INTO totp (account_id, secret, enabled, last_step, created_at) VALUES ($1, $2, $3, $4, $5)
+		`INSERT INTO totp (account_id, secret, enabled, last_step, created_at, failures) VALUES ($1, $2, $3, $4, $5, $6)
 		 ON CONFLICT (account_id) DO UPDATE SET secret = excluded.secret, enabled = excluded.enabled,
-		     last_step = excluded.last_step, created_at = excluded.created_at`,
-		o.AccountID, o.Secret, o.Enabled, o.LastStep, micros(o.CreatedAt))
+		     last_step = excluded.last_step, created_at = excluded.created_at, failures = excluded.failures`,
+		o.AccountID, o.Secret, o.Enabled, o.LastStep, micros(o.CreatedAt), o.Failures)
 	if err != nil {
 		return fmt.Errorf("save totp of account %d: %w", o.AccountID, err)
 	}
@@ -132,6 +132,25 @@ func (t *tx) FailMFAChallenge(ctx context.Context, id int64) (int, error) {
 func (t *tx) DeleteMFAChallenges(ctx context.Context, accountID int64) error {
 	if _, err := t.tx.Exec(ctx, `DELETE FROM mfa_challenges WHERE account_id = $1`, accountID); err != nil {
 		return fmt.Errorf("delete mfa challenges of account %d: %w", accountID, err)
+	}
+	return nil
+}
+
+// FailTOTP counts one failed second step, in one statement so that
+// parallel failures are all counted.
+func (t *tx) FailTOTP(ctx context.Context, accountID int64) (int, error) {
+	var n int
+	err := t.tx.QueryRow(ctx, `UPDATE totp SET failures = failures + 1 WHERE account_id = $1 RETURNING failures`, accountID).Scan(&n)
+	if err != nil {
+		return 0, notFound(fmt.Sprintf("fail totp of account %d", accountID), err)
+	}
+	return n, nil
+}
+
+// ClearTOTPFailures sets an authenticator's failures to 0.
+func (t *tx) ClearTOTPFailures(ctx context.Context, accountID int64) error {
+	if _, err := t.tx.Exec(ctx, `UPDATE totp SET failures = 0 WHERE account_id = $1`, accountID); err != nil {
+		return fmt.Errorf("clear totp failures of account %d: %w", accountID, err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -22,6 +23,10 @@ var engine = storetest.Engine[*DB]{
 	Fresh: func(t *testing.T) string { dbURL, _ := testenv.PostgresSchema(t); return dbURL },
 	Row: func(db *DB, query string, dest ...any) error {
 		return db.pool.QueryRow(context.Background(), query).Scan(dest...)
+	},
+	Exec: func(db *DB, statement string) error {
+		_, err := db.pool.Exec(context.Background(), statement)
+		return err
 	},
 }
 
@@ -53,7 +58,9 @@ func TestMigrate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ms) != 3 || ms[0].name != "001_init.sql" || ms[1].name != "002_account_lifecycle.sql" || ms[2].name != "003_mfa.sql" {
+	// Later migrations are numbered by whoever adds them; the released
+	// ones come first, in order.
+	if len(ms) < 4 || ms[0].name != "001_init.sql" || ms[1].name != "002_account_lifecycle.sql" || ms[2].name != "003_mfa.sql" {
 		t.Fatalf("embedded migrations = %+v", ms)
 	}
 	wantSchemaMigrations(t, db, ms)
@@ -199,11 +206,58 @@ func TestHousekeepingOneInstanceAtATime(t *testing.T) {
 	if err := b.Purge(ctx, now, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if left, err := b.TrimCounters(ctx, now, 0); err != nil || left != 1 {
-		t.Fatalf("trim while another instance housekeeps: left %d, %v; want 1 untouched", left, err)
+	// It reports what the other instance's trim leaves (nothing: the
+	// counter expired), so that it does not take an untrimmed table for
+	// a full one, but deletes nothing itself.
+	if left, err := b.TrimCounters(ctx, now, 0); err != nil || left != 0 {
+		t.Fatalf("trim while another instance housekeeps: left %d, %v; want 0 reported", left, err)
+	}
+	var rows int
+	if err := b.pool.QueryRow(ctx, `SELECT count(*) FROM counters`).Scan(&rows); err != nil || rows != 1 {
+		t.Fatalf("counter rows after a trim that skipped the deleting: %d, %v; want 1 untouched", rows, err)
 	}
 	tx.Rollback(ctx)
 	if left, err := b.TrimCounters(ctx, now, 0); err != nil || left != 0 {
 		t.Fatalf("trim once the lock is free: left %d, %v", left, err)
+	}
+}
+
+// TestTrimReportsHoldingWhileAnotherTrims: an instance whose trim skips
+// the deleting, because another instance is trimming, still reports
+// counters that hold their keys back beyond the cap, so that it too fails
+// closed; counters that hold nothing back count only up to the cap.
+func TestTrimReportsHoldingWhileAnotherTrims(t *testing.T) {
+	ctx := context.Background()
+	a, b := engine.OpenTwo(t)
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	err := a.Update(ctx, func(tx tacit.Tx) error {
+		for i := range 5 {
+			k := []byte(fmt.Sprintf("key %d", i))
+			if _, err := tx.HitCounter(ctx, k, now, time.Hour); err != nil {
+				return err
+			}
+			if i < 3 {
+				if err := tx.HoldCounter(ctx, k, now.Add(time.Minute)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := a.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if mine, err := housekeepingLock(ctx, tx, trimLock); err != nil || !mine {
+		t.Fatalf("trim lock: %v, %v", mine, err)
+	}
+	for _, c := range []struct{ keep, want int }{{1, 3}, {4, 4}, {10, 5}} {
+		if left, err := b.TrimCounters(ctx, now, c.keep); err != nil || left != c.want {
+			t.Errorf("trim to %d while another trims: left %d, %v; want %d", c.keep, left, err, c.want)
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/tacitauth/tacit"
 )
 
@@ -50,6 +52,27 @@ func (t *tx) LatestSignup(ctx context.Context, email string, now time.Time) (tac
 		return tacit.Signup{}, notFound("latest signup", err)
 	}
 	return s, nil
+}
+
+// PendingSignups lists up to limit unexpired sign-ups for an address,
+// newest first.
+func (t *tx) PendingSignups(ctx context.Context, email string, now time.Time, limit int) ([]tacit.Signup, error) {
+	rows, err := t.tx.Query(ctx,
+		`SELECT `+signupColumns+` FROM signups
+		 WHERE email = $1 AND expires_at > $2
+		 ORDER BY created_at DESC, id DESC LIMIT $3`,
+		email, micros(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("pending signups: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (tacit.Signup, error) { return scanSignup(row) })
+	if err != nil {
+		return nil, fmt.Errorf("pending signups: %w", err)
+	}
+	if len(list) == 0 {
+		return nil, nil // as the SQLite engine answers
+	}
+	return list, nil
 }
 
 // DeleteSignups removes every sign-up for an address.

@@ -16,6 +16,18 @@ type batch struct {
 	rounds int
 	resp   map[string][]*Response // identifier → answer per round
 	order  []probeRef             // the probes in the order they were sent
+	// fresh says the unknown identifiers were new in every round.
+	fresh bool
+	kind  Kind
+	// history maps a known identifier's index to the first round that
+	// its own history explains (setAsideHistory).
+	history map[int]int
+}
+
+// erred reports whether id's answer in round r was a server error: it
+// says nothing about the identifier, only that the request failed.
+func (b *batch) erred(id string, r int) bool {
+	return b.resp[id][r].Status >= 500
 }
 
 type probeRef struct {
@@ -23,14 +35,43 @@ type probeRef struct {
 	round int
 }
 
+// runBatch probes ep for rounds rounds. On an endpoint that can create
+// state keyed by the identifier (createsState: a sign-up, an email
+// change), every probe of an unknown identifier sends one never sent
+// before: an earlier round's would have been registered by it and answer
+// like the known one from then on, hiding the very leak the scan looks
+// for. The batch still keys answers by the identities' unknown
+// identifiers, as roles (partner of the known identifier i, control 1
+// and 2); each answer's Input says what was sent.
 func (s *Scanner) runBatch(ctx context.Context, t *Target, ep *Endpoint, ids Identities, rounds int, input func(id string) Input) (*batch, error) {
-	b := &batch{ids: ids, rounds: rounds, resp: map[string][]*Response{}}
+	return s.runRounds(ctx, t, ep, ids, rounds, input, createsState(ep.Kind))
+}
+
+// runRepeated probes ep for rounds rounds with the same identifiers every
+// round, whatever its kind, and without waiting out throttled answers:
+// for checks that look for what repetition changes, throttling first.
+func (s *Scanner) runRepeated(ctx context.Context, t *Target, ep *Endpoint, ids Identities, rounds int, input func(id string) Input) (*batch, error) {
+	s.noPace = true
+	defer func() { s.noPace = false }()
+	return s.runRounds(ctx, t, ep, ids, rounds, input, false)
+}
+
+func (s *Scanner) runRounds(ctx context.Context, t *Target, ep *Endpoint, ids Identities, rounds int, input func(id string) Input, fresh bool) (*batch, error) {
+	b := &batch{ids: ids, rounds: rounds, resp: map[string][]*Response{}, fresh: fresh, kind: ep.Kind}
 	all := ids.all()
+	model := map[string]string{ids.Control[0]: t.Known[0], ids.Control[1]: t.Known[0]}
+	for i, p := range ids.Partner {
+		model[p] = ids.Known[i]
+	}
 	for round := range rounds {
 		order := slices.Clone(all)
 		s.rand().Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for _, id := range order {
-			r, err := s.Probe(ctx, t, ep, input(id))
+			send := id
+			if k, unknown := model[id]; unknown && fresh {
+				send = s.unknownLike(k)
+			}
+			r, err := s.Probe(ctx, t, ep, input(send))
 			if err != nil {
 				return nil, err
 			}
@@ -55,6 +96,10 @@ type analysis struct {
 	// differed after masking; they are not compared.
 	unstable map[string]bool
 	pairs    int // known/unknown pairs compared
+	// masked are the batch's views after masking, by identifier and
+	// round; m the masker that masked them.
+	masked map[string][]view
+	m      *masker
 }
 
 // analyse compares each known identifier's answers with its partner's,
@@ -67,7 +112,11 @@ func (b *batch) analyse(m *masker) analysis {
 	views := b.views()
 	unknown := b.ids.unknown()
 	for r := range b.rounds {
-		forRing(unknown, func(u, w string) { m.learnViews(views[u][r], views[w][r], false) })
+		forRing(unknown, func(u, w string) {
+			if !b.erred(u, r) && !b.erred(w, r) {
+				m.learnViews(views[u][r], views[w][r], false)
+			}
+		})
 	}
 	// Across rounds, only generated values (dates, counters, ids) are
 	// learned: words may differ there for a reason, such as a sign-up
@@ -94,9 +143,12 @@ func (b *batch) analyse(m *masker) analysis {
 		}
 	}
 
-	a := analysis{unstable: map[string]bool{}}
+	a := analysis{unstable: map[string]bool{}, masked: masked, m: m}
 	for r := range b.rounds {
 		forRing(unknown, func(u, w string) {
+			if b.erred(u, r) != b.erred(w, r) {
+				return // a failed request, set aside by setAsideErrors
+			}
 			for _, d := range compareViews(masked[u][r], masked[w][r]) {
 				a.unstable[d.key] = true
 			}

@@ -8,7 +8,9 @@
 //
 // A scan is differential. For each endpoint it sends rounds of probes: each
 // known identifier, an unknown identifier paired with it, and two more
-// unknown identifiers (the control). The order inside a round is random,
+// unknown identifiers (the control); on sign-up and email change
+// endpoints the unknown identifiers are new in every round (see The
+// target's state). The order inside a round is random,
 // and every identifier is used exactly once per round, so a target that
 // counts requests per identifier treats both sides of a comparison alike.
 // Each probe has its own cookie jar and runs the endpoint's before steps
@@ -30,6 +32,9 @@
 //	body, page title  USER_ENUM_RESPONSE_CONTENT (evidence channel "body" or "page title")
 //	body length       USER_ENUM_LENGTH (bodies equal but for white space or invisible characters)
 //
+// On a sign-up endpoint (kind register) each channel finding is
+// USER_ENUM_REGISTER instead, one per channel, the channel in the evidence.
+//
 // A content difference implies a length difference, so USER_ENUM_LENGTH is
 // reported only when nothing visible differs. A channel that still differs
 // between two unknown identifiers after masking is noise: it is not
@@ -43,6 +48,60 @@
 // is one answer for every address ("If an account exists for that address,
 // we have sent instructions"), and "enumeration via password reset" is
 // what the leak is known as.
+//
+// # The target's state
+//
+// Real applications keep state that the scan's own requests change. A
+// sign-up creates the account at once, so an endpoint that can create
+// state keyed by the identifier (kinds register and email_change) gets,
+// in every probe of every round, for the partners and the controls alike,
+// unknown identifiers never sent before, and identities of its own that
+// no other endpoint uses. At the end the first unknown identifiers are
+// sent once more: a difference from the known identifier's second request
+// is USER_ENUM_REGISTER ("already pending"), and an unknown identifier
+// that now answers like the known one is noted as registered by the scan.
+//
+// A difference that an identifier's history explains is not a leak. The
+// known identifier is compared only with unknown identifiers given the
+// same history: on other endpoints every identifier gets the same
+// requests in the same rounds; a known identifier answered from its first
+// request as unknown ones are after some requests of their own (a lock
+// left by an earlier scan) makes the endpoint inconclusive, not leaky; a
+// throttled known identifier on a sign-up, where every unknown identifier
+// is new, is set aside when a new identifier sent as many requests is
+// throttled alike; throttling that reaches unknown identifiers too and
+// comes to one side of a pair now and then (a limit per client or on the
+// clock, whose timing the order of a round decides) is set aside and
+// makes the endpoint inconclusive, while a known identifier throttled in
+// every round, or from some round on for good, is still a lockout.
+// Throttled answers (429, 423, Retry-After) did not reach
+// the account logic: waits up to Scanner.MaxWait (--max-wait, default
+// 10s) are waited out, said on Scanner.Log, and the probe sent again; an
+// endpoint with fewer than two rounds that reached the logic is
+// inconclusive, with the wait a paced scan would need. A lock every
+// identifier meets during the channel comparison stops the timing check,
+// which would time the lock page only: the endpoint is inconclusive, with
+// the known identifier's response times before the lock.
+//
+// # Verdicts
+//
+// Every endpoint gets exactly one verdict (EndpointResult.Verdict): leak
+// (a finding), clean, or inconclusive, with the reasons
+// (EndpointResult.Inconclusive): answers of 500 and up (those pairs are
+// not compared), too few rounds that reached the account logic, channels
+// that vary by themselves, a difference in a single round of four or
+// more, a known identifier locked before the scan, a timing check without
+// a verdict, an endpoint that could not be scanned, or an identifier that
+// seems to be ignored. The last is the positive control: before an
+// endpoint is called clean, a malformed identifier (an address with its @
+// doubled) or an empty one must be answered differently from a
+// well-formed unknown one; if neither is, the target file most likely
+// names the identifier's field wrong. tacit scan exits 2 when any endpoint
+// is inconclusive, and every report format says so.
+//
+// Every string a target sends is printed with its C0 and C1 control
+// characters escaped (Sanitize): a hostile target cannot drive the
+// tester's terminal through a report.
 //
 // # Other checks
 //
@@ -91,22 +150,22 @@
 // One leak is one finding. A pair that differs from the first round on, or
 // now and then, is a channel finding; one that differs for good from a
 // later request on is an onset, and only that. A pair that differs in a
-// single round of four or more is neither: it is a note on the endpoint,
-// because a time-window throttle whose wait runs out in the middle of a
-// round answers a clean endpoint's identifiers differently in just that
-// way. StateCheck does not
+// single round of four or more is neither: it makes the endpoint
+// inconclusive, because a time-window throttle whose wait runs out in the
+// middle of a round answers a clean endpoint's identifiers differently in
+// just that way. StateCheck does not
 // report a difference present from its first request when the endpoint
 // already has a finding, and TimingCheck leaves out pairs that differ in
 // status, which another finding covers. Every rule, and what reports it:
 //
-//	USER_ENUM_RESPONSE_CONTENT  channel comparison: body, page title (not on reset endpoints)
-//	USER_ENUM_STATUS_CODE       channel comparison: status code (not on reset endpoints)
-//	USER_ENUM_REDIRECT          channel comparison: redirect target (not on reset endpoints)
-//	USER_ENUM_HEADERS           channel comparison: headers (not on reset endpoints)
-//	USER_ENUM_COOKIES           channel comparison: cookies (not on reset endpoints)
-//	USER_ENUM_LENGTH            channel comparison: body length (not on reset endpoints)
+//	USER_ENUM_RESPONSE_CONTENT  channel comparison: body, page title (not on reset or sign-up endpoints)
+//	USER_ENUM_STATUS_CODE       channel comparison: status code (likewise)
+//	USER_ENUM_REDIRECT          channel comparison: redirect target (likewise)
+//	USER_ENUM_HEADERS           channel comparison: headers (likewise)
+//	USER_ENUM_COOKIES           channel comparison: cookies (likewise)
+//	USER_ENUM_LENGTH            channel comparison: body length (likewise)
 //	USER_ENUM_TIMING            TimingCheck and OrderCheck, any kind
-//	USER_ENUM_REGISTER          registration matrix; onset on sign-up
+//	USER_ENUM_REGISTER          channel comparison on sign-up endpoints, any channel; second request; registration matrix; onset on sign-up
 //	USER_ENUM_PASSWORD_RESET    channel comparison on reset endpoints, any channel
 //	USER_ENUM_LOCKOUT           onset on sign-in
 //	USER_ENUM_RATE_LIMIT        onset on reset, resend, email_change and other
@@ -138,6 +197,39 @@
 // URL-escaped. Unknown identifiers are generated: random addresses on the
 // known address's domain. A mistake in the file is one line naming the key
 // (TargetError).
+//
+// # Discovery
+//
+// Discoverer writes a target file from a start URL (tacit scan init URL):
+// it follows same-origin links breadth first, those that read like "Sign
+// in", "Sign up", "Forgot password" or "Register" first, within a page
+// budget, and tries well-known sign-in paths when no link leads to one. A
+// POST form with an identifier field (type email, or a name, id,
+// autocomplete or label saying mail, login or user) is a sign-in form with
+// one password field, a sign-up form with two (password and confirmation)
+// or with sign-up words, and a reset or resend form with none and the
+// words of one. Every form's page is fetched first by a before step; a
+// hidden field whose value changes between two fetches in fresh cookie
+// jars, or whose name says token (csrf, authenticity_token, sectok, …), is
+// taken from the page on every probe. A sign-up form that asks for a user
+// name and an address takes the identifier in the field the sign-in form
+// (or the known identifier) suggests. DiscoverHAR does the same from a
+// browser's HAR recording. Without a known identifier the file lists
+// KnownPlaceholder, which LoadTarget refuses. CheckSignIn signs in with the
+// known account's real and a wrong password: a positive control that the
+// target reaches the application.
+//
+// # Framework advice
+//
+// A scan notes the cookie names, form fields, paths and generator headers
+// of every answer (framework.go) and DetectFramework matches them against
+// a table: django-allauth, Django, Devise, Rails, Laravel, Spring
+// Security, ASP.NET Core Identity, Keycloak, Amazon Cognito, WordPress,
+// Express, MediaWiki, DokuWiki and tacit. The report names the framework
+// and the clues (Report.Framework), and each finding carries the
+// framework's own fix (Finding.Advice: ACCOUNT_PREVENT_ENUMERATION,
+// config.paranoid, PreventUserExistenceErrors, …) beside the rule's
+// generic remediation, in every report format.
 //
 // The result is a Report, rendered by WriteText, WriteJSON, WriteSARIF or
 // WriteHTML. Checks that need probes of their own, such as TimingCheck and

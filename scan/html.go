@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"bytes"
 	"fmt"
 	"html/template"
 	"io"
@@ -20,7 +21,13 @@ import (
 // is escaped by html/template: a hostile target cannot inject markup into
 // the report.
 func WriteHTML(w io.Writer, r *Report) error {
-	if err := htmlReport.Execute(w, newHTMLView(r)); err != nil {
+	var b bytes.Buffer
+	if err := htmlReport.Execute(&b, newHTMLView(r)); err != nil {
+		return fmt.Errorf("write HTML report: %w", err)
+	}
+	// html/template leaves control characters as they are; whoever opens
+	// the file in a terminal must not be at the target's mercy.
+	if _, err := io.WriteString(w, Sanitize(b.String())); err != nil {
 		return fmt.Errorf("write HTML report: %w", err)
 	}
 	return nil
@@ -32,7 +39,7 @@ type htmlView struct {
 	Verdict      string // "fail", "warn" or "pass": the banner's colour
 	Headline     string
 	Counts       []severityCount
-	Errors       int // endpoints that could not be scanned
+	Errors       int // endpoints inconclusive or not scanned
 	Findings     []htmlFinding
 	Endpoints    []htmlEndpoint
 	Timed        []htmlEndpoint // endpoints with timing samples
@@ -84,8 +91,9 @@ func newHTMLView(r *Report) htmlView {
 	}
 	timed := map[string]bool{}
 	for _, e := range r.Endpoints {
+		e.Verdict = r.VerdictOf(e)
 		he := newHTMLEndpoint(e, r.Findings)
-		if e.Error != "" {
+		if e.Error != "" || e.Verdict == VerdictInconclusive {
 			v.Errors++
 		}
 		if e.Timing != nil {
@@ -231,6 +239,7 @@ var htmlFuncs = template.FuncMap{
 		return fmt.Sprintf("%d", 100*a/b)
 	},
 	"statusText": func(code int) string { return statusLine(code) },
+	"join":       strings.Join,
 }
 
 // statusLine is "404 Not Found", or just the code when Go has no text for
@@ -492,6 +501,8 @@ pre.diff .del{background:#ffebe9;color:#82071e}pre.diff .ins{background:#dafbe1;
 .label{font-size:12px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);font-weight:600;margin:14px 0 6px}
 .fix{background:#f6f8fa;border:1px solid var(--line);border-radius:8px;padding:11px 14px;font-size:14px;margin-top:14px}
 .fix strong{display:block;font-size:12px;text-transform:uppercase;letter-spacing:.05em;color:var(--pass);margin-bottom:3px}
+.fix.framework{border-left:3px solid var(--pass)}
+.framework-seen{margin:0 0 12px;color:var(--muted);font-size:14px}
 .fp{font-family:var(--mono);font-size:11.5px;color:#8c959f;margin-top:10px}
 .timing{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px 18px;margin-bottom:18px}
 .timing h3{margin:0 0 2px;font-size:16px}
@@ -518,11 +529,12 @@ footer{color:var(--muted);font-size:12.5px;border-top:1px solid var(--line);padd
 <div class="meta">{{if .StartedUTC}}<span>{{.StartedUTC}}</span>{{end}}<span>{{len .Endpoints}} {{plural (len .Endpoints) "endpoint" "endpoints"}}</span><span>{{.Requests}} probes</span><span>{{.DurationText}}</span></div>
 </div></header>
 <main class="wrap">
+{{with .Framework}}<p class="framework-seen">Framework: <b>{{.Name}}</b>, recognised by {{join .Evidence ", "}}.</p>{{end}}
 <div class="verdict {{.Verdict}}"><span class="mark">{{if eq .Verdict "pass"}}✓{{else}}!{{end}}</span><span>{{.Headline}}</span></div>
 <div class="cards">
 {{range .Counts}}<div class="card {{lower .Severity}}{{if eq .N 0}} zero{{end}}"><div class="n">{{.N}}</div><div class="l">{{lower .Severity}}</div></div>
 {{end}}<div class="card"><div class="n">{{len .Endpoints}}</div><div class="l">endpoints</div></div>
-<div class="card{{if eq .Errors 0}} zero{{end}}"><div class="n">{{.Errors}}</div><div class="l">not scanned</div></div>
+<div class="card{{if eq .Errors 0}} zero{{end}}"><div class="n">{{.Errors}}</div><div class="l">inconclusive</div></div>
 </div>
 
 <h2>Findings</h2>
@@ -555,6 +567,7 @@ footer{color:var(--muted);font-size:12.5px;border-top:1px solid var(--line);padd
 <pre class="diff">{{range .DiffLines}}<span class="{{.Class}}">{{.Text}}</span>{{end}}</pre>{{end}}
 {{if .HasTiming}}<p class="note">The response-time distributions of this endpoint are plotted under <a href="#timing-{{.Endpoint}}">Response times</a>.</p>{{end}}
 {{if .Rule.Remediation}}<div class="fix"><strong>How to fix</strong>{{.Rule.Remediation}}</div>{{end}}
+{{if .Advice}}<div class="fix framework"><strong>How to fix in {{$.Framework.Name}}</strong>{{.Advice}}</div>{{end}}
 <div class="fp">fingerprint {{.Fingerprint}}</div>
 </div>
 </section>
@@ -571,8 +584,8 @@ footer{color:var(--muted);font-size:12.5px;border-top:1px solid var(--line);padd
 <table>
 <tr><th>Endpoint</th><th>Kind</th><th>Request</th><th class="num">Probes</th><th>Result</th></tr>
 {{range .Endpoints}}<tr><td><b>{{.Name}}</b></td><td>{{.Kind}}</td><td><code>{{.Method}} {{.Path}}</code></td><td class="num">{{.Probes}}</td>
-<td>{{if .Error}}<span class="state-err">Not scanned</span><div class="observed">{{.Error}}</div>{{else if .Findings}}<span class="state-bad">{{.Findings}} {{plural .Findings "finding" "findings"}}</span>{{else}}<span class="state-ok">No finding</span>{{end}}
-{{if or .Unstable .Notes}}<ul class="sub">{{range .Unstable}}<li>Not compared, varies by itself: {{.}}</li>{{end}}{{range .Notes}}<li>Note: {{.}}</li>{{end}}</ul>{{end}}</td></tr>
+<td>{{if .Error}}<span class="state-err">Not scanned</span><div class="observed">{{.Error}}</div>{{else if .Findings}}<span class="state-bad">Leak: {{.Findings}} {{plural .Findings "finding" "findings"}}</span>{{else if eq .Verdict "inconclusive"}}<span class="state-err">Inconclusive</span>{{else}}<span class="state-ok">Clean</span>{{end}}
+{{if or .Unstable .Inconclusive .Notes}}<ul class="sub">{{range .Unstable}}<li>Not compared, varies by itself: {{.}}</li>{{end}}{{range .Inconclusive}}<li>Inconclusive: {{.}}</li>{{end}}{{range .Notes}}<li>Note: {{.}}</li>{{end}}</ul>{{end}}</td></tr>
 {{end}}</table>
 </main>
 <footer><div class="wrap">Generated by tacit scan. Each endpoint was probed with identifiers that have an account and identifiers that do not, in random order; a finding is a difference between their answers that two unknown identifiers did not show.</div></footer>

@@ -214,7 +214,7 @@ func TestWriteHTMLClean(t *testing.T) {
 	page := writeHTML(t, rep)
 	for _, w := range []string{
 		`<div class="verdict pass">`, "No findings: no endpoint told a known identifier from an unknown one.",
-		`<span class="state-ok">No finding</span>`,
+		`<span class="state-ok">Clean</span>`,
 	} {
 		if !strings.Contains(page, w) {
 			t.Errorf("page lacks %q", w)

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -29,11 +30,22 @@ func WriteJSON(w io.Writer, r *Report) error {
 			doc.Rules = append(doc.Rules, rule)
 		}
 	}
-	enc := json.NewEncoder(w)
+	return encodeJSON(w, doc, "JSON")
+}
+
+// encodeJSON writes v indented, with the C1 controls that encoding/json
+// leaves raw escaped too (sanitizeJSON): a report printed on a terminal
+// must not be a way for the target to drive it.
+func encodeJSON(w io.Writer, v any, what string) error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(doc); err != nil {
-		return fmt.Errorf("write JSON report: %w", err)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write %s report: %w", what, err)
+	}
+	if _, err := w.Write(sanitizeJSON(b.Bytes())); err != nil {
+		return fmt.Errorf("write %s report: %w", what, err)
 	}
 	return nil
 }

@@ -103,6 +103,11 @@ func TestCleanFixturesStayClean(t *testing.T) {
 			t.Parallel()
 			for run := range runs {
 				rep := scanFixture(t, f, uint64(run)+100, 6)
+				for _, e := range rep.Endpoints {
+					if e.Verdict != scan.VerdictClean {
+						t.Fatalf("run %d: endpoint %s is %s: %q", run, e.Name, e.Verdict, e.Inconclusive)
+					}
+				}
 				if len(rep.Findings) > 0 {
 					var b strings.Builder
 					scan.WriteText(&b, rep)
@@ -209,8 +214,9 @@ func TestRegisterMatrixNamesTheClasses(t *testing.T) {
 		t.Errorf("evidence = %+v", ev)
 	}
 	// 3 rounds of the plain probes, then 2 of each of the six classes,
-	// for four identifiers.
-	if rep.Requests != 4*(3+6*scan.DefaultMatrixProbes) {
+	// for four identifiers, and the second request of the first
+	// unknown identifier.
+	if rep.Requests != 4*(3+6*scan.DefaultMatrixProbes)+1 {
 		t.Errorf("requests = %d", rep.Requests)
 	}
 }

@@ -3,6 +3,7 @@ package scan
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -94,6 +95,19 @@ func (s *Scanner) registerMatrix(ctx context.Context, t *Target, ep *Endpoint, i
 			return Finding{}, false, fmt.Errorf("sign-up input %q: %w", c.name, err)
 		}
 		a := b.analyse(m)
+		if b.fresh {
+			// The known identifier's count of sign-ups grows while
+			// every unknown one is new: a throttle on the known side
+			// only is its history (setAsideHistory), not its account.
+			n := len(a.diffs)
+			a.diffs = slices.DeleteFunc(a.diffs, func(d pairDiff) bool {
+				k := b.ids.Known[d.known]
+				return b.throttled(k, d.round) && !b.throttled(b.ids.Partner[d.known], d.round)
+			})
+			if n > len(a.diffs) {
+				res.Notes = appendNew(res.Notes, fmt.Sprintf("sign-up input %q: the known identifier was throttled and the new unknown ones were not; those pairs were not compared", c.name))
+			}
+		}
 		for _, u := range unstableNames(a.unstable) {
 			res.Unstable = appendNew(res.Unstable, c.name+": "+u)
 		}

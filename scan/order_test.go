@@ -80,8 +80,9 @@ func TestOrderFindsSlowKnown(t *testing.T) {
 			!strings.Contains(fd.Message, "a known identifier is answered slower than an unknown one, by the HTTP/2 order test") {
 			t.Errorf("TLS %v: finding %s\nevidence %+v", encrypted, fd.Message, ev)
 		}
-		// The plain rounds' 4 probes per round, then two requests a pair.
-		if e := rep.Endpoints[0]; e.Probes != 2*4+2*(ev.Pairs+ev.Pairs) || e.Error != "" {
+		// The plain rounds' 4 probes per round, the positive control,
+		// then two requests a pair.
+		if e := rep.Endpoints[0]; e.Probes != 2*4+1+2*(ev.Pairs+ev.Pairs) || e.Error != "" {
 			t.Errorf("TLS %v: %d probes for %d pairs, error %q", encrypted, e.Probes, ev.Pairs, e.Error)
 		}
 	}
@@ -125,7 +126,7 @@ func TestOrderSkipsHTTP1(t *testing.T) {
 		srv.Close()
 		e := rep.Endpoints[0]
 		want := []string{"order test skipped: target does not speak HTTP/2"}
-		if len(rep.Findings) != 0 || e.Error != "" || e.Probes != 8 || !slices.Equal(e.Notes, want) {
+		if len(rep.Findings) != 0 || e.Error != "" || e.Probes != 8+1 || !slices.Equal(e.Notes, want) {
 			t.Errorf("%s: %d probes, error %q, notes %q", srv.URL, e.Probes, e.Error, e.Notes)
 		}
 	}
@@ -196,7 +197,7 @@ func TestOrderAfterTiming(t *testing.T) {
 func TestOrderBudget(t *testing.T) {
 	rep := orderScan(t, lab.SlowKnown(0), false, &scan.OrderCheck{MaxRequests: 40}, 5)
 	want := []string{"order test: a budget of 40 requests is too small to measure"}
-	if e := rep.Endpoints[0]; e.Probes != 8 || !slices.Equal(e.Notes, want) {
+	if e := rep.Endpoints[0]; e.Probes != 8+1 || !slices.Equal(e.Notes, want) {
 		t.Errorf("%d probes, notes %q", e.Probes, e.Notes)
 	}
 }

@@ -14,8 +14,8 @@ const ScanStopped = "interrupted"
 // endpoint keeps what it measured and is inconclusive rather than "not
 // scanned", since nothing was wrong with it.
 func interrupted(res *EndpointResult, err error) {
-	res.Inconclusive = append(res.Inconclusive, "interrupted before a verdict: "+err.Error())
-	res.Verdict = "inconclusive"
+	res.Inconclusive = appendNew(res.Inconclusive, "interrupted before a verdict: "+err.Error())
+	res.Verdict = VerdictInconclusive
 }
 
 // finishPartial completes the report of a scan whose context was
@@ -30,7 +30,7 @@ func finishPartial(ctx context.Context, t *Target, rep *Report) error {
 	rep.Stopped = ScanStopped
 	for _, ep := range t.Endpoints[len(rep.Endpoints):] {
 		rep.Endpoints = append(rep.Endpoints, EndpointResult{Name: ep.Name, Kind: ep.Kind, Method: ep.Method, Path: ep.Path,
-			NotReached: true, Verdict: "inconclusive", Inconclusive: []string{"not reached: the scan was interrupted"}})
+			NotReached: true, Verdict: VerdictInconclusive, Inconclusive: []string{"not reached: the scan was interrupted"}})
 	}
 	return errors.Join(errors.New("scan interrupted"), err)
 }

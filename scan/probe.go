@@ -69,19 +69,47 @@ type Response struct {
 // Probe sends one probe: a fresh cookie jar, the endpoint's before steps,
 // then the endpoint request itself. Redirects are not followed: where an
 // answer points is one of the things compared.
+//
+// A throttled answer (429, 503 or any answer with Retry-After) whose wait
+// is at most the scanner's MaxWait is waited out and the probe sent again,
+// up to maxPaceRetries times: a target that limits its clients' pace can
+// then be scanned to the end instead of answering half the probes with
+// 429. A longer wait is recorded (see paced) and left as it is.
 func (s *Scanner) Probe(ctx context.Context, t *Target, ep *Endpoint, in Input) (*Response, error) {
-	p, err := s.prepare(ctx, t, ep, in)
-	if err != nil {
-		return nil, err
+	for retry := 0; ; retry++ {
+		p, err := s.prepare(ctx, t, ep, in)
+		if err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		resp, body, err := do(p.client, p.req)
+		if err != nil {
+			return nil, err
+		}
+		d := time.Since(start)
+		r := &Response{Input: p.in, Request: p.sent, Status: resp.StatusCode, Header: resp.Header, Body: body, Duration: d}
+		wait, throttled := throttleOf(r)
+		if throttled && retry > 0 && s.cur != nil && !s.cur.paceless {
+			// Waiting as asked did not help: the target's clock or
+			// its Retry-After is not to be trusted. Waiting more
+			// would only slow the scan down.
+			s.cur.paceless = true
+			if s.Log != nil {
+				s.Log(fmt.Sprintf("pacing: %s (%s %s) still answered %d after the wait it asked for; not waiting again on this endpoint",
+					Sanitize(ep.Name), ep.Method, Sanitize(ep.Path), r.Status))
+			}
+		}
+		if throttled && retry < maxPaceRetries {
+			if paced, err := s.pace(ctx, ep, r, wait); err != nil {
+				return nil, err
+			} else if paced {
+				in = p.in
+				continue
+			}
+		}
+		s.tick()
+		return r, nil
 	}
-	start := time.Now()
-	resp, body, err := do(p.client, p.req)
-	if err != nil {
-		return nil, err
-	}
-	d := time.Since(start)
-	s.tick()
-	return &Response{Input: p.in, Request: p.sent, Status: resp.StatusCode, Header: resp.Header, Body: body, Duration: d}, nil
 }
 
 // prepared is a probe ready to send: its before steps done, its endpoint
@@ -106,6 +134,7 @@ func (s *Scanner) prepare(ctx context.Context, t *Target, ep *Endpoint, in Input
 	c := *s.client()
 	c.Jar = jar
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	s.observe(&c)
 
 	vars := map[string]string{VarIdentifier: in.Identifier, VarPassword: in.Password, VarRandom: in.Random}
 	for i, st := range ep.Before {

@@ -82,6 +82,20 @@ func (p *Progress) Finish() {
 	p.drawn = 0
 }
 
+// Log writes line on a line of its own: on a terminal above the progress
+// line, which it then draws again, so that the two do not run together.
+func (p *Progress) Log(line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.Terminal || p.drawn == 0 {
+		fmt.Fprintln(p.W, line)
+		return
+	}
+	fmt.Fprintf(p.W, "\r%s\r%s\n", strings.Repeat(" ", p.drawn), line)
+	p.drawn = 0
+	p.write(p.now())
+}
+
 // Line describes the progress: probes sent of those planned, time spent
 // and an estimate of the time left, from the rate so far.
 func (p *Progress) line(now time.Time) string {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -17,6 +18,9 @@ type Report struct {
 	Requests  int              `json:"requests"` // probes sent, before steps not counted
 	Endpoints []EndpointResult `json:"endpoints"`
 	Findings  []Finding        `json:"findings"`
+	// Framework is what the target seems built with, if the scan
+	// recognised it (see DetectFramework); findings then carry its advice.
+	Framework *FrameworkMatch `json:"framework,omitempty"`
 	// Stopped says why the scan ended before every endpoint was scanned
 	// ("interrupted"); the endpoints it did not reach are listed with
 	// NotReached set.
@@ -92,18 +96,28 @@ type Finding struct {
 	Path     string   `json:"path"`
 	Message  string   `json:"message"`
 	Evidence Evidence `json:"evidence"`
+	// Advice is how to fix the finding in the recognised framework
+	// (Report.Framework), beside the rule's generic remediation.
+	Advice string `json:"advice,omitempty"`
 }
 
 // Fingerprint identifies the finding across scans, for SARIF's
 // partialFingerprints and for suppression lists: the same rule on the same
 // endpoint (name, method and path) has the same fingerprint, whatever the
 // random identifiers, timings and evidence of the scan. A password reset
-// endpoint has one USER_ENUM_PASSWORD_RESET finding per channel, so there
-// the evidence channel is part of the fingerprint too.
+// endpoint has one USER_ENUM_PASSWORD_RESET finding per channel, and a
+// sign-up one USER_ENUM_REGISTER finding per channel, so there the
+// evidence channel is part of the fingerprint too.
 func (f Finding) Fingerprint() string {
 	parts := []string{f.Rule, f.Endpoint, f.Method, f.Path}
-	if f.Rule == RulePasswordReset {
+	switch {
+	case f.Rule == RulePasswordReset:
 		parts = append(parts, f.Evidence.Channel)
+	case f.Rule == RuleRegister && f.Evidence.Input == "":
+		// A sign-up reports one finding per channel, and one for a
+		// second request; the matrix's finding is the one with an
+		// input class, and keeps its old fingerprint.
+		parts = append(parts, f.Evidence.Channel, strconv.Itoa(min(f.Evidence.Attempt, 2)))
 	}
 	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return hex.EncodeToString(sum[:16])

@@ -1,7 +1,6 @@
 package scan
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -141,13 +140,7 @@ type (
 // that could not be scanned are error notifications of the invocation,
 // which then did not succeed.
 func WriteSARIF(w io.Writer, r *Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(sarifOf(r)); err != nil {
-		return fmt.Errorf("write SARIF report: %w", err)
-	}
-	return nil
+	return encodeJSON(w, sarifOf(r), "SARIF")
 }
 
 func sarifOf(r *Report) sarifLog {
@@ -157,6 +150,9 @@ func sarifOf(r *Report) sarifLog {
 		Results:     []sarifResult{},
 		ColumnKind:  "unicodeCodePoints",
 		Properties:  map[string]any{"target": r.Target, "requests": r.Requests},
+	}
+	if r.Framework != nil {
+		run.Properties["framework"] = r.Framework
 	}
 	for _, f := range r.Findings {
 		run.Results = append(run.Results, sarifResultOf(r, f))
@@ -247,13 +243,21 @@ func sarifInvocationOf(r *Report) sarifInvocation {
 		inv.EndTimeUTC = r.Started.Add(r.Duration).UTC().Format(time.RFC3339Nano)
 	}
 	for _, e := range r.Endpoints {
-		if e.Error == "" {
+		var text string
+		switch {
+		case e.Error != "":
+			text = fmt.Sprintf("The endpoint %s (%s %s) could not be scanned: %s", e.Name, e.Method, e.Path, e.Error)
+		case e.Verdict == VerdictInconclusive:
+			text = fmt.Sprintf("The endpoint %s (%s %s) is inconclusive: %s", e.Name, e.Method, e.Path, strings.Join(e.Inconclusive, "; "))
+		default:
 			continue
 		}
+		// An endpoint the scan cannot vouch for is not a pass: the run
+		// did not do what it was asked.
 		inv.ExecutionSuccessful = false
 		inv.ToolExecutionNotifications = append(inv.ToolExecutionNotifications, sarifNotification{
 			Level:     "error",
-			Message:   sarifText{Text: fmt.Sprintf("The endpoint %s (%s %s) could not be scanned: %s", e.Name, e.Method, e.Path, e.Error)},
+			Message:   sarifText{Text: text},
 			Locations: []sarifLocation{endpointLocation(r.Target, e.Name, e.Method, e.Path)},
 		})
 	}
@@ -293,6 +297,10 @@ func sarifResultOf(r *Report, f Finding) sarifResult {
 	}
 	if ev.Diff != "" {
 		res.Properties["diff"] = ev.Diff
+	}
+	if f.Advice != "" && r.Framework != nil {
+		res.Properties["framework"] = r.Framework.Name
+		res.Properties["frameworkAdvice"] = f.Advice
 	}
 	return res
 }

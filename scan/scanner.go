@@ -17,6 +17,7 @@ import (
 const (
 	DefaultProbes       = 6
 	DefaultMatrixProbes = 2
+	DefaultMaxWait      = 10 * time.Second
 )
 
 // Scanner scans targets. The zero value works. A Scanner runs one scan at
@@ -47,11 +48,30 @@ type Scanner struct {
 	// lock the known accounts) and repeated reset, resend and sign-up
 	// requests (which send mail). Off by default.
 	AllowStateChanges bool
+	// MaxWait is the longest Retry-After the scan waits out before
+	// sending a throttled probe again, once per probe and for at most
+	// three times MaxWait in all on one endpoint; default
+	// DefaultMaxWait. A target
+	// that asks for longer waits gets throttled probes, and the endpoints
+	// they leave without enough comparable rounds are inconclusive, with
+	// the time a paced scan would take.
+	MaxWait time.Duration
+	// Log, if set, is told what the scan waits for and how long that
+	// will take (pacing by Retry-After), one line at a time.
+	Log func(line string)
 
-	password    string
+	password string
+	// sentByKind counts, per endpoint kind, the requests each known
+	// identifier has been sent so far in this scan: a throttle counted
+	// per address may span endpoints of one kind (an API and a form).
+	sentByKind map[Kind]int
+	// noPace turns pacing off, for checks that measure throttling.
+	noPace      bool
 	done, total int
 	// cur is the endpoint being scanned, for this package's checks.
 	cur *endpointScan
+	// seen collects what names the target's framework (framework.go).
+	seen *observations
 }
 
 // Check is an analysis that sends its own probes. It must probe the known
@@ -111,6 +131,8 @@ func (s *Scanner) Input(identifier string) Input {
 func (s *Scanner) Scan(ctx context.Context, t *Target) (*Report, error) {
 	start := time.Now()
 	s.password = s.strongPassword()
+	s.seen = newObservations()
+	s.sentByKind = map[Kind]int{}
 	ids := s.identities(t)
 	s.done, s.total = 0, s.plan(t, ids)
 	rep := &Report{Target: t.BaseURL.String(), Started: start, Findings: []Finding{}}
@@ -118,19 +140,27 @@ func (s *Scanner) Scan(ctx context.Context, t *Target) (*Report, error) {
 	for _, ep := range t.Endpoints {
 		res := EndpointResult{Name: ep.Name, Kind: ep.Kind, Method: ep.Method, Path: ep.Path}
 		before := s.done
-		fs, err := s.scanEndpoint(ctx, t, ep, ids, &res)
 		s.cur = &endpointScan{res: &res}
+		epIDs := ids
+		if createsState(ep.Kind) {
+			// Identifiers this endpoint may register are used
+			// nowhere else: a later endpoint would take them for
+			// unknown.
+			epIDs = s.identities(t)
+		}
+		fs, err := s.scanEndpoint(ctx, t, ep, epIDs, &res)
 		for _, c := range s.Checks {
 			if err != nil {
 				break
 			}
 			s.cur.findings = fs
 			var more []Finding
-			more, err = c.Run(ctx, s, t, ep, ids)
+			more, err = c.Run(ctx, s, t, ep, epIDs)
 			fs = append(fs, more...)
 		}
 		s.cur = nil
 		res.Probes = s.done - before
+		s.sentByKind[ep.Kind] += res.Probes / max(len(epIDs.all()), 1)
 		switch {
 		case err != nil && ctx.Err() != nil:
 			interrupted(&res, err)
@@ -138,6 +168,7 @@ func (s *Scanner) Scan(ctx context.Context, t *Target) (*Report, error) {
 			res.Error = err.Error()
 			errs = append(errs, fmt.Errorf("endpoint %s: %w", ep.Name, err))
 		}
+		setVerdict(&res, len(fs))
 		rep.Endpoints = append(rep.Endpoints, res)
 		rep.Findings = append(rep.Findings, fs...)
 		if ctx.Err() != nil {
@@ -149,6 +180,7 @@ func (s *Scanner) Scan(ctx context.Context, t *Target) (*Report, error) {
 	}
 	rep.Requests = s.done
 	rep.Duration = time.Since(start)
+	rep.advise(DetectFramework(s.seen.signals(t)))
 	rep.sortFindings()
 	return rep, errors.Join(errs...)
 }
@@ -160,6 +192,9 @@ func (s *Scanner) plan(t *Target, ids Identities) int {
 	for _, ep := range t.Endpoints {
 		n += s.probes() * per
 		n += len(matrixClasses(t, ep)) * s.matrixProbes() * per
+		if createsState(ep.Kind) {
+			n += len(ids.Known) // the second request of the first unknown identifiers
+		}
 		for _, c := range s.Checks {
 			n += c.Planned(t, ep, ids)
 		}
@@ -188,13 +223,32 @@ func (s *Scanner) scanEndpoint(ctx context.Context, t *Target, ep *Endpoint, ids
 	}
 	a := b.analyse(m)
 	res.Unstable = unstableNames(a.unstable)
-	res.Notes = append(notes(b), dropSingleRounds(b, &a)...)
+	res.Notes = notes(b)
+	s.setAsideErrors(b, &a)
+	if err := s.setAsideHistory(ctx, t, ep, b, &a); err != nil {
+		return nil, err
+	}
+	s.dropSingleRounds(b, &a)
 	fs := onsetFindings(ep, b, &a, 0)
 	fs = append(fs, channelFindings(ep, b, a)...)
+	if b.fresh {
+		f, ok, err := s.secondRequest(ctx, t, ep, b, a)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			fs = append(fs, f)
+		}
+	}
 	if f, ok, err := s.registerMatrix(ctx, t, ep, ids, m, res); err != nil {
 		return nil, err
 	} else if ok {
 		fs = append(fs, f)
+	}
+	if len(fs) == 0 {
+		if err := s.positiveControl(ctx, t, ep, b, a); err != nil {
+			return nil, err
+		}
 	}
 	return fs, nil
 }
@@ -205,7 +259,8 @@ const singleRoundMin = 4
 
 // dropSingleRounds takes out of a the differences of every known
 // identifier that differs from its partner in exactly one round of a
-// batch of at least singleRoundMin rounds, and returns a note for each.
+// batch of at least singleRoundMin rounds, and makes the endpoint
+// inconclusive for each: neither a leak nor clean.
 // A leak that shows only once in that many rounds is weak evidence, and
 // it is exactly what a target's time-window throttle makes of a clean
 // endpoint: when a wait runs out in the middle of a round, the identifiers
@@ -213,9 +268,9 @@ const singleRoundMin = 4
 // control pair shows it only when the moment falls between its two
 // requests; the known identifier and its partner, as often, and that
 // would be a false alarm. A real leak shows again in a longer run.
-func dropSingleRounds(b *batch, a *analysis) []string {
+func (s *Scanner) dropSingleRounds(b *batch, a *analysis) {
 	if b.rounds < singleRoundMin {
-		return nil
+		return
 	}
 	rounds := map[int]map[int]bool{}
 	for _, d := range a.diffs {
@@ -242,14 +297,12 @@ func dropSingleRounds(b *batch, a *analysis) []string {
 		}
 	}
 	a.diffs = kept
-	var out []string
 	for k := range b.ids.Known {
 		if single[k] {
-			out = append(out, fmt.Sprintf("%s differed from an unknown identifier in one round of %d only (round %d: %s); not reported, since a throttle whose wait runs out mid-round looks the same: re-run with more --probes to confirm",
-				b.ids.Known[k], b.rounds, round[k]+1, strings.Join(channels[k], ", ")))
+			s.inconclusive("%s differed from an unknown identifier in one round of %d only (round %d: %s); not reported, since a throttle whose wait runs out mid-round looks the same: re-run with more --probes to confirm",
+				b.ids.Known[k], b.rounds, round[k]+1, strings.Join(channels[k], ", "))
 		}
 	}
-	return out
 }
 
 // channelFindings turns the differences of a batch into one finding per
@@ -277,8 +330,11 @@ func channelFindings(ep *Endpoint, b *batch, a analysis) []Finding {
 // and that is the name under which the leak is known. The evidence still
 // names the channel.
 func findingRule(k Kind, channelRule string) string {
-	if k == KindReset {
+	switch k {
+	case KindReset:
 		return RulePasswordReset
+	case KindRegister:
+		return RuleRegister
 	}
 	return channelRule
 }
@@ -361,11 +417,6 @@ func notes(b *batch) []string {
 	for _, st := range []int{http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusForbidden} {
 		if counts[st] == total {
 			out = append(out, fmt.Sprintf("every answer was %d %s: check the path, method, body and before steps (a CSRF token?)", st, http.StatusText(st)))
-		}
-	}
-	for st, n := range counts {
-		if st >= 500 {
-			out = append(out, fmt.Sprintf("%d of %d answers were %d %s", n, total, st, http.StatusText(st)))
 		}
 	}
 	return out

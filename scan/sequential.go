@@ -227,10 +227,15 @@ func (c *TimingCheck) conclude(ep *Endpoint, b *batch, l timingLook, pilot []tim
 		res.Notes = append(res.Notes, fmt.Sprintf("timing: %d of %d pairs left out, answered with different statuses", kp.dropped, kp.dropped+len(kp.a)))
 	}
 	if !l.enough {
+		// No timing verdict: the scan cannot vouch for the endpoint.
+		// Cut short, the cut is the reason and the count a detail;
+		// otherwise the pairs themselves were too few to compare.
 		if stopped == StoppedBudget || stopped == StoppedInterrupted {
-			res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("timing: %s after %d pairs, too few to decide", stopReason(stopped), len(kp.a)))
+			res.Inconclusive = appendNew(res.Inconclusive, fmt.Sprintf("timing: %s after %d pairs, too few to decide", stopReason(stopped), len(kp.a)))
+			res.Notes = append(res.Notes, l.why)
+			return nil
 		}
-		res.Notes = append(res.Notes, l.why)
+		res.Inconclusive = appendNew(res.Inconclusive, l.why)
 		return nil
 	}
 	known, control := l.known, l.control
@@ -242,13 +247,13 @@ func (c *TimingCheck) conclude(ep *Endpoint, b *batch, l timingLook, pilot []tim
 	}
 	switch {
 	case l.veto:
-		res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("timing: two unknown identifiers differed by %s (p = %.2g): latency depends on something besides the account, so there is no timing verdict",
+		res.Inconclusive = appendNew(res.Inconclusive, fmt.Sprintf("timing: two unknown identifiers differed by %s (p = %.2g): latency depends on something besides the account, so there is no timing verdict",
 			micros(control.Effect), control.P))
 		return nil
 	case l.leak:
 		return []Finding{c.finding(ep, kp, known, control, level)}
 	case stopped == StoppedInterrupted:
-		res.Inconclusive = append(res.Inconclusive, fmt.Sprintf("timing: %s after %d pairs, before a verdict: so far %s (%.0f%% interval %s to %s), p = %.2g; this sample resolves about %s, not the %s asked for",
+		res.Inconclusive = appendNew(res.Inconclusive, fmt.Sprintf("timing: %s after %d pairs, before a verdict: so far %s (%.0f%% interval %s to %s), p = %.2g; this sample resolves about %s, not the %s asked for",
 			stopReason(stopped), known.N, micros(known.Effect), 100*timingConfidence, micros(known.Low), micros(known.High), known.P, micros(reached), micros(c.resolution())))
 		return nil
 	}

@@ -22,6 +22,9 @@ func glitchServer(t *testing.T, glitches ...int) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.ParseForm()
 		status := http.StatusUnauthorized
+		if strings.Count(r.Form.Get("email"), "@") != 1 {
+			status = http.StatusUnprocessableEntity // the address is read
+		}
 		if r.Form.Get("email") == "alice@lab.example" {
 			mu.Lock()
 			n++
@@ -53,14 +56,15 @@ endpoints:
 	return rep
 }
 
-// TestSingleRoundIsANote: a difference in one round of six, whether in
-// the middle or in the last round (where it would look like an onset), is
-// a note, not a finding.
-func TestSingleRoundIsANote(t *testing.T) {
+// TestSingleRoundIsInconclusive: a difference in one round of six,
+// whether in the middle or in the last round (where it would look like an
+// onset), is not a finding, and not clean either: the endpoint is
+// inconclusive (it used to be a note, and the scan exited 0).
+func TestSingleRoundIsInconclusive(t *testing.T) {
 	for _, glitch := range []int{3, 6} {
 		rep := scanGlitch(t, glitchServer(t, glitch))
-		notes := rep.Endpoints[0].Notes
-		if len(rep.Findings) != 0 || len(notes) != 1 ||
+		notes := rep.Endpoints[0].Inconclusive
+		if len(rep.Findings) != 0 || len(notes) != 1 || rep.Endpoints[0].Verdict != scan.VerdictInconclusive ||
 			!strings.HasPrefix(notes[0], "alice@lab.example differed from an unknown identifier in one round of 6 only (round ") {
 			t.Errorf("known answered 429 on request %d only: findings %v, notes %q", glitch, rules(rep), notes)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Answers that change with repetition. A target that counts failed
@@ -51,6 +52,17 @@ type endpointScan struct {
 	// rounds counts the requests per identifier that this package's
 	// checks sent to the endpoint so far.
 	rounds int
+	// lock is a lock or throttle every identifier met in the channel
+	// comparison, if any.
+	lock *lockInfo
+	// longestWait is the longest Retry-After not waited out; paced
+	// counts the probes sent again after a wait.
+	longestWait time.Duration
+	waited      time.Duration
+	paced       int
+	// paceless is set once a wait did not help: no more waiting on
+	// this endpoint.
+	paceless bool
 }
 
 // earlierRequests is how many requests each identifier has been sent on ep
@@ -275,7 +287,7 @@ func (c *StateCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoin
 		return nil, nil
 	}
 	earlier := s.earlierRequests(t, ep)
-	b, err := s.runBatch(ctx, t, ep, ids, c.attempts(), s.Input)
+	b, err := s.runRepeated(ctx, t, ep, ids, c.attempts(), s.Input)
 	if err != nil {
 		return nil, fmt.Errorf("repeated requests: %w", err)
 	}
@@ -298,6 +310,9 @@ func (c *StateCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoin
 	first := found[0]
 	if first.round == 0 && len(before) > 0 {
 		return nil, nil // there from the start, and reported already
+	}
+	if slices.ContainsFunc(before, func(f Finding) bool { return f.Rule == onsetRule(ep.Kind) && f.Evidence.Attempt > 0 }) {
+		return nil, nil // a sign-up's second request showed it already
 	}
 	var ds []pairDiff
 	for _, d := range a.diffs {

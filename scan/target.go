@@ -189,6 +189,10 @@ func parseTarget(n *yaml.Node) (*Target, error) {
 			t.BaseURL, err = baseURL(p.val, p.key)
 		case "known":
 			t.Known, err = stringList(p.val, p.key)
+			if i := slices.Index(t.Known, KnownPlaceholder); i >= 0 && err == nil {
+				err = &TargetError{Line: p.val.Content[i].Line, Key: fmt.Sprintf("known[%d]", i),
+					Msg: "is the placeholder tacit scan init writes; replace it with an identifier that has an account (or scan with --known)"}
+			}
 		case "headers":
 			t.Headers, err = fields(p.val, p.key)
 		case "endpoints":

@@ -17,11 +17,13 @@ func WriteText(w io.Writer, r *Report) error {
 	p := &printer{w: w}
 	p.printf("tacit scan of %s\n", r.Target)
 	p.printf("%s, %s in %s\n", plural(len(r.Endpoints), "endpoint"), plural(r.Requests, "probe"), r.Duration.Round(time.Millisecond))
+	p.framework(r.Framework)
 	for _, f := range r.Findings {
 		p.finding(f)
 	}
 	p.printf("\nEndpoints\n")
 	for _, e := range r.Endpoints {
+		e.Verdict = r.VerdictOf(e)
 		p.endpoint(e, r.Findings)
 	}
 	p.printf("\n%s\n", summary(r))
@@ -35,7 +37,9 @@ type printer struct {
 
 func (p *printer) printf(format string, args ...any) {
 	if p.err == nil {
-		_, p.err = fmt.Fprintf(p.w, format, args...)
+		// Every string a target sent is printed through here:
+		// escape what a terminal would obey.
+		_, p.err = io.WriteString(p.w, Sanitize(fmt.Sprintf(format, args...)))
 	}
 }
 
@@ -55,6 +59,7 @@ func (p *printer) finding(f Finding) {
 	if rule, ok := RuleByID(f.Rule); ok {
 		p.printf("%s", wrap("Fix: "+rule.Remediation, "  "))
 	}
+	p.advice(f)
 }
 
 func (p *printer) sample(label string, s Sample) {
@@ -71,35 +76,36 @@ func (p *printer) endpoint(e EndpointResult, fs []Finding) {
 			n++
 		}
 	}
-	state := "no finding"
+	state := "clean"
 	switch {
 	case e.Error != "":
 		state = "not scanned: " + e.Error
 	case e.NotReached:
 		state = "not reached"
 	case n == 1:
-		state = "1 finding"
+		state = "leak: 1 finding"
 	case n > 1:
-		state = fmt.Sprintf("%d findings", n)
+		state = fmt.Sprintf("leak: %d findings", n)
+	case e.Verdict == VerdictInconclusive:
+		state = "inconclusive"
 	}
 	p.printf("  %-16s %-14s %-6s %-28s %4d probes  %s\n", e.Name, e.Kind, e.Method, e.Path, e.Probes, state)
 	for _, u := range e.Unstable {
 		p.printf("      not compared, varies by itself: %s\n", u)
 	}
+	for _, why := range e.Inconclusive {
+		p.printf("      inconclusive: %s\n", why)
+	}
 	for _, n := range e.Notes {
 		p.printf("      note: %s\n", n)
-	}
-	for _, n := range e.Inconclusive {
-		p.printf("      inconclusive: %s\n", n)
 	}
 }
 
 func summary(r *Report) string {
+	inc := len(r.InconclusiveEndpoints())
 	if len(r.Findings) == 0 {
-		for _, e := range r.Endpoints {
-			if e.Error != "" {
-				return "No findings, but some endpoints could not be scanned."
-			}
+		if inc > 0 {
+			return fmt.Sprintf("No findings, but inconclusive: the scan cannot vouch for %d of %d endpoints (see why above).", inc, len(r.Endpoints))
 		}
 		return "No findings: no endpoint told a known identifier from an unknown one."
 	}
@@ -117,7 +123,11 @@ func summary(r *Report) string {
 	if len(r.Findings) == 1 {
 		noun = "finding"
 	}
-	return fmt.Sprintf("%d %s (%s).", len(r.Findings), noun, strings.Join(parts, ", "))
+	out := fmt.Sprintf("%d %s (%s).", len(r.Findings), noun, strings.Join(parts, ", "))
+	if inc > 0 {
+		out += fmt.Sprintf(" Inconclusive: the scan cannot vouch for %d of %d endpoints.", inc, len(r.Endpoints))
+	}
+	return out
 }
 
 // wrap breaks s into lines of at most textWidth, each starting with

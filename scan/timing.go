@@ -180,10 +180,15 @@ func (c *TimingCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoi
 	res := s.result()
 	maxRounds := c.maxRounds(ids)
 	c.begin(s, t, ep, ids)
+	if why := s.timingBlocked(); why != "" {
+		c.recount(s, c.laterPlanned(t, ep, ids))
+		s.inconclusive("%s", why)
+		return nil, nil
+	}
 	pilotRounds := min(c.pilot(), maxRounds)
 	if pilotRounds*len(ids.Known) < timing.MinPairs {
 		c.recount(s, c.laterPlanned(t, ep, ids))
-		res.Notes = append(res.Notes, fmt.Sprintf("timing: a budget of %d requests is too small to measure", c.maxRequests()))
+		res.Inconclusive = appendNew(res.Inconclusive, fmt.Sprintf("timing: a budget of %d requests is too small to measure", c.maxRequests()))
 		return nil, nil
 	}
 	return c.runSequential(ctx, s, t, ep, ids, res)

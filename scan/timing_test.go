@@ -65,8 +65,8 @@ func TestTimingFindsSlowKnown(t *testing.T) {
 		!strings.Contains(fd.Message, "µs slower than an unknown one (95% interval ") {
 		t.Errorf("finding: %s\nevidence %+v", fd.Message, ev)
 	}
-	if rep.Requests != 4*(2+n) {
-		t.Errorf("%d requests, want 4 × (2 plain + %d timing rounds)", rep.Requests, n)
+	if rep.Requests != 4*(2+n)+1 {
+		t.Errorf("%d requests, want 4 × (2 plain + %d timing rounds) + 1 positive control", rep.Requests, n)
 	}
 }
 
@@ -125,10 +125,10 @@ func TestTimingLeavesOutDifferentStatuses(t *testing.T) {
 		t.Fatalf("rules %q", got)
 	}
 	e := rep.Endpoints[0]
-	want := []string{"timing: 30 of 30 pairs left out, answered with different statuses",
-		"timing: too few comparable pairs: timing: 0 non-zero differences, need 20"}
-	if e.Timing != nil || !slices.Equal(e.Notes, want) {
-		t.Errorf("timing %+v, notes %q", e.Timing, e.Notes)
+	want := []string{"timing: 30 of 30 pairs left out, answered with different statuses"}
+	why := []string{"timing: too few comparable pairs: timing: 0 non-zero differences, need 20"}
+	if e.Timing != nil || !slices.Equal(e.Notes, want) || !slices.Equal(e.Inconclusive, why) || e.Verdict != scan.VerdictLeak {
+		t.Errorf("timing %+v, notes %q, inconclusive %q, verdict %s", e.Timing, e.Notes, e.Inconclusive, e.Verdict)
 	}
 }
 
@@ -140,7 +140,7 @@ func TestTimingBudget(t *testing.T) {
 	s.Checks = []scan.Check{&scan.TimingCheck{MaxRequests: 40}}
 	rep := scanWith(t, f, s)
 	want := []string{"timing: a budget of 40 requests is too small to measure"}
-	if len(rep.Findings) != 0 || rep.Requests != 8 || !slices.Equal(rep.Endpoints[0].Notes, want) {
-		t.Errorf("%d requests, notes %q:\n%s", rep.Requests, rep.Endpoints[0].Notes, report(rep))
+	if e := rep.Endpoints[0]; len(rep.Findings) != 0 || rep.Requests != 8+1 || !slices.Equal(e.Inconclusive, want) || e.Verdict != scan.VerdictInconclusive {
+		t.Errorf("%d requests, inconclusive %q:\n%s", rep.Requests, e.Inconclusive, report(rep))
 	}
 }

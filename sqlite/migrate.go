@@ -25,6 +25,18 @@ type migration struct {
 	version int
 	name    string
 	sql     string
+	// step is the migration's Go step, if it has one (see goSteps).
+	step func(context.Context, *sql.Tx) error
+}
+
+// goSteps are the changes of data that SQL cannot express, by the version
+// of the migration they belong to: each runs in that migration's
+// transaction right after its SQL file, so the two are applied together or
+// not at all, and never again once recorded. A Go step still has its
+// NNN_name.sql file (which may hold only a comment), so versions stay one
+// sequence across both kinds and both engines.
+var goSteps = map[int]func(context.Context, *sql.Tx) error{
+	6: renormalizeAddresses,
 }
 
 // migrations returns the embedded migrations in version order.
@@ -45,9 +57,14 @@ func migrations() ([]migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		ms = append(ms, migration{version: version, name: base, sql: string(text)})
+		ms = append(ms, migration{version: version, name: base, sql: string(text), step: goSteps[version]})
 	}
 	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
+	for v := range goSteps {
+		if !slices.ContainsFunc(ms, func(m migration) bool { return m.version == v }) {
+			return nil, fmt.Errorf("Go migration step %d has no migration file", v)
+		}
+	}
 	for i := 1; i < len(ms); i++ {
 		if ms[i].version == ms[i-1].version {
 			return nil, fmt.Errorf("migrations %s and %s share a version", ms[i-1].name, ms[i].name)
@@ -92,6 +109,11 @@ func apply(ctx context.Context, t *sql.Tx, m migration) error {
 	}
 	if _, err := t.ExecContext(ctx, m.sql); err != nil {
 		return err
+	}
+	if m.step != nil {
+		if err := m.step(ctx, t); err != nil {
+			return err
+		}
 	}
 	_, err = t.ExecContext(ctx,
 		`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -52,6 +51,32 @@ func (t *tx) LatestSignup(ctx context.Context, email string, now time.Time) (tac
 	return s, nil
 }
 
+// PendingSignups lists up to limit unexpired sign-ups for an address,
+// newest first.
+func (t *tx) PendingSignups(ctx context.Context, email string, now time.Time, limit int) ([]tacit.Signup, error) {
+	rows, err := t.tx.QueryContext(ctx,
+		`SELECT `+signupColumns+` FROM signups
+		 WHERE email = ? AND expires_at > ?
+		 ORDER BY created_at DESC, id DESC LIMIT ?`,
+		email, micros(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("pending signups: %w", err)
+	}
+	defer rows.Close()
+	var list []tacit.Signup
+	for rows.Next() {
+		s, err := scanSignup(rows)
+		if err != nil {
+			return nil, fmt.Errorf("pending signups: %w", err)
+		}
+		list = append(list, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pending signups: %w", err)
+	}
+	return list, nil
+}
+
 // DeleteSignups removes every sign-up for an address.
 func (t *tx) DeleteSignups(ctx context.Context, email string) error {
 	if _, err := t.tx.ExecContext(ctx, `DELETE FROM signups WHERE email = ?`, email); err != nil {
@@ -60,7 +85,7 @@ func (t *tx) DeleteSignups(ctx context.Context, email string) error {
 	return nil
 }
 
-func scanSignup(row *sql.Row) (tacit.Signup, error) {
+func scanSignup(row scanner) (tacit.Signup, error) {
 	var s tacit.Signup
 	var created, expires int64
 	err := row.Scan(&s.ID, &s.Email, &s.TokenHash, &s.PasswordHash, &created, &expires)

@@ -21,6 +21,10 @@ var engine = storetest.Engine[*DB]{
 	Row: func(db *DB, query string, dest ...any) error {
 		return db.reader.QueryRow(query).Scan(dest...)
 	},
+	Exec: func(db *DB, statement string) error {
+		_, err := db.writer.Exec(statement)
+		return err
+	},
 }
 
 // TestStore and TestCounterFlood, the slow tests, run in parallel.

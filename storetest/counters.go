@@ -40,7 +40,7 @@ func counter(t *testing.T, s tacit.Store, key []byte, now time.Time) (c tacit.Co
 }
 
 func utcCounter(c tacit.Counter) tacit.Counter {
-	c.FirstAt, c.LastAt, c.ExpiresAt = c.FirstAt.UTC(), c.LastAt.UTC(), c.ExpiresAt.UTC()
+	c.FirstAt, c.LastAt, c.ExpiresAt, c.HoldUntil = c.FirstAt.UTC(), c.LastAt.UTC(), c.ExpiresAt.UTC(), c.HoldUntil.UTC()
 	return c
 }
 

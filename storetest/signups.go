@@ -87,6 +87,39 @@ func testLatestSignup(t *testing.T, s tacit.Store) {
 	})
 }
 
+func testPendingSignups(t *testing.T, s tacit.Store) {
+	ctx := context.Background()
+	// Inserted out of order: newest is decided by CreatedAt, not by ID.
+	middle := createSignup(t, s, "ada@example.com", hash(1), base.Add(time.Minute), base.Add(time.Hour))
+	newest := createSignup(t, s, "ada@example.com", hash(2), base.Add(2*time.Minute), base.Add(10*time.Minute))
+	oldest := createSignup(t, s, "ada@example.com", hash(3), base, base.Add(2*time.Hour))
+	createSignup(t, s, "bob@example.com", hash(4), base.Add(time.Hour), base.Add(3*time.Hour))
+	list := func(now time.Time, limit int) []tacit.Signup {
+		var got []tacit.Signup
+		view(t, s, func(tx tacit.Tx) error {
+			l, err := tx.PendingSignups(ctx, "ada@example.com", now, limit)
+			for _, su := range l {
+				got = append(got, utcSignup(su))
+			}
+			return err
+		})
+		return got
+	}
+	equal(t, "PendingSignups", list(base.Add(5*time.Minute), 10), []tacit.Signup{newest, middle, oldest})
+	equal(t, "PendingSignups limited", list(base.Add(5*time.Minute), 2), []tacit.Signup{newest, middle})
+	equal(t, "PendingSignups after newest expired", list(base.Add(10*time.Minute), 10), []tacit.Signup{middle, oldest})
+	if got := list(base.Add(2*time.Hour), 10); len(got) != 0 {
+		t.Errorf("PendingSignups with all expired = %+v", got)
+	}
+	view(t, s, func(tx tacit.Tx) error {
+		got, err := tx.PendingSignups(ctx, "carol@example.com", base, 10)
+		if len(got) != 0 {
+			t.Errorf("PendingSignups(unknown address) = %+v", got)
+		}
+		return err
+	})
+}
+
 func testDeleteSignups(t *testing.T, s tacit.Store) {
 	ctx := context.Background()
 	createSignup(t, s, "ada@example.com", hash(1), base, base.Add(time.Hour))

@@ -55,8 +55,8 @@ func handleAPIRegisterComplete(svc *flow.Service, s sessions) http.Handler {
 }
 
 func handleAPIVerify(svc *flow.Service, s sessions) http.Handler {
-	return apiFlow(s, texts("token"), func(ctx context.Context, in fields, c flow.Client) (tacit.Outcome, error) {
-		return svc.Verify(ctx, in.text("token"), c)
+	return apiFlow(s, texts("token", "password"), func(ctx context.Context, in fields, c flow.Client) (tacit.Outcome, error) {
+		return svc.Verify(ctx, flow.VerifyInput{Token: in.text("token"), Password: in.text("password")}, c)
 	})
 }
 

@@ -55,10 +55,13 @@ func apiAccountFlow(svc *flow.Service, s sessions, sc schema, run identityFlow) 
 	})
 }
 
-// changePasswordSchema is the one body with a boolean member.
+// changePasswordSchema is the one body with boolean members. A password
+// change ends the other sessions unless keep_other_sessions is true.
+// end_other_sessions, the opt-in of earlier versions, is still accepted
+// and changes nothing: ending them is the default now.
 var changePasswordSchema = schema{
 	"current_password": text, "password": text, "password_confirm": text,
-	"end_other_sessions": flag,
+	"keep_other_sessions": flag, "end_other_sessions": flag,
 }
 
 func handleAPIChangePassword(svc *flow.Service, s sessions) http.Handler {
@@ -66,7 +69,7 @@ func handleAPIChangePassword(svc *flow.Service, s sessions) http.Handler {
 		return svc.ChangePassword(ctx, id, flow.ChangePasswordInput{
 			CurrentPassword: in.text("current_password"),
 			Password:        in.text("password"), PasswordConfirm: in.text("password_confirm"),
-			EndOtherSessions: in.flag("end_other_sessions"),
+			KeepOtherSessions: in.flag("keep_other_sessions"),
 		}, c)
 	})
 }

@@ -117,7 +117,8 @@ func TestBadJSONEveryEndpoint(t *testing.T) {
 			t.Errorf("%s: %d %s", path, r.StatusCode, r.text())
 		}
 	}
-	// Only end_other_sessions is a boolean, and only there.
+	// Only the password change's keep_other_sessions and
+	// end_other_sessions are booleans, and only there.
 	for path, body := range map[string]string{
 		"/api/email/change":    `{"email":true}`,
 		"/api/password/forgot": `{"email":false}`,

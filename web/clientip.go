@@ -112,7 +112,8 @@ func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
 }
 
 // clientOf describes the requester to the flows: the address withClientIP
-// found, and the User-Agent for the session list.
+// found, the User-Agent for the session list, and the device token
+// withDevice found.
 func clientOf(r *http.Request) flow.Client {
 	ip, ok := r.Context().Value(clientIPKey{}).(string)
 	if !ok {
@@ -120,5 +121,6 @@ func clientOf(r *http.Request) flow.Client {
 		// are trusted.
 		ip = clientIP(r.RemoteAddr, nil, nil)
 	}
-	return flow.Client{IP: ip, UserAgent: r.UserAgent()}
+	dev, _ := r.Context().Value(deviceKey{}).(string)
+	return flow.Client{IP: ip, UserAgent: r.UserAgent(), Device: dev}
 }

@@ -1,14 +1,17 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"time"
 
+	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/flow"
 )
 
 // cookies knows the names and attributes of tacit's cookies: the session,
-// the CSRF token, and the pending second step of a sign-in with MFA.
+// the CSRF token, the pending second step of a sign-in with MFA, and the
+// device token.
 //
 // With secure set, names carry the "__Host-" prefix: browsers then accept
 // the cookie only with Secure, Path=/ and no Domain, so neither a sibling
@@ -20,14 +23,16 @@ type cookies struct {
 	sessionName string
 	csrfName    string
 	mfaName     string
+	deviceName  string
 }
 
 func newCookies(secure bool) cookies {
-	c := cookies{secure: secure, sessionName: "tacit_session", csrfName: "tacit_csrf", mfaName: "tacit_mfa"}
+	c := cookies{secure: secure, sessionName: "tacit_session", csrfName: "tacit_csrf", mfaName: "tacit_mfa", deviceName: "tacit_device"}
 	if secure {
 		c.sessionName = "__Host-" + c.sessionName
 		c.csrfName = "__Host-" + c.csrfName
 		c.mfaName = "__Host-" + c.mfaName
+		c.deviceName = "__Host-" + c.deviceName
 	}
 	return c
 }
@@ -85,3 +90,37 @@ func (c cookies) clearMFA(w http.ResponseWriter) { c.clear(w, c.mfaName) }
 
 // mfa returns the request's second-step token, or "".
 func (c cookies) mfa(r *http.Request) string { return value(r, c.mfaName) }
+
+// deviceCookieAge is how long a browser keeps its device token: long
+// enough that an owner's usual browsers still hold one when an outsider
+// locks the address, within what browsers allow (400 days).
+const deviceCookieAge = 180 * 24 * time.Hour
+
+// setDevice hands the client the device token of a sign-in or a reset
+// (tacit.Outcome.Device). It outlives sign-out: it says that this browser
+// has proved control of an address before, not that it is signed in.
+func (c cookies) setDevice(w http.ResponseWriter, token string) {
+	ck := c.base(c.deviceName, token)
+	ck.MaxAge = int(deviceCookieAge / time.Second)
+	http.SetCookie(w, ck)
+}
+
+// keepDevice sets the device cookie when an outcome carries a token.
+func (c cookies) keepDevice(w http.ResponseWriter, o tacit.Outcome) {
+	if o.Device != "" {
+		c.setDevice(w, o.Device)
+	}
+}
+
+type deviceKey struct{}
+
+// withDevice keeps the request's device token, if any, in its context for
+// clientOf: the flows check it against the address being signed in to.
+func withDevice(next http.Handler, c cookies) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tok := value(r, c.deviceName); tok != "" {
+			r = r.WithContext(context.WithValue(r.Context(), deviceKey{}, tok))
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -154,18 +154,23 @@ func TestSessionsPage(t *testing.T) {
 	wantRedirect(t, "end others without a session", anon.postForm("/account/sessions/end-others", url.Values{}), "/login")
 }
 
+// jsonFields is jsonBody with more members, written as JSON, added.
+func jsonFields(fields map[string]string, more string) string {
+	return strings.TrimSuffix(jsonBody(fields), "}") + "," + more + "}"
+}
+
 // TestChangePassword through the JSON API and the account page.
 func TestChangePassword(t *testing.T) {
 	h := newHarness(t, options{})
-	change := func(b *browser, current, pw string, others *bool) reply {
+	change := func(b *browser, current, pw string, keep *bool) reply {
 		body := map[string]any{"current_password": current, "password": pw, "password_confirm": pw}
-		if others != nil {
-			body["end_other_sessions"] = *others
+		if keep != nil {
+			body["keep_other_sessions"] = *keep
 		}
 		j, _ := json.Marshal(body)
 		return b.postJSON("/api/password/change", string(j))
 	}
-	yes, no := true, false
+	yes := true
 
 	t.Run("JSON", func(t *testing.T) {
 		h.t = t
@@ -177,13 +182,30 @@ func TestChangePassword(t *testing.T) {
 		wantStatus(t, "too short", change(b, arrangedPassword, "short", nil), 422, `{"error":"invalid_input","fields":{"password":"too_short"}}`)
 		wantStatus(t, "string flag", b.postJSON("/api/password/change", `{"end_other_sessions":"true"}`), 400,
 			`{"error":"malformed_json","message":"The field \"end_other_sessions\" must be true or false."}`)
-		wantStatus(t, "keep others", change(b, arrangedPassword, newPassword, &no), 204, "")
+		wantStatus(t, "string keep flag", b.postJSON("/api/password/change", `{"keep_other_sessions":"true"}`), 400,
+			`{"error":"malformed_json","message":"The field \"keep_other_sessions\" must be true or false."}`)
+		wantStatus(t, "keep others", change(b, arrangedPassword, newPassword, &yes), 204, "")
 		wantStatus(t, "other device kept", other.get("/api/session"), 200, "")
-		wantStatus(t, "end others", change(b, newPassword, newPassword+"!", &yes), 204, "")
+		// Ending the other sessions is the default: a stolen session does
+		// not outlive the owner's password change.
+		wantStatus(t, "end others by default", change(b, newPassword, newPassword+"!", nil), 204, "")
 		wantStatus(t, "other device ended", other.get("/api/session"), 401, "")
 		wantStatus(t, "this device kept", b.get("/api/session"), 200, "")
 		if loginStatus(h, email, newPassword+"!") != 200 || loginStatus(h, email, newPassword) != 401 {
 			t.Error("sign-in does not take exactly the newest password")
+		}
+		// keep_other_sessions false, and the opt-in of earlier versions
+		// either way, end them too.
+		cur := newPassword + "!"
+		for i, body := range []string{`"keep_other_sessions":false`, `"end_other_sessions":true`, `"end_other_sessions":false`} {
+			next := fmt.Sprintf("%s %d", newPassword, i)
+			other := h.browser()
+			other.signIn(email, cur)
+			wantStatus(t, body, b.postJSON("/api/password/change", jsonFields(map[string]string{
+				"current_password": cur, "password": next, "password_confirm": next,
+			}, body)), 204, "")
+			wantStatus(t, body+": other device", other.get("/api/session"), 401, "")
+			cur = next
 		}
 		h.deliver()
 		if s, _ := newestMail(t, h, email); s != "Your tacit password was changed" {
@@ -197,7 +219,7 @@ func TestChangePassword(t *testing.T) {
 		b, other := h.signedIn(email, "a"), h.signedIn(email, "b")
 		b.get("/account")
 		post := func(vals url.Values) reply { return b.postForm("/account/password", vals) }
-		r := post(url.Values{"current_password": {wrongPassword}, "password": {newPassword}, "password_confirm": {newPassword}, "end_other_sessions": {"on"}})
+		r := post(url.Values{"current_password": {wrongPassword}, "password": {newPassword}, "password_confirm": {newPassword}, "keep_other_sessions": {"on"}})
 		wantStatus(t, "wrong current", r, 401, "")
 		if !strings.Contains(r.text(), "This is not your current password.") || !strings.Contains(r.text(), `type="checkbox" value="on" checked`) {
 			t.Errorf("wrong current password page:\n%s", r.text())
@@ -215,13 +237,19 @@ func TestChangePassword(t *testing.T) {
 		if !strings.Contains(r.text(), "Enter a new password.") || !strings.Contains(r.text(), `href="#pw-password"`) {
 			t.Errorf("form without a new password:\n%s", r.text())
 		}
-		r = post(url.Values{"current_password": {arrangedPassword}, "password": {newPassword}, "password_confirm": {newPassword}, "end_other_sessions": {"on"}})
+		if p := b.get("/account"); !strings.Contains(p.text(), "Stay signed in on my other devices") {
+			t.Error("the account page does not offer to keep the other devices")
+		}
+		r = post(url.Values{"current_password": {arrangedPassword}, "password": {newPassword}, "password_confirm": {newPassword}})
 		wantRedirect(t, "change", r, "/account?done=password_changed_others")
 		wantStatus(t, "other device", other.get("/api/session"), 401, "")
 		if p := b.get("/account?done=password_changed_others"); !strings.Contains(p.text(), "Your password is changed, and your other devices are signed out.") {
 			t.Error("no notice after the change")
 		}
-		wantRedirect(t, "change again", post(url.Values{"current_password": {newPassword}, "password": {arrangedPassword}, "password_confirm": {arrangedPassword}}), "/account?done=password_changed")
+		third := h.browser()
+		third.signIn(email, newPassword)
+		wantRedirect(t, "change again, keeping the others", post(url.Values{"current_password": {newPassword}, "password": {arrangedPassword}, "password_confirm": {arrangedPassword}, "keep_other_sessions": {"on"}}), "/account?done=password_changed")
+		wantStatus(t, "kept device", third.get("/api/session"), 200, "")
 
 		anon := h.browser()
 		anon.get("/login")

@@ -167,9 +167,9 @@ func TestEndToEndForms(t *testing.T) {
 		}
 		wantStatus(t, "login before confirming", b.postJSON("/api/login", jsonBody(map[string]string{"email": email, "password": chosenPassword})), 401, "")
 
-		r := b.postForm("/verify", url.Values{"token": {token}})
+		r := b.postForm("/verify", url.Values{"token": {token}, "password": {chosenPassword}})
 		wantRedirect(t, "verify", r, "/account")
-		wantStatus(t, "verify twice", b.postForm("/verify", url.Values{"token": {token}}), 400, "")
+		wantStatus(t, "verify twice", b.postForm("/verify", url.Values{"token": {token}, "password": {chosenPassword}}), 400, "")
 		accountThenSignOutAndIn(t, h, b, email)
 	})
 }

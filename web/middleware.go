@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -102,11 +103,18 @@ func logRequests(next http.Handler, log *slog.Logger) http.Handler {
 		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
+		status := sw.code()
+		// A request whose client hung up before its answer ends in an
+		// error answered to no one. It is counted as 499 (nginx's "client
+		// closed request"), not as a 500: the server did nothing wrong.
+		if status >= 500 && r.Context().Err() != nil {
+			status = statusClientGone
+		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("request_id", id),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
-			slog.Int("status", sw.code()),
+			slog.Int("status", status),
 			slog.Duration("duration", time.Since(start)))
 	})
 }
@@ -123,10 +131,20 @@ func requestID(r *http.Request) string {
 	return id
 }
 
+// statusClientGone is the status the request log gives a request whose
+// client went away before its answer.
+const statusClientGone = 499
+
 // logError logs an internal error with the request's id. Only the id ever
-// reaches the client, never the error text.
+// reaches the client, never the error text. An error that is the client
+// hanging up (the request's context cancelled, not timed out) is no fault
+// of the server's: it is logged at INFO as "client went away".
 func logError(log *slog.Logger, r *http.Request, msg string, err error) {
-	log.LogAttrs(r.Context(), slog.LevelError, msg,
+	level := slog.LevelError
+	if errors.Is(err, context.Canceled) && errors.Is(context.Cause(r.Context()), context.Canceled) {
+		level, msg = slog.LevelInfo, "client went away: "+msg
+	}
+	log.LogAttrs(r.Context(), level, msg,
 		slog.String("request_id", requestID(r)),
 		slog.String("path", r.URL.Path),
 		slog.String("error", err.Error()))

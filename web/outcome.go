@@ -93,6 +93,7 @@ func respond(w http.ResponseWriter, r *http.Request, s sessions, o tacit.Outcome
 	if o.Challenge != nil {
 		s.ck.setMFA(w, o.Challenge.Token)
 	}
+	s.ck.keepDevice(w, o)
 	if o.Kind == tacit.Throttled {
 		setRetryAfter(w, o.RetryAfter)
 	}

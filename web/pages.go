@@ -90,21 +90,44 @@ func handleComplete(svc *flow.Service, s sessions, v *views) http.Handler {
 	})
 }
 
-// handleVerifyForm shows a button that confirms the address. Following a
+// verifyPage is the form that confirms a full-form sign-up: the password
+// chosen at sign-up, which proves the follower of the link is who signed
+// up. email fills a hidden username field for password managers.
+func verifyPage(token, email string) page {
+	return page{
+		Title: "Confirm your address", Token: token, Order: []string{"password"},
+		Values:  map[string]string{"email": email},
+		Wording: map[string]string{"password:" + tacit.CodeRequired: "Enter the password you chose when you signed up."},
+	}
+}
+
+// handleVerifyForm shows the form that confirms the address. Following a
 // link must never confirm by itself: mail scanners fetch links in mail.
-func handleVerifyForm(v *views) http.Handler {
-	return linkForm(v, "verify", func(tok string) page { return page{Title: "Confirm your address", Token: tok} })
+func handleVerifyForm(svc *flow.Service, v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok := r.URL.Query().Get("token")
+		if !tacit.WellFormedToken(tok) {
+			v.invalidLink(w, r)
+			return
+		}
+		v.render(w, r, http.StatusOK, "verify", verifyPage(tok, svc.SignupAddress(r.Context(), tok)))
+	})
 }
 
 func handleVerify(svc *flow.Service, s sessions, v *views) http.Handler {
 	return formPost(v, func(w http.ResponseWriter, r *http.Request, f url.Values) {
-		o, err := svc.Verify(r.Context(), f.Get("token"), clientOf(r))
+		tok := f.Get("token")
+		o, err := svc.Verify(r.Context(), flow.VerifyInput{Token: tok, Password: f.Get("password")}, clientOf(r))
 		if err == nil && o.Session != nil {
 			s.start(w, r, o.Session)
 			seeOther(w, r, "/account")
 			return
 		}
-		v.formOutcome(w, r, page{Title: "Confirm your address"}, "verify", svc.Policy(), o, err)
+		p := verifyPage(tok, f.Get("email"))
+		if o.Kind == tacit.InvalidCredentials {
+			p.Errors = map[string]string{"password": "This is not the password you chose when you signed up."}
+		}
+		v.formOutcome(w, r, p, "verify", svc.Policy(), o, err)
 	})
 }
 
@@ -160,6 +183,7 @@ func handleLogin(svc *flow.Service, s sessions, v *views) http.Handler {
 		next := localPath(f.Get("next"))
 		if err == nil && o.Session != nil {
 			s.start(w, r, o.Session)
+			s.ck.keepDevice(w, o)
 			seeOther(w, r, cmp.Or(next, "/account"))
 			return
 		}

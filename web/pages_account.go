@@ -139,24 +139,24 @@ func (v *views) accountFailure(w http.ResponseWriter, r *http.Request, svc *flow
 
 func handleChangePassword(svc *flow.Service, v *views) http.Handler {
 	return accountPost(svc, v, func(w http.ResponseWriter, r *http.Request, f url.Values, id flow.Identity) {
-		others := f.Get("end_other_sessions") != ""
+		keep := f.Get("keep_other_sessions") != ""
 		o, err := svc.ChangePassword(r.Context(), id, flow.ChangePasswordInput{
 			CurrentPassword: f.Get("current_password"),
 			Password:        f.Get("password"), PasswordConfirm: f.Get("password_confirm"),
-			EndOtherSessions: others,
+			KeepOtherSessions: keep,
 		}, clientOf(r))
 		if err == nil && o.Kind == tacit.Done {
-			done := "password_changed"
-			if others {
-				done = "password_changed_others"
+			done := "password_changed_others"
+			if keep {
+				done = "password_changed"
 			}
 			seeOther(w, r, "/account?done="+done)
 			return
 		}
 		v.accountFailure(w, r, svc, id, func(p *page) *page {
 			form := p.PasswordForm
-			if others {
-				form.Values = map[string]string{"end_other_sessions": "on"}
+			if keep {
+				form.Values = map[string]string{"keep_other_sessions": "on"}
 			}
 			if o.Kind == tacit.InvalidCredentials {
 				form.Errors = map[string]string{"current_password": "This is not your current password."}

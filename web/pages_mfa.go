@@ -41,6 +41,7 @@ func handleLoginMFA(svc *flow.Service, s sessions, v *views) http.Handler {
 		if err == nil && o.Session != nil {
 			v.ck.clearMFA(w)
 			s.start(w, r, o.Session)
+			s.ck.keepDevice(w, o)
 			seeOther(w, r, cmp.Or(next, "/account"))
 			return
 		}

@@ -65,6 +65,7 @@ func handleReset(svc *flow.Service, v *views) http.Handler {
 		}, clientOf(r))
 		switch {
 		case err == nil && o.Kind == tacit.Done:
+			v.ck.keepDevice(w, o)
 			seeOther(w, r, "/password/reset/done")
 		case err == nil && o.Kind == tacit.InvalidToken:
 			v.resetLinkDead(w, r)

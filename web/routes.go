@@ -45,7 +45,7 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("GET /register/sent", handleSent(v))
 	mux.Handle("GET /register/complete", handleCompleteForm(svc, v))
 	mux.Handle("POST /register/complete", handleComplete(svc, s, v))
-	mux.Handle("GET /verify", handleVerifyForm(v))
+	mux.Handle("GET /verify", handleVerifyForm(svc, v))
 	mux.Handle("POST /verify", handleVerify(svc, s, v))
 	mux.Handle("GET /verify/resend", handleResendForm(v))
 	mux.Handle("POST /verify/resend", handleResend(svc, v))

@@ -37,6 +37,14 @@ func TestSeedRegistrationMatrix(t *testing.T) {
 			`{"error":"invalid_input","fields":{"password_confirm":"required"}}`},
 		{"bad email syntax", plain, func(e string) string { return strings.Replace(e, "@", " at ", 1) }, good, good,
 			`{"error":"invalid_input","fields":{"email":"invalid_email"}}`},
+		// Look-alikes of the arranged address: an invisible code point
+		// inside it (issue 17, item 10).
+		{"zero-width space", plain, invisibleIn("\u200b"), good, good,
+			`{"error":"invalid_input","fields":{"email":"invalid_email"}}`},
+		{"right-to-left override", plain, invisibleIn("\u202e"), good, good,
+			`{"error":"invalid_input","fields":{"email":"invalid_email"}}`},
+		{"soft hyphen", plain, invisibleIn("\u00ad"), good, good,
+			`{"error":"invalid_input","fields":{"email":"invalid_email"}}`},
 		{"too short", plain, same, "Ab1!", "Ab1!",
 			`{"error":"invalid_input","fields":{"password":"too_short"}}`},
 		{"missing character classes", strict, same, "onlylowercaseletters", "onlylowercaseletters",
@@ -112,3 +120,9 @@ func TestSeedRegistrationMatrix(t *testing.T) {
 }
 
 func same(e string) string { return e }
+
+// invisibleIn returns a function that puts inv after the first character
+// of an address, making a look-alike of it.
+func invisibleIn(inv string) func(string) string {
+	return func(e string) string { return e[:1] + inv + e[1:] }
+}

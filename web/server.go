@@ -86,6 +86,7 @@ func NewServer(svc *flow.Service, cfg Config) http.Handler {
 	var h http.Handler = mux
 	h = crossOriginProtection(h, v)
 	h = securityHeaders(h, hstsFor(cfg.BaseURL))
+	h = withDevice(h, ck)
 	h = withClientIP(h, cfg.TrustedProxies)
 	h = limitTime(h, cfg.RequestTimeout)
 	h = logRequests(h, cfg.Logger)

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/internal/accountstate"
 )
@@ -173,10 +175,10 @@ func probes() []probe {
 		emailChangeProbe("to the address", 303, true, arrangedPassword),
 		// Everything else, with the same request for both addresses.
 		fixedAPI("/api/register/complete", 400, tokenPw),
-		fixedAPI("/api/verify", 400, map[string]string{"token": fixedToken}),
+		fixedAPI("/api/verify", 400, map[string]string{"token": fixedToken, "password": chosenPassword}),
 		fixedAPI("/api/logout", 204, nil),
 		fixedPost("/register/complete", 400, "/register/complete?token="+fixedToken, tokenPw),
-		fixedPost("/verify", 400, "/verify?token="+fixedToken, map[string]string{"token": fixedToken}),
+		fixedPost("/verify", 400, "/verify?token="+fixedToken, map[string]string{"token": fixedToken, "password": chosenPassword}),
 		fixedPost("/logout", 303, "/logout", nil),
 		fixedAPI("/api/password/reset", 400, tokenPw),
 		fixedPost("/password/reset", 400, "/password/forgot", tokenPw),
@@ -285,4 +287,138 @@ func TestUniformProbeSeesDifference(t *testing.T) {
 	if diffSnapshots(sa, sb) == "" {
 		t.Fatal("a signed-in answer and a refused one compare equal")
 	}
+}
+
+// ownerSignIn signs browser b in to email through the JSON API, with the
+// second step when the account has MFA on, and fails the test unless that
+// works.
+func (h *harness) ownerSignIn(t *testing.T, b *browser, email, password string) {
+	t.Helper()
+	r := b.postJSON("/api/login", jsonBody(map[string]string{"email": email, "password": password}))
+	if r.StatusCode == http.StatusOK && strings.Contains(r.text(), "mfa_required") {
+		r = b.postJSON("/api/login/mfa", codeBody(h.code(accountstate.TOTPSecret, 0)))
+	}
+	if r.StatusCode != http.StatusOK || b.session() == "" {
+		t.Fatalf("owner's sign-in to %s: %d %s", email, r.StatusCode, r.text())
+	}
+}
+
+// TestUniformBetweenOutsiderRequests is the HTTP level of the flow test of
+// the same name: an outsider, from fresh browsers, fails
+// accountstate.OutsiderFailures sign-ins about an address in each state;
+// something happens in between (the owner signs in from a browser that
+// signed in before or from a new one, resets the password, changes it,
+// or the counter table fills up); the outsider tries again. Every response
+// must equal, addresses masked, the one for an address without an
+// account, and the sequence must be the expected one.
+func TestUniformBetweenOutsiderRequests(t *testing.T) {
+	const newPassword = "owner's new one 1"
+	afterFailures := []step{badLogin, tooMany("2"), tooMany("2"), badLogin, tooMany("4"), tooMany("4")}
+	full := repeat(6, tooMany("60"))
+	for _, between := range accountstate.AllBetween {
+		t.Run(string(between), func(t *testing.T) {
+			h := newHarness(t, options{frozen: true})
+			emails := map[accountstate.State]string{}
+			owners := map[accountstate.State]*browser{}
+			for _, s := range accountstate.All {
+				emails[s] = h.arranged(s)
+				if s.Live() {
+					owners[s] = h.browser()
+					h.ownerSignIn(t, owners[s], emails[s], arrangedPassword)
+				}
+			}
+			h.nextStep() // a fresh TOTP step for the owners' next sign-in
+
+			var got []step
+			try := func(n int) {
+				t.Helper()
+				for range n {
+					login := func(e string) reply {
+						return h.browser().postJSON("/api/login", jsonBody(map[string]string{"email": e, "password": wrongPassword}))
+					}
+					none := login(emails[accountstate.None])
+					for _, s := range accountstate.All[1:] {
+						sameResponse(t, fmt.Sprintf("outsider's sign-in #%d [%s vs none]", len(got)+1, s), login(emails[s]), none, emails[s], emails[accountstate.None])
+					}
+					got = append(got, step{none.StatusCode, none.Header.Get("Retry-After"), none.text()})
+				}
+			}
+			try(accountstate.OutsiderFailures)
+			h.skew.Add(int64(2 * time.Second))
+
+			switch between {
+			case accountstate.OwnerSignedIn:
+				for s, b := range owners {
+					h.ownerSignIn(t, b, emails[s], arrangedPassword)
+				}
+			case accountstate.OwnerSignedInNewDevice:
+				for s := range owners {
+					h.ownerSignIn(t, h.browser(), emails[s], arrangedPassword)
+				}
+			case accountstate.OwnerReset:
+				for _, s := range accountstate.All {
+					wantStatus(t, "forgot", h.browser().postJSON("/api/password/forgot", jsonBody(map[string]string{"email": emails[s]})), 202, "")
+				}
+				h.deliver()
+				for s, b := range owners {
+					token := mailboxLink(t, h, emails[s], "/password/reset")
+					r := b.postJSON("/api/password/reset", jsonBody(map[string]string{"token": token, "password": newPassword, "password_confirm": newPassword}))
+					wantStatus(t, "owner's reset", r, 204, "")
+					h.ownerSignIn(t, b, emails[s], newPassword)
+				}
+			case accountstate.OwnerChangedPassword:
+				for _, b := range owners {
+					r := b.postJSON("/api/password/change", jsonBody(map[string]string{
+						"current_password": arrangedPassword, "password": newPassword, "password_confirm": newPassword,
+					}))
+					wantStatus(t, "owner's password change", r, 204, "")
+				}
+			case accountstate.CounterTableFull:
+				h.fillCounterTable(t, 20)
+			}
+
+			try(3)
+			h.skew.Add(int64(3 * time.Second))
+			try(3)
+			want := seq(repeat(accountstate.OutsiderFailures, badLogin), afterFailures)
+			if between == accountstate.CounterTableFull {
+				want = seq(repeat(accountstate.OutsiderFailures, badLogin), full)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("outsider's sequence\n got %v\nwant %v", got, want)
+			}
+		})
+	}
+}
+
+// fillCounterTable fills the counter table with more than maxKeys
+// counters that hold their keys back for an hour, trims it to maxKeys as
+// the server's trim loop does, and tells the flows whether it is full.
+func (h *harness) fillCounterTable(t *testing.T, maxKeys int) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now().Add(time.Duration(h.skew.Load()))
+	err := h.store.Update(ctx, func(tx tacit.Tx) error {
+		for i := range maxKeys + 5 {
+			k := []byte(fmt.Sprintf("holding junk %d", i))
+			if _, err := tx.HitCounter(ctx, k, now, time.Hour); err != nil {
+				return err
+			}
+			if err := tx.HoldCounter(ctx, k, now.Add(time.Hour)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := h.store.TrimCounters(ctx, now, maxKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left <= maxKeys {
+		t.Fatalf("%d counters left after the trim, want more than %d", left, maxKeys)
+	}
+	h.svc.SetCounterTableFull(left > maxKeys)
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/internal/upkeep"
 	"github.com/tacitauth/tacit/postgres"
 	"github.com/tacitauth/tacit/sqlite"
 )
@@ -27,6 +28,8 @@ type store interface {
 	tacit.Store
 	Migrate(ctx context.Context) error
 	MigrationsCurrent(ctx context.Context) (bool, error)
+	AddressReport(ctx context.Context) (upkeep.Report, error)
+	HashSamples(ctx context.Context) ([]string, error)
 }
 
 var (
@@ -236,11 +239,22 @@ func (e redactedError) Unwrap() error { return e.err }
 // directory is created if needed, private to the server's user (0700): it
 // holds password hashes and, in the dev mailbox, live sign-up links.
 func openStore(ctx context.Context, c Config) (store, error) {
-	setting := c.name("database_url")
+	return openDatabase(ctx, c.Database, c.databaseSetting())
+}
+
+// lockStore locks the configured database for the command cmd (see
+// lockDatabase).
+func lockStore(c Config, cmd string) (*dbLock, error) {
+	return lockDatabase(c.Database, c.databaseSetting(), cmd)
+}
+
+// databaseSetting names the setting that chose the database, as the user
+// gave it: database_url, or data_dir when that is empty.
+func (c *Config) databaseSetting() string {
 	if c.Database.raw == "" {
-		setting = c.name("data_dir")
+		return c.name("data_dir")
 	}
-	return openDatabase(ctx, c.Database, setting)
+	return c.name("database_url")
 }
 
 // openDatabase opens d; setting names where d came from, for errors.
@@ -269,14 +283,18 @@ func migrateStore(ctx context.Context, db store, d Database, stdout io.Writer) e
 		return d.redact(err)
 	}
 	if current {
-		_, err = fmt.Fprintf(stdout, "database %s is current\n", d.Display())
-		return err
+		if _, err = fmt.Fprintf(stdout, "database %s is current\n", d.Display()); err != nil {
+			return err
+		}
+		return reportAddresses(ctx, db, d, stdout)
 	}
 	if err := db.Migrate(ctx); err != nil {
 		return d.redact(err)
 	}
-	_, err = fmt.Fprintf(stdout, "database %s migrated\n", d.Display())
-	return err
+	if _, err = fmt.Fprintf(stdout, "database %s migrated\n", d.Display()); err != nil {
+		return err
+	}
+	return reportAddresses(ctx, db, d, stdout)
 }
 
 // closeStore closes db, keeping the first error: for deferred calls.

@@ -86,8 +86,11 @@ func limitSettings() []setting {
 // throttleSettings bound the throttle counters and say whom to believe
 // about a client's address.
 var throttleSettings = []setting{
+	{key: "limit_mfa_lock", def: strconv.Itoa(flow.DefaultLimits().MFALock), tag: "!!int",
+		about: "wrong second-step codes in a row that lock an account's second step until a password reset, never forgotten by time (0: off)",
+		set:   setMFALock, get: func(c *Config) string { return strconv.Itoa(c.Limits.MFALock) }},
 	{key: "throttle_max_keys", def: strconv.Itoa(defaultThrottleMaxKeys), tag: "!!int",
-		about: "most throttle counters kept; past it the least recently hit are dropped",
+		about: "most throttle counters kept; past it the least recently hit that hold nothing back are dropped, and if delays and locks alone exceed it, requests needing a new counter are throttled",
 		set:   setThrottleMaxKeys, get: func(c *Config) string { return strconv.Itoa(c.ThrottleMaxKeys) }},
 	{key: "trusted_proxies",
 		about: "reverse proxies whose X-Forwarded-For gives the client address: comma list of IPs or CIDRs (default none: the connection's address is the client's)",
@@ -113,6 +116,12 @@ func setNotifyUnknown(c *Config, v string) error {
 		return nil
 	}
 	return fmt.Errorf("must be true or false, got %q", v)
+}
+
+func setMFALock(c *Config, v string) error {
+	n, err := parseWhole(v, 0, 1<<31-1)
+	c.Limits.MFALock = int(n)
+	return err
 }
 
 func setThrottleMaxKeys(c *Config, v string) error {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -28,7 +29,7 @@ const copyProgressEvery = 10_000
 // sessions. IDs change; every row follows its account to the new one.
 var copiedTables = map[string][]string{
 	"accounts":       {"id", "email", "password_hash", "created_at", "disabled"},
-	"totp":           {"account_id", "secret", "enabled", "last_step", "created_at"},
+	"totp":           {"account_id", "secret", "enabled", "last_step", "created_at", "failures"},
 	"recovery_codes": {"account_id", "code_hash"},
 	"sessions":       {"id", "account_id", "token_hash", "created_at", "last_seen_at", "expires_at", "user_agent", "ip"},
 }
@@ -63,7 +64,7 @@ var droppedTables = []droppedTable{
 const (
 	selectAccounts = `SELECT id, email, password_hash, created_at, disabled FROM accounts
 		WHERE id > $1 ORDER BY id LIMIT $2`
-	selectTOTP = `SELECT account_id, secret, enabled, last_step, created_at FROM totp
+	selectTOTP = `SELECT account_id, secret, enabled, last_step, created_at, failures FROM totp
 		WHERE account_id BETWEEN $1 AND $2 ORDER BY account_id`
 	selectRecoveryCodes = `SELECT account_id, code_hash FROM recovery_codes
 		WHERE account_id BETWEEN $1 AND $2 ORDER BY account_id, code_hash`
@@ -83,13 +84,19 @@ type migrateDataOptions struct {
 	batch, progressEvery int
 }
 
+// migrateDataFlags defines migrate-data's flags on fs.
+func migrateDataFlags(fs *flag.FlagSet) (from, to *string, sessions *bool) {
+	from = fs.String("from", "", "database URL to copy from")
+	to = fs.String("to", "", "database URL to copy into")
+	sessions = fs.Bool("sessions", true, "copy live sessions too")
+	return from, to, sessions
+}
+
 // parseMigrateDataArgs reads migrate-data's flags. flag.ErrHelp means -h.
 func parseMigrateDataArgs(args []string) (migrateDataOptions, error) {
 	fs := flag.NewFlagSet("migrate-data", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are reported once, by the caller
-	from := fs.String("from", "", "database URL to copy from")
-	to := fs.String("to", "", "database URL to copy into")
-	sessions := fs.Bool("sessions", true, "copy live sessions too")
+	from, to, sessions := migrateDataFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return migrateDataOptions{}, err
@@ -124,6 +131,22 @@ func parseMigrateDataArgs(args []string) (migrateDataOptions, error) {
 // Account IDs may change; what belongs to an account follows it to its new
 // ID.
 func migrateData(ctx context.Context, opts migrateDataOptions, stdout, stderr io.Writer) (err error) {
+	// Servers on either side must be stopped (a session or sign-up made
+	// during the copy would be lost): a SQLite file a serve holds is
+	// refused. The same file on both sides is locked once, and then
+	// refused by checkNoAccounts, or copies nothing.
+	from, err := lockDatabase(opts.from, "--from", "migrate-data")
+	if err != nil {
+		return err
+	}
+	defer from.release()
+	if opts.to.Engine != engineSQLite || filepath.Clean(opts.to.Path) != filepath.Clean(opts.from.Path) {
+		to, err := lockDatabase(opts.to, "--to", "migrate-data")
+		if err != nil {
+			return err
+		}
+		defer to.release()
+	}
 	src, err := openSnapshot(ctx, opts.from, "--from")
 	if err != nil {
 		return err
@@ -257,7 +280,7 @@ func (c *copier) readAccounts(ctx context.Context, after int64) (accountBatch, e
 	err = c.src.each(ctx, selectTOTP, []any{first, last}, func(scan func(...any) error) error {
 		var o tacit.TOTP
 		var created int64
-		if err := scan(&o.AccountID, &o.Secret, &o.Enabled, &o.LastStep, &created); err != nil {
+		if err := scan(&o.AccountID, &o.Secret, &o.Enabled, &o.LastStep, &created, &o.Failures); err != nil {
 			return fmt.Errorf("read authenticator: %w", err)
 		}
 		o.CreatedAt = fromMicros(created)

@@ -163,7 +163,7 @@ func fillSource(t *testing.T, dbURL string, fillers int) sourceFixture {
 				return err
 			}
 		}
-		aliceTOTP = tacit.TOTP{AccountID: alice.ID, Secret: "JBSWY3DPEHPK3PXP", Enabled: true, LastStep: 59_000_123, CreatedAt: at[0]}
+		aliceTOTP = tacit.TOTP{AccountID: alice.ID, Secret: "JBSWY3DPEHPK3PXP", Enabled: true, LastStep: 59_000_123, CreatedAt: at[0], Failures: 7}
 		bobTOTP = tacit.TOTP{AccountID: bob.ID, Secret: "KRSXG5CTMVRXEZLU", CreatedAt: at[1]}
 		for _, o := range []tacit.TOTP{aliceTOTP, bobTOTP} {
 			if err := tx.SaveTOTP(ctx, o); err != nil {
@@ -835,8 +835,8 @@ func TestMigrateDataRefusesUnknownSchema(t *testing.T) {
 	}{
 		{"table", `CREATE TABLE passkeys (account_id INTEGER NOT NULL, credential BLOB NOT NULL)`,
 			"--from: table passkeys is not one this tacit knows, so migrate-data cannot tell whether it holds what protects an account; copy with the tacit version that made it"},
-		{"column", `ALTER TABLE totp ADD COLUMN failures INTEGER NOT NULL DEFAULT 0`,
-			"--from: column totp.failures is not one this tacit knows, so migrate-data cannot tell whether it holds what protects an account; copy with the tacit version that made it"},
+		{"column", `ALTER TABLE totp ADD COLUMN passkey_hint TEXT NOT NULL DEFAULT ''`,
+			"--from: column totp.passkey_hint is not one this tacit knows, so migrate-data cannot tell whether it holds what protects an account; copy with the tacit version that made it"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			from, to := sqliteURL(t), sqliteURL(t)

@@ -47,18 +47,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "serve":
-		return withConfig(cmd, rest, getenv, stdout, nil, func(c Config) error {
+		return withConfig(cmd, rest, getenv, stdout, stderr, nil, func(c Config) error {
 			return serve(ctx, c, stderr)
 		})
 	case "migrate":
-		return withConfig(cmd, rest, getenv, stdout, nil, func(c Config) error {
+		return withConfig(cmd, rest, getenv, stdout, stderr, nil, func(c Config) error {
 			return migrate(ctx, c, stdout)
 		})
 	case "migrate-data":
 		opts, err := parseMigrateDataArgs(rest)
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, usage())
-			return nil
+			return printHelp(cmd, stdout)
 		}
 		if err != nil {
 			return err
@@ -66,35 +65,90 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrateData(ctx, opts, stdout, stderr)
 	case "seed":
 		var o seedOptions
-		return withConfig(cmd, rest, getenv, stdout, o.flags, func(c Config) error {
+		return withConfig(cmd, rest, getenv, stdout, stderr, o.flags, func(c Config) error {
 			return seed(ctx, c, o, stdout)
 		})
 	case "config":
-		return withConfig(cmd, rest, getenv, stdout, nil, func(c Config) error {
+		return withConfig(cmd, rest, getenv, stdout, stderr, nil, func(c Config) error {
 			return printConfig(c, stdout)
 		})
 	case "scan":
 		return runScan(ctx, rest, stdout, stderr)
-	case "version":
-		if len(rest) > 0 {
-			return usageError{fmt.Sprintf("version: unexpected argument %q", rest[0])}
+	case "version", "--version", "-version":
+		if err := noArgs("version", rest); err != nil {
+			return helpOr("version", err, stdout)
 		}
 		return printVersion(stdout)
 	case "help", "-h", "-help", "--help":
+		if len(rest) > 0 && cmd == "help" {
+			if len(rest) > 1 {
+				return usageError{fmt.Sprintf("help: unexpected argument %q", rest[1])}
+			}
+			if name := rest[0]; name != "-h" && name != "-help" && name != "--help" {
+				return printHelp(name, stdout)
+			}
+			return printHelp("help", stdout)
+		}
 		fmt.Fprint(stdout, usage())
 		return nil
 	}
 	return usageError{fmt.Sprintf("unknown command %q (run \"tacit help\" for usage)", cmd)}
 }
 
+// noArgs parses the arguments of a command that takes none but -h.
+func noArgs(cmd string, args []string) error {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{fmt.Sprintf("%s: %s", cmd, err)}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("%s: unexpected argument %q", cmd, fs.Arg(0))}
+	}
+	return nil
+}
+
+// helpOr prints cmd's help if err is flag.ErrHelp, and returns err
+// otherwise.
+func helpOr(cmd string, err error, stdout io.Writer) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return printHelp(cmd, stdout)
+	}
+	return err
+}
+
+// printHelp prints the help of the command called name: "tacit help
+// name" and "tacit name --help" print the same.
+func printHelp(name string, stdout io.Writer) error {
+	if name == "scan" {
+		_, err := fmt.Fprint(stdout, scanUsage)
+		return err
+	}
+	c, ok := lookupCommand(name)
+	if !ok {
+		return usageError{fmt.Sprintf("help: unknown command %q (run \"tacit help\" for the list)", name)}
+	}
+	_, err := fmt.Fprint(stdout, c.help())
+	return err
+}
+
 // withConfig loads the configuration for a command, whose own flags extra
-// defines (nil for none), and runs it. -h prints the help instead.
-func withConfig(cmd string, args []string, getenv func(string) string, stdout io.Writer,
+// defines (nil for none), and runs it. -h prints the command's help
+// instead. Unknown TACIT_* variables are warned about on stderr first.
+func withConfig(cmd string, args []string, getenv func(string) string, stdout, stderr io.Writer,
 	extra func(*flag.FlagSet), do func(Config) error) error {
 	c, err := loadWith(cmd, args, getenv, extra)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, usage())
-		return nil
+		return printHelp(cmd, stdout)
+	}
+	// After the flags, so that a mistyped command line is reported
+	// alone; before any other error, which the typo may explain.
+	var ue usageError
+	if !errors.As(err, &ue) {
+		warnUnknownEnv(getenv, stderr)
 	}
 	if err != nil {
 		return err
@@ -119,8 +173,10 @@ Commands:
   seed           fill the database with test accounts, for benchmarks
   scan           scan a web application for account enumeration ("tacit scan -h")
   config         print the configuration in force as YAML (secrets masked)
-  version        print the version
-  help           print this help
+  version        print the version ("tacit --version" too)
+  help           print this help, or a command's ("tacit help serve")
+
+Every command prints its own flags and examples with --help (-h).
 
 Flags (serve, migrate, seed, config):
   --config FILE   read settings from a YAML file (or set TACIT_CONFIG)
@@ -150,39 +206,60 @@ lock_for=15m window=1h": after free events a key waits delay before the next,
 doubling with each further event up to max_delay; at lock events it is locked
 for lock_for; a key with no event for window is forgotten. Fields left out
 keep the rule's default; free=0 or "off" switches the rule off.
-
-tacit migrate-data --from URL --to URL [--sessions=false]
-  Copies every account (address, password hash, creation time, disabled
-  flag) with its two-step sign-in (authenticator, last step used, recovery
-  codes) and, unless --sessions=false, every live session from one
-  database to another, e.g. from sqlite:///var/lib/tacit/tacit.db to
-  postgres://tacit:password@db:5432/tacit. Either engine works on either
-  side. The target is migrated first and must hold no accounts. Stop the
-  servers on both while it runs. Not copied, and named table by table:
-  pending sign-ups (those users sign up again), reset and email-change
-  links, sign-ins waiting for their second step, throttle counters and
-  their key, and the outbox and dev mailbox: mail still queued in the
-  source is not sent (the command warns with the count). A source table or
-  column this version does not know stops the copy before it starts.
-
-tacit seed --accounts N [--password P] [--prefix seed]
-  Adds N verified accounts <prefix>-1@example.com … <prefix>-N@example.com
-  to the configured database (chosen as serve chooses it), all sharing one
-  Argon2id hash of P (default "seed password 1") made with the configured
-  hash settings. Refuses if any of those addresses has an account.
 `)
 	return b.String()
 }
 
-// printVersion prints the module version recorded in the binary, and the
-// Go version that built it.
+// printVersion prints the version line (see versionLine).
 func printVersion(stdout io.Writer) error {
-	version := "(devel)"
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		version = bi.Main.Version
-	}
-	_, err := fmt.Fprintf(stdout, "tacit %s %s %s/%s\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	bi, ok := debug.ReadBuildInfo()
+	_, err := fmt.Fprintln(stdout, versionLine(bi, ok))
 	return err
+}
+
+// versionLine says which tacit this is: the module version, the commit it
+// was built from, that commit's time and whether the tree had uncommitted
+// changes (from the build info that go build records), then the Go version
+// and platform:
+//
+//	tacit v1.2.0 (rev 0123456789ab, 2026-12-07T04:00:00Z) go1.26.8 linux/amd64
+//
+// A build without VCS information (go run, go test, -buildvcs=false)
+// leaves out the parenthesis; one without a module version says (devel).
+func versionLine(bi *debug.BuildInfo, ok bool) string {
+	version := "(devel)"
+	var vcs []string
+	if ok && bi != nil {
+		if bi.Main.Version != "" {
+			version = bi.Main.Version
+		}
+		var rev, at string
+		modified := false
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.time":
+				at = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
+			}
+		}
+		if rev != "" {
+			vcs = append(vcs, "rev "+rev[:min(len(rev), 12)])
+		}
+		if at != "" {
+			vcs = append(vcs, at)
+		}
+		if modified {
+			vcs = append(vcs, "modified")
+		}
+	}
+	line := "tacit " + version
+	if len(vcs) > 0 {
+		line += " (" + strings.Join(vcs, ", ") + ")"
+	}
+	return line + " " + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH
 }
 
 // printConfig prints c as a configuration file.

@@ -44,12 +44,14 @@ type scanOptions struct {
 	format, output      string
 	failOn              string
 	probes              int
-	timeout             time.Duration
+	timeout, maxWait    time.Duration
 	timingBudget        time.Duration
 	printTarget         bool
 	timing, order       bool
 	state               bool
-	url                 string // the preset's base URL, the one argument
+	url                 string // the preset's base URL, or the start URL of a discovery: the one argument
+	discover            bool   // scan what discovery finds from url
+	maxPages            int    // the discovery's page budget
 }
 
 // formats are the report formats --format takes, by name.
@@ -60,12 +62,14 @@ var formats = map[string]func(io.Writer, *scan.Report) error{
 func (o *scanOptions) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.file, "f", "", "target file (YAML)")
 	fs.StringVar(&o.preset, "preset", "", "scan a known kind of server at the URL given as argument: tacit")
-	fs.StringVar(&o.known, "known", "", "an identifier that has an account (with --preset)")
+	fs.StringVar(&o.known, "known", "", "an identifier that has an account (with --preset or a URL to discover)")
+	fs.IntVar(&o.maxPages, "max-pages", scan.DefaultDiscoverPages, "pages a discovery fetches at most")
 	fs.StringVar(&o.format, "format", "text", "report format: text, json, sarif or html")
 	fs.StringVar(&o.output, "o", "", "write the report to this file instead of stdout")
 	fs.StringVar(&o.failOn, "fail-on", "low", "exit 1 on a finding of this severity or above: low, medium, high or none")
 	fs.IntVar(&o.probes, "probes", scan.DefaultProbes, "rounds of probes per endpoint")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "time limit of each request")
+	fs.DurationVar(&o.maxWait, "max-wait", scan.DefaultMaxWait, "longest Retry-After to wait out before sending a throttled probe again")
 	fs.BoolVar(&o.printTarget, "print-target", false, "print the target file the scan would use, then exit")
 	fs.BoolVar(&o.timing, "timing", false, "also compare response times (many more requests)")
 	fs.DurationVar(&o.timingBudget, "timing-budget", 0, "with --timing, the most time the timing check may take in all (e.g. 10m), shared among the endpoints")
@@ -121,10 +125,14 @@ func (o *scanOptions) check(rest []string) error {
 			return usageError{fmt.Sprintf("scan: unexpected argument %q (the target file names the URL)", rest[0])}
 		}
 		if o.known != "" {
-			return usageError{"scan: --known goes with --preset; a target file lists its known identifiers"}
+			return usageError{"scan: --known goes with --preset or a URL to discover; a target file lists its known identifiers"}
 		}
+	case o.preset == "" && len(rest) == 1:
+		o.url, o.discover = rest[0], true
+	case o.preset == "" && len(rest) > 1:
+		return usageError{fmt.Sprintf("scan: unexpected argument %q (give one URL to discover)", rest[1])}
 	case o.preset == "":
-		return usageError{"scan: give a target file (-f target.yaml) or a preset (--preset tacit URL)"}
+		return usageError{"scan: give a target file (-f target.yaml), a URL to discover forms from, or a preset (--preset tacit URL)"}
 	case o.preset != "tacit":
 		return usageError{fmt.Sprintf("scan: unknown preset %q; the one preset is tacit", o.preset)}
 	case len(rest) != 1:
@@ -138,6 +146,9 @@ func (o *scanOptions) check(rest []string) error {
 // runScan is "tacit scan": it loads or builds the target, scans it,
 // writes the report and says by its status whether the target passed.
 func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "init" {
+		return runScanInit(ctx, args[1:], stdout, stderr)
+	}
 	o, err := parseScanArgs(args)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, scanUsage)
@@ -162,6 +173,10 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	s := o.scanner(client)
 	progress := &scan.Progress{W: stderr, Terminal: isTerminal(stderr)}
 	s.Progress = progress.Update
+	// What the scan waits for goes to stderr even off a terminal: a
+	// scan paced by the target's Retry-After may take minutes, and a CI
+	// log must say why. On a terminal it goes above the progress line.
+	s.Log = func(line string) { progress.Log(scan.Sanitize(line)) }
 	rep, scanErr := s.Scan(ctx, target)
 	progress.Finish()
 	if err := o.writeReport(rep, stdout); err != nil {
@@ -172,7 +187,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // scanner is the scanner the flags ask for.
 func (o *scanOptions) scanner(client *http.Client) *scan.Scanner {
-	s := &scan.Scanner{Client: client, Probes: o.probes}
+	s := &scan.Scanner{Client: client, Probes: o.probes, MaxWait: o.maxWait}
 	if o.timing {
 		s.Checks = append(s.Checks, &scan.TimingCheck{Budget: o.timingBudget})
 	}
@@ -197,6 +212,9 @@ func (o *scanOptions) targetName() string {
 // targetText returns the target file's text: the file as it is, or the
 // one the preset builds.
 func (o *scanOptions) targetText(ctx context.Context, client *http.Client, stderr io.Writer) (string, error) {
+	if o.discover {
+		return discoverTarget(ctx, client, o.url, o.known, o.maxPages, stderr)
+	}
 	if o.file == "" {
 		return tacitPreset(ctx, client, o.url, o.known, !o.printTarget, stderr)
 	}
@@ -239,7 +257,12 @@ func (o *scanOptions) verdict(rep *scan.Report, scanErr error) error {
 		return scanFailure("%w", scanErr) // cancelled before an endpoint failed
 	}
 	if len(failed) > 0 {
-		return scanFailure("%d of %d endpoints could not be scanned; %s: %s", len(failed), len(rep.Endpoints), failed[0].Name, failed[0].Error)
+		return scanFailure("%d of %d endpoints could not be scanned; %s: %s", len(failed), len(rep.Endpoints), failed[0].Name, scan.Sanitize(failed[0].Error))
+	}
+	// An endpoint the scan cannot vouch for is not a pass, whatever else
+	// was found: exit 2, as for one it could not scan.
+	if inc := rep.InconclusiveEndpoints(); len(inc) > 0 {
+		return scanFailure("inconclusive: %d of %d endpoints could not be called leaky or clean; %s: %s", len(inc), len(rep.Endpoints), inc[0].Name, scan.Sanitize(strings.Join(inc[0].Inconclusive, "; ")))
 	}
 	if o.failOn == "none" {
 		return nil
@@ -276,11 +299,32 @@ func isTerminal(w io.Writer) bool {
 const scanUsage = `Usage:
   tacit scan [flags] -f target.yaml
   tacit scan [flags] --preset tacit [--known ADDRESS] URL
+  tacit scan [flags] --known ADDRESS[:PASSWORD] URL
+  tacit scan init [--known ADDRESS[:PASSWORD]] [-o target.yaml] URL
+  tacit scan init --har FILE [--known ADDRESS] [-o target.yaml]
 
 Scans a web application's account endpoints for account enumeration: any
 way its answers tell an identifier that has an account from one that has
 not. The target file names the endpoints and the known identifiers (see the
 documentation of package scan for its format).
+
+With a URL and no target file, the scan first discovers the application's
+forms: from the URL it follows links on the same host (those that read
+like "Sign in", "Sign up", "Forgot password" first, at most --max-pages
+pages), finds the sign-in, sign-up and password reset forms, guesses their
+identifier and password fields, and takes hidden fields that change (CSRF
+tokens) from the form's page on every probe. It prints what it found to
+stderr, then scans it; --known names an account, as it must. "tacit scan
+init" writes the discovered target file instead, to review and edit; with
+--har it reads the requests of a HAR file saved from a browser's developer
+tools while signing in, signing up and asking for a reset. Without --known
+the file lists a placeholder that must be replaced before it scans.
+
+Every report names the framework the scan recognised from cookie, field
+and path names (Django and django-allauth, Rails and Devise, Laravel,
+Spring Security, ASP.NET Core Identity, Keycloak, Cognito, WordPress,
+Express, MediaWiki, DokuWiki, tacit), the clues, and that framework's own
+fix for each finding.
 
 --preset tacit scans a tacit server with no file: its JSON API (sign-in,
 sign-up, password reset, verification resend) and its HTML forms (sign-in,
@@ -290,18 +334,31 @@ with no sign-up, reset or failed sign-in in the last hour (a throttle
 counter it has and unknown addresses lack shows as a difference).
 Every probe comes from this machine, so switch the per-client throttle
 rules (limit_login_ip, limit_requests_ip, limit_reset_submit_ip) off on the
-server while it is scanned.
+server while it is scanned, and let the per-address ones (limit_login,
+limit_signup, limit_reset, limit_resend) through more than 12 times: a
+throttled answer never reaches the account logic, and an endpoint whose
+every address is throttled is inconclusive.
 
 Flags:
   -f FILE            target file
   --preset tacit     scan the tacit server at URL
-  --known ADDRESS    an address that has an account (with --preset)
+  --known ADDRESS    an address that has an account (with --preset or a URL;
+                     with a URL, several separated by commas, each may be
+                     ADDRESS:PASSWORD to check that the discovered sign-in
+                     form signs the account in)
+  --max-pages N      pages the discovery fetches at most (default 20)
   --format FORMAT    text (default), json, sarif or html
   -o FILE            write the report to FILE instead of stdout
   --fail-on LEVEL    exit 1 on a finding of LEVEL or above: low (default),
                      medium, high, or none
   --probes N         rounds of probes per endpoint (default 6)
   --timeout D        time limit of each request (default 30s)
+  --max-wait D       longest Retry-After to wait out before sending a
+                     throttled probe again (default 10s; at most three
+                     times that of waits an endpoint); the waits are said
+                     on stderr, and an endpoint left with too few
+                     unthrottled rounds is inconclusive, with the wait a
+                     paced scan would need
   --print-target     print the target file the scan would use, then exit
   --timing           also compare response times, with interleaved pairs,
                      stopping as soon as a difference is decided (a few
@@ -327,11 +384,18 @@ Flags:
                      differently (may lock the known accounts and sends mail:
                      use test accounts)
 
-Exit status: 0 no finding at or above --fail-on, 1 such a finding, 2 the
-scan could not be done (bad flags or target file, unreachable target,
-endpoints that could not be scanned) or was cut short (SIGINT, SIGTERM or
---timing-budget: the report lists every endpoint, those not decided as
-inconclusive).
+Every endpoint gets one verdict: leak (a finding), clean (every channel
+compared, the identifier shown to reach the application), or inconclusive,
+with the reason (server errors, throttled answers, channels that vary by
+themselves, an identifier that seems to be ignored, a known identifier
+locked before the scan, a timing measurement cut short).
+
+Exit status: 0 no finding at or above --fail-on and no inconclusive
+endpoint, 1 such a finding, 2 the scan could not be done or is
+inconclusive (bad flags or target file, unreachable target, endpoints that
+could not be scanned or not be called leaky or clean) or was cut short
+(SIGINT, SIGTERM or --timing-budget: the report lists every endpoint, those
+not decided as inconclusive).
 `
 
 // The tacit preset.
@@ -458,7 +522,7 @@ func (p *presetClient) signUp(email, password string, fullForm bool) error {
 		return err
 	}
 	if link[1] == "/verify" {
-		return p.post("/api/verify", map[string]string{"token": link[2]}, http.StatusOK)
+		return p.post("/api/verify", map[string]string{"token": link[2], "password": password}, http.StatusOK)
 	}
 	return p.post("/api/register/complete", map[string]string{"token": link[2], "password": password, "password_confirm": password}, http.StatusCreated)
 }

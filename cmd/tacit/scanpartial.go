@@ -7,23 +7,20 @@ import (
 	"github.com/tacitauth/tacit/scan"
 )
 
-// partialScan says why rep is not a complete scan, if it is not: the scan
-// was interrupted, or endpoints were left without a verdict (a timing
-// measurement cut short by --timing-budget). The report then still
-// stands for what it decided; the exit status is 2.
+// partialScan says why rep is not a complete scan, if it was interrupted
+// (SIGINT, SIGTERM): the report then still stands for what it decided,
+// the endpoints left undecided or never reached are inconclusive, and the
+// exit status is 2. A scan that ran to its end but left endpoints
+// inconclusive (a timing measurement cut short by --timing-budget, say)
+// is told by verdict's one path for inconclusive endpoints.
 func partialScan(rep *scan.Report) string {
+	if rep.Stopped == "" {
+		return ""
+	}
 	var undecided []string
-	for _, e := range rep.Endpoints {
-		if len(e.Inconclusive) > 0 && e.Error == "" {
-			undecided = append(undecided, e.Name)
-		}
+	for _, e := range rep.InconclusiveEndpoints() {
+		undecided = append(undecided, scan.Sanitize(e.Name))
 	}
-	switch {
-	case rep.Stopped != "":
-		return fmt.Sprintf("scan %s: %d of %d endpoints without a verdict (%s); the report keeps what was decided",
-			rep.Stopped, len(undecided), len(rep.Endpoints), strings.Join(undecided, ", "))
-	case len(undecided) > 0:
-		return fmt.Sprintf("%d of %d endpoints inconclusive (%s): see the report", len(undecided), len(rep.Endpoints), strings.Join(undecided, ", "))
-	}
-	return ""
+	return fmt.Sprintf("scan %s: %d of %d endpoints without a verdict (%s); the report keeps what was decided",
+		rep.Stopped, len(undecided), len(rep.Endpoints), strings.Join(undecided, ", "))
 }

@@ -70,6 +70,13 @@ func seed(ctx context.Context, c Config, o seedOptions, stdout io.Writer) (err e
 	if err := o.check(); err != nil {
 		return err
 	}
+	// Not while a serve runs on the same SQLite file: its sign-ups could
+	// take the addresses seed has just found free.
+	lock, err := lockStore(c, "seed")
+	if err != nil {
+		return err
+	}
+	defer lock.release()
 	db, err := openStore(ctx, c)
 	if err != nil {
 		return err

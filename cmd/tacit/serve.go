@@ -55,6 +55,12 @@ func serve(ctx context.Context, c Config, stderr io.Writer) (err error) {
 		return err
 	}
 	log := c.Logger(stderr)
+	// One serve per SQLite file, for the whole life of the process.
+	lock, err := lockStore(c, "serve")
+	if err != nil {
+		return err
+	}
+	defer lock.release()
 	db, err := openStore(ctx, c)
 	if err != nil {
 		return err
@@ -65,7 +71,10 @@ func serve(ctx context.Context, c Config, stderr io.Writer) (err error) {
 	if err := db.Migrate(ctx); err != nil {
 		return c.Database.redact(err)
 	}
-	handler, worker, envelope, err := assemble(c, db, log)
+	if err := warnAddresses(ctx, db, c.Database, log); err != nil {
+		return err
+	}
+	handler, worker, svc, envelope, err := assemble(c, db, log)
 	if err != nil {
 		return err
 	}
@@ -92,37 +101,36 @@ func serve(ctx context.Context, c Config, stderr io.Writer) (err error) {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	return runServer(ctx, srv, ln, worker, db, log, c)
+	return runServer(ctx, srv, ln, worker, db, log, c, svc.SetCounterTableFull)
 }
 
 // assemble builds the parts of the server over an open database: the
 // hasher, the mail worker, the flows and the HTTP handler. It returns the
 // envelope in force, measured if the configuration says auto.
-func assemble(c Config, db store, log *slog.Logger) (http.Handler, *mail.Worker, time.Duration, error) {
+func assemble(c Config, db store, log *slog.Logger) (http.Handler, *mail.Worker, *flow.Service, time.Duration, error) {
 	policy, err := c.PasswordPolicy()
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, nil, 0, err
 	}
 	hasher, err := argon2id.New(c.HashParams(), 0)
 	if err != nil {
-		return nil, nil, 0, fmt.Errorf("%s, %s: %w", c.name("hash_memory_kib"), c.name("hash_time"), err)
+		return nil, nil, nil, 0, fmt.Errorf("%s, %s: %w", c.name("hash_memory_kib"), c.name("hash_time"), err)
 	}
-	envelope := c.Envelope
-	if envelope == AutoEnvelope {
-		envelope = flow.MeasureEnvelope(hasher)
-		log.Info("envelope measured from hash time", "envelope", envelope)
+	envelope, err := sizeEnvelope(c, db, hasher, log)
+	if err != nil {
+		return nil, nil, nil, 0, err
 	}
 
 	links := tacit.Links{Base: c.BaseURL}
 	sender, devBox, err := newSender(c, db, log)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, nil, 0, err
 	}
 	worker := mail.NewWorker(db, mail.Renderer{Product: c.Product, Links: links}, sender, log.With("component", "mail"))
 
 	svc, err := flow.New(db, hasher, c.flowConfig(policy, links, envelope, worker.Kick))
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, nil, 0, err
 	}
 	handler := web.NewServer(svc, web.Config{
 		Product:        c.Product,
@@ -136,7 +144,7 @@ func assemble(c Config, db store, log *slog.Logger) (http.Handler, *mail.Worker,
 		// the timeout counts beyond it.
 		RequestTimeout: envelope + c.RequestTimeout,
 	})
-	return handler, worker, envelope, nil
+	return handler, worker, svc, envelope, nil
 }
 
 // flowConfig returns the settings of the flows.
@@ -175,12 +183,13 @@ func newSender(c Config, db tacit.Store, log *slog.Logger) (mail.Sender, tacit.D
 
 // runServer serves on ln until ctx is done or the server fails, with the
 // mail worker and storage housekeeping alongside, then stops them all.
-func runServer(ctx context.Context, srv *http.Server, ln net.Listener, worker *mail.Worker, db tacit.Store, log *slog.Logger, c Config) error {
+// setFull is told after each trim whether the counter table is full.
+func runServer(ctx context.Context, srv *http.Server, ln net.Listener, worker *mail.Worker, db tacit.Store, log *slog.Logger, c Config, setFull func(bool)) error {
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { worker.Run(bg) })
 	wg.Go(func() { purgeLoop(bg, db, log) })
-	wg.Go(func() { trimLoop(bg, db, c.ThrottleMaxKeys, trimEvery, log) })
+	wg.Go(func() { trimLoop(bg, db, c.ThrottleMaxKeys, trimEvery, log, setFull) })
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -254,12 +263,15 @@ func purgeLoop(ctx context.Context, db tacit.Store, log *slog.Logger) {
 	}
 }
 
-// trimLoop keeps at most maxKeys throttle counters, every interval.
-func trimLoop(ctx context.Context, db tacit.Store, maxKeys int, interval time.Duration, log *slog.Logger) {
+// trimLoop keeps at most maxKeys throttle counters, every interval, and
+// tells setFull (if set) after each trim whether the table is full.
+func trimLoop(ctx context.Context, db tacit.Store, maxKeys int, interval time.Duration, log *slog.Logger, setFull func(bool)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		trimCounters(ctx, db, maxKeys, log)
+		if left, err := trimCounters(ctx, db, maxKeys, log); err == nil && setFull != nil {
+			setFull(left > maxKeys)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -269,25 +281,32 @@ func trimLoop(ctx context.Context, db tacit.Store, maxKeys int, interval time.Du
 }
 
 // trimCounters drops expired counters and, past maxKeys, the least
-// recently hit live ones. Dropping a live counter forgets its failures, so
-// it is worth a warning: it means a flood of identifiers, or a cap too low
-// for the traffic. TrimCounters reports only how many remain, and exactly
-// maxKeys remain both after an eviction and, rarely, without one; the
-// warning says "may".
-func trimCounters(ctx context.Context, db tacit.Store, maxKeys int, log *slog.Logger) {
+// recently hit of those that hold no key back, and returns how many are
+// left. A counter that delays or locks a key is never dropped, so more
+// than maxKeys may be left: the table is then full, and the flows refuse
+// requests that would start a new counter (fail closed) until a trim
+// finds room. Both are worth a warning: they mean a flood of identifiers,
+// or a cap too low for the traffic. Dropping counters that hold nothing
+// back forgets only failures below the first delay.
+func trimCounters(ctx context.Context, db tacit.Store, maxKeys int, log *slog.Logger) (int, error) {
 	left, err := db.TrimCounters(ctx, time.Now(), maxKeys)
 	if err != nil {
 		if ctx.Err() == nil { // not merely shutting down
 			log.Error("trim throttle counters", "err", err)
 		}
-		return
+		return 0, err
 	}
-	if left >= maxKeys {
-		log.Warn("throttle counters reached throttle_max_keys; the least recently hit may have been dropped, forgetting their failures",
+	switch {
+	case left > maxKeys:
+		log.Warn("throttle counters that hold keys back exceed throttle_max_keys; requests that need a new counter are throttled until some expire",
 			"counters", left, "throttle_max_keys", maxKeys)
-		return
+	case left == maxKeys:
+		log.Warn("throttle counters reached throttle_max_keys; the least recently hit that held nothing back may have been dropped",
+			"counters", left, "throttle_max_keys", maxKeys)
+	default:
+		log.Debug("trimmed throttle counters", "counters", left)
 	}
-	log.Debug("trimmed throttle counters", "counters", left)
+	return left, nil
 }
 
 // warnThrottling logs the throttle settings that weaken protection

@@ -254,7 +254,7 @@ func TestTrimCounters(t *testing.T) {
 
 	log.Reset()
 	trimCounters(ctx, db, 2, testLogger(&log))
-	want := "level=WARN msg=\"throttle counters reached throttle_max_keys; the least recently hit may have been dropped, forgetting their failures\" counters=2 throttle_max_keys=2\n"
+	want := "level=WARN msg=\"throttle counters reached throttle_max_keys; the least recently hit that held nothing back may have been dropped\" counters=2 throttle_max_keys=2\n"
 	if log.String() != want {
 		t.Errorf("over the cap, log:\n%s\nwant:\n%s", log.String(), want)
 	}
@@ -271,7 +271,7 @@ func TestTrimLoop(t *testing.T) {
 	var log lockedBuffer
 	done := make(chan struct{})
 	go func() {
-		trimLoop(ctx, db, 5, 10*time.Millisecond, testLogger(&log))
+		trimLoop(ctx, db, 5, 10*time.Millisecond, testLogger(&log), nil)
 		close(done)
 	}()
 	deadline := time.Now().Add(5 * time.Second)
@@ -484,6 +484,56 @@ func TestServeRefusesPublicListen(t *testing.T) {
 		}
 		if err := c.checkLocalOnly(); err != nil {
 			t.Errorf("serve on %s with %q refused: %v", tt.addr, tt.env, err)
+		}
+	}
+}
+
+// TestTrimLoopFailsClosed: counters that hold their keys back are never
+// dropped, and when they alone exceed the cap the loop warns and tells the
+// flows the table is full; once they fit, that it is not.
+func TestTrimLoopFailsClosed(t *testing.T) {
+	ctx := context.Background()
+	db := testenv.SQLite(t)
+	now := time.Now()
+	err := db.Update(ctx, func(tx tacit.Tx) error {
+		for i := range 3 {
+			if _, err := tx.HitCounter(ctx, []byte{byte(i)}, now, time.Hour); err != nil {
+				return err
+			}
+			if err := tx.HoldCounter(ctx, []byte{byte(i)}, now.Add(time.Hour)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		maxKeys int
+		full    bool
+		log     string
+	}{
+		{2, true, "level=WARN msg=\"throttle counters that hold keys back exceed throttle_max_keys; requests that need a new counter are throttled until some expire\" counters=3 throttle_max_keys=2\n"},
+		{5, false, "level=DEBUG msg=\"trimmed throttle counters\" counters=3\n"},
+	} {
+		var log lockedBuffer
+		loopCtx, cancel := context.WithCancel(ctx)
+		got := make(chan bool, 1)
+		go trimLoop(loopCtx, db, c.maxKeys, time.Hour, testLogger(&log), func(full bool) {
+			got <- full
+			cancel()
+		})
+		select {
+		case full := <-got:
+			if full != c.full {
+				t.Errorf("max %d: full = %v, want %v", c.maxKeys, full, c.full)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("trimLoop did not report within 5s")
+		}
+		if log.String() != c.log {
+			t.Errorf("max %d: log\n%s\nwant\n%s", c.maxKeys, log.String(), c.log)
 		}
 	}
 }

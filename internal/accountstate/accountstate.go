@@ -93,3 +93,43 @@ func Arrange(ctx context.Context, st tacit.Store, h tacit.Hasher, state State, e
 		return nil
 	})
 }
+
+// Between is what happens to an address between an outsider's requests
+// about it. Nothing the owner does may change what the outsider sees
+// afterwards, and neither may a full counter table
+// treat the address differently from any other. The uniformity tests
+// make OutsiderFailures failed sign-ins about an address in each state,
+// let Between happen (the owner's part only where there is a live
+// account to act for), try again, and compare every answer with those
+// for an address without an account. Each test level (flow, HTTP) acts
+// out a Between its own way.
+type Between string
+
+// The betweens.
+const (
+	Nothing Between = "nothing"
+	// The owner signed in from a browser that had signed in before the
+	// outsider came (it holds a device token).
+	OwnerSignedIn Between = "owner_signed_in"
+	// The owner signed in from a new browser, once the outsider's delay
+	// had passed.
+	OwnerSignedInNewDevice Between = "owner_signed_in_new_device"
+	// The owner asked for a reset link (as anyone can, so it is asked for
+	// every address), set a new password with it and signed in.
+	OwnerReset Between = "owner_reset_password"
+	// The owner, signed in before, changed the password.
+	OwnerChangedPassword Between = "owner_changed_password"
+	// The counter table filled up with counters that hold their keys
+	// back, past the cap, and was trimmed.
+	CounterTableFull Between = "counter_table_full"
+)
+
+// AllBetween lists every Between.
+var AllBetween = []Between{Nothing, OwnerSignedIn, OwnerSignedInNewDevice, OwnerReset, OwnerChangedPassword, CounterTableFull}
+
+// OutsiderFailures is how many failed sign-ins the outsider makes before
+// the Between: the default limit's free attempts, so the next is delayed.
+const OutsiderFailures = 5
+
+// Live reports whether the state has an account whose owner can sign in.
+func (s State) Live() bool { return s.HasAccount() && s != Disabled }

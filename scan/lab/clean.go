@@ -223,6 +223,10 @@ func newCleanJSON() http.Handler {
 		}
 	}
 	mux.HandleFunc("POST /api/login", guarded(func(w http.ResponseWriter, c credentials) {
+		if !validEmail(c.Email) {
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "invalid_input", "fields": map[string]string{"email": "invalid_email"}, "request_id": uuid()})
+			return
+		}
 		http.SetCookie(w, &http.Cookie{Name: "sid", Value: token(16), Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: 3600})
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_credentials", "request_id": uuid(),
 			"at": time.Now().UTC().Format(time.RFC3339Nano), "nonce": token(12)})
@@ -256,6 +260,10 @@ func newCleanThrottle() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		noisy(w)
 		c := readCredentials(r)
+		if !validEmail(c.Email) {
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "invalid_email"})
+			return
+		}
 		mu.Lock()
 		attempts[c.Email]++
 		n := attempts[c.Email]

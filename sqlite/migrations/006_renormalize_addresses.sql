@@ -1,0 +1,7 @@
+-- Bring every stored address (accounts.email, signups.email,
+-- email_changes.new_email) to the canonical form of tacit.NormalizeEmail,
+-- which now case-folds before composing (NFC). SQL cannot run that
+-- function, so the work is this migration's Go step, renormalizeAddresses
+-- in addresses.go, run in the same transaction right after this file.
+-- Accounts whose addresses now share a form are left unchanged and listed
+-- by `tacit migrate`.
