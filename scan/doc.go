@@ -101,7 +101,9 @@
 //
 // Every string a target sends is printed with its C0 and C1 control
 // characters escaped (Sanitize): a hostile target cannot drive the
-// tester's terminal through a report.
+// tester's terminal through a report. That holds for the evidence's full
+// answers too, and a curl command writes such bytes as printf escapes
+// (Request.Curl), so that it still sends them.
 //
 // # Other checks
 //

@@ -43,3 +43,30 @@ func TestProgressTerminal(t *testing.T) {
 		t.Errorf("terminal: %q", got)
 	}
 }
+
+// TestProgressLogLine: a line the scan logs (pacing) goes on a line of
+// its own: on a terminal the progress line is cleared, the line written,
+// and the progress line drawn again below it, not run into.
+func TestProgressLogLine(t *testing.T) {
+	var b strings.Builder
+	now := time.Unix(0, 0)
+	p := &scan.Progress{W: &b, Terminal: true, Now: func() time.Time { return now }}
+	p.Update(1, 10)
+	now = now.Add(time.Second)
+	p.Update(5, 10)
+	b.Reset()
+	p.Log("pacing: waiting 1s")
+	bar := "tacit scan: 5/10 probes (50%), 1s elapsed, about 1s left at most"
+	want := "\r" + strings.Repeat(" ", len(bar)) + "\rpacing: waiting 1s\n\r" + bar
+	if b.String() != want {
+		t.Errorf("terminal:\n%q\nwant\n%q", b.String(), want)
+	}
+
+	b.Reset()
+	p = &scan.Progress{W: &b, Now: func() time.Time { return now }}
+	p.Update(5, 10)
+	p.Log("pacing: waiting 1s")
+	if b.String() != "pacing: waiting 1s\n" {
+		t.Errorf("log: %q", b.String())
+	}
+}
