@@ -119,7 +119,9 @@
 //
 // Every string a target sends is printed with its C0 and C1 control
 // characters escaped (Sanitize): a hostile target cannot drive the
-// tester's terminal through a report.
+// tester's terminal through a report. That holds for the evidence's full
+// answers too, and a curl command writes such bytes as printf escapes
+// (Request.Curl), so that it still sends them.
 //
 // # Other checks
 //
@@ -146,6 +148,16 @@
 // identifier and its partner, with two unknown identifiers as a control,
 // and reports a significant difference as USER_ENUM_TIMING whatever the
 // endpoint's kind. It compares only pairs answered with the same status.
+// Its test is group-sequential: it stops at the first look that decides
+// (a difference of milliseconds within the 50-round pilot), and within
+// TimingCheck.Budget, which judges an endpoint at the resolution it
+// reached (inconclusive with too few pairs). An endpoint a cancelled scan
+// leaves undecided is inconclusive and keeps what was measured, and a
+// cancelled scan lists the endpoints it never reached (NotReached).
+//
+// Every finding's evidence holds both requests as sent, cookies from the
+// before steps included, both answers (their first 64 KiB) and a curl
+// command for each (Request.Curl) that sends it again.
 //
 // OrderCheck (tacit scan --order-test) is the HTTP/2 "timeless" timing
 // attack: each pair sends a known identifier's request and its partner's

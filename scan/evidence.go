@@ -10,8 +10,6 @@ const (
 	// maxDiffLines bounds a diff in a finding; it shows where the answers
 	// differ, not all of them.
 	maxDiffLines = 14
-	// lineWindow is how much of a long changed line is shown.
-	lineWindow = 160
 )
 
 // textDiff is a short line diff of a (known) and b (unknown): "-" lines
@@ -36,21 +34,17 @@ func lineDiff(a, b string, show func(string) string) string {
 			if lastA >= 0 {
 				out = append(out, "  …")
 			}
-			out = append(out, "  "+show(trimLine(la[h.A0-1], 0)))
+			out = append(out, "  "+show(trimLine(la[h.A0-1])))
 		}
-		at := commonPrefix(strings.Join(la[h.A0:h.A1], ""), strings.Join(lb[h.B0:h.B1], ""))
 		for _, l := range la[h.A0:h.A1] {
-			out = append(out, "- "+show(trimLine(l, at)))
-			at = 0
+			out = append(out, "- "+show(trimLine(l)))
 		}
-		at = commonPrefix(strings.Join(la[h.A0:h.A1], ""), strings.Join(lb[h.B0:h.B1], ""))
 		for _, l := range lb[h.B0:h.B1] {
-			out = append(out, "+ "+show(trimLine(l, at)))
-			at = 0
+			out = append(out, "+ "+show(trimLine(l)))
 		}
 		lastA = h.A1 - 1
 		if h.A1 < len(la) {
-			out = append(out, "  "+show(trimLine(la[h.A1], 0)))
+			out = append(out, "  "+show(trimLine(la[h.A1])))
 			lastA = h.A1
 		}
 	}
@@ -60,31 +54,11 @@ func lineDiff(a, b string, show func(string) string) string {
 	return strings.Join(out, "\n")
 }
 
-// trimLine drops the line's newline and, for a long line, shows a window
-// around byte at (where it starts to differ from its counterpart).
-func trimLine(l string, at int) string {
-	l = strings.TrimSuffix(l, "\n")
-	if len(l) <= lineWindow {
-		return l
-	}
-	start := max(0, min(at-lineWindow/3, len(l)-lineWindow))
-	end := min(len(l), start+lineWindow)
-	s := l[start:end]
-	if start > 0 {
-		s = "…" + s
-	}
-	if end < len(l) {
-		s += "…"
-	}
-	return s
-}
-
-func commonPrefix(a, b string) int {
-	i := 0
-	for i < len(a) && i < len(b) && a[i] == b[i] {
-		i++
-	}
-	return i
+// trimLine drops the line's newline. A long line is shown whole, not a
+// window of it: the difference may be anywhere in it, and a reader must
+// be able to check it (the bodies are in the evidence too).
+func trimLine(l string) string {
+	return strings.TrimSuffix(l, "\n")
 }
 
 // lines splits s after each newline; a final newline does not start an

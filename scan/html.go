@@ -176,6 +176,9 @@ func timingStats(t *TimingResult) []timingStat {
 	if t.Resolution > 0 {
 		stats = append(stats, timingStat{"Smallest effect sought", formatDuration(t.Resolution)})
 	}
+	if t.Stopped != "" {
+		stats = append(stats, timingStat{"Stopped", fmt.Sprintf("%s, after %d interim looks, at level %.2g", t.Stopped, t.Looks, t.Level)})
+	}
 	return stats
 }
 
@@ -492,6 +495,8 @@ table.pair .req{font-family:var(--mono);font-size:12.5px;word-break:break-all}
 .observed{font-family:var(--mono);font-size:12.5px;white-space:pre-wrap;word-break:break-all;color:#424a53}
 pre.diff{margin:10px 0 0;background:#f6f8fa;border:1px solid var(--line);border-radius:8px;padding:10px 0;font-family:var(--mono);font-size:12.5px;line-height:1.5;overflow-x:auto}
 pre.diff span{display:block;padding:0 14px;white-space:pre}
+pre.replay,pre.answer{margin:6px 0 0;background:#f6f8fa;border:1px solid var(--line);border-radius:8px;padding:8px 14px;font-family:var(--mono);font-size:12.5px;white-space:pre-wrap;word-break:break-all}
+details.answers{margin-top:8px}
 pre.diff .del{background:#ffebe9;color:#82071e}pre.diff .ins{background:#dafbe1;color:#116329}pre.diff .ctx{color:#59636e}
 .label{font-size:12px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);font-weight:600;margin:14px 0 6px}
 .fix{background:#f6f8fa;border:1px solid var(--line);border-radius:8px;padding:11px 14px;font-size:14px;margin-top:14px}
@@ -545,7 +550,19 @@ footer{color:var(--muted);font-size:12.5px;border-top:1px solid var(--line);padd
 <tr><th></th><th>Request</th><th>Answer</th></tr>
 <tr><td>Known</td><td><div class="req">{{.Known.Request}}</div><div class="mono">{{.Known.Identifier}}</div></td><td><b>{{statusText .Known.Status}}</b>{{if .Known.Observed}}<div class="observed">{{.Known.Observed}}</div>{{end}}</td></tr>
 <tr><td>Unknown</td><td><div class="req">{{.Unknown.Request}}</div><div class="mono">{{.Unknown.Identifier}}</div></td><td><b>{{statusText .Unknown.Status}}</b>{{if .Unknown.Observed}}<div class="observed">{{.Unknown.Observed}}</div>{{end}}</td></tr>
-</table>{{end}}{{end}}
+</table>{{end}}
+{{if .Known.Curl}}<div class="label">Replay: the two requests as sent, cookies from the before steps included (known, then unknown)</div>
+<pre class="replay">{{.Known.Curl}}</pre><pre class="replay">{{.Unknown.Curl}}</pre>
+<details class="answers"><summary>The two answers in full</summary>
+<div class="label">Known: {{statusText .Known.Status}}</div><pre class="answer">{{range .Known.Headers}}{{.Name}}: {{.Value}}
+{{end}}
+{{.Known.Body}}{{if .Known.BodyTruncated}}
+[cut at 64 KiB]{{end}}</pre>
+<div class="label">Unknown: {{statusText .Unknown.Status}}</div><pre class="answer">{{range .Unknown.Headers}}{{.Name}}: {{.Value}}
+{{end}}
+{{.Unknown.Body}}{{if .Unknown.BodyTruncated}}
+[cut at 64 KiB]{{end}}</pre>
+</details>{{end}}{{end}}
 {{if .DiffLines}}<div class="label">Difference (− known, + unknown; {{"{{"}}identifier{{"}}"}} is the address sent, {{"{{"}}varies{{"}}"}} what changes by itself)</div>
 <pre class="diff">{{range .DiffLines}}<span class="{{.Class}}">{{.Text}}</span>{{end}}</pre>{{end}}
 {{if .HasTiming}}<p class="note">The response-time distributions of this endpoint are plotted under <a href="#timing-{{.Endpoint}}">Response times</a>.</p>{{end}}

@@ -38,6 +38,11 @@ type Request struct {
 	URL    string  `json:"url"`
 	Header []Field `json:"headers,omitempty"` // the target's and endpoint's headers, not cookies
 	Body   string  `json:"body,omitempty"`
+	// ContentType is the Content-Type the body was sent with, and
+	// Cookies the cookies sent with the request: those the before steps
+	// got, such as the one a CSRF token is bound to.
+	ContentType string  `json:"content_type,omitempty"`
+	Cookies     []Field `json:"cookies,omitempty"`
 }
 
 func (r Request) String() string {
@@ -220,6 +225,9 @@ func (s *Scanner) prepare(ctx context.Context, t *Target, ep *Endpoint, in Input
 	if err != nil {
 		return nil, err
 	}
+	for _, ck := range jar.Cookies(req.URL) {
+		sent.Cookies = append(sent.Cookies, Field{Name: ck.Name, Value: ck.Value})
+	}
 	return &prepared{in: in, client: &c, req: req, sent: sent, vars: vars}, nil
 }
 
@@ -303,6 +311,7 @@ func (t *Target) newRequest(ctx context.Context, rt *RequestTemplate, lookup fun
 	req.Header.Set("User-Agent", userAgent)
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+		sent.ContentType = contentType
 	}
 	for _, h := range sent.Header {
 		if strings.EqualFold(h.Name, "Host") {

@@ -21,6 +21,10 @@ type Report struct {
 	// Framework is what the target seems built with, if the scan
 	// recognised it (see DetectFramework); findings then carry its advice.
 	Framework *FrameworkMatch `json:"framework,omitempty"`
+	// Stopped says why the scan ended before every endpoint was scanned
+	// ("interrupted"); the endpoints it did not reach are listed with
+	// NotReached set.
+	Stopped string `json:"stopped,omitempty"`
 }
 
 // EndpointResult says how one endpoint was scanned.
@@ -46,6 +50,9 @@ type EndpointResult struct {
 	// it cannot (the verdict is then inconclusive unless there is a
 	// finding anyway).
 	Inconclusive []string `json:"inconclusive,omitempty"`
+	// NotReached is set on the endpoints an interrupted scan never
+	// started.
+	NotReached bool `json:"not_reached,omitempty"`
 	// Timing holds the response-time samples of the timing check, when it
 	// ran on this endpoint (the HTML report plots them).
 	Timing *TimingResult `json:"timing,omitempty"`
@@ -69,6 +76,13 @@ type TimingResult struct {
 	// Resolution is the smallest effect the sample size was chosen to
 	// detect.
 	Resolution time.Duration `json:"resolution_ns"`
+	// Level is the significance level of the look that ended the
+	// measurement, Looks how many interim looks it made, and Stopped
+	// why it ended: StoppedDecided, StoppedPlanned, StoppedBudget or
+	// StoppedInterrupted.
+	Level   float64 `json:"level,omitempty"`
+	Looks   int     `json:"looks,omitempty"`
+	Stopped string  `json:"stopped,omitempty"`
 }
 
 // Finding is one channel through which an endpoint tells known from
@@ -156,6 +170,13 @@ type Sample struct {
 	// Observed is this answer's value on the channel, e.g. "404" or
 	// "Set-Cookie: flash=…; Path=/".
 	Observed string `json:"observed,omitempty"`
+	// Headers and Body are the answer as it came, unmasked (the body's
+	// first 64 KiB; BodyTruncated says whether there was more).
+	Headers       []Field `json:"response_headers,omitempty"`
+	Body          string  `json:"response_body,omitempty"`
+	BodyTruncated bool    `json:"response_body_truncated,omitempty"`
+	// Curl is a shell command that sends Request again (Request.Curl).
+	Curl string `json:"curl,omitempty"`
 }
 
 // Failed reports whether any finding is at least as serious as min.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 )
@@ -112,15 +113,18 @@ type (
 		Kind               string `json:"kind"`
 	}
 	sarifWebRequest struct {
-		Protocol string     `json:"protocol"`
-		Target   string     `json:"target"`
-		Method   string     `json:"method"`
-		Body     *sarifBody `json:"body,omitempty"`
+		Protocol string            `json:"protocol"`
+		Target   string            `json:"target"`
+		Method   string            `json:"method"`
+		Headers  map[string]string `json:"headers,omitempty"`
+		Body     *sarifBody        `json:"body,omitempty"`
 	}
 	sarifWebResponse struct {
-		Protocol     string `json:"protocol"`
-		StatusCode   int    `json:"statusCode"`
-		ReasonPhrase string `json:"reasonPhrase,omitempty"`
+		Protocol     string            `json:"protocol"`
+		StatusCode   int               `json:"statusCode"`
+		ReasonPhrase string            `json:"reasonPhrase,omitempty"`
+		Headers      map[string]string `json:"headers,omitempty"`
+		Body         *sarifBody        `json:"body,omitempty"`
 	}
 	sarifBody struct {
 		Text string `json:"text"`
@@ -285,7 +289,8 @@ func sarifResultOf(r *Report, f Finding) sarifResult {
 	}
 	if ev.Known.Request.URL != "" {
 		res.WebRequest = webRequestOf(ev.Known.Request)
-		res.WebResponse = &sarifWebResponse{Protocol: "HTTP", StatusCode: ev.Known.Status, ReasonPhrase: http.StatusText(ev.Known.Status)}
+		res.WebResponse = webResponseOf(ev.Known)
+		res.Properties["replay"] = sarifReplay(ev)
 	}
 	if ev.Input != "" {
 		res.Properties["input"] = ev.Input
@@ -300,26 +305,115 @@ func sarifResultOf(r *Report, f Finding) sarifResult {
 	return res
 }
 
-// webRequestOf describes the known identifier's request. Its headers are
-// left out: a target file may carry credentials in them (an API key, a
+// webRequestOf describes the known identifier's request with every
+// header and cookie sent, so that it can be replayed, but for the values
+// of Authorization headers: a target file may carry credentials there (a
 // staging password), and SARIF logs are uploaded to third parties.
 func webRequestOf(req Request) *sarifWebRequest {
-	wr := &sarifWebRequest{Protocol: "HTTP", Target: req.URL, Method: req.Method}
+	req = redacted(req)
+	wr := &sarifWebRequest{Protocol: "HTTP", Target: req.URL, Method: req.Method, Headers: map[string]string{"User-Agent": userAgent}}
+	if req.ContentType != "" {
+		wr.Headers["Content-Type"] = req.ContentType
+	}
+	for _, h := range req.Header {
+		wr.Headers[h.Name] = h.Value
+	}
+	if len(req.Cookies) > 0 {
+		var pairs []string
+		for _, c := range req.Cookies {
+			pairs = append(pairs, c.Name+"="+c.Value)
+		}
+		wr.Headers["Cookie"] = strings.Join(pairs, "; ")
+	}
 	if req.Body != "" {
 		wr.Body = &sarifBody{Text: req.Body}
 	}
 	return wr
 }
 
+// webResponseOf describes the answer of one side of the evidence, with
+// its headers and body (the first 64 KiB).
+func webResponseOf(s Sample) *sarifWebResponse {
+	wr := &sarifWebResponse{Protocol: "HTTP", StatusCode: s.Status, ReasonPhrase: http.StatusText(s.Status)}
+	if len(s.Headers) > 0 {
+		wr.Headers = map[string]string{}
+		for _, h := range s.Headers {
+			if v, ok := wr.Headers[h.Name]; ok {
+				wr.Headers[h.Name] = v + ", " + h.Value
+			} else {
+				wr.Headers[h.Name] = h.Value
+			}
+		}
+	}
+	if s.Body != "" {
+		wr.Body = &sarifBody{Text: s.Body}
+	}
+	return wr
+}
+
+// sarifReplay is the finding's two requests, known and unknown, as curl
+// commands (with Authorization values redacted), and the unknown one's
+// answer, which webResponse, holding the known one's, cannot.
+func sarifReplay(ev Evidence) map[string]any {
+	out := map[string]any{
+		"curlKnown":   redacted(ev.Known.Request).Curl(),
+		"curlUnknown": redacted(ev.Unknown.Request).Curl(),
+	}
+	if ev.Unknown.Request.URL != "" {
+		out["unknownRequest"] = webRequestOf(ev.Unknown.Request)
+		out["unknownResponse"] = webResponseOf(ev.Unknown)
+	}
+	return out
+}
+
+// redacted is req with the values of its Authorization and
+// Proxy-Authorization headers replaced.
+func redacted(req Request) Request {
+	req.Header = slices.Clone(req.Header)
+	for i, h := range req.Header {
+		if strings.EqualFold(h.Name, "Authorization") || strings.EqualFold(h.Name, "Proxy-Authorization") {
+			req.Header[i].Value = "REDACTED"
+		}
+	}
+	return req
+}
+
 // endpointLocation locates an endpoint twice over: physically at the URL
-// it was probed at (base URL and path, without the query, escaped: a path
-// may hold placeholders such as {{flow}}), and logically by its name,
-// with "METHOD path" as the fully qualified name.
+// it was probed at (base URL, path and query, escaped: they may hold
+// placeholders such as {{flow}}), and logically by its name, with
+// "METHOD path" as the fully qualified name. The query stays: many
+// applications route by it (wp-login.php?action=lostpassword).
 func endpointLocation(base, name, method, path string) sarifLocation {
-	p, _, _ := strings.Cut(path, "?")
+	p, q, hasQuery := strings.Cut(path, "?")
 	uri := base + (&url.URL{Path: p}).EscapedPath()
+	if hasQuery {
+		uri += "?" + escapeQuery(q)
+	}
 	return sarifLocation{
 		PhysicalLocation: &sarifPhysicalLocation{ArtifactLocation: sarifArtifactLocation{URI: uri}},
 		LogicalLocations: []sarifLogicalLocation{{Name: name, FullyQualifiedName: method + " " + path, Kind: "resource"}},
 	}
+}
+
+// escapeQuery escapes a query template for a URI: each name and value is
+// unescaped as a URL would be and escaped again, so that what is already
+// valid stays as it is and placeholders' braces are escaped.
+func escapeQuery(q string) string {
+	parts := strings.Split(q, "&")
+	for i, part := range parts {
+		name, value, hasValue := strings.Cut(part, "=")
+		part = reescape(name)
+		if hasValue {
+			part += "=" + reescape(value)
+		}
+		parts[i] = part
+	}
+	return strings.Join(parts, "&")
+}
+
+func reescape(s string) string {
+	if u, err := url.QueryUnescape(s); err == nil {
+		s = u
+	}
+	return url.QueryEscape(s)
 }

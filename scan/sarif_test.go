@@ -238,7 +238,18 @@ func TestSARIFEscapesPlaceholderPaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := readSARIF(t, doc)
-	if uri := d.Runs[0].Results[0].Locations[0].Physical.Artifact.URI; uri != "http://app.test/self-service/%7B%7Bflow%7D%7D/login" {
+	if uri := d.Runs[0].Results[0].Locations[0].Physical.Artifact.URI; uri != "http://app.test/self-service/%7B%7Bflow%7D%7D/login?flow=%7B%7Bflow%7D%7D" {
+		t.Errorf("uri %q", uri)
+	}
+}
+
+// TestSARIFLocationKeepsQuery: an application that routes by the query
+// (WordPress's wp-login.php?action=lostpassword) is located with it.
+func TestSARIFLocationKeepsQuery(t *testing.T) {
+	ep := &scan.Endpoint{Name: "lostpassword", Kind: scan.KindReset, RequestTemplate: scan.RequestTemplate{Method: "POST", Path: "/wp-login.php?action=lostpassword"}}
+	rep := &scan.Report{Target: "http://app.test", Findings: []scan.Finding{scan.NewFinding(scan.RuleResponseContent, ep, "body differs", scan.Evidence{Channel: "body"})}}
+	d := readSARIF(t, writeSARIF(t, rep))
+	if uri := d.Runs[0].Results[0].Locations[0].Physical.Artifact.URI; uri != "http://app.test/wp-login.php?action=lostpassword" {
 		t.Errorf("uri %q", uri)
 	}
 }

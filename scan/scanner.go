@@ -167,7 +167,10 @@ func (s *Scanner) Scan(ctx context.Context, t *Target) (*Report, error) {
 		s.cur = nil
 		res.Probes = s.done - before
 		s.sentByKind[ep.Kind] += res.Probes / max(len(epIDs.all()), 1)
-		if err != nil {
+		switch {
+		case err != nil && ctx.Err() != nil:
+			interrupted(&res, err)
+		case err != nil:
 			res.Error = err.Error()
 			errs = append(errs, fmt.Errorf("endpoint %s: %w", ep.Name, err))
 		}
@@ -177,6 +180,9 @@ func (s *Scanner) Scan(ctx context.Context, t *Target) (*Report, error) {
 		if ctx.Err() != nil {
 			break
 		}
+	}
+	if err := finishPartial(ctx, t, rep); err != nil {
+		errs = append(errs, err)
 	}
 	rep.Requests = s.done
 	rep.Duration = time.Since(start)
@@ -396,7 +402,7 @@ func NewFinding(rule string, ep *Endpoint, message string, ev Evidence) Finding 
 
 // SampleOf makes one side of the evidence from a probe's answer.
 func SampleOf(r *Response, observed string) Sample {
-	return Sample{Identifier: r.Input.Identifier, Request: r.Request, Status: r.Status, Observed: observed}
+	return withAnswer(Sample{Identifier: r.Input.Identifier, Request: r.Request, Status: r.Status, Observed: observed}, r)
 }
 
 func quoteShort(s string) string {

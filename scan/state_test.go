@@ -252,6 +252,15 @@ func TestNoControlCharacterReachesTheTerminal(t *testing.T) {
 	srv := httptest.NewServer(f.New())
 	defer srv.Close()
 	rep := scanServed(t, f, srv.URL, &scan.Scanner{Client: srv.Client(), Rand: rand.New(rand.NewPCG(2, 2))})
+	// The replayable evidence keeps the answers as they came (body and
+	// headers, escapes and all): the formats below must escape them.
+	if len(rep.Findings) == 0 {
+		t.Fatalf("no finding:\n%s", report(rep))
+	}
+	ev := rep.Findings[0].Evidence
+	if !strings.Contains(ev.Known.Body, "\x1b]52;c;") || !slices.ContainsFunc(ev.Known.Headers, func(h scan.Field) bool { return strings.ContainsRune(h.Value, 0x9b) }) || ev.Known.Curl == "" {
+		t.Fatalf("the evidence does not hold the hostile answer: %+v", ev.Known)
+	}
 	for name, write := range map[string]func(*strings.Builder, *scan.Report) error{
 		"text":  func(b *strings.Builder, r *scan.Report) error { return scan.WriteText(b, r) },
 		"json":  func(b *strings.Builder, r *scan.Report) error { return scan.WriteJSON(b, r) },

@@ -55,6 +55,7 @@ func (p *printer) finding(f Finding) {
 	if ev.Diff != "" {
 		p.printf("  diff (- known, + unknown):\n%s\n", indent(ev.Diff, "    "))
 	}
+	p.replay(ev)
 	if rule, ok := RuleByID(f.Rule); ok {
 		p.printf("%s", wrap("Fix: "+rule.Remediation, "  "))
 	}
@@ -79,6 +80,8 @@ func (p *printer) endpoint(e EndpointResult, fs []Finding) {
 	switch {
 	case e.Error != "":
 		state = "not scanned: " + e.Error
+	case e.NotReached:
+		state = "not reached"
 	case n == 1:
 		state = "leak: 1 finding"
 	case n > 1:

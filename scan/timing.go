@@ -38,21 +38,33 @@ const (
 // difference known minus partner of each round is one pair: with the
 // order random, a target whose latency does not depend on the identifier
 // gives differences that are symmetric about zero whatever its drift or
-// load, which is what the Wilcoxon signed-rank test tests. The first
-// Pilot rounds measure the noise; the sample is then sized, by Noether's
-// formula, to detect a difference of Resolution with 95% power, within
-// MaxRequests. The effect is the Hodges–Lehmann estimate with its 95%
-// interval.
+// load, which is what the Wilcoxon signed-rank test tests. The test is
+// group-sequential (timing.Sequential): it looks at the pairs after 20,
+// 40, 80, … of them and stops at the first look that decides, so a
+// difference of milliseconds is found within the pilot. The first Pilot
+// rounds also measure the noise; the final sample is then sized, by
+// Noether's formula, to detect a difference of Resolution with 95% power
+// at the final look's level, within MaxRequests and Budget. The effect is
+// the Hodges–Lehmann estimate with its 95% interval.
 //
-// A finding needs all of: p below Alpha divided by the number of endpoints
-// the check tests (Bonferroni, so Alpha bounds the false alarms of the
-// whole scan); an effect of at least MinEffect, so that a huge sample does
-// not report a difference no attacker could use; and the control pair (two
-// unknown identifiers, compared the same way) not significant at the same
-// level, since a control that differs means latency depends on something
-// besides the account and the measurement cannot be trusted. Only pairs
-// answered with the same status count: a pair with different statuses is
-// the channel comparison's or a lockout's finding, not a timing one.
+// A finding needs all of: p below the look's level, the looks sharing
+// Alpha divided by the number of endpoints the check tests (Bonferroni,
+// so Alpha bounds the false alarms of the whole scan); an effect of at
+// least MinEffect, so that a huge sample does not report a difference no
+// attacker could use; and the control pair (two unknown identifiers,
+// compared the same way) neither significant at the same level nor
+// showing half the difference, since a control that differs means latency
+// depends on something besides the account and the measurement cannot be
+// trusted. Only pairs answered with the same status count: a pair with
+// different statuses is the channel comparison's or a lockout's finding,
+// not a timing one.
+//
+// When Budget or MaxRequests stops the measurement before the planned
+// size, the final look tests what was measured: the endpoint is a leak,
+// or clean at the (coarser) resolution reached, which the report states.
+// With too few pairs for a test (MinPairs), or when the scan's context is
+// cancelled (SIGINT) before a look found a leak, the endpoint is
+// inconclusive; what was measured is kept in the report either way.
 //
 // The check sends many requests: on a sign-in endpoint, that many failed
 // sign-ins for the known accounts (which the target may lock); on reset or
@@ -78,6 +90,13 @@ type TimingCheck struct {
 	// Kinds limits the check to endpoints of these kinds; empty means
 	// every endpoint.
 	Kinds []Kind
+	// Budget, if positive, caps the time the check spends on the whole
+	// scan. Each endpoint gets the time left divided by the endpoints
+	// left to measure, so time an endpoint decided early does not use
+	// goes to the next ones. An endpoint whose share runs out gets the
+	// final look on what it measured: clean at the resolution reached,
+	// or inconclusive with too few pairs to test.
+	Budget time.Duration
 	// PasswordLength, if positive, sends a password of that many bytes
 	// instead of the scan's 20-byte one. A target that hashes the
 	// password only for known accounts, with a hash whose work grows with
@@ -86,6 +105,10 @@ type TimingCheck struct {
 	// below the target's maximum password length (4096 is often
 	// accepted), or every request is rejected before any hashing.
 	PasswordLength int
+
+	// scan is the check's account of the scan under way, for Budget and
+	// the progress total.
+	scan timingScan
 }
 
 func (c *TimingCheck) resolution() time.Duration {
@@ -148,44 +171,27 @@ func (c *TimingCheck) Planned(_ *Target, ep *Endpoint, ids Identities) int {
 }
 
 // Run measures ep and returns the timing finding, if any. It records the
-// samples and the estimate in the endpoint's result.
+// samples and the estimate in the endpoint's result. The design is
+// sequential (see runSequential): it stops as soon as it can decide.
 func (c *TimingCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoint, ids Identities) ([]Finding, error) {
 	if !c.applies(ep) {
 		return nil, nil
 	}
 	res := s.result()
-	per, maxRounds := len(ids.all()), c.maxRounds(ids)
+	maxRounds := c.maxRounds(ids)
+	c.begin(s, t, ep, ids)
 	if why := s.timingBlocked(); why != "" {
-		s.replan(-maxRounds * per)
+		c.recount(s, c.laterPlanned(t, ep, ids))
 		s.inconclusive("%s", why)
 		return nil, nil
 	}
 	pilotRounds := min(c.pilot(), maxRounds)
 	if pilotRounds*len(ids.Known) < timing.MinPairs {
-		s.replan(-maxRounds * per)
+		c.recount(s, c.laterPlanned(t, ep, ids))
 		res.Inconclusive = appendNew(res.Inconclusive, fmt.Sprintf("timing: a budget of %d requests is too small to measure", c.maxRequests()))
 		return nil, nil
 	}
-	input := c.input(s)
-	b, err := s.runBatch(ctx, t, ep, ids, pilotRounds, input)
-	if err != nil {
-		return nil, fmt.Errorf("timing pilot: %w", err)
-	}
-	alpha := c.level(t)
-	pilot := timingPairs(b).diffs()
-	rounds := c.rounds(pilot, alpha, len(ids.Known), pilotRounds, maxRounds)
-	s.replan((rounds - maxRounds) * per)
-	if rounds > pilotRounds {
-		more, err := s.runBatch(ctx, t, ep, ids, rounds-pilotRounds, input)
-		if err != nil {
-			return nil, fmt.Errorf("timing: %w", err)
-		}
-		b.append(more)
-	}
-	if s.cur != nil {
-		s.cur.rounds += rounds
-	}
-	return c.verdict(ep, b, pilot, alpha, res)
+	return c.runSequential(ctx, s, t, ep, ids, res)
 }
 
 // input is the probes' input: the scan's, with the long password if
@@ -270,43 +276,6 @@ func controlPairs(b *batch) *pairSamples {
 		p.add(b.resp[b.ids.Control[0]][r], b.resp[b.ids.Control[1]][r])
 	}
 	return p
-}
-
-// verdict tests the batch and fills res.Timing.
-func (c *TimingCheck) verdict(ep *Endpoint, b *batch, pilot []time.Duration, alpha float64, res *EndpointResult) ([]Finding, error) {
-	kp, cp := timingPairs(b), controlPairs(b)
-	if kp.dropped > 0 {
-		res.Notes = append(res.Notes, fmt.Sprintf("timing: %d of %d pairs left out, answered with different statuses", kp.dropped, kp.dropped+len(kp.a)))
-	}
-	known, err := timing.ComparePaired(kp.diffs(), timingConfidence)
-	if err != nil {
-		res.Inconclusive = appendNew(res.Inconclusive, "timing: too few comparable pairs: "+err.Error())
-		return nil, nil
-	}
-	control, err := timing.ComparePaired(cp.diffs(), timingConfidence)
-	if err != nil {
-		res.Inconclusive = appendNew(res.Inconclusive, "timing: too few comparable control pairs: "+err.Error())
-		return nil, nil
-	}
-	reached := timing.Resolution(pilot, int(float64(known.N)/sizeMargin), alpha, timingPower)
-	res.Timing = &TimingResult{
-		Known: durations(kp.a), Unknown: durations(kp.b), ControlA: durations(cp.a), ControlB: durations(cp.b),
-		Effect: known.Effect, EffectLow: known.Low, EffectHigh: known.High, P: known.P,
-		Resolution: max(reached, c.resolution()),
-	}
-	if reached > c.resolution() {
-		res.Notes = append(res.Notes, fmt.Sprintf("timing: the budget of %d requests resolves %s, not the %s asked for",
-			c.maxRequests(), micros(reached), micros(c.resolution())))
-	}
-	if control.P < alpha {
-		res.Inconclusive = appendNew(res.Inconclusive, fmt.Sprintf("timing: two unknown identifiers differed by %s (p = %.2g): latency depends on something besides the account, so there is no timing verdict",
-			micros(control.Effect), control.P))
-		return nil, nil
-	}
-	if known.P >= alpha || known.Effect.Abs() < c.minEffect() {
-		return nil, nil
-	}
-	return []Finding{c.finding(ep, kp, known, control, alpha)}, nil
 }
 
 func (c *TimingCheck) finding(ep *Endpoint, kp *pairSamples, known, control timing.PairedComparison, alpha float64) Finding {

@@ -72,10 +72,7 @@ func TestTimingControlVetoes(t *testing.T) {
 		})
 		res := &EndpointResult{}
 		c := &TimingCheck{}
-		fs, err := c.verdict(ep, b, timingPairs(b).diffs()[:50], 0.01, res)
-		if err != nil {
-			t.Fatal(err)
-		}
+		fs := c.conclude(ep, b, c.look(b, 0.01), timingPairs(b).diffs()[:50], 0.01, StoppedPlanned, 0, res)
 		if len(fs) != tc.findings || res.Timing == nil {
 			t.Errorf("%s: %d findings, timing %v", tc.name, len(fs), res.Timing)
 		}

@@ -38,7 +38,7 @@ func TestTimingPower(t *testing.T) {
 		t.Skip("the power study runs with -scan.power")
 	}
 	fmt.Printf("resolution %v, budget %d requests, jitter %v, %d scans per row, load average %s\n", *powerResolution, *powerBudget, *powerJitter, *powerRuns, loadAverage())
-	fmt.Printf("%7s  %9s  %6s  %8s  %8s  %8s  %8s  %8s\n", "extra", "detected", "vetoed", "requests", "effect", "CI width", "spread", "reached")
+	fmt.Printf("%7s  %9s  %6s  %5s  %8s  %8s  %8s  %8s  %8s  %8s\n", "extra", "detected", "vetoed", "early", "requests", "effect", "CI width", "spread", "reached", "time")
 	for _, field := range strings.Split(*powerExtra, ",") {
 		us, err := strconv.Atoi(strings.TrimSpace(field))
 		if err != nil {
@@ -51,9 +51,10 @@ func TestTimingPower(t *testing.T) {
 
 // powerRow scans the fixture with extra µs for the known address
 // *powerRuns times and summarises: detections (with a 95% Wilson
-// interval), control vetoes, and the medians over scans of the timing
+// interval), control vetoes, measurements decided at an interim look of
+// the sequential test (early), and the medians over scans of the timing
 // requests sent, the effect, the interval's width, the spread (IQR) of
-// the pair differences and the resolution reached.
+// the pair differences, the resolution reached and the scan's duration.
 func powerRow(t *testing.T, extra int) string {
 	f := lab.SlowKnown(time.Duration(extra) * time.Microsecond)
 	inner := f.New()
@@ -68,25 +69,30 @@ func powerRow(t *testing.T, extra int) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var detected, vetoed int
-	var requests, effects, widths, spreads, reached []time.Duration
+	var detected, vetoed, early int
+	var requests, effects, widths, spreads, reached, took []time.Duration
 	for range *powerRuns {
 		s := &scan.Scanner{Client: srv.Client(), Probes: 1,
 			Checks: []scan.Check{&scan.TimingCheck{Resolution: *powerResolution, MaxRequests: *powerBudget}}}
+		start := time.Now()
 		rep, err := s.Scan(context.Background(), target)
 		if err != nil {
 			t.Fatal(err)
 		}
+		took = append(took, time.Since(start))
 		e := rep.Endpoints[0]
 		if slices.ContainsFunc(rep.Findings, func(f scan.Finding) bool { return f.Rule == scan.RuleTiming }) {
 			detected++
 		}
-		if slices.ContainsFunc(e.Notes, func(n string) bool { return strings.Contains(n, "two unknown identifiers differed") }) {
+		if slices.ContainsFunc(e.Inconclusive, func(n string) bool { return strings.Contains(n, "two unknown identifiers differed") }) {
 			vetoed++
 		}
 		tr := e.Timing
 		if tr == nil {
 			t.Fatalf("no timing result: %q", e.Notes)
+		}
+		if tr.Stopped == scan.StoppedDecided {
+			early++
 		}
 		requests = append(requests, time.Duration(e.Probes-4)) // less the plain round
 		effects = append(effects, tr.Effect)
@@ -99,9 +105,9 @@ func powerRow(t *testing.T, extra int) string {
 		spreads = append(spreads, iqr(d))
 	}
 	lo, hi := wilson(detected, *powerRuns)
-	return fmt.Sprintf("%5dµs  %4d/%-4d  %6d  %8d  %8s  %8s  %8s  %8s  (detection 95%% interval %.1f–%.1f%%)",
-		extra, detected, *powerRuns, vetoed, int64(timing.Median(requests)), us(timing.Median(effects)), us(timing.Median(widths)),
-		us(timing.Median(spreads)), us(timing.Median(reached)), 100*lo, 100*hi)
+	return fmt.Sprintf("%5dµs  %4d/%-4d  %6d  %5d  %8d  %8s  %8s  %8s  %8s  %8s  (detection 95%% interval %.1f–%.1f%%)",
+		extra, detected, *powerRuns, vetoed, early, int64(timing.Median(requests)), us(timing.Median(effects)), us(timing.Median(widths)),
+		us(timing.Median(spreads)), us(timing.Median(reached)), timing.Median(took).Round(time.Millisecond), 100*lo, 100*hi)
 }
 
 // busyWait spins for d: time.Sleep cannot wait less than about a

@@ -45,6 +45,7 @@ type scanOptions struct {
 	failOn              string
 	probes              int
 	timeout, maxWait    time.Duration
+	timingBudget        time.Duration
 	printTarget         bool
 	timing, order       bool
 	state               bool
@@ -71,6 +72,7 @@ func (o *scanOptions) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.maxWait, "max-wait", scan.DefaultMaxWait, "longest Retry-After to wait out before sending a throttled probe again")
 	fs.BoolVar(&o.printTarget, "print-target", false, "print the target file the scan would use, then exit")
 	fs.BoolVar(&o.timing, "timing", false, "also compare response times (many more requests)")
+	fs.DurationVar(&o.timingBudget, "timing-budget", 0, "with --timing, the most time the timing check may take in all (e.g. 10m), shared among the endpoints")
 	fs.BoolVar(&o.order, "order-test", false, "also compare the order of answers to requests sent together over HTTP/2 (many more requests)")
 	fs.BoolVar(&o.state, "state", false, "also repeat requests to find lockouts and rate limits (changes the target's state)")
 }
@@ -108,6 +110,9 @@ func (o *scanOptions) check(rest []string) error {
 		if _, err := scan.ParseSeverity(o.failOn); err != nil {
 			return usageError{fmt.Sprintf("scan: --fail-on %q: want low, medium, high or none", o.failOn)}
 		}
+	}
+	if o.timingBudget < 0 || (o.timingBudget > 0 && !o.timing) {
+		return usageError{"scan: --timing-budget goes with --timing and must be positive"}
 	}
 	if o.probes < 2 {
 		return usageError{"scan: --probes must be at least 2"}
@@ -166,19 +171,14 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	s := o.scanner(client)
+	progress := &scan.Progress{W: stderr, Terminal: isTerminal(stderr)}
+	s.Progress = progress.Update
 	// What the scan waits for goes to stderr even off a terminal: a
 	// scan paced by the target's Retry-After may take minutes, and a CI
-	// log must say why.
-	s.Log = func(line string) { fmt.Fprintln(stderr, scan.Sanitize(line)) }
-	var done, total int
-	if isTerminal(stderr) {
-		bar := scan.ProgressBar(stderr)
-		s.Progress = func(d, t int) { done, total = d, t; bar(d, t) }
-	}
+	// log must say why. On a terminal it goes above the progress line.
+	s.Log = func(line string) { progress.Log(scan.Sanitize(line)) }
 	rep, scanErr := s.Scan(ctx, target)
-	if done < total { // the bar ends its line only when the scan completes
-		fmt.Fprintln(stderr)
-	}
+	progress.Finish()
 	if err := o.writeReport(rep, stdout); err != nil {
 		return scanFailure("%w", err)
 	}
@@ -189,7 +189,7 @@ func runScan(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func (o *scanOptions) scanner(client *http.Client) *scan.Scanner {
 	s := &scan.Scanner{Client: client, Probes: o.probes, MaxWait: o.maxWait}
 	if o.timing {
-		s.Checks = append(s.Checks, &scan.TimingCheck{})
+		s.Checks = append(s.Checks, &scan.TimingCheck{Budget: o.timingBudget})
 	}
 	if o.order {
 		s.Checks = append(s.Checks, &scan.OrderCheck{})
@@ -244,6 +244,9 @@ func (o *scanOptions) writeReport(rep *scan.Report, stdout io.Writer) error {
 // failure to scan (2) even with findings: what it did not see may be
 // worse, and the fix is to the scan, not only to the target.
 func (o *scanOptions) verdict(rep *scan.Report, scanErr error) error {
+	if msg := partialScan(rep); msg != "" {
+		return scanFailure("%s", msg)
+	}
 	var failed []scan.EndpointResult
 	for _, e := range rep.Endpoints {
 		if e.Error != "" {
@@ -359,10 +362,18 @@ Flags:
                      unthrottled rounds is inconclusive, with the wait a
                      paced scan would need
   --print-target     print the target file the scan would use, then exit
-  --timing           also compare response times, with interleaved pairs
-                     sized to find a 50µs difference (up to 10,000 requests
-                     an endpoint: failed sign-ins for the known accounts,
-                     mails from reset and resend endpoints)
+  --timing           also compare response times, with interleaved pairs,
+                     stopping as soon as a difference is decided (a few
+                     milliseconds within 200 requests) and otherwise sized
+                     to find a 50µs difference (up to 10,000 requests an
+                     endpoint: failed sign-ins for the known accounts,
+                     mails from reset and resend endpoints); progress and
+                     the time left go to stderr
+  --timing-budget D  with --timing, the most time the timing check may take
+                     in all, shared among the endpoints (e.g. 10m); an
+                     endpoint whose share runs out is judged at the
+                     resolution it reached, or inconclusive if it got too
+                     few pairs to test
   --order-test       also send a known and an unknown identifier's requests
                      together over one HTTP/2 connection, their last bytes in
                      one packet, and see whose answer comes first (the
@@ -380,14 +391,17 @@ compared, the identifier shown to reach the application), or inconclusive,
 with the reason (server errors, throttled answers, channels that vary by
 themselves, an identifier that seems to be ignored, a sign-in that answers
 the known account's right password like a wrong one, a known identifier
-locked before the scan). Answers to a POST that redirect to the same
-origin are followed (GET, at most 3 hops), and the page they lead to is
-compared too: a flash message shown after the redirect is a channel.
+locked before the scan, a timing measurement cut short). Answers to a POST
+that redirect to the same origin are followed (GET, at most 3 hops), and
+the page they lead to is compared too: a flash message shown after the
+redirect is a channel.
 
 Exit status: 0 no finding at or above --fail-on and no inconclusive
 endpoint, 1 such a finding, 2 the scan could not be done or is
 inconclusive (bad flags or target file, unreachable target, endpoints that
-could not be scanned or not be called leaky or clean).
+could not be scanned or not be called leaky or clean) or was cut short
+(SIGINT, SIGTERM or --timing-budget: the report lists every endpoint, those
+not decided as inconclusive).
 `
 
 // The tacit preset.

@@ -105,6 +105,17 @@ func links(account string) string {
 	return b.String()
 }
 
+// allauthEmailError is Django's error for an address field, or "".
+func allauthEmailError(v string) string {
+	switch {
+	case strings.TrimSpace(v) == "":
+		return "This field is required."
+	case !validEmail(v):
+		return "Enter a valid email address."
+	}
+	return ""
+}
+
 // allauthTarget is the hand-written target of site-allauth.
 const allauthTarget = `base_url: BASE_URL
 known: [alice@lab.example]
@@ -159,6 +170,12 @@ func newAllauth() http.Handler {
 			forbidden(w)
 			return
 		}
+		// allauth's forms validate the address first, as Django's
+		// EmailField does.
+		if msg := allauthEmailError(r.PostFormValue("login")); msg != "" {
+			form(w, r, "Sign In", "", loginFields, "", msg)
+			return
+		}
 		if exists(r.PostFormValue("login")) && r.PostFormValue("password") == KnownPassword {
 			http.SetCookie(w, &http.Cookie{Name: "sessionid", Value: token(16), Path: "/", HttpOnly: true})
 			http.Redirect(w, r, "/", http.StatusFound)
@@ -176,6 +193,10 @@ func newAllauth() http.Handler {
 	mux.HandleFunc("POST /accounts/signup/", func(w http.ResponseWriter, r *http.Request) {
 		if !s.check(r, "csrftoken", "csrfmiddlewaretoken") {
 			forbidden(w)
+			return
+		}
+		if msg := allauthEmailError(r.PostFormValue("email")); msg != "" {
+			form(w, r, "Sign Up", "/accounts/signup/", signupFields, "", msg)
 			return
 		}
 		http.Redirect(w, r, "/accounts/confirm-email/", http.StatusFound)
@@ -358,10 +379,23 @@ func newWordPress() http.Handler {
 		action := r.URL.Query().Get("action")
 		switch {
 		case action == "lostpassword" && r.Method == http.MethodPost:
+			// wp-login.php checks the field before any lookup.
+			if strings.TrimSpace(r.PostFormValue("user_login")) == "" {
+				layout(w, r, "Lost Password", "<strong>Error:</strong> Please enter a username or email address.", lostForm)
+				return
+			}
 			http.Redirect(w, r, "/wp-login.php?checkemail=confirm", http.StatusFound)
 		case action == "lostpassword":
 			layout(w, r, "Lost Password", "", lostForm)
 		case action == "register" && r.Method == http.MethodPost:
+			switch email := r.PostFormValue("user_email"); {
+			case strings.TrimSpace(email) == "":
+				layout(w, r, "Registration Form", "<strong>Error:</strong> Please type your email address.", registerForm)
+				return
+			case !validEmail(email):
+				layout(w, r, "Registration Form", "<strong>Error:</strong> The email address is not correct.", registerForm)
+				return
+			}
 			http.Redirect(w, r, "/wp-login.php?checkemail=registered", http.StatusFound)
 		case action == "register":
 			layout(w, r, "Registration Form", "", registerForm)
