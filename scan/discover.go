@@ -479,7 +479,7 @@ func (p *page) form(n *html.Node, idx int, base *url.URL) (DiscoveredForm, bool)
 		text += " " + strings.ToLower(submit.Value)
 	}
 	f.Kind, f.Why = formKind(len(f.Passwords), urls, text)
-	if f.captcha = visible(captcha(n)); f.captcha != "" {
+	if f.captcha = SanitizeLine(captcha(n)); f.captcha != "" {
 		f.Why += fmt.Sprintf("; it has a CAPTCHA (%s), which the scan cannot solve: switch it off on a test install", f.captcha)
 	}
 	if f.Kind == "" || method != http.MethodPost {

@@ -311,7 +311,7 @@ func DetectFramework(s Signals) *FrameworkMatch {
 			for _, v := range s.values(sg.where) {
 				// One cookie, field or path is one clue, however many
 				// patterns it matches (wordpress_test_cookie).
-				if ev := sg.where + " " + visible(v); sg.re.MatchString(v) && !slices.Contains(sc.evidence, ev) {
+				if ev := sg.where + " " + SanitizeLine(v); sg.re.MatchString(v) && !slices.Contains(sc.evidence, ev) {
 					sc.weight += sg.weight
 					sc.evidence = append(sc.evidence, ev)
 					break
@@ -342,21 +342,6 @@ func DetectFramework(s Signals) *FrameworkMatch {
 		return nil
 	}
 	return &FrameworkMatch{Name: best.name, Evidence: bestScore.evidence}
-}
-
-// visible escapes the control characters of a target-derived clue (a
-// field named with an escape sequence), so that no report format passes
-// them to a terminal.
-func visible(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 {
-			fmt.Fprintf(&b, "\\x%02x", r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 func (s Signals) values(where string) []string {

@@ -74,6 +74,13 @@ func (r *Report) VerdictOf(e EndpointResult) string {
 	return e.Verdict
 }
 
+// SanitizeLine is Sanitize for text printed on one line (a field name, a
+// clue, a note): newline, carriage return and tab are escaped too, so a
+// hostile target cannot forge a line of its own in the report.
+func SanitizeLine(s string) string {
+	return strings.NewReplacer("\n", `\x0a`, "\r", `\x0d`, "\t", `\x09`).Replace(Sanitize(s))
+}
+
 // Sanitize makes target-derived text safe to print on a terminal: every
 // C0 control character but newline and tab, DEL, every C1 control
 // character and every byte that is not UTF-8 is written as a visible

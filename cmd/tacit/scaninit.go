@@ -152,28 +152,14 @@ func describeDiscovery(w io.Writer, d *scan.Discovery) {
 		if len(f.Fresh) > 0 {
 			parts = append(parts, "from "+f.Page+" each time: "+strings.Join(f.Fresh, ", "))
 		}
-		fmt.Fprintf(w, "  %-8s %s %s (%s)\n", f.Kind, f.Method, printable(f.Action), printable(strings.Join(parts, "; ")))
+		fmt.Fprintf(w, "  %-8s %s %s (%s)\n", f.Kind, f.Method, scan.SanitizeLine(f.Action), scan.SanitizeLine(strings.Join(parts, "; ")))
 	}
 	if d.Framework != nil {
-		fmt.Fprintf(w, "framework: %s (recognised by %s)\n", d.Framework.Name, printable(strings.Join(d.Framework.Evidence, ", ")))
+		fmt.Fprintf(w, "framework: %s (recognised by %s)\n", d.Framework.Name, scan.SanitizeLine(strings.Join(d.Framework.Evidence, ", ")))
 	}
 	for _, n := range d.Notes {
-		fmt.Fprintf(w, "note: %s\n", printable(n))
+		fmt.Fprintf(w, "note: %s\n", scan.SanitizeLine(n))
 	}
-}
-
-// printable escapes the control characters of target-derived text, so a
-// hostile page cannot write to the tester's terminal.
-func printable(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 {
-			fmt.Fprintf(&b, "\\x%02x", r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // knownAccount is one identifier of --known, with its password when
@@ -228,9 +214,9 @@ func checkSignIn(ctx context.Context, client *http.Client, text string, known []
 		return false, scanFailure("sign-in check: %w", err)
 	}
 	if c.SignsIn {
-		fmt.Fprintf(w, "sign-in check: %s's password signs in on %s (%s; a wrong password: %s)\n", known[i].id, c.Endpoint, printable(c.Right), printable(c.Wrong))
+		fmt.Fprintf(w, "sign-in check: %s's password signs in on %s (%s; a wrong password: %s)\n", known[i].id, c.Endpoint, scan.SanitizeLine(c.Right), scan.SanitizeLine(c.Wrong))
 		return true, nil
 	}
-	fmt.Fprintf(w, "sign-in check: %s's password got the same answer on %s as a wrong one (%s): the identifier or password field, a hidden field or the before step is wrong, or the password is\n", known[i].id, c.Endpoint, printable(c.Right))
+	fmt.Fprintf(w, "sign-in check: %s's password got the same answer on %s as a wrong one (%s): the identifier or password field, a hidden field or the before step is wrong, or the password is\n", known[i].id, c.Endpoint, scan.SanitizeLine(c.Right))
 	return false, nil
 }
