@@ -1,6 +1,9 @@
 package tacit
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // MailKind names a message template.
 type MailKind string
@@ -89,3 +92,15 @@ const (
 	// paused: their password is known (Data: reset, until).
 	MailMFALocked MailKind = "mfa_locked"
 )
+
+// MaskEmail shortens an address for logs: "alice@example.com" becomes
+// "a***@example.com". The domain helps to diagnose delivery; the full
+// address would put personal data, and who signed up, into every log.
+func MaskEmail(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 {
+		return "***"
+	}
+	first := []rune(addr[:at])[0]
+	return string(first) + "***" + addr[at:]
+}

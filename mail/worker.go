@@ -269,16 +269,8 @@ func orDefault[T int | time.Duration](v, def T) T {
 }
 
 // MaskAddress shortens an address for logs: "alice@example.com" becomes
-// "a***@example.com". The domain helps to diagnose delivery; the full
-// address would put personal data, and who signed up, into every log.
-func MaskAddress(addr string) string {
-	at := strings.LastIndexByte(addr, '@')
-	if at <= 0 {
-		return "***"
-	}
-	first := []rune(addr[:at])[0]
-	return string(first) + "***" + addr[at:]
-}
+// "a***@example.com" (tacit.MaskEmail).
+func MaskAddress(addr string) string { return tacit.MaskEmail(addr) }
 
 // redact removes from s the recipient (in any letter case) and every Data
 // value, and the token inside each link on its own as well.

@@ -112,7 +112,9 @@ func assemble(c Config, db store, log *slog.Logger) (http.Handler, *mail.Worker,
 	}
 	worker := mail.NewWorker(db, mail.Renderer{Product: c.Product, Links: links}, sender, log.With("component", "mail"))
 
-	svc, err := flow.New(db, hasher, c.flowConfig(policy, links, envelope, worker.Kick))
+	fc := c.flowConfig(policy, links, envelope, worker.Kick)
+	fc.Log = log.With("component", "flow")
+	svc, err := flow.New(db, hasher, fc)
 	if err != nil {
 		return nil, nil, 0, err
 	}
