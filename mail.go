@@ -104,3 +104,25 @@ func MaskEmail(addr string) string {
 	first := []rune(addr[:at])[0]
 	return string(first) + "***" + addr[at:]
 }
+
+// OwnerNotice reports whether k is a security notice to an account's
+// holder about their own account: what changed on it (password, address,
+// two-step sign-in) or that someone is guessing at it. No limit or cap
+// ever drops one: flow's per-address mail allowance does not apply to
+// them, and an outbox over its cap drops other pending mail first and
+// never these (see flow's ownerNotice for why each is here).
+func (k MailKind) OwnerNotice() bool {
+	switch k {
+	case MailPasswordChanged, MailEmailChanged, MailEmailChangeRequested,
+		MailMFAEnabled, MailMFADisabled, MailMFALocked, MailAccountLocked:
+		return true
+	}
+	return false
+}
+
+// OwnerNoticeKinds lists the kinds for which OwnerNotice is true, for
+// storage engines that must name them in a query.
+func OwnerNoticeKinds() []MailKind {
+	return []MailKind{MailPasswordChanged, MailEmailChanged, MailEmailChangeRequested,
+		MailMFAEnabled, MailMFADisabled, MailMFALocked, MailAccountLocked}
+}

@@ -25,14 +25,7 @@ import (
 // Everything else (sign-up links, resends, "already registered", reset
 // links, the email change link to a new address) can be sent to any
 // address by anyone, and stays under the cap.
-func ownerNotice(k tacit.MailKind) bool {
-	switch k {
-	case tacit.MailPasswordChanged, tacit.MailEmailChanged, tacit.MailEmailChangeRequested,
-		tacit.MailMFAEnabled, tacit.MailMFADisabled, tacit.MailMFALocked, tacit.MailAccountLocked:
-		return true
-	}
-	return false
-}
+func ownerNotice(k tacit.MailKind) bool { return k.OwnerNotice() }
 
 // enqueue queues m in the transaction tx: the mail is committed with the
 // state change that causes it, or not at all. Owner notices go through

@@ -142,8 +142,9 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 func (w *Worker) deliver(ctx context.Context, m tacit.Mail) error {
 	if m.Kind == tacit.MailNone {
 		// A placeholder that keeps every flow branch to one outbox row
-		// (equal work); there is nothing to send.
-		return w.sent(ctx, m)
+		// (equal work); there is nothing to send, and nothing worth
+		// keeping: every uniform request writes one.
+		return w.none(ctx, m)
 	}
 	msg, err := w.render.Render(m)
 	if err != nil {
@@ -167,8 +168,16 @@ func (w *Worker) sent(ctx context.Context, m tacit.Mail) error {
 	if err := retry(ctx, func() error { return w.box.MailSent(ctx, m.ID, w.now()) }); err != nil {
 		return fmt.Errorf("mark mail %d sent: %w", m.ID, err)
 	}
-	if m.Kind != tacit.MailNone {
-		w.log.Info("mail sent", "id", m.ID, "kind", m.Kind, "to", MaskAddress(m.To))
+	w.log.Info("mail sent", "id", m.ID, "kind", m.Kind, "to", MaskAddress(m.To))
+	return nil
+}
+
+// none deletes a handled row that sends nothing.
+func (w *Worker) none(ctx context.Context, m tacit.Mail) error {
+	ctx, cancel := bookkeeping(ctx)
+	defer cancel()
+	if err := retry(ctx, func() error { return w.box.DeleteMail(ctx, m.ID) }); err != nil {
+		return fmt.Errorf("delete empty mail %d: %w", m.ID, err)
 	}
 	return nil
 }

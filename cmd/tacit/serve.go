@@ -175,6 +175,7 @@ func runServer(ctx context.Context, srv *http.Server, ln net.Listener, worker *m
 	wg.Go(func() { worker.Run(bg) })
 	wg.Go(func() { purgeLoop(bg, db, log) })
 	wg.Go(func() { trimLoop(bg, db, c.ThrottleMaxKeys, trimEvery, log) })
+	wg.Go(func() { outboxLoop(bg, db, c.OutboxMaxRows, trimEvery, log) })
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
