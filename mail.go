@@ -1,6 +1,9 @@
 package tacit
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // MailKind names a message template.
 type MailKind string
@@ -92,3 +95,39 @@ const (
 	// were made and the old ones no longer work (Data: reset).
 	MailRecoveryCodesRenewed MailKind = "recovery_codes_renewed"
 )
+
+// MaskEmail shortens an address for logs: "alice@example.com" becomes
+// "a***@example.com". The domain helps to diagnose delivery; the full
+// address would put personal data, and who signed up, into every log.
+func MaskEmail(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 {
+		return "***"
+	}
+	first := []rune(addr[:at])[0]
+	return string(first) + "***" + addr[at:]
+}
+
+// OwnerNotice reports whether k is a security notice to an account's
+// holder about their own account: what changed on it (password, address,
+// two-step sign-in) or that someone is guessing at it. No limit or cap
+// ever drops one: flow's per-address mail allowance does not apply to
+// them, and an outbox over its cap drops other pending mail first and
+// never these (see flow's ownerNotice for why each is here).
+func (k MailKind) OwnerNotice() bool {
+	switch k {
+	case MailPasswordChanged, MailEmailChanged, MailEmailChangeRequested,
+		MailMFAEnabled, MailMFADisabled, MailMFALocked, MailAccountLocked,
+		MailRecoveryCodesRenewed:
+		return true
+	}
+	return false
+}
+
+// OwnerNoticeKinds lists the kinds for which OwnerNotice is true, for
+// storage engines that must name them in a query.
+func OwnerNoticeKinds() []MailKind {
+	return []MailKind{MailPasswordChanged, MailEmailChanged, MailEmailChangeRequested,
+		MailMFAEnabled, MailMFADisabled, MailMFALocked, MailAccountLocked,
+		MailRecoveryCodesRenewed}
+}

@@ -27,6 +27,14 @@ type Store interface {
 	// evicting it would lift the lock. It returns how many remain, which
 	// is more than max when the holding counters alone exceed it.
 	TrimCounters(ctx context.Context, now time.Time, max int) (int, error)
+	// TrimOutbox keeps at most max rows in the outbox, so a flood of
+	// requests cannot grow it without bound. While more remain it deletes,
+	// oldest first, rows that send nothing and handled mail (sent or
+	// abandoned); then, if pending mail alone is over max, the oldest
+	// pending mail that is not an owner notice (MailKind.OwnerNotice) and
+	// not held by a worker at now. Owner notices are never dropped, so
+	// more than max rows may remain.
+	TrimOutbox(ctx context.Context, now time.Time, max int) (OutboxTrim, error)
 	// Secret returns the named server secret, creating 32 random bytes
 	// the first time. Every instance on one database shares it.
 	Secret(ctx context.Context, name string) ([]byte, error)
@@ -172,9 +180,18 @@ type Outbox interface {
 	ClaimMail(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Mail, error)
 	// MailSent records delivery and clears the mail's Data (its tokens).
 	MailSent(ctx context.Context, id int64, at time.Time) error
+	// DeleteMail removes a mail that had nothing to deliver (MailNone)
+	// once a worker has handled it. A missing mail is not an error.
+	DeleteMail(ctx context.Context, id int64) error
 	// MailFailed records a failed attempt; the mail is due again at next.
 	// A zero next gives up on the mail for good.
 	MailFailed(ctx context.Context, id int64, next time.Time, reason string) error
+}
+
+// OutboxTrim is what TrimOutbox did: the rows left, and how many pending
+// mails it dropped unsent.
+type OutboxTrim struct {
+	Left, Dropped int
 }
 
 // DevMailbox keeps the mails captured by the dev mail driver.

@@ -11,18 +11,33 @@ import (
 // pace sleeps until the envelope has passed since start. Flows that look up
 // an address defer it first thing, so every branch answers at the same
 // earliest moment; sleeping costs no CPU. A cancelled request stops waiting.
+//
+// A plain sleep does not end at a moment of its own: an idle Go program
+// waits for its next timer in epoll, whose timeout is in whole
+// milliseconds, so the sleep ends up to a millisecond late by an amount
+// set by when the process last went idle, that is by how long the work
+// before or beside the sleep took (a worker rendering a real mail, one
+// more query). So pace sleeps on a timer only until paceMargin before the
+// end, and the rest in a sleep of nanosecond precision (fineSleep) that
+// starts from wherever the timer left it.
 func (s *Service) pace(ctx context.Context, start time.Time) {
-	d := s.cfg.Envelope - time.Since(start)
-	if d <= 0 {
-		return
+	end := start.Add(s.cfg.Envelope)
+	if d := time.Until(end) - paceMargin; d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-	}
+	fineSleep(end)
 }
+
+// paceMargin is how long before the envelope's end pace leaves its timer:
+// more than the millisecond by which the timer may overshoot, plus the
+// kernel's timer slack.
+const paceMargin = 2 * time.Millisecond
 
 // MeasureEnvelope times a few hashes with h and returns a default envelope:
 // three times the median hash time plus 20 ms. A sensitive flow's normal

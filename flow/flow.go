@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,6 +58,9 @@ type Config struct {
 
 	// Now returns the current time; default time.Now.
 	Now func() time.Time
+	// Log receives what the flows report to the operator (a mail held
+	// back by Limits.Mail); nil discards.
+	Log *slog.Logger
 	// MailQueued, if set, is called after a transaction that queued mail
 	// has committed, to wake the outbox worker.
 	MailQueued func()
@@ -143,6 +147,9 @@ func New(store tacit.Store, hasher tacit.Hasher, cfg Config) (*Service, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	token, _ := tacit.NewToken()
 	dummy, err := hasher.Hash(token)

@@ -158,6 +158,9 @@ func (s *Service) failedLogin(ctx context.Context, email string, a tacit.Account
 				"until": now.Add(s.cfg.Limits.Login.LockFor).UTC().Format("2006-01-02 15:04 UTC"),
 			}}
 		}
-		return s.enqueue(ctx, tx, m, now)
+		// Both branches skip the mail limit: the owner's lock notice
+		// must not be silenced, and the row that sends nothing must do
+		// the same work.
+		return s.notify(ctx, tx, m, now)
 	})
 }

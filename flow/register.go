@@ -146,6 +146,11 @@ func (s *Service) ResendVerification(ctx context.Context, email string, c Client
 	return s.checkInbox(ctx, "resend verification", s.requestRules("resend", s.cfg.Limits.Resend, email, c), func(tx tacit.Tx, now time.Time) error {
 		a, err := tx.AccountByEmail(ctx, email)
 		if err == nil {
+			// The same reads as the other branches: the newest sign-up
+			// is looked up, and ignored.
+			if _, err := tx.LatestSignup(ctx, email, now); err != nil && !errors.Is(err, tacit.ErrNotFound) {
+				return err
+			}
 			if err := s.decoySignup(ctx, tx, email, "", now); err != nil {
 				return err
 			}

@@ -43,6 +43,7 @@ type memMail struct {
 	sentAt     time.Time
 	sent       bool
 	abandoned  bool
+	deleted    bool
 	reasons    []string
 }
 
@@ -70,7 +71,7 @@ func (o *memOutbox) ClaimMail(_ context.Context, now time.Time, lease time.Durat
 		if len(out) == limit {
 			break
 		}
-		if m.sent || m.abandoned || m.due.After(now) || m.leaseUntil.After(now) {
+		if m.sent || m.abandoned || m.deleted || m.due.After(now) || m.leaseUntil.After(now) {
 			continue
 		}
 		m.Attempts++
@@ -99,6 +100,18 @@ func (o *memOutbox) MailSent(_ context.Context, id int64, at time.Time) error {
 		return err
 	}
 	m.sent, m.sentAt, m.Data, m.leaseUntil = true, at, nil, time.Time{}
+	return nil
+}
+
+func (o *memOutbox) DeleteMail(_ context.Context, id int64) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.writeFails() {
+		return errConnectionLost
+	}
+	if m, err := o.find(id); err == nil {
+		m.deleted, m.Data, m.leaseUntil = true, nil, time.Time{}
+	}
 	return nil
 }
 

@@ -142,8 +142,9 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 func (w *Worker) deliver(ctx context.Context, m tacit.Mail) error {
 	if m.Kind == tacit.MailNone {
 		// A placeholder that keeps every flow branch to one outbox row
-		// (equal work); there is nothing to send.
-		return w.sent(ctx, m)
+		// (equal work); there is nothing to send, and nothing worth
+		// keeping: every uniform request writes one.
+		return w.none(ctx, m)
 	}
 	msg, err := w.render.Render(m)
 	if err != nil {
@@ -167,8 +168,16 @@ func (w *Worker) sent(ctx context.Context, m tacit.Mail) error {
 	if err := retry(ctx, func() error { return w.box.MailSent(ctx, m.ID, w.now()) }); err != nil {
 		return fmt.Errorf("mark mail %d sent: %w", m.ID, err)
 	}
-	if m.Kind != tacit.MailNone {
-		w.log.Info("mail sent", "id", m.ID, "kind", m.Kind, "to", MaskAddress(m.To))
+	w.log.Info("mail sent", "id", m.ID, "kind", m.Kind, "to", MaskAddress(m.To))
+	return nil
+}
+
+// none deletes a handled row that sends nothing.
+func (w *Worker) none(ctx context.Context, m tacit.Mail) error {
+	ctx, cancel := bookkeeping(ctx)
+	defer cancel()
+	if err := retry(ctx, func() error { return w.box.DeleteMail(ctx, m.ID) }); err != nil {
+		return fmt.Errorf("delete empty mail %d: %w", m.ID, err)
 	}
 	return nil
 }
@@ -269,16 +278,8 @@ func orDefault[T int | time.Duration](v, def T) T {
 }
 
 // MaskAddress shortens an address for logs: "alice@example.com" becomes
-// "a***@example.com". The domain helps to diagnose delivery; the full
-// address would put personal data, and who signed up, into every log.
-func MaskAddress(addr string) string {
-	at := strings.LastIndexByte(addr, '@')
-	if at <= 0 {
-		return "***"
-	}
-	first := []rune(addr[:at])[0]
-	return string(first) + "***" + addr[at:]
-}
+// "a***@example.com" (tacit.MaskEmail).
+func MaskAddress(addr string) string { return tacit.MaskEmail(addr) }
 
 // redact removes from s the recipient (in any letter case) and every Data
 // value, and the token inside each link on its own as well.

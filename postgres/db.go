@@ -167,6 +167,8 @@ func (db *DB) Purge(ctx context.Context, now time.Time, keep time.Duration) erro
 const (
 	purgeLock = 0x7461636974707267 // "tacitprg"
 	trimLock  = 0x7461636974747269 // "tacittri"
+	// outboxTrimLock is TrimOutbox's.
+	outboxTrimLock = 0x746163697474726f // "tacittro"
 )
 
 // devMailLock serialises saves to the dev mailbox: at read committed, two

@@ -113,3 +113,71 @@ func (db *DB) MailFailed(ctx context.Context, id int64, next time.Time, reason s
 		micros(next), reason, id)
 	return oneRow(fmt.Sprintf("mail %d failed", id), tag, err)
 }
+
+// DeleteMail removes a handled mail that had nothing to deliver.
+func (db *DB) DeleteMail(ctx context.Context, id int64) error {
+	if _, err := db.pool.Exec(ctx, `DELETE FROM outbox WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("delete mail %d: %w", id, err)
+	}
+	return nil
+}
+
+// TrimOutbox keeps the outbox to max rows (see tacit.Store): handled and
+// empty rows go first, then the oldest pending mail that is not an owner
+// notice and not held by a worker. One instance trims at a time (an
+// advisory lock; the others only count). Rows a worker has locked to
+// claim are skipped, not waited for.
+func (db *DB) TrimOutbox(ctx context.Context, now time.Time, max int) (tacit.OutboxTrim, error) {
+	if max < 0 {
+		return tacit.OutboxTrim{}, fmt.Errorf("trim outbox: max %d is negative", max)
+	}
+	notices := make([]string, 0, len(tacit.OwnerNoticeKinds()))
+	for _, k := range tacit.OwnerNoticeKinds() {
+		notices = append(notices, string(k))
+	}
+	var r tacit.OutboxTrim
+	err := db.inTx(ctx, pgx.TxOptions{}, func(t pgx.Tx) error {
+		if mine, err := housekeepingLock(ctx, t, outboxTrimLock); err != nil || !mine {
+			if err == nil {
+				err = t.QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&r.Left)
+			}
+			return err
+		}
+		if err := t.QueryRow(ctx, `SELECT count(*) FROM outbox`).Scan(&r.Left); err != nil {
+			return err
+		}
+		if r.Left <= max {
+			return nil
+		}
+		tag, err := t.Exec(ctx,
+			`DELETE FROM outbox WHERE id IN (
+			     SELECT id FROM outbox
+			     WHERE kind = 'none' OR sent_at IS NOT NULL OR failed_at IS NOT NULL
+			     ORDER BY id LIMIT $1
+			     FOR UPDATE SKIP LOCKED)`, r.Left-max)
+		if err != nil {
+			return err
+		}
+		r.Left -= int(tag.RowsAffected())
+		if r.Left <= max {
+			return nil
+		}
+		tag, err = t.Exec(ctx,
+			`DELETE FROM outbox WHERE id IN (
+			     SELECT id FROM outbox
+			     WHERE sent_at IS NULL AND failed_at IS NULL AND claimed_until <= $1
+			       AND kind <> ALL($2)
+			     ORDER BY id LIMIT $3
+			     FOR UPDATE SKIP LOCKED)`, micros(now), notices, r.Left-max)
+		if err != nil {
+			return err
+		}
+		r.Left -= int(tag.RowsAffected())
+		r.Dropped = int(tag.RowsAffected())
+		return nil
+	})
+	if err != nil {
+		return tacit.OutboxTrim{}, fmt.Errorf("trim outbox: %w", err)
+	}
+	return r, nil
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tacitauth/tacit"
@@ -114,4 +115,71 @@ func (db *DB) MailFailed(ctx context.Context, id int64, next time.Time, reason s
 		`UPDATE outbox SET due_at = ?, claimed_until = 0, last_error = ? WHERE id = ?`,
 		micros(next), reason, id)
 	return oneRow(fmt.Sprintf("mail %d failed", id), res, err)
+}
+
+// DeleteMail removes a handled mail that had nothing to deliver.
+func (db *DB) DeleteMail(ctx context.Context, id int64) error {
+	if _, err := db.writer.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("delete mail %d: %w", id, err)
+	}
+	return nil
+}
+
+// TrimOutbox keeps the outbox to max rows (see tacit.Store): handled and
+// empty rows go first, then the oldest pending mail that is not an owner
+// notice and not held by a worker.
+func (db *DB) TrimOutbox(ctx context.Context, now time.Time, max int) (tacit.OutboxTrim, error) {
+	if max < 0 {
+		return tacit.OutboxTrim{}, fmt.Errorf("trim outbox: max %d is negative", max)
+	}
+	notices, args := kindList(tacit.OwnerNoticeKinds())
+	var r tacit.OutboxTrim
+	err := inTx(ctx, db.writer, nil, func(t *sql.Tx) error {
+		if err := t.QueryRowContext(ctx, `SELECT count(*) FROM outbox`).Scan(&r.Left); err != nil {
+			return err
+		}
+		if r.Left <= max {
+			return nil
+		}
+		res, err := t.ExecContext(ctx,
+			`DELETE FROM outbox WHERE id IN (
+			     SELECT id FROM outbox
+			     WHERE kind = 'none' OR sent_at IS NOT NULL OR failed_at IS NOT NULL
+			     ORDER BY id LIMIT ?)`, r.Left-max)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		r.Left -= int(n)
+		if r.Left <= max {
+			return nil
+		}
+		res, err = t.ExecContext(ctx,
+			`DELETE FROM outbox WHERE id IN (
+			     SELECT id FROM outbox
+			     WHERE sent_at IS NULL AND failed_at IS NULL AND claimed_until <= ?
+			       AND kind NOT IN (`+notices+`)
+			     ORDER BY id LIMIT ?)`, append(append([]any{micros(now)}, args...), r.Left-max)...)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		r.Left -= int(n)
+		r.Dropped = int(n)
+		return nil
+	})
+	if err != nil {
+		return tacit.OutboxTrim{}, fmt.Errorf("trim outbox: %w", err)
+	}
+	return r, nil
+}
+
+// kindList returns placeholders and arguments for kinds in an IN list.
+func kindList(kinds []tacit.MailKind) (string, []any) {
+	marks := make([]string, len(kinds))
+	args := make([]any, len(kinds))
+	for i, k := range kinds {
+		marks[i], args[i] = "?", string(k)
+	}
+	return strings.Join(marks, ", "), args
 }

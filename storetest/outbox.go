@@ -259,3 +259,101 @@ func testOutboxClearsData(t *testing.T, e engine) {
 		t.Errorf("retried mail: data %s, sent_at %v, failed_at %v, last_error %q", data, sent, failed, lastError)
 	}
 }
+
+// outboxCount counts the outbox rows.
+func outboxCount(t *testing.T, e engine, s tacit.Store) int {
+	t.Helper()
+	var n int
+	e.row(t, s, `SELECT count(*) FROM outbox`, &n)
+	return n
+}
+
+// A row that sends nothing is deleted once the worker has handled it:
+// every uniform request writes one, and kept for days they would grow the
+// outbox with every request anyone makes. Deleting twice is no error.
+func testDeleteMail(t *testing.T, e engine) {
+	ctx := context.Background()
+	s := e.fresh(t)
+	mails := enqueue(t, s,
+		tacit.Mail{Kind: tacit.MailNone, To: "a@example.com", CreatedAt: base},
+		tacit.Mail{Kind: tacit.MailVerify, To: "b@example.com", Data: map[string]string{"link": "x"}, CreatedAt: base},
+	)
+	claim(t, s, base, time.Minute, 10)
+	if err := s.DeleteMail(ctx, mails[0].ID); err != nil {
+		t.Fatalf("DeleteMail: %v", err)
+	}
+	if err := s.DeleteMail(ctx, mails[0].ID); err != nil {
+		t.Fatalf("DeleteMail again: %v", err)
+	}
+	equal(t, "rows left", outboxCount(t, e, s), 1)
+	// The other mail is untouched: it comes back after its lease.
+	equal(t, "claim after the lease", claim(t, s, base.Add(time.Hour), time.Minute, 10), withAttempts(2, mails[1]))
+}
+
+// TrimOutbox keeps the outbox to a cap: first it deletes rows that send
+// nothing and handled mail (sent or abandoned), oldest first; only if
+// pending mail alone is over the cap does it drop pending mail, oldest
+// first, and never an owner's security notice nor a mail a worker holds.
+func testTrimOutbox(t *testing.T, e engine) {
+	ctx := context.Background()
+	s := e.fresh(t)
+	m := func(k tacit.MailKind, to string) tacit.Mail {
+		return tacit.Mail{Kind: k, To: to, Data: map[string]string{"link": to}, CreatedAt: base}
+	}
+	ms := enqueue(t, s,
+		m(tacit.MailResetPassword, "sent@example.com"),         // 0: sent below
+		m(tacit.MailNone, "none@example.com"),                  // 1: sends nothing
+		m(tacit.MailVerify, "abandoned@example.com"),           // 2: abandoned below
+		m(tacit.MailPasswordChanged, "notice1@example.com"),    // 3: owner notice
+		m(tacit.MailFinishSignup, "pending1@example.com"),      // 4: pending, outsider-triggerable
+		m(tacit.MailAccountLocked, "notice2@example.com"),      // 5: owner notice
+		m(tacit.MailAlreadyRegistered, "pending2@example.com"), // 6: pending
+		m(tacit.MailResetPassword, "claimed@example.com"),      // 7: claimed below
+		m(tacit.MailVerify, "pending3@example.com"),            // 8: pending
+	)
+	if err := s.MailSent(ctx, ms[0].ID, base); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MailFailed(ctx, ms[2].ID, time.Time{}, "550"); err != nil {
+		t.Fatal(err)
+	}
+	// Claim the pending mail up to 7 for a long lease, then hand back all
+	// but 7 (a failure with a retry due at once releases the claim).
+	claim(t, s, base, 24*time.Hour, 6)
+	for _, i := range []int{1, 3, 4, 5, 6} {
+		if err := s.MailFailed(ctx, ms[i].ID, base, "421"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func() []int64 {
+		t.Helper()
+		var out []int64
+		for i, x := range ms {
+			var n int
+			e.row(t, s, fmt.Sprintf(`SELECT count(*) FROM outbox WHERE id = %d`, x.ID), &n)
+			if n == 1 {
+				out = append(out, int64(i))
+			}
+		}
+		return out
+	}
+	trim := func(max int) tacit.OutboxTrim {
+		t.Helper()
+		r, err := s.TrimOutbox(ctx, base.Add(time.Minute), max)
+		if err != nil {
+			t.Fatalf("TrimOutbox(%d): %v", max, err)
+		}
+		return r
+	}
+	equal(t, "trim under the cap", trim(9), tacit.OutboxTrim{Left: 9})
+	equal(t, "rows after trimming under the cap", ids(), []int64{0, 1, 2, 3, 4, 5, 6, 7, 8})
+	// Two over: the oldest handled or empty rows go.
+	equal(t, "trim to 7", trim(7), tacit.OutboxTrim{Left: 7})
+	equal(t, "rows after trim to 7", ids(), []int64{2, 3, 4, 5, 6, 7, 8})
+	// Then the last handled row, then the oldest pending mail an outsider
+	// can cause; notices and the claimed mail stay.
+	equal(t, "trim to 5", trim(5), tacit.OutboxTrim{Left: 5, Dropped: 1})
+	equal(t, "rows after trim to 5", ids(), []int64{3, 5, 6, 7, 8})
+	equal(t, "trim to 0", trim(0), tacit.OutboxTrim{Left: 3, Dropped: 2})
+	equal(t, "rows after trim to 0", ids(), []int64{3, 5, 7})
+}

@@ -164,6 +164,8 @@ func Run[S Migrator](t *testing.T, e Engine[S]) {
 		{"MailFailedGiveUp", one(testMailFailedGiveUp)},
 		{"MailUnknownID", one(testMailUnknownID)},
 		{"OutboxClearsData", testOutboxClearsData},
+		{"DeleteMail", testDeleteMail},
+		{"TrimOutbox", testTrimOutbox},
 		{"ConcurrentClaimers", testConcurrentClaimers},
 		{"DevMailbox", one(testDevMailbox)},
 		{"DevMailboxCap", one(testDevMailboxCap)},

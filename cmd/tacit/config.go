@@ -70,6 +70,8 @@ type Config struct {
 	Limits flow.Limits
 	// ThrottleMaxKeys caps the throttle counters kept in the database.
 	ThrottleMaxKeys int
+	// OutboxMaxRows caps the rows of the mail outbox.
+	OutboxMaxRows int
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client; empty trusts none.
 	TrustedProxies []netip.Prefix
@@ -126,7 +128,7 @@ type setting struct {
 func (s setting) env() string { return "TACIT_" + strings.ToUpper(s.key) }
 
 // settings lists every setting in the order tacit config prints them.
-var settings = slices.Concat(baseSettings, accountSettings, limitSettings(), throttleSettings, outputSettings)
+var settings = slices.Concat(baseSettings, accountSettings, limitSettings(), throttleSettings, outboxSettings, outputSettings)
 
 // baseSettings are where tacit listens, its storage, mail and passwords.
 var baseSettings = []setting{

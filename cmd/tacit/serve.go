@@ -128,7 +128,9 @@ func assemble(c Config, db store, log *slog.Logger) (http.Handler, *mail.Worker,
 	}
 	worker := mail.NewWorker(db, mail.Renderer{Product: c.Product, Links: links}, sender, log.With("component", "mail"))
 
-	svc, err := flow.New(db, hasher, c.flowConfig(policy, links, envelope, worker.Kick))
+	fc := c.flowConfig(policy, links, envelope, worker.Kick)
+	fc.Log = log.With("component", "flow")
+	svc, err := flow.New(db, hasher, fc)
 	if err != nil {
 		return nil, nil, nil, 0, err
 	}
@@ -190,6 +192,7 @@ func runServer(ctx context.Context, srv *http.Server, ln net.Listener, worker *m
 	wg.Go(func() { worker.Run(bg) })
 	wg.Go(func() { purgeLoop(bg, db, log) })
 	wg.Go(func() { trimLoop(bg, db, c.ThrottleMaxKeys, trimEvery, log, setFull) })
+	wg.Go(func() { outboxLoop(bg, db, c.OutboxMaxRows, trimEvery, log) })
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

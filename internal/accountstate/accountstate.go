@@ -6,10 +6,13 @@ package accountstate
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"fmt"
 	"time"
 
 	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/flow"
 )
 
 // State is one condition an address can be in.
@@ -25,6 +28,10 @@ const (
 	Disabled       State = "disabled"        // an account an operator disabled
 	ResetPending   State = "reset_pending"   // a verified account with an unused reset link out
 	MFAEnabled     State = "mfa_enabled"     // a verified account that signs in with a TOTP code too
+	// MailSpent is a verified account whose mail allowance (the default
+	// Limits.Mail) someone else has spent: the next mail an outsider can
+	// cause is held back.
+	MailSpent State = "mail_spent"
 )
 
 // TOTPSecret is the authenticator secret of MFAEnabled accounts, so tests
@@ -32,7 +39,7 @@ const (
 const TOTPSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 // All lists every state.
-var All = []State{None, Pending, SeveralPending, Verified, Disabled, ResetPending, MFAEnabled}
+var All = []State{None, Pending, SeveralPending, Verified, Disabled, ResetPending, MFAEnabled, MailSpent}
 
 // Pairs returns every ordered pair of distinct states plus each state with
 // itself, the cases a uniformity test compares.
@@ -48,7 +55,7 @@ func Pairs() [][2]State {
 
 // HasAccount reports whether the state includes an account.
 func (s State) HasAccount() bool {
-	return s == Verified || s == Disabled || s == ResetPending || s == MFAEnabled
+	return s == Verified || s == Disabled || s == ResetPending || s == MFAEnabled || s == MailSpent
 }
 
 // Arrange puts email into state. Accounts get password as their password,
@@ -63,7 +70,23 @@ func Arrange(ctx context.Context, st tacit.Store, h tacit.Hasher, state State, e
 			return err
 		}
 	}
+	var mailKey []byte
+	if state == MailSpent {
+		secret, err := st.Secret(ctx, "throttle")
+		if err != nil {
+			return fmt.Errorf("arrange %s: %w", state, err)
+		}
+		mailKey = throttleKey(secret, "mail", email)
+	}
 	return st.Update(ctx, func(tx tacit.Tx) error {
+		if mailKey != nil {
+			lim := flow.DefaultLimits().Mail
+			for range lim.Free {
+				if _, err := tx.HitCounter(ctx, mailKey, now, lim.Window); err != nil {
+					return fmt.Errorf("arrange %s: %w", state, err)
+				}
+			}
+		}
 		for i := 0; i < signups; i++ {
 			_, th := tacit.NewToken()
 			s := tacit.Signup{Email: email, TokenHash: th, CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}
@@ -133,3 +156,14 @@ const OutsiderFailures = 5
 
 // Live reports whether the state has an account whose owner can sign in.
 func (s State) Live() bool { return s.HasAccount() && s != Disabled }
+
+// throttleKey is flow's counter key for identifier under rule (an HMAC
+// with the server's "throttle" secret). If the two ever part, the flow
+// uniformity table, which expects MailSpent's mail to be held back, fails.
+func throttleKey(secret []byte, rule, identifier string) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(rule))
+	m.Write([]byte{0})
+	m.Write([]byte(identifier))
+	return m.Sum(nil)
+}
