@@ -364,6 +364,12 @@ func TestUniformBetweenOutsiderRequests(t *testing.T) {
 				}
 				h.deliver()
 				for s, b := range owners {
+					if s == accountstate.MailSpent {
+						// The outsider spent the address's mail
+						// allowance: no reset link reaches the owner
+						// within the hour, as for any address.
+						continue
+					}
 					token := mailboxLink(t, h, emails[s], "/password/reset")
 					r := b.postJSON("/api/password/reset", jsonBody(map[string]string{"token": token, "password": newPassword, "password_confirm": newPassword}))
 					wantStatus(t, "owner's reset", r, 204, "")
