@@ -82,9 +82,13 @@ var frameworks = []framework{
 			sig("field", `^login$`, 1),
 		},
 		advice: map[string]string{
-			"kind:register": "Set ACCOUNT_PREVENT_ENUMERATION = \"strict\" together with ACCOUNT_EMAIL_VERIFICATION = \"mandatory\" in settings.py: " +
-				"a sign-up with a taken address then goes through like any other and answers \"verify your email\" (allauth mails the owner). " +
-				"With True (the default) allauth keeps addresses unique and still says so at sign-up.",
+			// Sign-up is covered only from allauth 0.52 (with mandatory
+			// verification); "strict" came in 0.57. Debian 12's Mailman 3
+			// runs 0.51, where no setting helps, so the version is named.
+			"kind:register": "Use django-allauth 0.52 or later with ACCOUNT_EMAIL_VERIFICATION = \"mandatory\" and ACCOUNT_PREVENT_ENUMERATION " +
+				"left True (the default): a sign-up with a taken address then goes through like any other and answers \"verify your email\" " +
+				"(allauth mails the owner instead). With optional or no verification only ACCOUNT_PREVENT_ENUMERATION = \"strict\" " +
+				"(0.57 or later) prevents it, by letting several accounts share an address. Before 0.52 no setting covers sign-up: upgrade.",
 			"kind:reset": "Set ACCOUNT_PREVENT_ENUMERATION = True (the default since allauth 0.52; check it is not False in settings.py): " +
 				"the reset form then answers \"we have sent you an email\" for any address and mails unknown ones a notice instead.",
 			"kind:login": "allauth's login form says \"The email address and/or password you specified are not correct\" for both cases; " +

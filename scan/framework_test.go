@@ -81,6 +81,8 @@ func TestFrameworkAdvice(t *testing.T) {
 		want            string
 	}{
 		{"django-allauth", scan.RuleRegister, scan.KindRegister, `ACCOUNT_PREVENT_ENUMERATION = "strict"`},
+		// sign-up is covered from 0.52 only; Debian 12's Mailman 3 has 0.51
+		{"django-allauth", scan.RuleRegister, scan.KindRegister, "django-allauth 0.52 or later"},
 		{"django-allauth", scan.RulePasswordReset, scan.KindReset, "ACCOUNT_PREVENT_ENUMERATION = True"},
 		{"Rails (Devise)", scan.RulePasswordReset, scan.KindReset, "config.paranoid = true"},
 		{"Rails (Devise)", scan.RuleLockout, scan.KindLogin, ":lockable"},

@@ -263,3 +263,41 @@ func TestEveryIdentifierEquallyOften(t *testing.T) {
 		t.Errorf("evidence: %d of %d pairs, known %s", ev.Differing, ev.Pairs, ev.Known.Identifier)
 	}
 }
+
+// TestForbiddenSignInWithRightPassword: a sign-in that answers every
+// failed attempt 403, as DokuWiki does ("Login failed"), and the right
+// password 302 has reached its account logic: the scan must not send the
+// tester after a CSRF token, since the known account's right password,
+// given in the target file, was answered otherwise.
+func TestForbiddenSignInWithRightPassword(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.PostFormValue("u") == "alice" && r.PostFormValue("p") == "Right-Passw0rd!" {
+			http.Redirect(w, r, "/start", http.StatusFound)
+			return
+		}
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, "<p>Login failed</p>")
+	}))
+	defer srv.Close()
+	const file = `base_url: BASE
+known: [KNOWN]
+endpoints:
+  - {name: login, kind: login, path: /login, form: {u: "{{identifier}}", p: "{{password}}"}}
+`
+	for _, tc := range []struct {
+		known string
+		notes int
+	}{
+		{`{identifier: alice, password: "Right-Passw0rd!"}`, 0},
+		{`alice`, 1}, // without the password nothing shows the 403 is the app's own
+	} {
+		tg := loadTarget(t, strings.Replace(file, "KNOWN", tc.known, 1), srv.URL)
+		rep, err := (&scan.Scanner{Probes: 2}).Scan(context.Background(), tg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Findings) != 0 || len(rep.Endpoints[0].Notes) != tc.notes {
+			t.Errorf("known %s: findings %+v, notes %q; want %d notes", tc.known, rep.Findings, rep.Endpoints[0].Notes, tc.notes)
+		}
+	}
+}

@@ -236,7 +236,7 @@ func (s *Scanner) scanEndpoint(ctx context.Context, t *Target, ep *Endpoint, ids
 	}
 	a := b.analyse(m)
 	res.Unstable = unstableNames(a.unstable)
-	res.Notes = notes(b)
+	res.Notes = notes(b, right)
 	s.setAsideErrors(b, &a)
 	if err := s.setAsideHistory(ctx, t, ep, b, &a); err != nil {
 		return nil, err
@@ -414,12 +414,21 @@ func quoteShort(s string) string {
 }
 
 // notes are hints when an endpoint's answers suggest a mistake in the
-// target file rather than a uniform endpoint.
-func notes(b *batch) []string {
+// target file rather than a uniform endpoint. right, the answers to the
+// known accounts' right passwords, count too: a sign-in that refuses
+// every wrong password with 403 (DokuWiki) but lets the right one in
+// shows that the requests reach its account logic.
+func notes(b *batch, right map[int]*Response) []string {
 	counts := map[int]int{}
 	total := 0
 	for _, rs := range b.resp {
 		for _, r := range rs {
+			counts[r.Status]++
+			total++
+		}
+	}
+	for _, r := range right {
+		if r != nil {
 			counts[r.Status]++
 			total++
 		}

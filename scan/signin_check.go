@@ -23,10 +23,13 @@ type SignInCheck struct {
 }
 
 // CheckSignIn sends the first sign-in endpoint of t the identifier with
-// its password, then with a wrong password, each in a fresh cookie jar
+// a wrong password, then with its password, each in a fresh cookie jar
 // after the endpoint's before steps, and compares the answers' status,
 // redirect target and cookie names. It errs when t has no sign-in endpoint
-// or a request fails.
+// or a request fails. The right password goes last because many apps
+// (MediaWiki, for one) clear an account's failed-attempt count when it
+// signs in: the check then leaves no failure behind for the scan that
+// follows to meet as a lock one round early.
 func CheckSignIn(ctx context.Context, client *http.Client, t *Target, identifier, password string) (*SignInCheck, error) {
 	i := slices.IndexFunc(t.Endpoints, func(ep *Endpoint) bool { return ep.Kind == KindLogin })
 	if i < 0 {
@@ -34,11 +37,11 @@ func CheckSignIn(ctx context.Context, client *http.Client, t *Target, identifier
 	}
 	ep := t.Endpoints[i]
 	s := &Scanner{Client: client}
-	right, err := s.Probe(ctx, t, ep, Input{Identifier: identifier, Password: password})
+	wrong, err := s.Probe(ctx, t, ep, s.Input(identifier))
 	if err != nil {
 		return nil, err
 	}
-	wrong, err := s.Probe(ctx, t, ep, s.Input(identifier))
+	right, err := s.Probe(ctx, t, ep, Input{Identifier: identifier, Password: password})
 	if err != nil {
 		return nil, err
 	}
