@@ -69,7 +69,7 @@ func TestEnvelopeOver(t *testing.T) {
 			t.Errorf("envelope %v over a %v hash is more than 1.5 times it", e, hash)
 		}
 	}
-	if got, want := envelopeOver(32*time.Millisecond), 44*time.Millisecond; got != want {
+	if got, want := envelopeOver(32*time.Millisecond), 46*time.Millisecond; got != want {
 		t.Errorf("envelopeOver(32ms) = %v, want %v", got, want)
 	}
 }
