@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"regexp"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -148,4 +151,66 @@ func compare(b *testing.B, x, y []time.Duration) timing.Comparison {
 func verdict(known, control timing.Comparison) string {
 	detect := func(c timing.Comparison) bool { return c.P < 0.01 || c.AdvantageP < 0.01 }
 	return fmt.Sprintf("registered vs unknown detectable: %v; control detectable: %v", detect(known), detect(control))
+}
+
+// BenchmarkIdleSignIn measures what a person feels: the latency of one
+// failed sign-in at a time (an idle server) against one bare argon2id
+// verification with the same parameters, timed alternately in the same
+// run. Each sub-benchmark is a fresh start of the server, so the envelope
+// is calibrated anew; x-hash is the median sign-in over the median hash
+// (goal ≤ 1.5), and comparing the sub-benchmarks' medians shows how much
+// the envelope moves from one start to the next (goal ±20%).
+func BenchmarkIdleSignIn(b *testing.B) {
+	h, err := argon2id.New(argon2id.DefaultParams(), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	enc, _ := h.Hash("bench password 1")
+	for _, start := range []string{"start1", "start2"} {
+		var s *server
+		b.Run(start, func(sb *testing.B) {
+			if s == nil {
+				// One start for all runs of the sub-benchmark (the
+				// testing package runs it with b.N = 1 first), stopped
+				// when the whole benchmark ends. At DEBUG the server
+				// logs each request whose own work overran the envelope.
+				s = startServer(b, append([]string{"TACIT_LOG_LEVEL=debug"}, noLoginLimits...)...)
+				signUp(sb, s, "idle@example.com", "bench password 1")
+			}
+			b := sb
+			before := strings.Count(s.log.String(), "overran the envelope")
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+			var hashes, logins []time.Duration
+			b.ResetTimer()
+			for range b.N {
+				t0 := time.Now()
+				h.Verify("wrong password", enc)
+				hashes = append(hashes, time.Since(t0))
+				t0 = time.Now()
+				code, _ := postJSON(b, client, s.URL+"/api/login", map[string]string{"email": "idle@example.com", "password": "wrong password"})
+				logins = append(logins, time.Since(t0))
+				if code != http.StatusUnauthorized {
+					b.Fatalf("login: %d", code)
+				}
+			}
+			b.StopTimer()
+			mh, ml := median(hashes), median(logins)
+			b.ReportMetric(float64(mh.Microseconds())/1000, "ms-hash")
+			b.ReportMetric(float64(ml.Microseconds())/1000, "ms-signin")
+			b.ReportMetric(float64(ml)/float64(mh), "x-hash")
+			b.ReportMetric(float64(strings.Count(s.log.String(), "overran the envelope")-before), "overruns")
+			if m := envelopeLine.FindStringSubmatch(s.log.String()); m != nil {
+				b.Logf("envelope %s", m[1])
+			}
+		})
+	}
+}
+
+// envelopeLine finds the envelope the server measured in its log.
+var envelopeLine = regexp.MustCompile(`envelope measured[^\n]*envelope=(\S+)`)
+
+// median returns the median of d (which it sorts).
+func median(d []time.Duration) time.Duration {
+	slices.Sort(d)
+	return d[len(d)/2]
 }

@@ -148,6 +148,7 @@ func (s *Service) ChangeEmail(ctx context.Context, id Identity, newEmail, passwo
 		return tacit.InvalidInput(fe), nil
 	}
 	defer s.pace(ctx, time.Now())
+	defer s.workDone(time.Now())
 	verified, o, err := s.checkPassword(ctx, id, password, c)
 	if err != nil || o.Kind != "" {
 		return o, err

@@ -2,7 +2,7 @@ package flow
 
 import (
 	"context"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/tacitauth/tacit"
@@ -39,11 +39,11 @@ func (s *Service) pace(ctx context.Context, start time.Time) {
 // kernel's timer slack.
 const paceMargin = 2 * time.Millisecond
 
-// MeasureEnvelope times a few hashes with h and returns a default envelope:
-// three times the median hash time plus 20 ms. A sensitive flow's normal
-// work is one hash and a few small queries, so the floor sits well above it
-// and residual differences vanish under it, while the machine can still
-// spend the slept time on other requests.
+// MeasureEnvelope times the hash with h many times and returns a default
+// envelope: the hash's idle time, a quarter of it more, and 6 ms (see
+// envelopeOver). A sensitive flow's own work is one hash and a few small
+// queries, so the floor sits just above it: residual differences between
+// branches vanish under it while a person waits little more than the hash.
 func MeasureEnvelope(h tacit.Hasher) time.Duration {
 	return MeasureEnvelopeFor(h, nil)
 }
@@ -56,26 +56,44 @@ func MeasureEnvelope(h tacit.Hasher) time.Duration {
 // but one with a costlier hash cannot verify faster than its cost, so only
 // an envelope that covers the costliest stored hash hides it.
 func MeasureEnvelopeFor(h tacit.Hasher, samples []string) time.Duration {
-	const n = 5
-	slowest := medianTime(n, func() { h.Hash("envelope calibration") })
+	slowest := lowTime(calibrationRuns, time.Now, func() { h.Hash("envelope calibration") })
 	for _, enc := range samples {
 		if !h.NeedsRehash(enc) {
 			continue
 		}
-		d := medianTime(n, func() { h.Verify("envelope calibration", enc) })
+		d := lowTime(calibrationRuns, time.Now, func() { h.Verify("envelope calibration", enc) })
 		slowest = max(slowest, d)
 	}
-	return 3*slowest + 20*time.Millisecond
+	return envelopeOver(slowest)
 }
 
-// medianTime runs f n times and returns the median time it took.
-func medianTime(n int, f func()) time.Duration {
+// calibrationRuns is how many times the calibration times each hash. A
+// start-up on a busy machine slows most runs; enough of them leaves a few
+// that ran undisturbed for the low percentile to find.
+const calibrationRuns = 16
+
+// envelopeOver returns the envelope for flows whose costliest step is a
+// hash that takes hash on an idle machine: the hash, a quarter of it for
+// the spread of its own time under light load, and 6 ms for the few small
+// queries around it and the scheduler. An idle sign-in then takes about
+// 1.4 hashes at production cost (35 ms). Load lengthens a request past it, alike for every
+// branch since they do the same work; what the envelope hides is the few
+// microseconds by which branches' queries differ.
+func envelopeOver(hash time.Duration) time.Duration {
+	return hash + hash/4 + 6*time.Millisecond
+}
+
+// lowTime runs f n times and returns the time at the tenth percentile,
+// read from now. Load only ever adds time, so the fastest runs are the
+// ones that show the idle cost; the tenth percentile rather than the
+// fastest run keeps one lucky outlier from deciding.
+func lowTime(n int, now func() time.Time, f func()) time.Duration {
 	times := make([]time.Duration, n)
 	for i := range times {
-		start := time.Now()
+		start := now()
 		f()
-		times[i] = time.Since(start)
+		times[i] = now().Sub(start)
 	}
-	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-	return times[n/2]
+	slices.Sort(times)
+	return times[n/10]
 }

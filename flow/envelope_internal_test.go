@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Issue 17 (11): the envelope must end at the same moment whatever else
+// The envelope must end at the same moment whatever else
 // the process did before it. A sleeping Go program waits for timers in
 // epoll, whose timeout is in whole milliseconds, so a plain sleep ended
 // up to a millisecond late, by an amount set by when the process last
@@ -47,5 +47,105 @@ func TestPaceEndsAloneFromWorkBesideIt(t *testing.T) {
 	t.Logf("median overshoot: %v alone, %v with 800µs of work beside", m0, m1)
 	if diff := (m1 - m0).Abs(); diff > 100*time.Microsecond {
 		t.Errorf("the envelope ends %v later with 800µs of work beside it (%v vs %v)", m1-m0, m1, m0)
+	}
+}
+
+// fakeClock returns a now function under which the i-th call of f (made
+// between two calls of now) takes took[i].
+func fakeClock(took []time.Duration) (now func() time.Time, f func()) {
+	t := time.Unix(0, 0)
+	i := 0
+	return func() time.Time { return t }, func() { t = t.Add(took[i]); i++ }
+}
+
+// A start-up on a busy machine: most calibration runs are slowed by load,
+// a few ran undisturbed. The calibration must find the idle cost, not the
+// load's (the median of the first five, as before, found 150 ms).
+func TestLowTimeIgnoresLoad(t *testing.T) {
+	ms := time.Millisecond
+	took := []time.Duration{150 * ms, 160 * ms, 140 * ms, 155 * ms, 170 * ms, 35 * ms, 120 * ms, 36 * ms,
+		90 * ms, 34 * ms, 200 * ms, 37 * ms, 35 * ms, 80 * ms, 150 * ms, 36 * ms}
+	now, f := fakeClock(took)
+	if got := lowTime(len(took), now, f); got != 35*ms {
+		t.Fatalf("lowTime = %v, want 35ms (the tenth percentile)", got)
+	}
+}
+
+// One lucky run faster than all others does not decide alone.
+func TestLowTimeIgnoresOneOutlier(t *testing.T) {
+	ms := time.Millisecond
+	took := []time.Duration{35 * ms, 35 * ms, 36 * ms, 35 * ms, 1 * ms, 35 * ms, 36 * ms, 35 * ms,
+		35 * ms, 36 * ms, 35 * ms, 35 * ms, 35 * ms, 36 * ms, 35 * ms, 35 * ms}
+	now, f := fakeClock(took)
+	if got := lowTime(len(took), now, f); got != 35*ms {
+		t.Fatalf("lowTime = %v, want 35ms", got)
+	}
+}
+
+// Two starts whose runs differ only by load give the same envelope.
+func TestLowTimeSameOnEveryStart(t *testing.T) {
+	ms := time.Millisecond
+	idle := []time.Duration{35 * ms, 36 * ms, 35 * ms, 37 * ms, 35 * ms, 36 * ms, 35 * ms, 35 * ms,
+		36 * ms, 35 * ms, 38 * ms, 35 * ms, 36 * ms, 35 * ms, 35 * ms, 36 * ms}
+	busy := make([]time.Duration, len(idle))
+	for i, d := range idle {
+		busy[i] = d
+		if i%4 != 0 { // three runs in four slowed three- to fivefold
+			busy[i] = d * time.Duration(3+i%3)
+		}
+	}
+	now1, f1 := fakeClock(idle)
+	now2, f2 := fakeClock(busy)
+	a, b := envelopeOver(lowTime(len(idle), now1, f1)), envelopeOver(lowTime(len(busy), now2, f2))
+	if a != b {
+		t.Fatalf("envelope on an idle start %v, on a busy one %v", a, b)
+	}
+}
+
+// The envelope over a production hash (~35 ms here) keeps an idle sign-in
+// within 1.5 times the hash, and never below the hash itself.
+func TestEnvelopeOver(t *testing.T) {
+	for _, hash := range []time.Duration{5 * time.Millisecond, 35 * time.Millisecond, 100 * time.Millisecond, time.Second} {
+		e := envelopeOver(hash)
+		if e <= hash {
+			t.Errorf("envelope %v over a %v hash does not cover it", e, hash)
+		}
+		if hash >= 30*time.Millisecond && e > hash*3/2 {
+			t.Errorf("envelope %v over a %v hash is more than 1.5 times it", e, hash)
+		}
+	}
+	if got, want := envelopeOver(32*time.Millisecond), 46*time.Millisecond; got != want {
+		t.Errorf("envelopeOver(32ms) = %v, want %v", got, want)
+	}
+}
+
+// sleepHasher's hashes take slow for the first busy calls (a machine busy
+// at start-up), then fast.
+type sleepHasher struct {
+	busy       int
+	slow, fast time.Duration
+}
+
+func (h *sleepHasher) Hash(string) (string, error) {
+	d := h.fast
+	if h.busy > 0 {
+		h.busy--
+		d = h.slow
+	}
+	time.Sleep(d)
+	return "x", nil
+}
+func (h *sleepHasher) Verify(string, string) (bool, error) { return false, nil }
+func (h *sleepHasher) NeedsRehash(string) bool             { return false }
+
+// A machine busy during the first half of the calibration does not
+// inflate the envelope: it stays under twice the idle hash (before, the
+// median of five busy hashes gave 3 × 120 + 20 = 380 ms).
+func TestMeasureEnvelopeBusyStart(t *testing.T) {
+	const fast = 30 * time.Millisecond
+	e := MeasureEnvelope(&sleepHasher{busy: 8, slow: 120 * time.Millisecond, fast: fast})
+	t.Logf("envelope %v over a %v idle hash", e, fast)
+	if e < fast || e > 2*fast {
+		t.Fatalf("envelope %v, want between %v and %v", e, fast, 2*fast)
 	}
 }

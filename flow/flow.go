@@ -96,6 +96,8 @@ type Service struct {
 	// liveTimes are recent times of verifications with the live
 	// parameters, which verify pads cheaper hashes to.
 	liveTimes recentTimes
+	// overruns counts requests whose own work overran the envelope.
+	overruns overruns
 
 	secretKey []byte // HMAC key of throttle counters (Store.Secret "throttle")
 	deviceKey []byte // HMAC key of device tokens, derived from secretKey

@@ -29,6 +29,7 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 		return tacit.InvalidInput(fe), nil
 	}
 	defer s.pace(ctx, time.Now())
+	defer s.workDone(time.Now())
 
 	// Count the attempt before checking the password, in one transaction
 	// with the limit check, so parallel guesses are counted too. A

@@ -32,6 +32,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput, c Client) (tac
 		return tacit.InvalidInput(fe), nil
 	}
 	defer s.pace(ctx, time.Now())
+	defer s.workDone(time.Now())
 
 	var pwHash string
 	if s.cfg.Mode == FullForm {
@@ -143,6 +144,7 @@ func (s *Service) ResendVerification(ctx context.Context, email string, c Client
 		return tacit.InvalidInput(fe), nil
 	}
 	defer s.pace(ctx, time.Now())
+	defer s.workDone(time.Now())
 	return s.checkInbox(ctx, "resend verification", s.requestRules("resend", s.cfg.Limits.Resend, email, c), func(tx tacit.Tx, now time.Time) error {
 		a, err := tx.AccountByEmail(ctx, email)
 		if err == nil {

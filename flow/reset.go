@@ -20,6 +20,7 @@ func (s *Service) ForgotPassword(ctx context.Context, email string, c Client) (t
 		return tacit.InvalidInput(fe), nil
 	}
 	defer s.pace(ctx, time.Now())
+	defer s.workDone(time.Now())
 	return s.checkInbox(ctx, "forgot password", s.requestRules("reset", s.cfg.Limits.Reset, email, c), func(tx tacit.Tx, now time.Time) error {
 		a, err := tx.AccountByEmail(ctx, email)
 		if err != nil && !errors.Is(err, tacit.ErrNotFound) {

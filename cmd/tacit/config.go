@@ -155,7 +155,7 @@ var baseSettings = []setting{
 		set: setHashMemory, get: func(c *Config) string { return strconv.FormatUint(uint64(c.HashMemoryKiB), 10) }},
 	{key: "hash_time", def: "2", tag: "!!int", about: "Argon2id passes per hash",
 		set: setHashTime, get: func(c *Config) string { return strconv.FormatUint(uint64(c.HashTime), 10) }},
-	{key: "envelope", def: "auto", about: "least response time of sensitive requests: a duration, or auto (from the measured hash time)",
+	{key: "envelope", def: "auto", about: "least response time of sensitive requests: a duration, or auto (just above the idle hash time, measured at start-up)",
 		set: setEnvelope, get: getEnvelope},
 	{key: "request_timeout", def: "30s", about: "longest a request may take beyond the envelope; past it, it gives up waiting for the database and is answered 500",
 		set: setDuration(func(c *Config) *time.Duration { return &c.RequestTimeout }),

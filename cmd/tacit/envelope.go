@@ -10,7 +10,8 @@ import (
 )
 
 // sizeEnvelope returns the envelope in force. Auto measures it from the
-// hash time and from a verification of each stored hash made with other
+// idle hash time (the tenth percentile of many runs, so a busy start-up
+// does not inflate it; see flow.MeasureEnvelope) and from a verification of each stored hash made with other
 // parameters, so that a wrong password for an account whose hash is
 // costlier than the live one (imported, or made before the cost was
 // lowered) still answers at the envelope; cheaper ones the flows pad
@@ -29,7 +30,7 @@ func sizeEnvelope(c Config, db store, hasher tacit.Hasher, log *slog.Logger) (ti
 	}
 	if c.Envelope == AutoEnvelope {
 		envelope := flow.MeasureEnvelopeFor(hasher, other)
-		log.Info("envelope measured from hash time", "envelope", envelope, "other_hash_parameters", len(other))
+		log.Info("envelope measured from the idle hash time", "envelope", envelope, "other_hash_parameters", len(other))
 		return envelope, nil
 	}
 	if len(other) > 0 {

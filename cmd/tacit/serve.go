@@ -134,6 +134,7 @@ func assemble(c Config, db store, log *slog.Logger) (http.Handler, *mail.Worker,
 	if err != nil {
 		return nil, nil, nil, 0, err
 	}
+	svc.LogOverruns(log.With("component", "envelope"))
 	handler := web.NewServer(svc, web.Config{
 		Product:        c.Product,
 		BaseURL:        c.BaseURL,
