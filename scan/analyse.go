@@ -22,6 +22,9 @@ type batch struct {
 	// history maps a known identifier's index to the first round that
 	// its own history explains (setAsideHistory).
 	history map[int]int
+	// classes, in a timing measurement, sorts the answers into classes;
+	// only pairs of answers in their starting classes are compared.
+	classes *answerClasses
 }
 
 // erred reports whether id's answer in round r was a server error: it

@@ -147,7 +147,12 @@
 // TimingCheck measures paired, interleaved response times of a known
 // identifier and its partner, with two unknown identifiers as a control,
 // and reports a significant difference as USER_ENUM_TIMING whatever the
-// endpoint's kind. It compares only pairs answered with the same status.
+// endpoint's kind. It compares only pairs answered with the same status,
+// and only pairs whose answers (status and masked body) are of the class
+// each identifier's first answer was. When the known identifiers' answers
+// leave that class (a lock, a rate limit, errors) it stops there, judges
+// the comparable pairs in place of an interim look, and an endpoint that
+// look does not call leaky is inconclusive, never clean.
 // Its test is group-sequential: it stops at the first look that decides
 // (a difference of milliseconds within the 50-round pilot), and within
 // TimingCheck.Budget, which judges an endpoint at the resolution it

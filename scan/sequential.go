@@ -19,6 +19,9 @@ const (
 	StoppedBudget = "time budget"
 	// StoppedInterrupted: the scan was cancelled (SIGINT, SIGTERM).
 	StoppedInterrupted = "interrupted"
+	// StoppedChanged: the answers left the class they started in (a
+	// lock, a rate limit, errors) for the known identifiers.
+	StoppedChanged = "answers changed"
 )
 
 // timingLook is one look at the pairs measured so far.
@@ -156,7 +159,7 @@ func (c *TimingCheck) runSequential(ctx context.Context, s *Scanner, t *Target, 
 	defer func() { c.scan.spent, c.scan.done = c.scan.spent+time.Since(started), s.done }()
 
 	input := c.input(s)
-	b := &batch{ids: ids, resp: map[string][]*Response{}}
+	b := &batch{ids: ids, resp: map[string][]*Response{}, classes: newAnswerClasses()}
 	final, next := maxRounds, 0
 	var pilot []time.Duration
 	stopped := StoppedPlanned
@@ -178,9 +181,22 @@ func (c *TimingCheck) runSequential(ctx context.Context, s *Scanner, t *Target, 
 			}
 			return nil, fmt.Errorf("timing: %w", err)
 		}
+		b.classes.add(more, b.rounds)
 		b.append(more)
 		c.scan.sent += per
 		c.scan.counted -= per
+		if known, all := b.classes.moved(ids, b.rounds-1); known {
+			// From here on the known side is answered before the
+			// account logic runs, or not by it: timing would compare
+			// that answer with itself.
+			who := "for the known identifiers"
+			if all {
+				who = "for every identifier (a lock or rate limit?)"
+			}
+			b.classes.why = fmt.Sprintf("from pair %d on the answers changed to %s %s", (b.rounds-1)*k+1, b.classes.describe(b, ids.Known[0], b.rounds-1), who)
+			stopped = StoppedChanged
+			break
+		}
 		if b.rounds == pilotRounds {
 			// The final size depends on the pilot's spread only, not
 			// on its difference, which keeps the test's level.
@@ -205,6 +221,13 @@ func (c *TimingCheck) runSequential(ctx context.Context, s *Scanner, t *Target, 
 		s.cur.rounds += b.rounds
 	}
 	level := seq.InterimLevel()
+	if decided == nil && stopped == StoppedChanged && next < len(interim) {
+		// An unplanned look in place of the interim looks the change
+		// leaves unused: it spends one of their levels, so the whole
+		// sequence still keeps Alpha.
+		l := c.look(b, level)
+		decided = &l
+	}
 	if decided == nil {
 		// The final look, whenever it comes: at the planned size, or
 		// on what was measured before the budget or an interrupt cut
@@ -225,6 +248,18 @@ func (c *TimingCheck) conclude(ep *Endpoint, b *batch, l timingLook, pilot []tim
 	kp, cp := timingPairs(b), controlPairs(b)
 	if kp.dropped > 0 {
 		res.Notes = append(res.Notes, fmt.Sprintf("timing: %d of %d pairs left out, answered with different statuses", kp.dropped, kp.dropped+len(kp.a)))
+	}
+	if kp.changed > 0 && b.classes != nil && b.classes.why == "" {
+		res.Notes = append(res.Notes, fmt.Sprintf("timing: %d of %d pairs left out, answered with a page unlike the first", kp.changed, kp.changed+kp.dropped+len(kp.a)))
+	}
+	if stopped == StoppedChanged && !(l.enough && (l.leak || l.veto)) {
+		// The measurement never reached its planned size: whatever the
+		// comparable pairs say, they cannot vouch for the endpoint.
+		res.Inconclusive = appendNew(res.Inconclusive, fmt.Sprintf("timing: %s: timing measured on %d comparable pairs, too few to call the endpoint clean", b.classes.why, len(kp.a)))
+		if !l.enough {
+			res.Notes = append(res.Notes, l.why)
+			return nil
+		}
 	}
 	if !l.enough {
 		// No timing verdict: the scan cannot vouch for the endpoint.
@@ -252,6 +287,8 @@ func (c *TimingCheck) conclude(ep *Endpoint, b *batch, l timingLook, pilot []tim
 		return nil
 	case l.leak:
 		return []Finding{c.finding(ep, kp, known, control, level)}
+	case stopped == StoppedChanged:
+		return nil
 	case stopped == StoppedInterrupted:
 		res.Inconclusive = appendNew(res.Inconclusive, fmt.Sprintf("timing: %s after %d pairs, before a verdict: so far %s (%.0f%% interval %s to %s), p = %.2g; this sample resolves about %s, not the %s asked for",
 			stopReason(stopped), known.N, micros(known.Effect), 100*timingConfidence, micros(known.Low), micros(known.High), known.P, micros(reached), micros(c.resolution())))

@@ -181,6 +181,40 @@ func TestTimingBehindLockout(t *testing.T) {
 	}
 }
 
+// TestTimingLockDuringMeasurement: a 40ms timing leak on a sign-in with
+// eight known accounts that answers every address with a fast lock page
+// from its 6th attempt on. With --probes 2 the channel comparison stops
+// short of the lock and the timing check runs into it: its first rounds
+// show the leak, every later one compares lock pages with lock pages.
+// The check used to measure on to the planned size and call the
+// endpoint clean; it must stop at the lock and report the leak or say
+// the endpoint is inconclusive, never clean.
+func TestTimingLockDuringMeasurement(t *testing.T) {
+	f := stateFixture(t, "lock-many-slow")
+	srv := httptest.NewServer(f.New())
+	defer srv.Close()
+	rep := scanServed(t, f, srv.URL, &scan.Scanner{Client: srv.Client(), Probes: 2, Rand: rand.New(rand.NewPCG(5, 6)), Checks: []scan.Check{&scan.TimingCheck{}}})
+	e := rep.Endpoints[0]
+	switch e.Verdict {
+	case scan.VerdictLeak:
+		if got := rules(rep); !slices.Equal(got, []string{scan.RuleTiming}) {
+			t.Fatalf("rules %q:\n%s", got, report(rep))
+		}
+	case scan.VerdictInconclusive:
+		if !slices.ContainsFunc(e.Inconclusive, func(s string) bool {
+			return strings.Contains(s, "from pair 25 on the answers changed to status 200, <title>Too many failed attempts</title> for every identifier") &&
+				strings.Contains(s, "timing measured on 24 comparable pairs, too few to call the endpoint clean")
+		}) {
+			t.Fatalf("inconclusive without the change:\n%s", report(rep))
+		}
+	default:
+		t.Fatalf("verdict %s:\n%s", e.Verdict, report(rep))
+	}
+	if rep.Requests > 200 {
+		t.Errorf("%d requests: the timing check measured on past the lock", rep.Requests)
+	}
+}
+
 // TestServerErrorsAreInconclusive: answers of 500, to some probes or to
 // all, leave an endpoint inconclusive with the count, never clean.
 func TestServerErrorsAreInconclusive(t *testing.T) {

@@ -232,6 +232,9 @@ type pairSamples struct {
 	a, b []*Response
 	// dropped counts pairs answered with different statuses.
 	dropped int
+	// changed counts pairs left out because an answer left the class
+	// the measurement started in (answerClasses).
+	changed int
 }
 
 func (p *pairSamples) add(x, y *Response) {
@@ -264,6 +267,10 @@ func timingPairs(b *batch) *pairSamples {
 	p := &pairSamples{}
 	for r := range b.rounds {
 		for i, k := range b.ids.Known {
+			if !b.classes.comparable(k, b.ids.Partner[i], r) {
+				p.changed++
+				continue
+			}
 			p.add(b.resp[k][r], b.resp[b.ids.Partner[i]][r])
 		}
 	}
@@ -273,6 +280,10 @@ func timingPairs(b *batch) *pairSamples {
 func controlPairs(b *batch) *pairSamples {
 	p := &pairSamples{}
 	for r := range b.rounds {
+		if !b.classes.comparable(b.ids.Control[0], b.ids.Control[1], r) {
+			p.changed++
+			continue
+		}
 		p.add(b.resp[b.ids.Control[0]][r], b.resp[b.ids.Control[1]][r])
 	}
 	return p

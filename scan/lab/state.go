@@ -1,7 +1,9 @@
 package lab
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +27,9 @@ func StateFixtures() []Fixture {
 		{Name: "lock-any-slow", Needs: NeedsTiming, Verdict: "inconclusive",
 			About: "as lock-any, and a sign-in of a real account takes 40ms longer until the lock: a timing leak that only the first attempts show",
 			New:   func() http.Handler { return lockAny(4, 40*time.Millisecond) }, target: jsonLoginTarget},
+		{Name: "lock-many-slow", Needs: NeedsTiming, Verdict: "inconclusive",
+			About: "sign-in as django-allauth serves it (200 and a page with a fresh CSRF token), 40ms slower for a real account, that answers every address, known or not, with a fast \"too many failed attempts\" page from its 6th attempt on; the target names 8 accounts, so a scan with --probes 2 meets the lock in the timing check, not in the channel comparison",
+			New:   func() http.Handler { return lockMany(5, 40*time.Millisecond) }, target: manyKnownTarget},
 		{Name: "errors-some", Verdict: "inconclusive",
 			About: "sign-in answers every fifth request with 500, whatever the address",
 			New:   func() http.Handler { return failing(5) }, target: jsonLoginTarget},
@@ -103,6 +108,41 @@ func lockAny(threshold int, slow time.Duration) http.Handler {
 			time.Sleep(slow)
 		}
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_credentials"})
+	})
+}
+
+// ManyKnown are the accounts of lock-many-slow: Known and seven more.
+var ManyKnown = []string{Known, "bob@lab.example", "carol@lab.example", "dave@lab.example",
+	"erin@lab.example", "frank@lab.example", "grace@lab.example", "heidi@lab.example"}
+
+// manyKnownTarget scans a JSON sign-in whose target names every account
+// of ManyKnown.
+var manyKnownTarget = strings.Replace(jsonLoginTarget, "known: [alice@lab.example]", "known: ["+strings.Join(ManyKnown, ", ")+"]", 1)
+
+// lockMany fails every sign-in with an HTML page, spending slow longer
+// on the accounts of ManyKnown, and answers every address after
+// threshold failures with a lock page at once, checking nothing.
+func lockMany(threshold int, slow time.Duration) http.Handler {
+	var failures counter
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		email := strings.ToLower(strings.TrimSpace(readCredentials(r).Email))
+		if !validEmail(email) {
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "invalid_email"})
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		page := func(title, message string) {
+			fmt.Fprintf(w, "<!doctype html><html><head><title>%s</title></head><body><form method=post><input type=hidden name=csrfmiddlewaretoken value=%q><p class=error>%s</p><input name=login><input type=password name=password></form></body></html>",
+				title, token(32), message)
+		}
+		if failures.add(email) > threshold {
+			page("Too many failed attempts", "Too many failed login attempts. Try again later.")
+			return
+		}
+		if slow > 0 && slices.Contains(ManyKnown, email) {
+			time.Sleep(slow)
+		}
+		page("Sign In", "The email address and/or password you specified are not correct.")
 	})
 }
 
