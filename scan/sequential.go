@@ -3,6 +3,7 @@ package scan
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tacitauth/tacit/timing"
@@ -43,11 +44,11 @@ func (c *TimingCheck) look(b *batch, level float64) timingLook {
 	var l timingLook
 	var err error
 	if l.known, err = timing.ComparePaired(kp.diffs(), timingConfidence); err != nil {
-		l.why = "timing: too few comparable pairs: " + err.Error()
+		l.why = "timing: too few comparable pairs: " + strings.TrimPrefix(err.Error(), "timing: ")
 		return l
 	}
 	if l.control, err = timing.ComparePaired(cp.diffs(), timingConfidence); err != nil {
-		l.why = "timing: too few comparable control pairs: " + err.Error()
+		l.why = "timing: too few comparable control pairs: " + strings.TrimPrefix(err.Error(), "timing: ")
 		return l
 	}
 	l.enough = true

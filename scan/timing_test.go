@@ -126,7 +126,7 @@ func TestTimingLeavesOutDifferentStatuses(t *testing.T) {
 	}
 	e := rep.Endpoints[0]
 	want := []string{"timing: 30 of 30 pairs left out, answered with different statuses"}
-	why := []string{"timing: too few comparable pairs: timing: 0 non-zero differences, need 20"}
+	why := []string{"timing: too few comparable pairs: 0 non-zero differences, need 20"}
 	if e.Timing != nil || !slices.Equal(e.Notes, want) || !slices.Equal(e.Inconclusive, why) || e.Verdict != scan.VerdictLeak {
 		t.Errorf("timing %+v, notes %q, inconclusive %q, verdict %s", e.Timing, e.Notes, e.Inconclusive, e.Verdict)
 	}
