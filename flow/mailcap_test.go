@@ -55,7 +55,7 @@ func hasKind(ks []tacit.MailKind, k tacit.MailKind) bool {
 	return false
 }
 
-// Issue 17 (12): an outsider who spends an address's mail allowance must
+// An outsider who spends an address's mail allowance must
 // not silence the notices its account's holder causes. Each case spends
 // the allowance, has the owner act, and wants the notice queued.
 func TestOwnerNoticesIgnoreSpentMailAllowance(t *testing.T) {
@@ -108,6 +108,24 @@ func TestOwnerNoticesIgnoreSpentMailAllowance(t *testing.T) {
 			},
 			func(e *env, v any) {
 				wantKind(t, e.ok(e.svc.DisableTOTP(ctx, v.(flow.Identity), statePassword, flow.Client{})), tacit.Done)
+			}},
+		{"recovery codes renewed", tacit.MailRecoveryCodesRenewed,
+			func(e *env) any {
+				id := e.identity(email)
+				setup, err := e.svc.SetupTOTP(ctx, id, "Acme")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if o, _, err := e.svc.EnableTOTP(ctx, id, e.code(setup.Secret, 0), statePassword, flow.Client{}); err != nil || o.Kind != tacit.Done {
+					t.Fatalf("enable = %+v, %v", o, err)
+				}
+				return id
+			},
+			func(e *env, v any) {
+				o, _, err := e.svc.RenewRecoveryCodes(ctx, v.(flow.Identity), statePassword, flow.Client{})
+				if err != nil || o.Kind != tacit.Done {
+					t.Fatalf("renew = %+v, %v", o, err)
+				}
 			}},
 		{"email change requested", tacit.MailEmailChangeRequested,
 			func(e *env) any { return e.identity(email) },
