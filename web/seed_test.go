@@ -38,7 +38,7 @@ func TestSeedRegistrationMatrix(t *testing.T) {
 		{"bad email syntax", plain, func(e string) string { return strings.Replace(e, "@", " at ", 1) }, good, good,
 			`{"error":"invalid_input","fields":{"email":"invalid_email"}}`},
 		// Look-alikes of the arranged address: an invisible code point
-		// inside it (issue 17, item 10).
+		// inside it.
 		{"zero-width space", plain, invisibleIn("\u200b"), good, good,
 			`{"error":"invalid_input","fields":{"email":"invalid_email"}}`},
 		{"right-to-left override", plain, invisibleIn("\u202e"), good, good,
