@@ -15,9 +15,11 @@ import (
 // page with itself.
 type answerClasses struct {
 	m *masker
-	// start is each identifier's class in the first round; first the
-	// answer it came in.
-	start map[string]string
+	// start is each identifier's answer in the first round, as a view
+	// (classed anew with the masker as it is now: what it has learnt
+	// since, a CSRF token say, must not set later answers apart) and as
+	// the response it came in.
+	start map[string]view
 	first map[string]*Response
 	// outside marks, per identifier and round, an answer not in the
 	// identifier's starting class.
@@ -35,7 +37,7 @@ type answerClasses struct {
 const learnFull = 2
 
 func newAnswerClasses() *answerClasses {
-	return &answerClasses{m: newMasker(), start: map[string]string{}, first: map[string]*Response{},
+	return &answerClasses{m: newMasker(), start: map[string]view{}, first: map[string]*Response{},
 		outside: map[string][]bool{}, prev: map[string]view{}}
 }
 
@@ -57,11 +59,11 @@ func (c *answerClasses) add(more *batch, round int) {
 			c.prev[id] = v
 		}
 		for _, id := range more.ids.all() {
-			class := classOf(c.m.applyView(views[id][r]))
 			if round+r == 0 {
-				c.start[id], c.first[id] = class, more.resp[id][r]
+				c.start[id], c.first[id] = views[id][r], more.resp[id][r]
 			}
-			c.outside[id] = append(c.outside[id], class != c.start[id])
+			class := classOf(c.m.applyView(views[id][r]))
+			c.outside[id] = append(c.outside[id], class != classOf(c.m.applyView(c.start[id])))
 		}
 	}
 }

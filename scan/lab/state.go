@@ -1,9 +1,11 @@
 package lab
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +32,9 @@ func StateFixtures() []Fixture {
 		{Name: "lock-many-slow", Needs: NeedsTiming, Verdict: "inconclusive",
 			About: "sign-in as django-allauth serves it (200 and a page with a fresh CSRF token), 40ms slower for a real account, that answers every address, known or not, with a fast \"too many failed attempts\" page from its 6th attempt on; the target names 8 accounts, so a scan with --probes 2 meets the lock in the timing check, not in the channel comparison",
 			New:   func() http.Handler { return lockMany(5, 40*time.Millisecond) }, target: manyKnownTarget},
+		{Name: "slow-window-token", Needs: NeedsTiming, Want: "USER_ENUM_TIMING", Verdict: "leak",
+			About: "sign-in 40ms slower for a real account, whose page carries a token that every request of the same 200ms gets alike (a per-window nonce, a cache buster): the scan's first round sees it equal, later ones changed, and timing must still compare those pages",
+			New:   func() http.Handler { return windowToken(40 * time.Millisecond) }, target: jsonLoginTarget},
 		{Name: "errors-some", Verdict: "inconclusive",
 			About: "sign-in answers every fifth request with 500, whatever the address",
 			New:   func() http.Handler { return failing(5) }, target: jsonLoginTarget},
@@ -108,6 +113,25 @@ func lockAny(threshold int, slow time.Duration) http.Handler {
 			time.Sleep(slow)
 		}
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_credentials"})
+	})
+}
+
+// windowToken fails every sign-in with an HTML page, spending slow longer
+// on Known, and puts in the page a token that is the same for every
+// request within one 200ms window.
+func windowToken(slow time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		email := strings.ToLower(strings.TrimSpace(readCredentials(r).Email))
+		if !validEmail(email) {
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "invalid_email"})
+			return
+		}
+		if email == strings.ToLower(Known) {
+			time.Sleep(slow)
+		}
+		sum := sha256.Sum256([]byte(strconv.FormatInt(time.Now().UnixMilli()/200, 10)))
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, "<!doctype html><html><head><title>Sign In</title><script src=\"/app.js?v=%x\"></script></head><body><p class=error>Wrong address or password.</p></body></html>", sum[:16])
 	})
 }
 
