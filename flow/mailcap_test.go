@@ -61,6 +61,19 @@ func hasKind(ks []tacit.MailKind, k tacit.MailKind) bool {
 func TestOwnerNoticesIgnoreSpentMailAllowance(t *testing.T) {
 	ctx := context.Background()
 	const email = "jane@example.com"
+	// mfaOn turns two-step sign-in on for the owner and returns their
+	// identity.
+	mfaOn := func(e *env) any {
+		id := e.identity(email)
+		setup, err := e.svc.SetupTOTP(ctx, id, "Acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o, _, err := e.svc.EnableTOTP(ctx, id, e.code(setup.Secret, 0), statePassword, flow.Client{}); err != nil || o.Kind != tacit.Done {
+			t.Fatalf("enable = %+v, %v", o, err)
+		}
+		return id
+	}
 	cases := []struct {
 		name   string
 		notice tacit.MailKind
@@ -95,32 +108,12 @@ func TestOwnerNoticesIgnoreSpentMailAllowance(t *testing.T) {
 				}
 			}},
 		{"MFA disabled", tacit.MailMFADisabled,
-			func(e *env) any {
-				id := e.identity(email)
-				setup, err := e.svc.SetupTOTP(ctx, id, "Acme")
-				if err != nil {
-					t.Fatal(err)
-				}
-				if o, _, err := e.svc.EnableTOTP(ctx, id, e.code(setup.Secret, 0), statePassword, flow.Client{}); err != nil || o.Kind != tacit.Done {
-					t.Fatalf("enable = %+v, %v", o, err)
-				}
-				return id
-			},
+			mfaOn,
 			func(e *env, v any) {
 				wantKind(t, e.ok(e.svc.DisableTOTP(ctx, v.(flow.Identity), statePassword, flow.Client{})), tacit.Done)
 			}},
 		{"recovery codes renewed", tacit.MailRecoveryCodesRenewed,
-			func(e *env) any {
-				id := e.identity(email)
-				setup, err := e.svc.SetupTOTP(ctx, id, "Acme")
-				if err != nil {
-					t.Fatal(err)
-				}
-				if o, _, err := e.svc.EnableTOTP(ctx, id, e.code(setup.Secret, 0), statePassword, flow.Client{}); err != nil || o.Kind != tacit.Done {
-					t.Fatalf("enable = %+v, %v", o, err)
-				}
-				return id
-			},
+			mfaOn,
 			func(e *env, v any) {
 				o, _, err := e.svc.RenewRecoveryCodes(ctx, v.(flow.Identity), statePassword, flow.Client{})
 				if err != nil || o.Kind != tacit.Done {
