@@ -11,6 +11,7 @@ import (
 	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/internal/accountstate"
+	"github.com/tacitauth/tacit/internal/testenv"
 )
 
 // noClientLimit switches the per-client sign-in limit off: one test
@@ -287,7 +288,7 @@ func TestFullTableFailsClosed(t *testing.T) {
 	client := flow.Client{IP: "192.0.2.44"}
 	// The trim that finds the table full has dropped every counter that
 	// held nothing back, so every key below is new.
-	fillCounterTable(t, e, 20)
+	testenv.FillCounterTable(t, e.store, e.svc, e.clock.Now(), 20)
 
 	full := tacit.Outcome{Kind: tacit.Throttled, RetryAfter: flow.FullTableRetry}
 	for name, o := range map[string]tacit.Outcome{

@@ -2,7 +2,6 @@ package flow_test
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"reflect"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/internal/accountstate"
+	"github.com/tacitauth/tacit/internal/testenv"
 )
 
 const statePassword = "state password 1"
@@ -250,7 +250,7 @@ func TestUniformBetweenOutsiderRequests(t *testing.T) {
 					wantKind(t, out, tacit.Done)
 				}
 			case accountstate.CounterTableFull:
-				fillCounterTable(t, e, 20)
+				testenv.FillCounterTable(t, e.store, e.svc, e.clock.Now(), 20)
 			}
 
 			try(3)
@@ -266,36 +266,4 @@ func TestUniformBetweenOutsiderRequests(t *testing.T) {
 			}
 		})
 	}
-}
-
-// fillCounterTable fills e's counter table with more than maxKeys
-// counters that hold their keys back for an hour, trims it to maxKeys as
-// the server does, and tells the flows it is full.
-func fillCounterTable(t *testing.T, e *env, maxKeys int) {
-	t.Helper()
-	ctx := context.Background()
-	now := e.clock.Now()
-	err := e.store.Update(ctx, func(tx tacit.Tx) error {
-		for i := range maxKeys + 5 {
-			k := []byte(fmt.Sprintf("holding junk %d", i))
-			if _, err := tx.HitCounter(ctx, k, now, time.Hour); err != nil {
-				return err
-			}
-			if err := tx.HoldCounter(ctx, k, now.Add(time.Hour)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	left, err := e.store.TrimCounters(ctx, now, maxKeys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if left <= maxKeys {
-		t.Fatalf("%d counters left after the trim, want more than %d", left, maxKeys)
-	}
-	e.svc.SetCounterTableFull(left > maxKeys)
 }

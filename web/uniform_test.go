@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/internal/accountstate"
+	"github.com/tacitauth/tacit/internal/testenv"
 )
 
 // Passwords used across the tests. None is on the blocklist.
@@ -383,7 +383,7 @@ func TestUniformBetweenOutsiderRequests(t *testing.T) {
 					wantStatus(t, "owner's password change", r, 204, "")
 				}
 			case accountstate.CounterTableFull:
-				h.fillCounterTable(t, 20)
+				testenv.FillCounterTable(t, h.store, h.svc, time.Now().Add(time.Duration(h.skew.Load())), 20)
 			}
 
 			try(3)
@@ -398,36 +398,4 @@ func TestUniformBetweenOutsiderRequests(t *testing.T) {
 			}
 		})
 	}
-}
-
-// fillCounterTable fills the counter table with more than maxKeys
-// counters that hold their keys back for an hour, trims it to maxKeys as
-// the server's trim loop does, and tells the flows whether it is full.
-func (h *harness) fillCounterTable(t *testing.T, maxKeys int) {
-	t.Helper()
-	ctx := context.Background()
-	now := time.Now().Add(time.Duration(h.skew.Load()))
-	err := h.store.Update(ctx, func(tx tacit.Tx) error {
-		for i := range maxKeys + 5 {
-			k := []byte(fmt.Sprintf("holding junk %d", i))
-			if _, err := tx.HitCounter(ctx, k, now, time.Hour); err != nil {
-				return err
-			}
-			if err := tx.HoldCounter(ctx, k, now.Add(time.Hour)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	left, err := h.store.TrimCounters(ctx, now, maxKeys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if left <= maxKeys {
-		t.Fatalf("%d counters left after the trim, want more than %d", left, maxKeys)
-	}
-	h.svc.SetCounterTableFull(left > maxKeys)
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/argon2id"
 	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/sqlite"
@@ -106,4 +108,36 @@ func PostgresExec(t testing.TB, dbURL string, stmts ...string) {
 			t.Fatalf("%s: %v", s, err)
 		}
 	}
+}
+
+// FillCounterTable fills store's counter table with more than maxKeys
+// counters that hold their keys back for an hour from now, trims it to
+// maxKeys as the server's trim loop does, and tells svc the table is
+// full: the state "counter table full" of the uniformity tests.
+func FillCounterTable(t testing.TB, store tacit.Store, svc *flow.Service, now time.Time, maxKeys int) {
+	t.Helper()
+	ctx := context.Background()
+	err := store.Update(ctx, func(tx tacit.Tx) error {
+		for i := range maxKeys + 5 {
+			k := []byte(fmt.Sprintf("holding junk %d", i))
+			if _, err := tx.HitCounter(ctx, k, now, time.Hour); err != nil {
+				return err
+			}
+			if err := tx.HoldCounter(ctx, k, now.Add(time.Hour)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, err := store.TrimCounters(ctx, now, maxKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left <= maxKeys {
+		t.Fatalf("%d counters left after the trim, want more than %d", left, maxKeys)
+	}
+	svc.SetCounterTableFull(left > maxKeys)
 }
