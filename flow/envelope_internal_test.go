@@ -18,6 +18,23 @@ import (
 // 0 or 800 µs after the request starts (interleaved), and wants the
 // median overshoot of the two to differ by far less than 800 µs.
 func TestPaceEndsAloneFromWorkBesideIt(t *testing.T) {
+	// A busy machine (other test packages run beside this one) can move
+	// one attempt's medians apart; the old pace moved them 200-400µs
+	// apart on every attempt, so three tries keep the test able to fail.
+	var diffs []time.Duration
+	for range 3 {
+		m0, m1 := paceOvershoots(t)
+		if diff := (m1 - m0).Abs(); diff <= 100*time.Microsecond {
+			return
+		}
+		diffs = append(diffs, m1-m0)
+	}
+	t.Errorf("the envelope ends later with 800µs of work beside it, on each of 3 tries: %v", diffs)
+}
+
+// paceOvershoots runs pace beside 0 and 800µs of work, interleaved, and
+// returns the median overshoot of each.
+func paceOvershoots(t *testing.T) (m0, m1 time.Duration) {
 	const envelope = 15 * time.Millisecond
 	s := &Service{cfg: Config{Envelope: envelope}}
 	work := []time.Duration{0, 800 * time.Microsecond}
@@ -43,11 +60,9 @@ func TestPaceEndsAloneFromWorkBesideIt(t *testing.T) {
 		slices.Sort(s)
 		return s[len(s)/2]
 	}
-	m0, m1 := median(late[0]), median(late[1])
+	m0, m1 = median(late[0]), median(late[1])
 	t.Logf("median overshoot: %v alone, %v with 800µs of work beside", m0, m1)
-	if diff := (m1 - m0).Abs(); diff > 100*time.Microsecond {
-		t.Errorf("the envelope ends %v later with 800µs of work beside it (%v vs %v)", m1-m0, m1, m0)
-	}
+	return m0, m1
 }
 
 // fakeClock returns a now function under which the i-th call of f (made
