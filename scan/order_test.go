@@ -151,9 +151,19 @@ func TestOrderRunsBeforeSteps(t *testing.T) {
 			}
 		})
 	}
-	rep := orderScan(t, f, false, &scan.OrderCheck{MaxRequests: 120, Pilot: 30}, 3)
+	// A clean target: a finding is a false alarm, which a shared machine
+	// makes now and then (the statistics allow one scan in a few hundred
+	// and load adds to it), so a second scan with another seed decides.
+	var rep *scan.Report
+	for seed := uint64(3); seed <= 4; seed++ {
+		clear(statuses)
+		if rep = orderScan(t, f, false, &scan.OrderCheck{MaxRequests: 120, Pilot: 30}, seed); len(rep.Findings) == 0 {
+			break
+		}
+		t.Logf("seed %d: findings on a clean target:\n%s", seed, report(rep))
+	}
 	if len(rep.Findings) != 0 {
-		t.Errorf("findings:\n%s", report(rep))
+		t.Errorf("findings in both scans:\n%s", report(rep))
 	}
 	for _, e := range rep.Endpoints {
 		if e.Error != "" || len(e.Notes) != 1 || !strings.HasPrefix(e.Notes[0], "order test: ") {
