@@ -3,7 +3,7 @@ package tacit
 import "time"
 
 // Account is a registered, verified account. Accounts are created only when
-// an address owner proves control of the mailbox (DESIGN.md §2), so an
+// an address owner proves control of the mailbox (docs/DESIGN.md §2), so an
 // address under sign-up is a Signup, not an Account.
 type Account struct {
 	ID           int64

@@ -22,7 +22,7 @@ const (
 	MailAlreadyRegistered MailKind = "already_registered"
 	// MailNone is a row that delivers nothing. Flows queue it in the
 	// branches that send no mail so every branch writes one outbox row
-	// (equal work, DESIGN.md §3); the worker just marks it done.
+	// (equal work, docs/DESIGN.md §3); the worker just marks it done.
 	MailNone MailKind = "none"
 )
 

@@ -47,7 +47,7 @@ type NewSession struct {
 // FieldErrors maps an input field name to an error code.
 type FieldErrors map[string]string
 
-// Field error codes (DESIGN.md §7).
+// Field error codes (docs/DESIGN.md §7).
 const (
 	CodeRequired       = "required"
 	CodeInvalidEmail   = "invalid_email"

@@ -22,7 +22,7 @@ const (
 
 // PasswordPolicy says which passwords are accepted. Its checks look only at
 // the password and its confirmation, never at who is asking, so the same
-// input gets the same errors for every address (DESIGN.md §2).
+// input gets the same errors for every address (docs/DESIGN.md §2).
 type PasswordPolicy struct {
 	Min     int         // fewest characters (code points after NormalizePassword)
 	Max     int         // most characters; bounds the hashing work too

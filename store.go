@@ -6,7 +6,7 @@ import (
 )
 
 // Store is the durable state of a tacit deployment. Each storage engine
-// (package sqlite, later postgres) implements it; the flows see only this.
+// (packages sqlite and postgres) implements it; the flows see only this.
 type Store interface {
 	// Update runs fn in one read-write transaction: everything fn writes,
 	// including queued mail, is committed together or not at all.

@@ -98,7 +98,7 @@ func benchBareArgon2id(b *testing.B) {
 // BenchmarkLoginTiming sends interleaved wrong-password logins for a
 // registered address and two unknown ones, in random order, one at a time,
 // and compares the registered-vs-unknown response times against the
-// unknown-vs-unknown control (DESIGN.md §5). Run it with -benchtime=1x;
+// unknown-vs-unknown control (docs/DESIGN.md §5). Run it with -benchtime=1x;
 // -timing.pairs sets the sample size.
 func BenchmarkLoginTiming(b *testing.B) {
 	env := noLoginLimits

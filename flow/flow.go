@@ -42,7 +42,7 @@ type Config struct {
 	// Envelope is the least time a sensitive flow takes. Flows that look
 	// up an address sleep until it has passed, so what residual
 	// difference the equal work leaves (a cache hit, an index miss) is
-	// hidden under it (DESIGN.md §3). Zero disables it; see MeasureEnvelope.
+	// hidden under it (docs/DESIGN.md §3). Zero disables it; see MeasureEnvelope.
 	Envelope time.Duration
 
 	ResetTTL       time.Duration // how long a password reset link works; default 30 min

@@ -114,7 +114,7 @@ func (s *Service) startSignup(ctx context.Context, tx tacit.Tx, email, pwHash st
 // decoySignup writes a sign-up row exactly like startSignup's but already
 // expired, with a token nobody receives. Branches that must not start a
 // sign-up use it so that they do the same database work as those that do
-// (DESIGN.md §3); lookups ignore it and Purge removes it.
+// (docs/DESIGN.md §3); lookups ignore it and Purge removes it.
 func (s *Service) decoySignup(ctx context.Context, tx tacit.Tx, email, pwHash string, now time.Time) error {
 	_, th := tacit.NewToken()
 	su := tacit.Signup{Email: email, TokenHash: th, PasswordHash: pwHash, CreatedAt: now, ExpiresAt: now}

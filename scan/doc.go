@@ -1,7 +1,7 @@
 // Package scan is tacit's black-box scanner for account enumeration: it
 // probes any web application's account endpoints with identifiers that have
 // an account and identifiers that do not, and reports every observable
-// difference (DESIGN.md §1) as a finding with a stable rule ID and
+// difference (docs/DESIGN.md §1) as a finding with a stable rule ID and
 // remediation text.
 //
 // # How a scan works

@@ -68,7 +68,7 @@ var frameworks = []framework{
 			sig("cookie", `^(__Host-)?tacit_(session|csrf|mfa)$`, 2), sig("path", `^/_dev/mailbox$`, 2),
 		},
 		advice: map[string]string{
-			"*": "tacit answers uniformly by design (DESIGN.md, the uniformity invariant), so this finding is either a bug in tacit, " +
+			"*": "tacit answers uniformly by design (docs/DESIGN.md, the uniformity invariant), so this finding is either a bug in tacit, " +
 				"to be reported with the evidence, or a difference in the known account's history: a throttle counter from recent sign-ins, " +
 				"resets or sign-ups that its unknown partners lack. Re-run with a known account that has no such history (with the dev " +
 				"mailbox on, --preset tacit makes one).",

@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// The registration matrix (DESIGN.md §2, "Sign-up, full form"): a sign-up
+// The registration matrix (docs/DESIGN.md §2, "Sign-up, full form"): a sign-up
 // form must run every validation before, and independent of, looking up the
 // address, so the same invalid input gets the same errors for any address.
 // Each input class below is sent for the known identifiers and their

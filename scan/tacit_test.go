@@ -175,7 +175,7 @@ func knownTacitTargetWith(t *testing.T, mode flow.Mode, limits *flow.Limits) *sc
 }
 
 // TestTacitHasNoFindings scans the real tacit server, in both sign-up
-// modes: DESIGN.md §5 says it must report nothing.
+// modes: docs/DESIGN.md §5 says it must report nothing.
 func TestTacitHasNoFindings(t *testing.T) {
 	for _, mode := range []flow.Mode{flow.EmailFirst, flow.FullForm} {
 		t.Run(string(mode), func(t *testing.T) {

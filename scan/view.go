@@ -13,7 +13,7 @@ import (
 )
 
 // view is an answer reduced to what a requester can observe and the scan
-// compares (DESIGN.md §1), with reflected input already replaced by
+// compares (docs/DESIGN.md §1), with reflected input already replaced by
 // placeholders. Text channels are keyed like masker channels.
 type view struct {
 	status int

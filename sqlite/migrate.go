@@ -62,7 +62,7 @@ func migrations() ([]migration, error) {
 	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
 	for v := range goSteps {
 		if !slices.ContainsFunc(ms, func(m migration) bool { return m.version == v }) {
-			return nil, fmt.Errorf("Go migration step %d has no migration file", v)
+			return nil, fmt.Errorf("migration step in Go %d has no migration file", v)
 		}
 	}
 	for i := 1; i < len(ms); i++ {

@@ -1,7 +1,7 @@
 // Package timing compares samples of response times: two independent
 // samples (Compare), or the differences of interleaved pairs, with the
 // sample size to plan for them (ComparePaired, PairsFor). These are the
-// statistics behind tacit's timing benchmark (DESIGN.md §5) and the
+// statistics behind tacit's timing benchmark (docs/DESIGN.md §5) and the
 // scanner's timing check.
 package timing
 

@@ -54,11 +54,11 @@ func TestNormaliseSeesDifferences(t *testing.T) {
 		}
 	}
 	// And what must be ignored is ignored.
-	r, b := base()
+	r, _ := base()
 	r.Header.Set("Date", "Tue, 02 Jan 2026 00:00:00 GMT")
 	r.Header.Set("X-Request-Id", "def")
 	r.Header.Set("Set-Cookie", "tacit_csrf=BBBB; Path=/; HttpOnly; SameSite=Lax")
-	b = []byte(`<p>hi b@example.com</p><input name="csrf_token" value="BBBB">`)
+	b := []byte(`<p>hi b@example.com</p><input name="csrf_token" value="BBBB">`)
 	if d := diffSnapshots(ref(), normalise(r, b, map[string]string{"b@example.com": "<email>"})); d != "" {
 		t.Errorf("random values not masked:\n%s", d)
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 // This file reduces a response to everything a requester can observe that
-// must not depend on who owns an address (DESIGN.md §1), and compares two
+// must not depend on who owns an address (docs/DESIGN.md §1), and compares two
 // such reductions. Ignored: the Date header and the per-request random
 // values (X-Request-Id, cookie values, CSRF tokens), which are masked.
 

@@ -32,7 +32,7 @@ func encode(w http.ResponseWriter, status int, v any) {
 
 // errorBody is every JSON error answer. Message is for people; clients act
 // on Error. The uniform flow answers carry no message, so that they stay
-// exactly as DESIGN.md §7 prints them.
+// exactly as docs/DESIGN.md §7 prints them.
 type errorBody struct {
 	Error   string            `json:"error"`
 	Message string            `json:"message,omitempty"`

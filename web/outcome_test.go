@@ -12,7 +12,7 @@ import (
 	"github.com/tacitauth/tacit"
 )
 
-// TestOutcomeMapping pins the one outcome → response mapping of DESIGN.md
+// TestOutcomeMapping pins the one outcome → response mapping of docs/DESIGN.md
 // §7, including the outcomes no flow returns yet.
 func TestOutcomeMapping(t *testing.T) {
 	cases := []struct {

@@ -14,7 +14,7 @@ import (
 )
 
 // loginFailed is the one message for every failed sign-in, whatever the
-// cause (DESIGN.md §2).
+// cause (docs/DESIGN.md §2).
 const loginFailed = "Email or password is incorrect. If you signed up recently, confirm your address first."
 
 func handleHome(svc *flow.Service, v *views) http.Handler {

@@ -6,7 +6,7 @@ import (
 	"github.com/tacitauth/tacit/flow"
 )
 
-// addRoutes is the map of the whole HTTP surface (DESIGN.md §7).
+// addRoutes is the map of the whole HTTP surface (docs/DESIGN.md §7).
 func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v *views) {
 	s := sessions{svc: svc, ck: ck, log: cfg.Logger}
 

@@ -69,7 +69,7 @@ func interleave(t *testing.T, what string, n int, ea, eb string, req func(email 
 
 // TestThrottleSequences: repeated requests about an address with an
 // account and about one without get identical answers, and throttling
-// starts at the same request with the same Retry-After (DESIGN.md §1).
+// starts at the same request with the same Retry-After (docs/DESIGN.md §1).
 // The flows' clock is frozen, so the sequences are exact; the per-address
 // limits are the defaults.
 func TestThrottleSequences(t *testing.T) {

@@ -233,7 +233,7 @@ func probes() []probe {
 	}
 }
 
-// TestUniformAcrossAccountStates is the HTTP level of DESIGN.md §5: for
+// TestUniformAcrossAccountStates is the HTTP level of docs/DESIGN.md §5: for
 // every endpoint and every pair of account states, the answers for an
 // address in one state and an address in the other are identical. The dev
 // mailbox is left out: it is the inbox, whose contents differ by design.

@@ -1,5 +1,5 @@
 // Package accountstate is the table of account states that the uniformity
-// tests run over (DESIGN.md §1): every flow, at the unit and the HTTP level,
+// tests run over (docs/DESIGN.md §1): every flow, at the unit and the HTTP level,
 // must answer identically for an address in any state and one in any other.
 // Arrange puts an address into a state directly through the store.
 package accountstate
