@@ -52,7 +52,7 @@ func (s *Service) ChangePassword(ctx context.Context, id Identity, in ChangePass
 				return err
 			}
 		}
-		return s.setPassword(ctx, tx, id.Account, hash)
+		return s.setPassword(ctx, tx, verified, hash)
 	})
 	if errors.Is(err, errPasswordReplaced) {
 		return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
@@ -106,8 +106,8 @@ func (s *Service) checkPassword(ctx context.Context, id Identity, password strin
 		if err != nil || wait > 0 {
 			return err
 		}
-		// The stored hash, not the identity's copy: the password may have
-		// changed since the session was looked up.
+		// An identity carries no hash; the account is read here, so the
+		// check is against the password as it is now.
 		a, err = tx.AccountByID(ctx, id.Account.ID)
 		return err
 	})
@@ -122,7 +122,7 @@ func (s *Service) checkPassword(ctx context.Context, id Identity, password strin
 		return tacit.Account{}, tacit.Outcome{}, fmt.Errorf("check password: %w", err)
 	}
 	if !ok {
-		if err := s.failedLogin(ctx, id.Account.Email, id.Account, locked); err != nil {
+		if err := s.failedLogin(ctx, id.Account.Email, a, locked); err != nil {
 			return tacit.Account{}, tacit.Outcome{}, fmt.Errorf("check password: %w", err)
 		}
 		return tacit.Account{}, tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
@@ -301,7 +301,8 @@ func (s *Service) emailChangeBound(ctx context.Context, tx tacit.Tx, ec tacit.Em
 	return false, nil
 }
 
-// SessionInfo describes one of an account's sessions for the account page.
+// SessionInfo describes one of an account's sessions, for the account
+// page's list and as Identity.Session.
 type SessionInfo struct {
 	ID         int64
 	CreatedAt  time.Time
@@ -329,12 +330,18 @@ func (s *Service) Sessions(ctx context.Context, id Identity) ([]SessionInfo, err
 		if !s.sessionLive(ss, now) {
 			continue
 		}
-		out = append(out, SessionInfo{
-			ID: ss.ID, CreatedAt: ss.CreatedAt, LastSeenAt: ss.LastSeenAt, ExpiresAt: ss.ExpiresAt,
-			UserAgent: ss.UserAgent, IP: ss.IP, Current: ss.ID == id.Session.ID,
-		})
+		out = append(out, sessionInfo(ss, ss.ID == id.Session.ID))
 	}
 	return out, nil
+}
+
+// sessionInfo is what may be shown of a stored session: all but its
+// token's hash.
+func sessionInfo(ss tacit.Session, current bool) SessionInfo {
+	return SessionInfo{
+		ID: ss.ID, CreatedAt: ss.CreatedAt, LastSeenAt: ss.LastSeenAt, ExpiresAt: ss.ExpiresAt,
+		UserAgent: ss.UserAgent, IP: ss.IP, Current: current,
+	}
 }
 
 // EndSession signs out one of the account's sessions by id. Done whether or

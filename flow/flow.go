@@ -75,10 +75,22 @@ type Client struct {
 	Device string
 }
 
-// Identity is the account behind a valid session.
+// Identity is who is behind a valid session, as far as a caller needs to
+// name them. It carries no secret, neither the password hash nor the
+// session token's hash: it is handed to every page and to applications
+// that embed tacit, and a flow that acts on the account reads what it
+// needs again, inside its own transaction.
 type Identity struct {
-	Account tacit.Account
-	Session tacit.Session
+	Account Principal
+	Session SessionInfo // Current is true
+}
+
+// Principal is the signed-in account: which one, its address, and when it
+// was made.
+type Principal struct {
+	ID        int64
+	Email     string
+	CreatedAt time.Time
 }
 
 // ErrNoSession means a session token is missing, unknown or expired.

@@ -82,13 +82,16 @@ func (s *Service) Session(ctx context.Context, token string) (Identity, error) {
 		return Identity{}, ErrNoSession
 	}
 	now := s.cfg.Now()
-	var id Identity
+	var (
+		ss tacit.Session
+		a  tacit.Account
+	)
 	err := s.store.View(ctx, func(tx tacit.Tx) error {
 		var err error
-		if id.Session, err = tx.SessionByToken(ctx, tacit.HashToken(token)); err != nil {
+		if ss, err = tx.SessionByToken(ctx, tacit.HashToken(token)); err != nil {
 			return err
 		}
-		id.Account, err = tx.AccountByID(ctx, id.Session.AccountID)
+		a, err = tx.AccountByID(ctx, ss.AccountID)
 		return err
 	})
 	if errors.Is(err, tacit.ErrNotFound) {
@@ -97,8 +100,7 @@ func (s *Service) Session(ctx context.Context, token string) (Identity, error) {
 	if err != nil {
 		return Identity{}, fmt.Errorf("session: %w", err)
 	}
-	ss := id.Session
-	if !s.sessionLive(ss, now) || id.Account.Disabled {
+	if !s.sessionLive(ss, now) || a.Disabled {
 		return Identity{}, ErrNoSession
 	}
 	if now.Sub(ss.LastSeenAt) >= touchEvery {
@@ -106,7 +108,10 @@ func (s *Service) Session(ctx context.Context, token string) (Identity, error) {
 		if err != nil {
 			return Identity{}, fmt.Errorf("session: touch: %w", err)
 		}
-		id.Session.LastSeenAt = now
+		ss.LastSeenAt = now
 	}
-	return id, nil
+	return Identity{
+		Account: Principal{ID: a.ID, Email: a.Email, CreatedAt: a.CreatedAt},
+		Session: sessionInfo(ss, true),
+	}, nil
 }

@@ -3,6 +3,8 @@ package flow_test
 import (
 	"context"
 	"errors"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,4 +105,25 @@ func TestMeasureEnvelope(t *testing.T) {
 	if d := flow.MeasureEnvelope(e.hasher); d < 6*time.Millisecond || d > 5*time.Second {
 		t.Fatalf("MeasureEnvelope = %v", d)
 	}
+}
+
+// An identity goes to every page and to applications that embed tacit,
+// so it must hold no secret: no password hash, no token or token hash, at
+// any depth.
+func TestIdentityHoldsNoSecret(t *testing.T) {
+	var walk func(path string, typ reflect.Type)
+	walk = func(path string, typ reflect.Type) {
+		if typ.Kind() != reflect.Struct || typ.PkgPath() == "time" {
+			return
+		}
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			name := strings.ToLower(f.Name)
+			if strings.Contains(name, "hash") || strings.Contains(name, "token") || strings.Contains(name, "secret") {
+				t.Errorf("flow.Identity%s.%s would hand out a secret", path, f.Name)
+			}
+			walk(path+"."+f.Name, f.Type)
+		}
+	}
+	walk("", reflect.TypeOf(flow.Identity{}))
 }

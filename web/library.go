@@ -46,7 +46,8 @@ func RequireSession(svc *flow.Service, cfg Config, next http.Handler) http.Handl
 }
 
 // IdentityFrom returns the identity RequireSession found for the request
-// whose context ctx is, and whether there is one.
+// whose context ctx is, and whether there is one: the account's id,
+// address and creation time and the session's, never a secret.
 func IdentityFrom(ctx context.Context) (flow.Identity, bool) {
 	id, ok := ctx.Value(identityKey{}).(flow.Identity)
 	return id, ok
