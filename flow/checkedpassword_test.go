@@ -83,24 +83,35 @@ func (h hookHasher) Verify(password, encoded string) (bool, error) {
 // is checking the old one must not let the old password win: the sign-in
 // does not start a session or rehash the old password back, the password
 // change does not overwrite the reset's password, the email change does
-// not start. Each answers InvalidCredentials and writes nothing.
+// not start, MFA is not turned on. Each answers InvalidCredentials and
+// writes nothing.
 func TestPasswordReplacedWhileChecked(t *testing.T) {
 	ctx := context.Background()
 	const addr = "ada@example.com"
 	ops := []struct {
 		name string
-		run  func(svc *flow.Service, id flow.Identity) (tacit.Outcome, error)
+		run  func(e *env, svc *flow.Service, id flow.Identity) (tacit.Outcome, error)
 	}{
-		{"login", func(svc *flow.Service, _ flow.Identity) (tacit.Outcome, error) {
+		{"login", func(_ *env, svc *flow.Service, _ flow.Identity) (tacit.Outcome, error) {
 			return svc.Login(ctx, addr, statePassword, flow.Client{})
 		}},
-		{"change password", func(svc *flow.Service, id flow.Identity) (tacit.Outcome, error) {
+		{"change password", func(_ *env, svc *flow.Service, id flow.Identity) (tacit.Outcome, error) {
 			return svc.ChangePassword(ctx, id, flow.ChangePasswordInput{
 				CurrentPassword: statePassword, Password: "chosen by the old session", PasswordConfirm: "chosen by the old session",
 			}, flow.Client{})
 		}},
-		{"change email", func(svc *flow.Service, id flow.Identity) (tacit.Outcome, error) {
+		{"change email", func(_ *env, svc *flow.Service, id flow.Identity) (tacit.Outcome, error) {
 			return svc.ChangeEmail(ctx, id, "elsewhere@example.org", statePassword, flow.Client{})
+		}},
+		// A thief's authenticator turned on after the owner's reset
+		// would lock the owner out: a reset keeps MFA on.
+		{"enable MFA", func(e *env, svc *flow.Service, id flow.Identity) (tacit.Outcome, error) {
+			setup, err := svc.SetupTOTP(ctx, id, "Acme")
+			if err != nil {
+				return tacit.Outcome{}, err
+			}
+			o, _, err := svc.EnableTOTP(ctx, id, e.code(setup.Secret, 0), statePassword, flow.Client{})
+			return o, err
 		}},
 	}
 	for _, op := range ops {
@@ -148,7 +159,7 @@ func TestPasswordReplacedWhileChecked(t *testing.T) {
 			}
 
 			armed = true
-			wantKind(t, e.ok(op.run(svc, id)), tacit.InvalidCredentials)
+			wantKind(t, e.ok(op.run(e, svc, id)), tacit.InvalidCredentials)
 			if got := e.storedHash(t, addr); got != newHash {
 				t.Error("the reset's password was overwritten")
 			}

@@ -135,12 +135,16 @@ func (s *Service) EnableTOTP(ctx context.Context, id Identity, code, password st
 	if len(fe) > 0 {
 		return tacit.InvalidInput(fe), nil, nil
 	}
-	if _, o, err := s.checkPassword(ctx, id, password, c); err != nil || o.Kind != "" {
+	verified, o, err := s.checkPassword(ctx, id, password, c)
+	if err != nil || o.Kind != "" {
 		return o, nil, err
 	}
 	codes, hashes := newRecoveryCodes()
 	matched := false
-	err := s.update(ctx, func(tx tacit.Tx) error {
+	err = s.update(ctx, func(tx tacit.Tx) error {
+		if err := unchanged(ctx, tx, verified); err != nil {
+			return err
+		}
 		now := s.cfg.Now()
 		cur, err := tx.TOTPByAccount(ctx, id.Account.ID)
 		if errors.Is(err, tacit.ErrNotFound) {
@@ -168,6 +172,9 @@ func (s *Service) EnableTOTP(ctx context.Context, id Identity, code, password st
 			"reset": s.cfg.Links.ForgotPassword(),
 		}}, now)
 	})
+	if errors.Is(err, errPasswordReplaced) {
+		return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil, nil
+	}
 	if errors.Is(err, ErrMFAEnabled) {
 		return tacit.Outcome{}, nil, err
 	}
