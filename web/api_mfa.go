@@ -22,10 +22,7 @@ func handleAPILoginMFA(svc *flow.Service, s sessions) http.Handler {
 			return
 		}
 		o, err := svc.LoginMFA(r.Context(), s.ck.mfa(r), in.text("code"), clientOf(r))
-		if err == nil && o.Session != nil {
-			s.ck.clearMFA(w)
-		}
-		respond(w, r, s, o, err)
+		respond(w, r, s, o, err) // which clears the spent challenge's cookie
 	})
 }
 

@@ -34,6 +34,12 @@ type devMail struct {
 
 type textPart struct{ Text, URL string }
 
+// devMailPage is the dev mailbox page.
+type devMailPage struct {
+	frame
+	Mails []devMail
+}
+
 // linkPattern finds the links tacit puts in mail. Mail text is ours, so a
 // simple pattern is enough.
 var linkPattern = regexp.MustCompile(`https?://[^\s<>"']+`)
@@ -62,7 +68,7 @@ func handleDevMailPage(box tacit.DevMailbox, v *views) http.Handler {
 			v.internalError(w, r, err)
 			return
 		}
-		p := page{Title: "Development mailbox", Wide: true}
+		p := &devMailPage{frame: frame{page: "devmail", Title: "Development mailbox", Wide: true}}
 		for _, m := range mails {
 			p.Mails = append(p.Mails, devMail{
 				To: m.To, Subject: m.Subject,
@@ -70,6 +76,6 @@ func handleDevMailPage(box tacit.DevMailbox, v *views) http.Handler {
 				Parts:  splitLinks(m.Text),
 			})
 		}
-		v.render(w, r, http.StatusOK, "devmail", p)
+		v.render(w, r, http.StatusOK, p)
 	})
 }

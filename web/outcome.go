@@ -1,11 +1,13 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -74,8 +76,8 @@ func setRetryAfter(w http.ResponseWriter, d time.Duration) {
 }
 
 // respond answers the JSON API with a flow's result: its status and body,
-// the session cookie for outcomes that sign in, the second-step cookie for
-// MFARequired, Retry-After when throttled.
+// the cookies of an outcome that signs in (sessions.signIn), Retry-After
+// when throttled.
 // A flow error is logged and answered with a bare internal error.
 func respond(w http.ResponseWriter, r *http.Request, s sessions, o tacit.Outcome, err error) {
 	status := statusFor(o.Kind)
@@ -87,13 +89,7 @@ func respond(w http.ResponseWriter, r *http.Request, s sessions, o tacit.Outcome
 		encodeError(w, http.StatusInternalServerError, "internal_error", "")
 		return
 	}
-	if o.Session != nil {
-		s.start(w, r, o.Session)
-	}
-	if o.Challenge != nil {
-		s.ck.setMFA(w, o.Challenge.Token)
-	}
-	s.ck.keepDevice(w, o)
+	s.signIn(w, r, o)
 	if o.Kind == tacit.Throttled {
 		setRetryAfter(w, o.RetryAfter)
 	}
@@ -110,6 +106,24 @@ type sessions struct {
 	svc *flow.Service
 	ck  cookies
 	log *slog.Logger
+}
+
+// signIn hands the client the cookies an outcome carries, for the JSON API
+// and the pages alike: the session of SignedIn and AccountCreated, the
+// second-step cookie of MFARequired, the device token. A second-step
+// cookie the request carried is cleared once a session starts: its
+// challenge is spent, or moot.
+func (s sessions) signIn(w http.ResponseWriter, r *http.Request, o tacit.Outcome) {
+	if o.Session != nil {
+		if s.ck.mfa(r) != "" {
+			s.ck.clearMFA(w)
+		}
+		s.start(w, r, o.Session)
+	}
+	if o.Challenge != nil {
+		s.ck.setMFA(w, o.Challenge.Token)
+	}
+	s.ck.keepDevice(w, o)
 }
 
 // start hands a new session to the client. If the request carried an
@@ -140,4 +154,120 @@ func (s sessions) end(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return nil
+}
+
+// formAnswer is what the pages need to answer the outcome of one form
+// post; the mapping itself, the same for every form, is views.answer.
+type formAnswer struct {
+	// again builds the page to show the form on again after a failure,
+	// and returns the form in it that was posted, where the failure is
+	// shown. It runs only on a failure, so a success builds no page.
+	again  func() (pageData, *form, error)
+	policy tacit.PasswordPolicy // words the Invalid field errors
+	// refused words InvalidCredentials at the form.
+	refused refusal
+	// done is where Done and CheckInbox send the browser.
+	done string
+	// linkDead answers InvalidToken; nil means views.invalidLink.
+	linkDead func(w http.ResponseWriter, r *http.Request)
+	// signIn is set for forms whose flow can sign in: SignedIn,
+	// AccountCreated and MFARequired go to finishSignIn, with next.
+	signIn *sessions
+	next   string
+}
+
+// refusal is how a form words InvalidCredentials: a sentence at one of
+// its fields, or about the whole form when field is "".
+type refusal struct{ field, text string }
+
+// built is formAnswer.again for a page built already.
+func built(p pageData, f *form) func() (pageData, *form, error) {
+	return func() (pageData, *form, error) { return p, f, nil }
+}
+
+// answer is the one mapping from a flow's outcome to a page, as respond
+// is for the JSON API, with the same statuses (statusFor). A success
+// redirects (a sign-in through finishSignIn), so reloading the next page
+// posts nothing again; a failure to fix shows the form again with what
+// to fix; a dead link, a missing session or a flow error has a page of
+// its own.
+func (v *views) answer(w http.ResponseWriter, r *http.Request, o tacit.Outcome, err error, a formAnswer) {
+	status := statusFor(o.Kind)
+	switch {
+	case err != nil:
+		v.internalError(w, r, err)
+	case status == 0:
+		v.internalError(w, r, fmt.Errorf("flow returned unknown outcome %q", o.Kind))
+	case o.Kind == tacit.SignedIn || o.Kind == tacit.AccountCreated || o.Kind == tacit.MFARequired:
+		if a.signIn == nil {
+			v.internalError(w, r, fmt.Errorf("form cannot sign in: outcome %q", o.Kind))
+			return
+		}
+		a.signIn.finishSignIn(w, r, o, a.next)
+	case (o.Kind == tacit.Done || o.Kind == tacit.CheckInbox) && a.done == "":
+		v.internalError(w, r, fmt.Errorf("form cannot show outcome %q", o.Kind))
+	case o.Kind == tacit.Done || o.Kind == tacit.CheckInbox:
+		v.ck.keepDevice(w, o)
+		seeOther(w, r, a.done)
+	case o.Kind == tacit.InvalidToken && a.linkDead != nil:
+		a.linkDead(w, r)
+	case o.Kind == tacit.InvalidToken:
+		v.invalidLink(w, r)
+	case o.Kind == tacit.Unauthenticated:
+		seeOther(w, r, "/login")
+	default: // Invalid, InvalidCredentials, Throttled: the form again
+		p, f, err := a.again()
+		if err != nil {
+			v.internalError(w, r, err)
+			return
+		}
+		switch o.Kind {
+		case tacit.Invalid:
+			f.Errors = fieldMessages(o.Fields, a.policy, f.Wording)
+		case tacit.InvalidCredentials:
+			a.refused.show(f)
+		case tacit.Throttled:
+			// The wait is the flow's, alike for every address.
+			setRetryAfter(w, o.RetryAfter)
+			f.Message = throttledMessage(o.RetryAfter)
+		}
+		v.render(w, r, status, p)
+	}
+}
+
+// show puts the refusal on form f.
+func (rf refusal) show(f *form) {
+	if rf.field == "" {
+		f.Message = rf.text
+		return
+	}
+	f.Errors = map[string]string{rf.field: rf.text}
+}
+
+// finishSignIn ends every sign-in the pages make, with a password, with
+// the second step, or by completing or confirming a sign-up: it hands
+// over the outcome's cookies (signIn) and sends the browser on, to the
+// second step when the outcome asks for one (keeping next for after it),
+// else to next, or to the account page.
+func (s sessions) finishSignIn(w http.ResponseWriter, r *http.Request, o tacit.Outcome, next string) {
+	s.signIn(w, r, o)
+	if o.Kind == tacit.MFARequired {
+		to := "/login/mfa"
+		if next != "" {
+			to += "?" + url.Values{"next": {next}}.Encode()
+		}
+		seeOther(w, r, to)
+		return
+	}
+	seeOther(w, r, cmp.Or(next, "/account"))
+}
+
+// throttledMessage tells a held-back user how long to wait, in the seconds
+// of the Retry-After header.
+func throttledMessage(d time.Duration) string {
+	n := retryAfterSeconds(d)
+	if n == 1 {
+		return "Too many attempts. Try again in 1 second."
+	}
+	return fmt.Sprintf("Too many attempts. Try again in %d seconds.", n)
 }

@@ -60,7 +60,7 @@ func TestFlowErrorIsHidden(t *testing.T) {
 	}
 	v := newViews("tacit", newCookies(true), s.log)
 	rec = httptest.NewRecorder()
-	v.formOutcome(rec, httptest.NewRequest("POST", "/login", nil), loginPage(), "login", tacit.DefaultPasswordPolicy(), tacit.Outcome{}, errSecret)
+	v.answer(rec, httptest.NewRequest("POST", "/login", nil), tacit.Outcome{}, errSecret, loginAnswer(s, tacit.DefaultPasswordPolicy(), "", ""))
 	if rec.Code != 500 || strings.Contains(rec.Body.String(), errSecret.Error()) {
 		t.Errorf("page: %d %q", rec.Code, rec.Body)
 	}
@@ -90,11 +90,7 @@ func TestFormOutcomes(t *testing.T) {
 	}
 	for _, c := range cases {
 		rec := httptest.NewRecorder()
-		p := loginPage()
-		if c.o.Kind == tacit.InvalidCredentials {
-			p.Message = loginFailed
-		}
-		v.formOutcome(rec, httptest.NewRequest("POST", "/login", nil), p, "login", tacit.DefaultPasswordPolicy(), c.o, nil)
+		v.answer(rec, httptest.NewRequest("POST", "/login", nil), c.o, nil, loginAnswer(sessions{ck: v.ck}, tacit.DefaultPasswordPolicy(), "", ""))
 		if rec.Code != c.status || !strings.Contains(rec.Body.String(), c.contains) {
 			t.Errorf("%s: %d, want %d containing %q:\n%s", c.o.Kind, rec.Code, c.status, c.contains, rec.Body)
 		}

@@ -1,13 +1,10 @@
 package web
 
 import (
-	"cmp"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/flow"
@@ -19,36 +16,51 @@ const loginFailed = "Email or password is incorrect. If you signed up recently, 
 
 func handleHome(svc *flow.Service, v *views) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := page{Title: "Welcome"}
+		p := &frame{page: "home", Title: "Welcome"}
 		id, ok, err := identify(r, svc, v.ck)
 		if err != nil {
 			v.internalError(w, r, err)
 			return
 		}
 		if ok {
-			p.Email = id.Account.Email
+			p.SignedInAs = id.Account.Email
 		}
-		v.render(w, r, http.StatusOK, "home", p)
+		v.render(w, r, http.StatusOK, p)
 	})
 }
 
-// registerPage is the sign-up form in the service's mode.
-func registerPage(svc *flow.Service) page {
-	p := page{Title: "Create an account", FullForm: svc.Mode() == flow.FullForm, Order: []string{"email"}}
+// formPage is a page with one form and nothing else (resend, forgot).
+type formPage struct {
+	frame
+	Form form
+}
+
+// registerPage is the sign-up form.
+type registerPage struct {
+	frame
+	Form     form
+	FullForm bool // ask for a password too
+}
+
+// newRegisterPage is the sign-up form in the service's mode.
+func newRegisterPage(svc *flow.Service) *registerPage {
+	p := &registerPage{frame: frame{page: "register", Title: "Create an account"},
+		FullForm: svc.Mode() == flow.FullForm, Form: form{Order: []string{"email"}}}
 	if p.FullForm {
-		p.Order = append(p.Order, "password", "password_confirm")
-		p.Hints = map[string]string{"password": passwordHint(svc.Policy())}
+		p.Form.Order = append(p.Form.Order, "password", "password_confirm")
+		p.Form.Hints = map[string]string{"password": passwordHint(svc.Policy())}
 	}
 	return p
 }
 
 func handleRegisterForm(svc *flow.Service, v *views) http.Handler {
-	return staticPage(v, "register", registerPage(svc))
+	return staticPage(v, func() pageData { return newRegisterPage(svc) })
 }
 
 // handleRegister starts a sign-up.
 func handleRegister(svc *flow.Service, v *views) http.Handler {
-	return mailingForm(svc, v, "register", registerPage(svc), "/register/sent",
+	return mailingForm(svc, v, "/register/sent",
+		func() (pageData, *form) { p := newRegisterPage(svc); return p, &p.Form },
 		func(r *http.Request, f url.Values) (tacit.Outcome, error) {
 			return svc.Register(r.Context(), flow.RegisterInput{
 				Email: f.Get("email"), Password: f.Get("password"), PasswordConfirm: f.Get("password_confirm"),
@@ -59,15 +71,31 @@ func handleRegister(svc *flow.Service, v *views) http.Handler {
 // handleSent is the "check your inbox" page shown after every valid sign-up
 // or resend request, whoever the address belongs to.
 func handleSent(v *views) http.Handler {
-	return staticPage(v, "sent", page{Title: "Check your inbox"})
+	return staticPage(v, plain("sent", "Check your inbox"))
 }
 
-// completePage is the choose-a-password form for a mailed sign-up token.
-func completePage(svc *flow.Service, token string) page {
-	return page{
-		Title: "Choose your password", Token: token,
-		Order: []string{"password", "password_confirm"},
-		Hints: map[string]string{"password": passwordHint(svc.Policy())},
+// linkPage is a form reached by a link in mail (complete, verify, reset,
+// email confirm): the mailed token goes back in a hidden field.
+type linkPage struct {
+	frame
+	Form  form
+	Token string
+	// Address is the address the link is about, shown on the page and
+	// in a hidden username field for password managers. The link's
+	// holder reads it in their own mailbox: showing it tells them
+	// nothing new.
+	Address string
+}
+
+// newCompletePage is the choose-a-password form for a mailed sign-up
+// token.
+func newCompletePage(svc *flow.Service, token string) *linkPage {
+	return &linkPage{
+		frame: frame{page: "complete", Title: "Choose your password"}, Token: token,
+		Form: form{
+			Order: []string{"password", "password_confirm"},
+			Hints: map[string]string{"password": passwordHint(svc.Policy())},
+		},
 	}
 }
 
@@ -83,9 +111,9 @@ func handleCompleteForm(svc *flow.Service, v *views) http.Handler {
 			v.signupLinkDead(w, r, svc, addr)
 			return
 		}
-		p := completePage(svc, tok)
+		p := newCompletePage(svc, tok)
 		p.Address = addr
-		v.render(w, r, http.StatusOK, "complete", p)
+		v.render(w, r, http.StatusOK, p)
 	})
 }
 
@@ -95,21 +123,20 @@ func handleComplete(svc *flow.Service, s sessions, v *views) http.Handler {
 		o, err := svc.CompleteSignup(r.Context(), flow.CompleteInput{
 			Token: tok, Password: f.Get("password"), PasswordConfirm: f.Get("password_confirm"),
 		}, clientOf(r))
-		if err == nil && o.Session != nil {
-			s.start(w, r, o.Session)
-			seeOther(w, r, "/account")
-			return
-		}
-		addr, live := svc.CompleteAddress(r.Context(), tok)
-		if err == nil && o.Kind == tacit.InvalidToken {
-			v.signupLinkDead(w, r, svc, addr)
-			return
-		}
-		p := completePage(svc, tok)
-		if live {
-			p.Address = addr
-		}
-		v.formOutcome(w, r, p, "complete", svc.Policy(), o, err)
+		v.answer(w, r, o, err, formAnswer{
+			signIn: &s, policy: svc.Policy(),
+			again: func() (pageData, *form, error) {
+				p := newCompletePage(svc, tok)
+				if addr, live := svc.CompleteAddress(r.Context(), tok); live {
+					p.Address = addr
+				}
+				return p, &p.Form, nil
+			},
+			linkDead: func(w http.ResponseWriter, r *http.Request) {
+				addr, _ := svc.CompleteAddress(r.Context(), tok)
+				v.signupLinkDead(w, r, svc, addr)
+			},
+		})
 	})
 }
 
@@ -129,17 +156,19 @@ func (v *views) signupLinkDead(w http.ResponseWriter, r *http.Request, svc *flow
 			return
 		}
 	}
-	v.render(w, r, statusFor(tacit.InvalidToken), "signup_expired", page{Title: "This link no longer works"})
+	v.render(w, r, statusFor(tacit.InvalidToken), &frame{page: "signup_expired", Title: "This link no longer works"})
 }
 
-// verifyPage is the form that confirms a full-form sign-up: the password
-// chosen at sign-up, which proves the follower of the link is who signed
-// up. email fills a hidden username field for password managers.
-func verifyPage(token, email string) page {
-	return page{
-		Title: "Confirm your address", Token: token, Order: []string{"password"},
-		Values:  map[string]string{"email": email},
-		Wording: map[string]string{"password:" + tacit.CodeRequired: "Enter the password you chose when you signed up."},
+// newVerifyPage is the form that confirms a full-form sign-up: the
+// password chosen at sign-up, which proves the follower of the link is
+// who signed up.
+func newVerifyPage(token, email string) *linkPage {
+	return &linkPage{
+		frame: frame{page: "verify", Title: "Confirm your address"}, Token: token, Address: email,
+		Form: form{
+			Order:   []string{"password"},
+			Wording: map[string]string{"password:" + tacit.CodeRequired: "Enter the password you chose when you signed up."},
+		},
 	}
 }
 
@@ -155,7 +184,7 @@ func handleVerifyForm(svc *flow.Service, v *views) http.Handler {
 			v.signupLinkDead(w, r, svc, "")
 			return
 		}
-		v.render(w, r, http.StatusOK, "verify", verifyPage(tok, addr))
+		v.render(w, r, http.StatusOK, newVerifyPage(tok, addr))
 	})
 }
 
@@ -163,43 +192,45 @@ func handleVerify(svc *flow.Service, s sessions, v *views) http.Handler {
 	return formPost(v, func(w http.ResponseWriter, r *http.Request, f url.Values) {
 		tok := f.Get("token")
 		o, err := svc.Verify(r.Context(), flow.VerifyInput{Token: tok, Password: f.Get("password")}, clientOf(r))
-		if err == nil && o.Session != nil {
-			s.start(w, r, o.Session)
-			seeOther(w, r, "/account")
-			return
-		}
-		p := verifyPage(tok, f.Get("email"))
-		if o.Kind == tacit.InvalidCredentials {
-			p.Errors = map[string]string{"password": "This is not the password you chose when you signed up."}
-		}
-		v.formOutcome(w, r, p, "verify", svc.Policy(), o, err)
+		p := newVerifyPage(tok, f.Get("email"))
+		v.answer(w, r, o, err, formAnswer{
+			signIn: &s, policy: svc.Policy(), again: built(p, &p.Form),
+			refused:  refusal{"password", "This is not the password you chose when you signed up."},
+			linkDead: func(w http.ResponseWriter, r *http.Request) { v.signupLinkDead(w, r, nil, "") },
+		})
 	})
 }
 
-func resendPage() page {
-	return page{Title: "Send the link again", Order: []string{"email"}}
+func newResendPage() (pageData, *form) {
+	p := &formPage{frame: frame{page: "resend", Title: "Send the link again"}, Form: form{Order: []string{"email"}}}
+	return p, &p.Form
 }
 
 func handleResendForm(v *views) http.Handler {
-	return staticPage(v, "resend", resendPage())
+	return staticPage(v, func() pageData { p, _ := newResendPage(); return p })
 }
 
 func handleResend(svc *flow.Service, v *views) http.Handler {
-	return mailingForm(svc, v, "resend", resendPage(), "/verify/sent",
+	return mailingForm(svc, v, "/verify/sent", newResendPage,
 		func(r *http.Request, f url.Values) (tacit.Outcome, error) {
 			return svc.ResendVerification(r.Context(), f.Get("email"), clientOf(r))
 		})
 }
 
-func loginPage() page {
-	return page{Title: "Sign in", Order: []string{"email", "password"}}
+// loginPage is the sign-in form.
+type loginPage struct {
+	frame
+	Form form
+	Next string // where to go once signed in (a local path), in a hidden field
+}
+
+func newLoginPage(next string) *loginPage {
+	return &loginPage{frame: frame{page: "login", Title: "Sign in"}, Form: form{Order: []string{"email", "password"}}, Next: next}
 }
 
 func handleLoginForm(v *views) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := loginPage()
-		p.Next = localPath(r.URL.Query().Get("next"))
-		v.render(w, r, http.StatusOK, "login", p)
+		v.render(w, r, http.StatusOK, newLoginPage(localPath(r.URL.Query().Get("next"))))
 	})
 }
 
@@ -225,38 +256,23 @@ func handleLogin(svc *flow.Service, s sessions, v *views) http.Handler {
 	return formPost(v, func(w http.ResponseWriter, r *http.Request, f url.Values) {
 		email := f.Get("email")
 		o, err := svc.Login(r.Context(), email, f.Get("password"), clientOf(r))
-		next := localPath(f.Get("next"))
-		if err == nil && o.Session != nil {
-			s.start(w, r, o.Session)
-			s.ck.keepDevice(w, o)
-			seeOther(w, r, cmp.Or(next, "/account"))
-			return
-		}
-		if err == nil && o.Kind == tacit.MFARequired {
-			// Reached only after a correct password; the MFA step has
-			// its own page, which the challenge cookie unlocks.
-			s.ck.setMFA(w, o.Challenge.Token)
-			to := "/login/mfa"
-			if next != "" {
-				to += "?" + url.Values{"next": {next}}.Encode()
-			}
-			seeOther(w, r, to)
-			return
-		}
-		p := loginPage()
-		p.Next = next
-		p.Values = map[string]string{"email": email}
-		if o.Kind == tacit.InvalidCredentials {
-			p.Message = loginFailed
-		}
-		v.formOutcome(w, r, p, "login", svc.Policy(), o, err)
+		v.answer(w, r, o, err, loginAnswer(s, svc.Policy(), localPath(f.Get("next")), email))
 	})
 }
 
-// staticPage always shows the page p, as the template name renders it.
-func staticPage(v *views, name string, p page) http.Handler {
+// loginAnswer answers a sign-in form post. A correct password leads to
+// next, or to the second step when MFA is on; a failure shows the form
+// again with the address filled in.
+func loginAnswer(s sessions, pol tacit.PasswordPolicy, next, email string) formAnswer {
+	p := newLoginPage(next)
+	p.Form.Values = map[string]string{"email": email}
+	return formAnswer{again: built(p, &p.Form), policy: pol, refused: refusal{text: loginFailed}, signIn: &s, next: next}
+}
+
+// staticPage always shows the page build makes.
+func staticPage(v *views, build func() pageData) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v.render(w, r, http.StatusOK, name, p)
+		v.render(w, r, http.StatusOK, build())
 	})
 }
 
@@ -277,67 +293,18 @@ func formPost(v *views, handle func(w http.ResponseWriter, r *http.Request, f ur
 // its email field (sign-up, resending the link, a forgotten password):
 // run runs the flow. Every valid address is sent to the same page, sent,
 // by the same redirect, whether or not it has an account; any other
-// outcome shows the form p again with the address filled in.
-func mailingForm(svc *flow.Service, v *views, name string, p page, sent string,
+// outcome shows the form build makes again, with the address filled in.
+func mailingForm(svc *flow.Service, v *views, sent string, build func() (pageData, *form),
 	run func(r *http.Request, f url.Values) (tacit.Outcome, error)) http.Handler {
 	return formPost(v, func(w http.ResponseWriter, r *http.Request, f url.Values) {
 		o, err := run(r, f)
-		if err == nil && o.Kind == tacit.CheckInbox {
-			seeOther(w, r, sent)
-			return
-		}
-		again := p // a copy: p serves every request
-		again.Values = map[string]string{"email": f.Get("email")}
-		v.formOutcome(w, r, again, name, svc.Policy(), o, err)
+		v.answer(w, r, o, err, formAnswer{done: sent, policy: svc.Policy(),
+			again: func() (pageData, *form, error) {
+				p, form := build()
+				form.Values = map[string]string{"email": f.Get("email")}
+				return p, form, nil
+			}})
 	})
-}
-
-// formOutcome answers a form post whose flow did not succeed: the form again
-// with what to fix (Invalid, InvalidCredentials, Throttled), or a page for
-// the other failures. Its status is the JSON API's, from statusFor.
-func (v *views) formOutcome(w http.ResponseWriter, r *http.Request, p page, name string, pol tacit.PasswordPolicy, o tacit.Outcome, err error) {
-	v.formOutcomeIn(w, r, &p, &p, name, pol, o, err)
-}
-
-// formOutcomeIn is formOutcome for a page with several forms: form is the
-// part of p that posted, where errors and messages go.
-func (v *views) formOutcomeIn(w http.ResponseWriter, r *http.Request, p, form *page, name string, pol tacit.PasswordPolicy, o tacit.Outcome, err error) {
-	status := statusFor(o.Kind)
-	switch {
-	case err != nil:
-		v.internalError(w, r, err)
-	case status == 0:
-		v.internalError(w, r, fmt.Errorf("flow returned unknown outcome %q", o.Kind))
-	case o.Kind == tacit.Invalid:
-		form.Errors = fieldMessages(o.Fields, pol, form.Wording)
-		v.render(w, r, status, name, *p)
-	case o.Kind == tacit.InvalidCredentials:
-		v.render(w, r, status, name, *p)
-	case o.Kind == tacit.InvalidToken && name == "verify":
-		v.signupLinkDead(w, r, nil, "")
-	case o.Kind == tacit.InvalidToken:
-		v.invalidLink(w, r)
-	case o.Kind == tacit.Throttled:
-		// The form again, so the user can simply try later; the wait is
-		// the flow's, alike for every address.
-		setRetryAfter(w, o.RetryAfter)
-		form.Message = throttledMessage(o.RetryAfter)
-		v.render(w, r, status, name, *p)
-	case o.Kind == tacit.Unauthenticated:
-		seeOther(w, r, "/login")
-	default:
-		v.internalError(w, r, fmt.Errorf("form cannot show outcome %q", o.Kind))
-	}
-}
-
-// throttledMessage tells a held-back user how long to wait, in the seconds
-// of the Retry-After header.
-func throttledMessage(d time.Duration) string {
-	n := retryAfterSeconds(d)
-	if n == 1 {
-		return "Too many attempts. Try again in 1 second."
-	}
-	return fmt.Sprintf("Too many attempts. Try again in %d seconds.", n)
 }
 
 // invalidLink answers a mailed link that is malformed, used or expired.
@@ -347,7 +314,7 @@ func (v *views) invalidLink(w http.ResponseWriter, r *http.Request) {
 }
 
 func handleLogoutForm(v *views) http.Handler {
-	return staticPage(v, "logout", page{Title: "Sign out"})
+	return staticPage(v, plain("logout", "Sign out"))
 }
 
 func handleLogout(s sessions, v *views) http.Handler {

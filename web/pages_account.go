@@ -3,8 +3,10 @@ package web
 import (
 	"context"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/flow"
@@ -39,33 +41,60 @@ var accountNotices = map[string]string{
 // timeLayout is how the account page shows times.
 const timeLayout = "2 January 2006, 15:04 UTC"
 
-// accountPage builds the account page of id with empty forms; issuer
+// accountPage is the account page: the address, the forms that change
+// it, the password and MFA, and the list of sessions.
+type accountPage struct {
+	frame
+	Since string // when the account was made
+
+	PasswordForm, EmailForm form
+
+	MFA            flow.MFAStatus
+	MFAEnableForm  form
+	MFADisableForm form
+	RenewForm      form // new recovery codes, with the password
+
+	Sessions     []sessionRow
+	OtherDevices bool // a session other than this one is live
+}
+
+// SetupLink is the otpauth:// link of a TOTP set-up in progress, for the
+// phone that has the authenticator app. html/template would neutralise a
+// URL of that scheme, so it is let through here, and only it.
+func (p accountPage) SetupLink() template.URL {
+	if p.MFA.Pending == nil || !strings.HasPrefix(p.MFA.Pending.URI, "otpauth://") {
+		return ""
+	}
+	return template.URL(p.MFA.Pending.URI)
+}
+
+// newAccountPage builds the account page of id with empty forms; issuer
 // names the service in an authenticator app.
-func accountPage(ctx context.Context, svc *flow.Service, id flow.Identity, issuer string) (page, error) {
+func newAccountPage(ctx context.Context, svc *flow.Service, id flow.Identity, issuer string) (*accountPage, error) {
 	list, err := svc.Sessions(ctx, id)
 	if err != nil {
-		return page{}, fmt.Errorf("account page: %w", err)
+		return nil, fmt.Errorf("account page: %w", err)
 	}
 	mfa, err := svc.MFAStatus(ctx, id, issuer)
 	if err != nil {
-		return page{}, fmt.Errorf("account page: %w", err)
+		return nil, fmt.Errorf("account page: %w", err)
 	}
-	p := page{
-		Title: "Your account", Email: id.Account.Email,
+	p := &accountPage{
+		frame: frame{page: "account", Title: "Your account", SignedInAs: id.Account.Email},
 		Since: id.Account.CreatedAt.UTC().Format("2 January 2006"),
-		PasswordForm: &page{
+		PasswordForm: form{
 			IDPrefix: "pw-", Order: []string{"current_password", "password", "password_confirm"},
 			Hints:   map[string]string{"password": passwordHint(svc.Policy())},
 			Wording: changePasswordWording,
 		},
-		EmailForm: &page{IDPrefix: "em-", Order: []string{"email", "password"}, Wording: changeEmailWording},
-		MFA:       &mfa,
-		MFAEnableForm: &page{
+		EmailForm: form{IDPrefix: "em-", Order: []string{"email", "password"}, Wording: changeEmailWording},
+		MFA:       mfa,
+		MFAEnableForm: form{
 			IDPrefix: "mfa-", Order: []string{"code", "password"}, Wording: enableMFAWording,
 			Hints: map[string]string{"password": "It keeps anyone who borrows your signed-in browser from locking you out."},
 		},
-		MFADisableForm: &page{IDPrefix: "mfaoff-", Order: []string{"password"}, Wording: disableMFAWording},
-		RenewForm:      &page{IDPrefix: "renew-", Order: []string{"password"}, Wording: disableMFAWording},
+		MFADisableForm: form{IDPrefix: "mfaoff-", Order: []string{"password"}, Wording: disableMFAWording},
+		RenewForm:      form{IDPrefix: "renew-", Order: []string{"password"}, Wording: disableMFAWording},
 	}
 	for _, si := range list {
 		p.Sessions = append(p.Sessions, sessionRow{
@@ -83,13 +112,13 @@ func handleAccount(svc *flow.Service, v *views) http.Handler {
 		if !ok {
 			return
 		}
-		p, err := accountPage(r.Context(), svc, id, v.product)
+		p, err := newAccountPage(r.Context(), svc, id, v.product)
 		if err != nil {
 			v.internalError(w, r, err)
 			return
 		}
 		p.Notice = accountNotices[r.URL.Query().Get("done")]
-		v.render(w, r, http.StatusOK, "account", p)
+		v.render(w, r, http.StatusOK, p)
 	})
 }
 
@@ -122,20 +151,26 @@ func (v *views) signedIn(w http.ResponseWriter, r *http.Request, svc *flow.Servi
 	return id, ok
 }
 
-// accountFailure shows the account page again with a failed outcome in
-// the form that was posted.
-func (v *views) accountFailure(w http.ResponseWriter, r *http.Request, svc *flow.Service, id flow.Identity,
-	fill func(p *page) *page, o tacit.Outcome, err error) {
-	if err != nil {
-		v.internalError(w, r, err)
-		return
+// accountAnswer answers a form post on the account page: done is where
+// success goes; a failure shows the account page again, with the failure
+// in the form pick chooses, which fill may fill in; refused words a wrong
+// password.
+func (v *views) accountAnswer(r *http.Request, svc *flow.Service, id flow.Identity, done string,
+	pick func(p *accountPage) *form, fill func(f *form), refused refusal) formAnswer {
+	return formAnswer{
+		done: done, policy: svc.Policy(), refused: refused,
+		again: func() (pageData, *form, error) {
+			p, err := newAccountPage(r.Context(), svc, id, v.product)
+			if err != nil {
+				return nil, nil, err
+			}
+			f := pick(p)
+			if fill != nil {
+				fill(f)
+			}
+			return p, f, nil
+		},
 	}
-	p, perr := accountPage(r.Context(), svc, id, v.product)
-	if perr != nil {
-		v.internalError(w, r, perr)
-		return
-	}
-	v.formOutcomeIn(w, r, &p, fill(&p), "account", svc.Policy(), o, nil)
 }
 
 func handleChangePassword(svc *flow.Service, v *views) http.Handler {
@@ -146,24 +181,15 @@ func handleChangePassword(svc *flow.Service, v *views) http.Handler {
 			Password:        f.Get("password"), PasswordConfirm: f.Get("password_confirm"),
 			KeepOtherSessions: keep,
 		}, clientOf(r))
-		if err == nil && o.Kind == tacit.Done {
-			done := "password_changed_others"
-			if keep {
-				done = "password_changed"
-			}
-			seeOther(w, r, "/account?done="+done)
-			return
+		done := "/account?done=password_changed_others"
+		var fill func(f *form)
+		if keep {
+			done = "/account?done=password_changed"
+			fill = func(f *form) { f.Values = map[string]string{"keep_other_sessions": "on"} }
 		}
-		v.accountFailure(w, r, svc, id, func(p *page) *page {
-			form := p.PasswordForm
-			if keep {
-				form.Values = map[string]string{"keep_other_sessions": "on"}
-			}
-			if o.Kind == tacit.InvalidCredentials {
-				form.Errors = map[string]string{"current_password": "This is not your current password."}
-			}
-			return form
-		}, o, err)
+		v.answer(w, r, o, err, v.accountAnswer(r, svc, id, done,
+			func(p *accountPage) *form { return &p.PasswordForm }, fill,
+			refusal{"current_password", "This is not your current password."}))
 	})
 }
 
@@ -171,22 +197,18 @@ func handleChangeEmail(svc *flow.Service, v *views) http.Handler {
 	return accountPost(svc, v, func(w http.ResponseWriter, r *http.Request, f url.Values, id flow.Identity) {
 		email := f.Get("email")
 		o, err := svc.ChangeEmail(r.Context(), id, email, f.Get("password"), clientOf(r))
-		if err == nil && o.Kind == tacit.CheckInbox {
-			// The same for every new address, whether or not it has an
-			// account: only the mail to it differs.
-			seeOther(w, r, "/account?done=email_sent")
-			return
-		}
-		v.accountFailure(w, r, svc, id, func(p *page) *page {
-			form := p.EmailForm
-			form.Values = map[string]string{"email": email}
-			if o.Kind == tacit.InvalidCredentials {
-				form.Errors = map[string]string{"password": "This is not your password."}
-			}
-			return form
-		}, o, err)
+		// CheckInbox goes to the same page for every new address, whether
+		// or not it has an account: only the mail to it differs.
+		v.answer(w, r, o, err, v.accountAnswer(r, svc, id, "/account?done=email_sent",
+			func(p *accountPage) *form { return &p.EmailForm },
+			func(f *form) { f.Values = map[string]string{"email": email} },
+			notYourPassword))
 	})
 }
+
+// notYourPassword is the refusal of the account page's forms that ask for
+// the password.
+var notYourPassword = refusal{"password", "This is not your password."}
 
 // Field messages that the account forms word differently from sign-up.
 var (

@@ -1,12 +1,13 @@
 package web
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/skip2/go-qrcode"
 
@@ -21,16 +22,25 @@ import (
 // cause (wrong, reused or malformed code; expired or spent challenge).
 const mfaFailed = "That code did not work, or this sign-in has expired. Enter the code your app shows now, or start again from the sign-in page."
 
-// loginMFAPage is the code form. With recovery it asks for a recovery
-// code in a plain text field rather than a numeric one.
-func loginMFAPage(next string, recovery bool) page {
-	return page{Title: "Enter your code", Order: []string{"code"}, Next: next, Recovery: recovery}
+// loginMFAPage is the form of a sign-in's second step.
+type loginMFAPage struct {
+	frame
+	Form form
+	Next string // where to go once signed in, in a hidden field
+	// Recovery asks for a recovery code in a plain text field rather
+	// than for an app's code in a numeric one.
+	Recovery bool
+}
+
+func newLoginMFAPage(next string, recovery bool) *loginMFAPage {
+	return &loginMFAPage{frame: frame{page: "login_mfa", Title: "Enter your code"},
+		Form: form{Order: []string{"code"}}, Next: next, Recovery: recovery}
 }
 
 func handleLoginMFAForm(v *views) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		v.render(w, r, http.StatusOK, "login_mfa", loginMFAPage(localPath(q.Get("next")), q.Get("recovery") != ""))
+		v.render(w, r, http.StatusOK, newLoginMFAPage(localPath(q.Get("next")), q.Get("recovery") != ""))
 	})
 }
 
@@ -38,18 +48,11 @@ func handleLoginMFA(svc *flow.Service, s sessions, v *views) http.Handler {
 	return formPost(v, func(w http.ResponseWriter, r *http.Request, f url.Values) {
 		o, err := svc.LoginMFA(r.Context(), v.ck.mfa(r), f.Get("code"), clientOf(r))
 		next := localPath(f.Get("next"))
-		if err == nil && o.Session != nil {
-			v.ck.clearMFA(w)
-			s.start(w, r, o.Session)
-			s.ck.keepDevice(w, o)
-			seeOther(w, r, cmp.Or(next, "/account"))
-			return
-		}
-		p := loginMFAPage(next, f.Get("recovery") != "")
-		if o.Kind == tacit.InvalidCredentials {
-			p.Message = mfaFailed
-		}
-		v.formOutcome(w, r, p, "login_mfa", svc.Policy(), o, err)
+		p := newLoginMFAPage(next, f.Get("recovery") != "")
+		v.answer(w, r, o, err, formAnswer{
+			again: built(p, &p.Form), policy: svc.Policy(),
+			refused: refusal{text: mfaFailed}, signIn: &s, next: next,
+		})
 	})
 }
 
@@ -107,19 +110,46 @@ func handleTOTPEnableForm(svc *flow.Service, v *views) http.Handler {
 			return
 		}
 		if err == nil && o.Kind == tacit.Done {
+			// The codes are stored only hashed: shown now, or never.
 			v.recoveryCodes(w, r, id, "Two-step sign-in is on.", codes)
 			return
 		}
-		v.accountFailure(w, r, svc, id, passwordFailure(func(p *page) *page { return p.MFAEnableForm }, o), o, err)
+		v.answer(w, r, o, err, v.accountAnswer(r, svc, id, "",
+			func(p *accountPage) *form { return &p.MFAEnableForm }, nil, notYourPassword))
 	})
+}
+
+// recoveryCodesPage shows recovery codes just made.
+type recoveryCodesPage struct {
+	frame
+	RecoveryCodes []string
+}
+
+// CodesText is the recovery codes as the download holds them.
+func (p recoveryCodesPage) CodesText() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Recovery codes for your %s account %s\n", p.Product, p.SignedInAs)
+	b.WriteString("Each code signs you in once, in place of a code from your authenticator app.\n\n")
+	for _, c := range p.RecoveryCodes {
+		b.WriteString(c + "\n")
+	}
+	return b.String()
+}
+
+// CodesDownload is a data: URL of CodesText, for a download link: the
+// codes are stored only hashed, so no endpoint could serve them later.
+// A download is not a fetch the Content-Security-Policy governs.
+func (p recoveryCodesPage) CodesDownload() template.URL {
+	return template.URL("data:text/plain;charset=utf-8," + url.PathEscape(p.CodesText()))
 }
 
 // recoveryCodes shows codes just made on a page of their own, where they
 // are the first thing seen, with ways to copy and download them. notice
 // says what just happened.
 func (v *views) recoveryCodes(w http.ResponseWriter, r *http.Request, id flow.Identity, notice string, codes []string) {
-	v.render(w, r, http.StatusOK, "recovery_codes", page{
-		Title: "Save your recovery codes", Notice: notice, Email: id.Account.Email, RecoveryCodes: codes,
+	v.render(w, r, http.StatusOK, &recoveryCodesPage{
+		frame:         frame{page: "recovery_codes", Title: "Save your recovery codes", Notice: notice, SignedInAs: id.Account.Email},
+		RecoveryCodes: codes,
 	})
 }
 
@@ -136,31 +166,17 @@ func handleRenewRecoveryCodesForm(svc *flow.Service, v *views) http.Handler {
 			v.recoveryCodes(w, r, id, "You have new recovery codes; the old ones no longer work.", codes)
 			return
 		}
-		v.accountFailure(w, r, svc, id, passwordFailure(func(p *page) *page { return p.RenewForm }, o), o, err)
+		v.answer(w, r, o, err, v.accountAnswer(r, svc, id, "",
+			func(p *accountPage) *form { return &p.RenewForm }, nil, notYourPassword))
 	})
 }
 
 func handleTOTPDisableForm(svc *flow.Service, v *views) http.Handler {
 	return accountPost(svc, v, func(w http.ResponseWriter, r *http.Request, f url.Values, id flow.Identity) {
 		o, err := svc.DisableTOTP(r.Context(), id, f.Get("password"), clientOf(r))
-		if err == nil && o.Kind == tacit.Done {
-			seeOther(w, r, "/account?done=mfa_disabled")
-			return
-		}
-		v.accountFailure(w, r, svc, id, passwordFailure(func(p *page) *page { return p.MFADisableForm }, o), o, err)
+		v.answer(w, r, o, err, v.accountAnswer(r, svc, id, "/account?done=mfa_disabled",
+			func(p *accountPage) *form { return &p.MFADisableForm }, nil, notYourPassword))
 	})
-}
-
-// passwordFailure is accountFailure's fill for the MFA forms: it picks the
-// form that posted and, when the password was wrong, says so at its field.
-func passwordFailure(form func(p *page) *page, o tacit.Outcome) func(p *page) *page {
-	return func(p *page) *page {
-		f := form(p)
-		if o.Kind == tacit.InvalidCredentials {
-			f.Errors = map[string]string{"password": "This is not your password."}
-		}
-		return f
-	}
 }
 
 // Field messages of the MFA forms.

@@ -11,32 +11,35 @@ import (
 // This file holds the pages reached from mail or without a session:
 // password reset and the confirmation of a new address.
 
-func forgotPage() page {
-	return page{Title: "Reset your password", Order: []string{"email"}}
+func newForgotPage() (pageData, *form) {
+	p := &formPage{frame: frame{page: "forgot", Title: "Reset your password"}, Form: form{Order: []string{"email"}}}
+	return p, &p.Form
 }
 
 func handleForgotForm(v *views) http.Handler {
-	return staticPage(v, "forgot", forgotPage())
+	return staticPage(v, func() pageData { p, _ := newForgotPage(); return p })
 }
 
 // handleForgot starts a reset.
 func handleForgot(svc *flow.Service, v *views) http.Handler {
-	return mailingForm(svc, v, "forgot", forgotPage(), "/password/forgot/sent",
+	return mailingForm(svc, v, "/password/forgot/sent", newForgotPage,
 		func(r *http.Request, f url.Values) (tacit.Outcome, error) {
 			return svc.ForgotPassword(r.Context(), f.Get("email"), clientOf(r))
 		})
 }
 
 func handleForgotSent(v *views) http.Handler {
-	return staticPage(v, "forgot_sent", page{Title: "Check your inbox"})
+	return staticPage(v, plain("forgot_sent", "Check your inbox"))
 }
 
-// resetPage is the new-password form for a mailed reset token.
-func resetPage(svc *flow.Service, token string) page {
-	return page{
-		Title: "Choose a new password", Token: token,
-		Order: []string{"password", "password_confirm"},
-		Hints: map[string]string{"password": passwordHint(svc.Policy())},
+// newResetPage is the new-password form for a mailed reset token.
+func newResetPage(svc *flow.Service, token string) *linkPage {
+	return &linkPage{
+		frame: frame{page: "reset", Title: "Choose a new password"}, Token: token,
+		Form: form{
+			Order: []string{"password", "password_confirm"},
+			Hints: map[string]string{"password": passwordHint(svc.Policy())},
+		},
 	}
 }
 
@@ -52,42 +55,45 @@ func handleResetForm(svc *flow.Service, v *views) http.Handler {
 			v.resetLinkDead(w, r)
 			return
 		}
-		p := resetPage(svc, tok)
+		p := newResetPage(svc, tok)
 		p.Address = addr
-		v.render(w, r, http.StatusOK, "reset", p)
+		v.render(w, r, http.StatusOK, p)
 	})
 }
 
 // handleReset sets the new password. It does not sign in: the new
-// password does that, on the sign-in page.
+// password does that, on the sign-in page. Done keeps the device token
+// the reset hands out.
 func handleReset(svc *flow.Service, v *views) http.Handler {
 	return formPost(v, func(w http.ResponseWriter, r *http.Request, f url.Values) {
 		tok := f.Get("token")
 		o, err := svc.ResetPassword(r.Context(), flow.ResetInput{
 			Token: tok, Password: f.Get("password"), PasswordConfirm: f.Get("password_confirm"),
 		}, clientOf(r))
-		switch {
-		case err == nil && o.Kind == tacit.Done:
-			v.ck.keepDevice(w, o)
-			seeOther(w, r, "/password/reset/done")
-		case err == nil && o.Kind == tacit.InvalidToken:
-			v.resetLinkDead(w, r)
-		default:
-			p := resetPage(svc, tok)
-			p.Address = svc.ResetAddress(r.Context(), tok)
-			v.formOutcome(w, r, p, "reset", svc.Policy(), o, err)
-		}
+		v.answer(w, r, o, err, formAnswer{
+			done: "/password/reset/done", policy: svc.Policy(), linkDead: v.resetLinkDead,
+			again: func() (pageData, *form, error) {
+				p := newResetPage(svc, tok)
+				p.Address = svc.ResetAddress(r.Context(), tok)
+				return p, &p.Form, nil
+			},
+		})
 	})
 }
 
 // resetLinkDead answers a reset link that is malformed, used or expired,
 // with the way to a new one.
 func (v *views) resetLinkDead(w http.ResponseWriter, r *http.Request) {
-	v.render(w, r, statusFor(tacit.InvalidToken), "reset_expired", page{Title: "This link no longer works"})
+	v.render(w, r, statusFor(tacit.InvalidToken), &frame{page: "reset_expired", Title: "This link no longer works"})
 }
 
 func handleResetDone(v *views) http.Handler {
-	return staticPage(v, "reset_done", page{Title: "Password changed"})
+	return staticPage(v, plain("reset_done", "Password changed"))
+}
+
+// newEmailConfirmPage is the button that confirms a new address.
+func newEmailConfirmPage(token, address string) *linkPage {
+	return &linkPage{frame: frame{page: "email_confirm", Title: "Confirm your new address"}, Token: token, Address: address}
 }
 
 // handleEmailConfirmForm shows a button that confirms the new address.
@@ -100,23 +106,18 @@ func handleEmailConfirmForm(svc *flow.Service, v *views) http.Handler {
 			v.invalidLink(w, r)
 			return
 		}
-		v.render(w, r, http.StatusOK, "email_confirm", page{
-			Title: "Confirm your new address", Token: tok, Address: svc.EmailChangeAddress(r.Context(), tok),
-		})
+		v.render(w, r, http.StatusOK, newEmailConfirmPage(tok, svc.EmailChangeAddress(r.Context(), tok)))
 	})
 }
 
 func handleEmailConfirm(svc *flow.Service, v *views) http.Handler {
 	return formPost(v, func(w http.ResponseWriter, r *http.Request, f url.Values) {
 		o, err := svc.ConfirmEmailChange(r.Context(), f.Get("token"))
-		if err == nil && o.Kind == tacit.Done {
-			seeOther(w, r, "/email/confirm/done")
-			return
-		}
-		v.formOutcome(w, r, page{Title: "Confirm your new address"}, "email_confirm", svc.Policy(), o, err)
+		p := newEmailConfirmPage("", "")
+		v.answer(w, r, o, err, formAnswer{done: "/email/confirm/done", policy: svc.Policy(), again: built(p, &p.Form)})
 	})
 }
 
 func handleEmailConfirmDone(v *views) http.Handler {
-	return staticPage(v, "email_done", page{Title: "Address changed"})
+	return staticPage(v, plain("email_done", "Address changed"))
 }

@@ -5,17 +5,13 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"path"
 	"strconv"
 	"strings"
-
-	"github.com/tacitauth/tacit/flow"
 )
 
 // templateFS holds the page templates: layout.html (the frame and shared
@@ -83,9 +79,16 @@ func parsePages() map[string]*template.Template {
 	return pages
 }
 
-// page is what every template sees. Handlers fill the fields their page
-// uses; render fills the rest.
-type page struct {
+// pageData is the data of one page: a struct that embeds frame, with the
+// fields of its own template.
+type pageData interface{ base() *frame }
+
+// frame is what every page shows, whatever its content: the layout's
+// fields and the page's own message. A page with nothing else to show
+// (a notice, an error) is a frame alone.
+type frame struct {
+	page string // the template: templates/<page>.html
+
 	Product   string
 	Title     string
 	StyleHref string
@@ -93,89 +96,48 @@ type page struct {
 	ScriptHref string
 	CSRF       string // the token for the hidden csrf_token field
 
-	Message string            // an error for the whole page or form
-	Notice  string            // news that is not an error ("Your password is changed.")
-	Values  map[string]string // what the user typed, shown again (never passwords)
-	Errors  map[string]string // field → human message
-	Hints   map[string]string // field → help text
-	Order   []string          // fields in page order, for the error summary
-	// Wording is how this form words some field errors ("field:code" →
-	// sentence) where the general sentence would not fit.
-	Wording map[string]string
+	Message string // an error about the whole page (the error page)
+	Notice  string // news that is not an error ("Your password is changed.")
+	// SignedInAs is the signed-in address, on the pages that show it.
+	SignedInAs string
+	Wide       bool // a wider column, for pages of text such as mail
+}
+
+func (f *frame) base() *frame { return f }
+
+// plain builds a page with nothing but its frame.
+func plain(page, title string) func() pageData {
+	return func() pageData { return &frame{page: page, Title: title} }
+}
+
+// form is one form on a page: what was typed, what to fix, and how this
+// form words it.
+type form struct {
 	// IDPrefix keeps element ids unique when a page has several forms
 	// with fields of the same name (the account page).
 	IDPrefix string
-
-	FullForm bool   // register: ask for a password too
-	Token    string // complete, verify, reset, email confirm: the mailed token, in a hidden field
-	Next     string // login: where to go once signed in (a local path), in a hidden field
-	Email    string // home, account: the signed-in address
-	// Address is the address a mailed link is about (complete, verify,
-	// reset, email confirm), shown on the page and in a hidden username
-	// field for password managers. The link's holder reads it in their
-	// own mailbox: showing it tells them nothing new.
-	Address string
-	Since   string    // account: when the account was made
-	Mails   []devMail // dev mailbox
-	Wide    bool      // a wider column, for pages of text such as mail
-
-	// The account page's forms and session list.
-	PasswordForm *page
-	EmailForm    *page
-	Sessions     []sessionRow
-	OtherDevices bool // a session other than this one is live
-
-	// The account page's MFA section.
-	MFA            *flow.MFAStatus
-	RecoveryCodes  []string // just made: shown this once
-	MFAEnableForm  *page
-	MFADisableForm *page
-	RenewForm      *page // new recovery codes, with the password
-	// Recovery asks for a recovery code instead of an app's code
-	// (login_mfa).
-	Recovery bool
+	Order    []string          // fields in page order, for the error summary
+	Values   map[string]string // what the user typed, shown again (never passwords)
+	Errors   map[string]string // field → human message
+	Hints    map[string]string // field → help text
+	// Wording is how this form words some field errors ("field:code" →
+	// sentence) where the general sentence would not fit.
+	Wording map[string]string
+	Message string // an error about the whole form ("Too many attempts…")
 }
 
 // ErrorList is the field errors in page order, for the summary at the top.
-func (p page) ErrorList() []fieldError {
+func (f form) ErrorList() []fieldError {
 	var out []fieldError
-	for _, f := range p.Order {
-		if msg, ok := p.Errors[f]; ok {
-			out = append(out, fieldError{ID: p.IDPrefix + f, Message: msg})
+	for _, name := range f.Order {
+		if msg, ok := f.Errors[name]; ok {
+			out = append(out, fieldError{ID: f.IDPrefix + name, Message: msg})
 		}
 	}
 	return out
 }
 
 type fieldError struct{ ID, Message string }
-
-// SetupLink is the otpauth:// link of a TOTP set-up in progress, for the
-// phone that has the authenticator app. html/template would neutralise a
-// URL of that scheme, so it is let through here, and only it.
-func (p page) SetupLink() template.URL {
-	if p.MFA == nil || p.MFA.Pending == nil || !strings.HasPrefix(p.MFA.Pending.URI, "otpauth://") {
-		return ""
-	}
-	return template.URL(p.MFA.Pending.URI)
-}
-
-// CodesText is the recovery codes as the download holds them.
-func (p page) CodesText() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Recovery codes for your %s account %s\n", p.Product, p.Email)
-	b.WriteString("Each code signs you in once, in place of a code from your authenticator app.\n\n")
-	for _, c := range p.RecoveryCodes {
-		b.WriteString(c + "\n")
-	}
-	return b.String()
-}
-
-// CodesDownload is a data: URL of CodesText, for a download link: the
-// codes are stored only hashed, so no endpoint could serve them later.
-// A download is not a fetch the Content-Security-Policy governs.
-func (p page) CodesDownload() template.URL {
-	return template.URL("data:text/plain;charset=utf-8," + url.PathEscape(p.CodesText()))
-}
 
 // input is one labelled form control, with its hint and error tied to it
 // by aria-describedby so screen readers announce them.
@@ -197,33 +159,28 @@ func (in input) Describedby() string {
 }
 
 // newInput is the template function "input": name, label, type,
-// autocomplete, and the page (or form) whose values, hints and errors
-// apply.
-func newInput(name, label, typ, autocomplete string, p page) input {
-	in := input{ID: p.IDPrefix + name, Name: name, Label: label, Type: typ, Autocomplete: autocomplete,
-		Hint: p.Hints[name], Error: p.Errors[name]}
+// autocomplete, and the form whose values, hints and errors apply.
+func newInput(name, label, typ, autocomplete string, f form) input {
+	in := input{ID: f.IDPrefix + name, Name: name, Label: label, Type: typ, Autocomplete: autocomplete,
+		Hint: f.Hints[name], Error: f.Errors[name]}
 	if typ != "password" {
-		in.Value = p.Values[name]
+		in.Value = f.Values[name]
 	}
 	return in
 }
 
-// render writes page name with status. It issues the CSRF cookie when the
+// render writes page p with status. It issues the CSRF cookie when the
 // request has none, so every form on the page can be posted.
-func (v *views) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
-	t, ok := v.pages[name]
+func (v *views) render(w http.ResponseWriter, r *http.Request, status int, p pageData) {
+	f := p.base()
+	t, ok := v.pages[f.page]
 	if !ok {
-		panic("web: no page template " + name)
+		panic("web: no page template " + f.page)
 	}
-	p.Product = v.product
-	p.StyleHref = "/static/style.css?v=" + styleVersion
-	p.ScriptHref = "/static/tacit.js?v=" + scriptVersion
-	p.CSRF = v.ck.csrfToken(w, r)
-	for _, f := range []*page{p.PasswordForm, p.EmailForm, p.MFAEnableForm, p.MFADisableForm, p.RenewForm} {
-		if f != nil {
-			f.CSRF = p.CSRF
-		}
-	}
+	f.Product = v.product
+	f.StyleHref = "/static/style.css?v=" + styleVersion
+	f.ScriptHref = "/static/tacit.js?v=" + scriptVersion
+	f.CSRF = v.ck.csrfToken(w, r)
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
 		logError(v.log, r, "render page", err)
@@ -239,7 +196,7 @@ func (v *views) render(w http.ResponseWriter, r *http.Request, status int, name 
 
 // errorPage renders a page that explains a failed request.
 func (v *views) errorPage(w http.ResponseWriter, r *http.Request, status int, title, message string) {
-	v.render(w, r, status, "error", page{Title: title, Message: message})
+	v.render(w, r, status, &frame{page: "error", Title: title, Message: message})
 }
 
 // internalError logs err and renders a page that says nothing about it.
