@@ -230,26 +230,21 @@ func handleEndSessionForm(svc *flow.Service, v *views) http.Handler {
 				"The form could not be read. Go back, reload the page and try again.")
 			return
 		}
-		if _, err := svc.EndSession(r.Context(), id, sid); err != nil {
-			v.internalError(w, r, err)
-			return
-		}
-		if sid == id.Session.ID {
+		o, err := svc.EndSession(r.Context(), id, sid)
+		done := "/account?done=session_ended"
+		if err == nil && sid == id.Session.ID {
+			// This device signed itself out.
 			v.ck.clearSession(w)
-			seeOther(w, r, "/login")
-			return
+			done = "/login"
 		}
-		seeOther(w, r, "/account?done=session_ended")
+		v.answer(w, r, o, err, formAnswer{done: done})
 	})
 }
 
 // handleEndOtherSessionsForm signs out every device but this one.
 func handleEndOtherSessionsForm(svc *flow.Service, v *views) http.Handler {
 	return accountPost(svc, v, func(w http.ResponseWriter, r *http.Request, _ url.Values, id flow.Identity) {
-		if _, err := svc.EndOtherSessions(r.Context(), id); err != nil {
-			v.internalError(w, r, err)
-			return
-		}
-		seeOther(w, r, "/account?done=sessions_ended")
+		o, err := svc.EndOtherSessions(r.Context(), id)
+		v.answer(w, r, o, err, formAnswer{done: "/account?done=sessions_ended"})
 	})
 }
