@@ -2,7 +2,8 @@
 // HTML pages, the forward-auth endpoint and, in development, the mailbox.
 // It maps the public outcomes of package flow to responses in one place
 // (outcome.go) and never learns whether an address has an account: the
-// flows do not tell it.
+// flows do not tell it. An Instance is all of tacit inside a Go program:
+// this surface, with the mail worker and the storage upkeep alongside.
 package web
 
 import (

@@ -8,12 +8,8 @@ import (
 	"time"
 
 	"github.com/tacitauth/tacit/flow"
+	"github.com/tacitauth/tacit/web"
 )
-
-// defaultThrottleMaxKeys bounds the counters table: at about a hundred
-// bytes a row, a million counters is some 100 MB of database, while a
-// flood of made-up addresses can no longer grow it for ever.
-const defaultThrottleMaxKeys = 1_000_000
 
 // accountSettings tune password reset and email change.
 var accountSettings = []setting{
@@ -89,7 +85,7 @@ var throttleSettings = []setting{
 	{key: "limit_mfa_lock", def: strconv.Itoa(flow.DefaultLimits().MFALock), tag: "!!int",
 		about: "wrong second-step codes in a row that lock an account's second step until a password reset, never forgotten by time (0: off)",
 		set:   setMFALock, get: func(c *Config) string { return strconv.Itoa(c.Limits.MFALock) }},
-	{key: "throttle_max_keys", def: strconv.Itoa(defaultThrottleMaxKeys), tag: "!!int",
+	{key: "throttle_max_keys", def: strconv.Itoa(web.DefaultThrottleMaxKeys), tag: "!!int",
 		about: "most throttle counters kept; past it the least recently hit that hold nothing back are dropped, and if delays and locks alone exceed it, requests needing a new counter are throttled",
 		set:   setThrottleMaxKeys, get: func(c *Config) string { return strconv.Itoa(c.ThrottleMaxKeys) }},
 	{key: "trusted_proxies",
