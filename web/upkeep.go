@@ -35,40 +35,50 @@ const (
 // Upkeep is the storage housekeeping an Instance runs: expired sign-ups,
 // sessions, tokens and counters go at each purge, handled mail after
 // MailKeep, and the throttle counters and the outbox are capped at each
-// trim. The zero value of each field means its default.
+// trim. The zero value of each field means its value in DefaultUpkeep.
 type Upkeep struct {
-	// ThrottleMaxKeys is the most throttle counters kept; default
-	// DefaultThrottleMaxKeys. See trimCounters.
+	// ThrottleMaxKeys is the most throttle counters kept; see
+	// trimCounters.
 	ThrottleMaxKeys int
-	// OutboxMaxRows is the most mail outbox rows kept; default
-	// DefaultOutboxMaxRows. See trimOutbox.
+	// OutboxMaxRows is the most mail outbox rows kept; see trimOutbox.
 	OutboxMaxRows int
-	// PurgeEvery is how often expired records are deleted; default
-	// DefaultPurgeEvery.
+	// PurgeEvery is how often expired records are deleted.
 	PurgeEvery time.Duration
-	// TrimEvery is how often the counters and the outbox are trimmed;
-	// default DefaultTrimEvery.
+	// TrimEvery is how often the counters and the outbox are trimmed.
 	TrimEvery time.Duration
-	// MailKeep is how long handled mail is kept; default
-	// DefaultMailKeep.
+	// MailKeep is how long handled mail is kept.
 	MailKeep time.Duration
 }
 
+// DefaultUpkeep returns the housekeeping an Instance runs where Upkeep
+// leaves a field zero.
+func DefaultUpkeep() Upkeep {
+	return Upkeep{
+		ThrottleMaxKeys: DefaultThrottleMaxKeys,
+		OutboxMaxRows:   DefaultOutboxMaxRows,
+		PurgeEvery:      DefaultPurgeEvery,
+		TrimEvery:       DefaultTrimEvery,
+		MailKeep:        DefaultMailKeep,
+	}
+}
+
+// withDefaults returns u with each zero field set from DefaultUpkeep.
 func (u Upkeep) withDefaults() Upkeep {
+	d := DefaultUpkeep()
 	if u.ThrottleMaxKeys <= 0 {
-		u.ThrottleMaxKeys = DefaultThrottleMaxKeys
+		u.ThrottleMaxKeys = d.ThrottleMaxKeys
 	}
 	if u.OutboxMaxRows <= 0 {
-		u.OutboxMaxRows = DefaultOutboxMaxRows
+		u.OutboxMaxRows = d.OutboxMaxRows
 	}
 	if u.PurgeEvery <= 0 {
-		u.PurgeEvery = DefaultPurgeEvery
+		u.PurgeEvery = d.PurgeEvery
 	}
 	if u.TrimEvery <= 0 {
-		u.TrimEvery = DefaultTrimEvery
+		u.TrimEvery = d.TrimEvery
 	}
 	if u.MailKeep <= 0 {
-		u.MailKeep = DefaultMailKeep
+		u.MailKeep = d.MailKeep
 	}
 	return u
 }

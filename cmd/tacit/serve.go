@@ -116,18 +116,8 @@ func assemble(c Config, db store, log *slog.Logger) (*web.Instance, time.Duratio
 		Hasher: hasher,
 		Sender: sender,
 		Flow:   c.flowConfig(policy, tacit.Links{Base: c.BaseURL}, envelope, nil),
-		Config: web.Config{
-			Product:        c.Product,
-			BaseURL:        c.BaseURL,
-			SecureCookies:  c.SecureCookies(),
-			DevMailbox:     devBox,
-			TrustedProxies: c.TrustedProxies,
-			Ready:          func(ctx context.Context) error { return ready(ctx, db) },
-			// The envelope is time every sensitive request spends
-			// anyway; the timeout counts beyond it.
-			RequestTimeout: envelope + c.RequestTimeout,
-		},
-		Upkeep: web.Upkeep{ThrottleMaxKeys: c.ThrottleMaxKeys, OutboxMaxRows: c.OutboxMaxRows},
+		Config: c.httpConfig(db, devBox, envelope),
+		Upkeep: c.Upkeep,
 		Logger: log,
 	})
 	if err != nil {
@@ -138,21 +128,22 @@ func assemble(c Config, db store, log *slog.Logger) (*web.Instance, time.Duratio
 
 // flowConfig returns the settings of the flows.
 func (c *Config) flowConfig(policy tacit.PasswordPolicy, links tacit.Links, envelope time.Duration, mailQueued func()) flow.Config {
+	fc := c.flowSettings
 	limits := c.Limits // flow keeps the pointer: give it its own copy
-	return flow.Config{
-		Mode:            c.RegistrationMode,
-		Policy:          policy,
-		Links:           links,
-		SignupTTL:       c.SignupTTL,
-		SessionIdle:     c.SessionIdle,
-		SessionLifetime: c.SessionLifetime,
-		Envelope:        envelope,
-		ResetTTL:        c.ResetTTL,
-		EmailChangeTTL:  c.EmailChangeTTL,
-		NotifyUnknown:   c.NotifyUnknown,
-		Limits:          &limits,
-		MailQueued:      mailQueued,
-	}
+	fc.Mode, fc.Policy, fc.Links, fc.Envelope, fc.Limits, fc.MailQueued = c.RegistrationMode, policy, links, envelope, &limits, mailQueued
+	return fc
+}
+
+// httpConfig returns the settings of the HTTP surface over db.
+func (c *Config) httpConfig(db store, devBox tacit.DevMailbox, envelope time.Duration) web.Config {
+	hc := c.httpSettings
+	hc.SecureCookies = c.SecureCookies()
+	hc.DevMailbox = devBox
+	hc.Ready = func(ctx context.Context) error { return ready(ctx, db) }
+	// The envelope is time every sensitive request spends anyway; the
+	// timeout counts beyond it.
+	hc.RequestTimeout = envelope + c.RequestTimeout
+	return hc
 }
 
 // newSender returns the mail driver. The dev driver also returns the
