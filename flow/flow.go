@@ -29,15 +29,16 @@ const (
 	FullForm Mode = "full_form"
 )
 
-// Config tunes the flows. The zero value of each field means its default.
+// Config tunes the flows. The zero value of each field means its value in
+// DefaultConfig.
 type Config struct {
 	Mode   Mode
-	Policy tacit.PasswordPolicy // zero: tacit.DefaultPasswordPolicy()
+	Policy tacit.PasswordPolicy // zero Min and Max: tacit.DefaultPasswordPolicy()
 	Links  tacit.Links          // required: links in mail use Links.Base
 
-	SignupTTL       time.Duration // how long a sign-up link works; default 24h
-	SessionIdle     time.Duration // a session unused this long ends; default 24h
-	SessionLifetime time.Duration // a session ends this long after sign-in; default 7 days
+	SignupTTL       time.Duration // how long a sign-up link works
+	SessionIdle     time.Duration // a session unused this long ends
+	SessionLifetime time.Duration // a session ends this long after sign-in
 
 	// Envelope is the least time a sensitive flow takes. Flows that look
 	// up an address sleep until it has passed, so what residual
@@ -45,8 +46,8 @@ type Config struct {
 	// hidden under it (docs/DESIGN.md §3). Zero disables it; see MeasureEnvelope.
 	Envelope time.Duration
 
-	ResetTTL       time.Duration // how long a password reset link works; default 30 min
-	EmailChangeTTL time.Duration // how long an email change link works; default 24h
+	ResetTTL       time.Duration // how long a password reset link works
+	EmailChangeTTL time.Duration // how long an email change link works
 	// NotifyUnknown mails an address without an account when someone asks
 	// to reset its password ("there is no account for this address").
 	// Off by default: it lets anyone send such mail to any address, within
@@ -64,6 +65,63 @@ type Config struct {
 	// MailQueued, if set, is called after a transaction that queued mail
 	// has committed, to wake the outbox worker.
 	MailQueued func()
+}
+
+// DefaultConfig returns the settings the flows use where Config leaves
+// a field zero: email-first sign-up, tacit.DefaultPasswordPolicy, sign-up
+// links that work for 24 hours, sessions that end after 24 hours unused
+// or 7 days after sign-in, reset links that work for 30 minutes, email
+// change links for 24 hours, DefaultLimits, no envelope, and no mail to
+// addresses without an account. Links has no default; Now defaults to
+// time.Now and Log to discarding.
+func DefaultConfig() Config {
+	l := DefaultLimits()
+	return Config{
+		Mode:            EmailFirst,
+		Policy:          tacit.DefaultPasswordPolicy(),
+		SignupTTL:       24 * time.Hour,
+		SessionIdle:     24 * time.Hour,
+		SessionLifetime: 7 * 24 * time.Hour,
+		ResetTTL:        30 * time.Minute,
+		EmailChangeTTL:  24 * time.Hour,
+		Limits:          &l,
+	}
+}
+
+// withDefaults returns c with each zero field set from DefaultConfig.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Mode == "" {
+		c.Mode = d.Mode
+	}
+	if c.Policy.Min == 0 && c.Policy.Max == 0 {
+		c.Policy = d.Policy
+	}
+	if c.SignupTTL == 0 {
+		c.SignupTTL = d.SignupTTL
+	}
+	if c.SessionIdle == 0 {
+		c.SessionIdle = d.SessionIdle
+	}
+	if c.SessionLifetime == 0 {
+		c.SessionLifetime = d.SessionLifetime
+	}
+	if c.ResetTTL == 0 {
+		c.ResetTTL = d.ResetTTL
+	}
+	if c.EmailChangeTTL == 0 {
+		c.EmailChangeTTL = d.EmailChangeTTL
+	}
+	if c.Limits == nil {
+		c.Limits = d.Limits
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	return c
 }
 
 // Client describes who is making a request, for sessions and throttling.
@@ -130,40 +188,9 @@ func New(store tacit.Store, hasher tacit.Hasher, cfg Config) (*Service, error) {
 	if cfg.Links.Base == nil {
 		return nil, errors.New("flow: Config.Links.Base is required")
 	}
-	switch cfg.Mode {
-	case "":
-		cfg.Mode = EmailFirst
-	case EmailFirst, FullForm:
-	default:
+	cfg = cfg.withDefaults()
+	if cfg.Mode != EmailFirst && cfg.Mode != FullForm {
 		return nil, fmt.Errorf("flow: unknown registration mode %q", cfg.Mode)
-	}
-	if cfg.Policy.Min == 0 && cfg.Policy.Max == 0 {
-		cfg.Policy = tacit.DefaultPasswordPolicy()
-	}
-	if cfg.SignupTTL == 0 {
-		cfg.SignupTTL = 24 * time.Hour
-	}
-	if cfg.SessionIdle == 0 {
-		cfg.SessionIdle = 24 * time.Hour
-	}
-	if cfg.SessionLifetime == 0 {
-		cfg.SessionLifetime = 7 * 24 * time.Hour
-	}
-	if cfg.ResetTTL == 0 {
-		cfg.ResetTTL = 30 * time.Minute
-	}
-	if cfg.EmailChangeTTL == 0 {
-		cfg.EmailChangeTTL = 24 * time.Hour
-	}
-	if cfg.Limits == nil {
-		l := DefaultLimits()
-		cfg.Limits = &l
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	token, _ := tacit.NewToken()
 	dummy, err := hasher.Hash(token)

@@ -24,11 +24,11 @@ import (
 	"github.com/tacitauth/tacit/web"
 )
 
-// tacitServer is the real tacit HTTP surface on a loopback port: a SQLite
-// file, the flows with fast hashing and no envelope, and the dev mailbox.
+// tacitServer is a real tacit instance on a loopback port: a SQLite file,
+// fast hashing, no envelope and the dev mailbox.
 type tacitServer struct {
-	url    string
-	worker *mail.Worker
+	url  string
+	inst *web.Instance
 	// skew moves the flows' clock, to let throttling windows pass. The
 	// clock otherwise stands still: a throttle's wait never runs out in
 	// the middle of a scan, however slowly a loaded machine sends a
@@ -54,15 +54,20 @@ func startTacitWith(t *testing.T, mode flow.Mode, limits *flow.Limits) *tacitSer
 	// Every probe comes from 127.0.0.1: the per-client limits are raised
 	// out of the way; the per-address ones, which the scan must find
 	// uniform, stay at their defaults.
-	svc, err := flow.New(db, testenv.Hasher(t), flow.Config{
-		Mode: mode, Links: links, Limits: limits, Envelope: 0,
-		Now: func() time.Time { return start.Add(time.Duration(ts.skew.Load())) },
+	inst, err := web.NewInstance(web.Options{
+		Store: db, Hasher: testenv.Hasher(t), Sender: mail.DevSender{Box: db},
+		Flow: flow.Config{
+			Mode: mode, Links: links, Limits: limits, Envelope: 0,
+			Now: func() time.Time { return start.Add(time.Duration(ts.skew.Load())) },
+		},
+		Config: web.Config{DevMailbox: db},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.worker = mail.NewWorker(db, mail.Renderer{Product: "tacit", Links: links}, mail.DevSender{Box: db}, nil)
-	srv.Config.Handler = web.NewServer(svc, web.Config{BaseURL: base, DevMailbox: db})
+	// Sign-up mail is delivered when signUp asks; nothing else is read.
+	ts.inst = inst
+	srv.Config.Handler = inst
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return ts
@@ -95,7 +100,7 @@ func (ts *tacitServer) signUp(t *testing.T, mode flow.Mode, email, password stri
 		t.Fatalf("register: %d %s", status, body)
 	}
 	for {
-		n, err := ts.worker.RunOnce(context.Background())
+		n, err := ts.inst.DeliverMail(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}

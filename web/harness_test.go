@@ -23,9 +23,9 @@ import (
 	"github.com/tacitauth/tacit/sqlite"
 )
 
-// harness is a real tacit server for tests: a SQLite file, the flows with
-// fast hashing and no envelope, the outbox worker with the dev sender, and
-// the HTTP surface on a loopback port.
+// harness is a real tacit server for tests: a SQLite file, and an
+// Instance with fast hashing, no envelope and the dev sender, on a
+// loopback port.
 type harness struct {
 	// t is the test using the harness; subtests that share one harness
 	// set it to themselves so failures are reported where they happen.
@@ -80,28 +80,10 @@ func newHarness(t testing.TB, o options) *harness {
 	if o.limits == nil {
 		o.limits = testenv.RoomyLimits()
 	}
-	// Whole microseconds, as the store keeps times, so frozen waits are
-	// exact.
-	start := time.Now().Truncate(time.Microsecond)
-	svc, err := flow.New(db, hasher, flow.Config{
-		Mode: o.mode, Policy: o.policy, Links: links, Limits: o.limits,
-		Now: func() time.Time {
-			if o.frozen {
-				return start.Add(time.Duration(h.skew.Load()))
-			}
-			return time.Now().Add(time.Duration(h.skew.Load()))
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.svc = svc
 	var sender mail.Sender = mail.DevSender{Box: db}
 	if o.sender != nil {
 		sender = o.sender
 	}
-	h.worker = mail.NewWorker(db, mail.Renderer{Product: "tacit", Links: links}, sender, nil)
-
 	cfg := Config{
 		BaseURL: base, SecureCookies: o.secure, DevMailbox: db, MaxBodyBytes: o.maxBody, TrustedProxies: o.trusted,
 		Ready:  o.ready,
@@ -113,7 +95,27 @@ func newHarness(t testing.TB, o options) *harness {
 	if o.publicURL != "" {
 		cfg.BaseURL, _ = url.Parse(o.publicURL)
 	}
-	h.handler = NewServer(svc, cfg)
+	// Whole microseconds, as the store keeps times, so frozen waits are
+	// exact.
+	start := time.Now().Truncate(time.Microsecond)
+	inst, err := NewInstance(Options{
+		Store: db, Hasher: hasher, Sender: sender, Config: cfg,
+		Flow: flow.Config{
+			Mode: o.mode, Policy: o.policy, Links: links, Limits: o.limits,
+			Now: func() time.Time {
+				if o.frozen {
+					return start.Add(time.Duration(h.skew.Load()))
+				}
+				return time.Now().Add(time.Duration(h.skew.Load()))
+			},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Mail goes out only when a test calls deliver, so that tests see
+	// the outbox at known points: the instance does not Run.
+	h.svc, h.worker, h.handler = inst.Service(), inst.worker, inst
 	srv.Config.Handler = h.handler
 	srv.Start()
 	t.Cleanup(srv.Close)

@@ -16,6 +16,7 @@ import (
 	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/internal/accountstate"
 	"github.com/tacitauth/tacit/internal/testenv"
+	"github.com/tacitauth/tacit/mail"
 	"github.com/tacitauth/tacit/web"
 )
 
@@ -27,17 +28,19 @@ func TestRequireSession(t *testing.T) {
 	db, hasher := testenv.SQLite(t), testenv.Hasher(t)
 	srv := httptest.NewUnstartedServer(nil)
 	base, _ := url.Parse("http://" + srv.Listener.Addr().String())
-	svc, err := flow.New(db, hasher, flow.Config{Links: tacit.Links{Base: base}})
+	auth, err := web.NewInstance(web.Options{
+		Store: db, Hasher: hasher, Sender: mail.DevSender{Box: db},
+		Flow: flow.Config{Links: tacit.Links{Base: base}},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := web.Config{BaseURL: base}
 	mux := http.NewServeMux()
-	mux.Handle("/app/", web.RequireSession(svc, cfg, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/app/", web.RequireSession(auth.Service(), auth.Config(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, ok := web.IdentityFrom(r.Context())
 		fmt.Fprintf(w, "%v %s %d", ok, id.Account.Email, id.Session.ID)
 	})))
-	mux.Handle("/", web.NewServer(svc, cfg))
+	mux.Handle("/", auth)
 	srv.Config.Handler = mux
 	srv.Start()
 	t.Cleanup(srv.Close)

@@ -2,7 +2,8 @@
 // HTML pages, the forward-auth endpoint and, in development, the mailbox.
 // It maps the public outcomes of package flow to responses in one place
 // (outcome.go) and never learns whether an address has an account: the
-// flows do not tell it.
+// flows do not tell it. An Instance is all of tacit inside a Go program:
+// this surface, with the mail worker and the storage upkeep alongside.
 package web
 
 import (
@@ -21,9 +22,10 @@ import (
 // otherwise. The largest legitimate body is a few hundred bytes of form.
 const DefaultMaxBodyBytes = 64 << 10
 
-// Config is what the HTTP surface needs besides the flows.
+// Config is what the HTTP surface needs besides the flows. The zero value
+// of each field means its value in DefaultConfig.
 type Config struct {
-	// Product is shown in page titles; default "tacit".
+	// Product is shown in page titles.
 	Product string
 	// BaseURL is the public URL. When it is https, responses carry HSTS.
 	BaseURL *url.URL
@@ -33,10 +35,9 @@ type Config struct {
 	// DevMailbox, if set, serves captured mail at GET /_dev/mailbox (JSON)
 	// and GET /_dev/mail (a page). When nil those paths do not exist.
 	DevMailbox tacit.DevMailbox
-	// Logger receives one line per request and every internal error;
-	// default discards.
+	// Logger receives one line per request and every internal error.
 	Logger *slog.Logger
-	// MaxBodyBytes bounds request bodies; default DefaultMaxBodyBytes.
+	// MaxBodyBytes bounds request bodies.
 	MaxBodyBytes int64
 	// RequestTimeout bounds each request: its context is cancelled this
 	// long after it arrives, so a request waiting on an unreachable
@@ -57,15 +58,29 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 }
 
+// DefaultConfig returns the settings the HTTP surface uses where Config
+// leaves a field zero: the product name "tacit" and DefaultMaxBodyBytes.
+// The rest has no default: no base URL (no HSTS), plain cookies, no dev
+// mailbox, a logger that discards, no request timeout, always ready, and
+// no trusted proxies.
+func DefaultConfig() Config {
+	return Config{
+		Product:      "tacit",
+		MaxBodyBytes: DefaultMaxBodyBytes,
+	}
+}
+
+// withDefaults returns c with each zero field set from DefaultConfig.
 func (c Config) withDefaults() Config {
+	d := DefaultConfig()
 	if c.Product == "" {
-		c.Product = "tacit"
+		c.Product = d.Product
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = DefaultMaxBodyBytes
+		c.MaxBodyBytes = d.MaxBodyBytes
 	}
 	c.TrustedProxies = normalisePrefixes(c.TrustedProxies)
 	return c

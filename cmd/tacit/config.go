@@ -22,21 +22,39 @@ import (
 	"github.com/tacitauth/tacit/argon2id"
 	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/mail"
+	"github.com/tacitauth/tacit/web"
 	"go.yaml.in/yaml/v3"
 )
 
 // Config is the whole configuration of a tacit server. Load fills it, in
 // rising precedence, from defaults, an optional YAML file, TACIT_*
 // environment variables and command-line flags.
+//
+// The settings of the flows, the HTTP surface and the storage upkeep are
+// held in their own configurations, embedded here, and take their
+// defaults from them (see defaults); this struct adds only what the
+// command reads in a form of its own.
 type Config struct {
-	Addr    string   // listen address, host:port
-	DataDir string   // holds the SQLite file; created 0700
-	BaseURL *url.URL // public URL that links in mail point at
-	Product string   // name shown in pages and mail
+	// flowSettings holds the flows' settings: SignupTTL, SessionIdle,
+	// SessionLifetime, ResetTTL, EmailChangeTTL, NotifyUnknown, and
+	// Envelope, which may be AutoEnvelope here. Its Mode, Policy and
+	// Limits are not used: see RegistrationMode, Password* and Limits.
+	flowSettings
+	// httpSettings holds the HTTP settings: Product, BaseURL (nil until
+	// finish derives it) and TrustedProxies, and RequestTimeout, which
+	// here counts beyond the envelope. httpConfig sets the rest
+	// (SecureCookies and Logger here are the methods).
+	httpSettings
+	// Upkeep holds ThrottleMaxKeys and OutboxMaxRows.
+	web.Upkeep
+
+	Addr    string // listen address, host:port
+	DataDir string // holds the SQLite file; created 0700
 	// Database is where state is kept: SQLite (in DataDir unless a path
 	// is given) or PostgreSQL.
 	Database Database
 
+	// RegistrationMode is flow.Config.Mode, under the setting's name.
 	RegistrationMode flow.Mode
 	Mail             string   // MailDev or MailSMTP
 	SMTPURL          *url.URL // with MailSMTP; nil otherwise
@@ -44,37 +62,17 @@ type Config struct {
 
 	HashMemoryKiB uint32
 	HashTime      uint32
-	// Envelope is the least time a sensitive flow takes; AutoEnvelope
-	// means it is derived from the hash time measured at start-up.
-	Envelope time.Duration
-	// RequestTimeout is the longest a request may take beyond the
-	// envelope; past it, its database calls give up and it is answered
-	// 500.
-	RequestTimeout time.Duration
 
+	// The password policy, but for the blocklist: PasswordPolicy reads
+	// that from the file PasswordBlocklist names.
 	PasswordMin       int
 	PasswordMax       int
 	PasswordRequire   []tacit.CharClass
 	PasswordBlocklist string // extra file of passwords to refuse; "" for none
 
-	SessionIdle     time.Duration
-	SessionLifetime time.Duration
-	SignupTTL       time.Duration
-	ResetTTL        time.Duration
-	EmailChangeTTL  time.Duration
-	// NotifyUnknown mails an address without an account when someone
-	// asks to reset its password.
-	NotifyUnknown bool
-
-	// Limits are the throttling rules; a rule with Free 0 is off.
+	// Limits are the throttling rules; a rule with Free 0 is off. The
+	// flows hold theirs by pointer; flowConfig gives them a copy.
 	Limits flow.Limits
-	// ThrottleMaxKeys caps the throttle counters kept in the database.
-	ThrottleMaxKeys int
-	// OutboxMaxRows caps the rows of the mail outbox.
-	OutboxMaxRows int
-	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
-	// the client; empty trusts none.
-	TrustedProxies []netip.Prefix
 
 	CookieSecure string // "auto", "true" or "false"; see SecureCookies
 
@@ -86,6 +84,46 @@ type Config struct {
 	// names the setting the way the user wrote it.
 	from map[string]string
 }
+
+// flowSettings and httpSettings name the embedded configurations, whose
+// types are both called Config.
+type (
+	flowSettings = flow.Config
+	httpSettings = web.Config
+)
+
+// defaults is the configuration before any file, environment or flag.
+// The flows', the HTTP surface's and the upkeep's own defaults are
+// defined in their packages; only the command's own settings, and the
+// two it sets otherwise (an envelope measured at start-up, and a bound on
+// each request), are defined here. Every setting's default is its value
+// here.
+var defaults = func() Config {
+	fc, hc := flow.DefaultConfig(), web.DefaultConfig()
+	mode, policy, limits := fc.Mode, fc.Policy, *fc.Limits
+	fc.Mode, fc.Policy, fc.Limits = "", tacit.PasswordPolicy{}, nil // held by the command's own fields
+	fc.Envelope = AutoEnvelope
+	hc.RequestTimeout = 30 * time.Second
+	hash := argon2id.DefaultParams()
+	return Config{
+		flowSettings: fc,
+		httpSettings: hc,
+		Upkeep:       web.DefaultUpkeep(),
+
+		Addr:             "127.0.0.1:4455",
+		DataDir:          "./tacit-data",
+		RegistrationMode: mode,
+		Mail:             MailDev,
+		HashMemoryKiB:    hash.Memory,
+		HashTime:         hash.Time,
+		PasswordMin:      policy.Min,
+		PasswordMax:      policy.Max,
+		Limits:           limits,
+		CookieSecure:     "auto",
+		LogLevel:         slog.LevelInfo,
+		LogFormat:        "text",
+	}
+}()
 
 // The mail drivers.
 const (
@@ -109,11 +147,11 @@ const maxPasswordMax = 4096
 
 // setting is one configuration value: its YAML key, how to parse it and
 // how to print it. Its environment variable is TACIT_ followed by the key in
-// upper case.
+// upper case. A row is made by one of the constructors of settings.go, or
+// written out for a value with a form of its own.
 type setting struct {
 	key   string
 	flag  string // command-line flag without dashes; "" when there is none
-	def   string // default, parsed like any other value
 	about string // one line for the help text
 	// tag is the YAML tag the value prints with: "!!int" or "!!bool";
 	// "" prints a string.
@@ -123,70 +161,69 @@ type setting struct {
 	set func(c *Config, v string) error
 	// get formats the value in force, secrets masked.
 	get func(c *Config) string
+	// def is the default as text: get of defaults, filled in by
+	// withDefaults.
+	def string
 }
 
 func (s setting) env() string { return "TACIT_" + strings.ToUpper(s.key) }
 
 // settings lists every setting in the order tacit config prints them.
-var settings = slices.Concat(baseSettings, accountSettings, limitSettings(), throttleSettings, outboxSettings, outputSettings)
+var settings = withDefaults(slices.Concat(baseSettings, accountSettings, limitSettings(), throttleSettings, outputSettings))
 
 // baseSettings are where tacit listens, its storage, mail and passwords.
 var baseSettings = []setting{
-	{key: "addr", flag: "addr", def: "127.0.0.1:4455", about: "address to listen on, host:port",
+	{key: "addr", flag: "addr", about: "address to listen on, host:port",
 		set: setAddr, get: func(c *Config) string { return c.Addr }},
-	{key: "data_dir", flag: "data-dir", def: "./tacit-data", about: "directory of the SQLite file tacit.db, used when database_url is empty",
+	{key: "data_dir", flag: "data-dir", about: "directory of the SQLite file tacit.db, used when database_url is empty",
 		set: setDataDir, get: func(c *Config) string { return c.DataDir }},
 	{key: "database_url", flag: "database-url",
 		about: "database: empty for tacit.db in data_dir, sqlite:///path/to/file.db (or sqlite://relative/path.db), or postgres://user:password@host:5432/dbname",
 		set:   setDatabaseURL, get: func(c *Config) string { return c.Database.Masked() }},
 	{key: "base_url", flag: "base-url", about: "public URL of the server, used in mailed links (default http://<addr>)",
 		set: setBaseURL, get: func(c *Config) string { return urlString(c.BaseURL) }},
-	{key: "product", def: "tacit", about: "product name shown in pages and mail",
+	{key: "product", about: "product name shown in pages and mail",
 		set: setProduct, get: func(c *Config) string { return c.Product }},
-	{key: "registration_mode", def: string(flow.EmailFirst), about: "sign-up form: email_first or full_form",
-		set: setRegistrationMode, get: func(c *Config) string { return string(c.RegistrationMode) }},
-	{key: "mail", def: MailDev, about: "mail driver: dev (captured at /_dev/mail) or smtp",
-		set: setMail, get: func(c *Config) string { return c.Mail }},
+	choiceSetting("registration_mode", "sign-up form: email_first or full_form",
+		func(c *Config) *flow.Mode { return &c.RegistrationMode }, flow.EmailFirst, flow.FullForm),
+	choiceSetting("mail", "mail driver: dev (captured at /_dev/mail) or smtp",
+		func(c *Config) *string { return &c.Mail }, MailDev, MailSMTP),
 	{key: "smtp_url", about: "SMTP server, e.g. smtp://user:password@host:587 (required with mail: smtp)",
 		set: setSMTPURL, get: func(c *Config) string { return maskPassword(c.SMTPURL) }},
 	{key: "mail_from", about: `From address (default "<product> <no-reply@<base URL host>>")`,
 		set: setMailFrom, get: func(c *Config) string { return c.MailFrom }},
-	{key: "hash_memory_kib", def: "19456", tag: "!!int", about: "Argon2id memory per hash, KiB",
-		set: setHashMemory, get: func(c *Config) string { return strconv.FormatUint(uint64(c.HashMemoryKiB), 10) }},
-	{key: "hash_time", def: "2", tag: "!!int", about: "Argon2id passes per hash",
-		set: setHashTime, get: func(c *Config) string { return strconv.FormatUint(uint64(c.HashTime), 10) }},
-	{key: "envelope", def: "auto", about: "least response time of sensitive requests: a duration, or auto (just above the idle hash time, measured at start-up)",
+	wholeSetting("hash_memory_kib", "Argon2id memory per hash, KiB", 8, maxHashMemoryKiB,
+		func(c *Config) *uint32 { return &c.HashMemoryKiB }),
+	wholeSetting("hash_time", "Argon2id passes per hash", 1, 1<<32-1,
+		func(c *Config) *uint32 { return &c.HashTime }),
+	{key: "envelope", about: "least response time of sensitive requests: a duration, or auto (just above the idle hash time, measured at start-up)",
 		set: setEnvelope, get: getEnvelope},
-	{key: "request_timeout", def: "30s", about: "longest a request may take beyond the envelope; past it, it gives up waiting for the database and is answered 500",
-		set: setDuration(func(c *Config) *time.Duration { return &c.RequestTimeout }),
-		get: func(c *Config) string { return flow.FormatDuration(c.RequestTimeout) }},
-	{key: "password_min", def: "8", tag: "!!int", about: "fewest characters in a password",
-		set: setPasswordMin, get: func(c *Config) string { return strconv.Itoa(c.PasswordMin) }},
-	{key: "password_max", def: "256", tag: "!!int", about: "most characters in a password (at most 4096)",
-		set: setPasswordMax, get: func(c *Config) string { return strconv.Itoa(c.PasswordMax) }},
+	durationSetting("request_timeout", "longest a request may take beyond the envelope; past it, it gives up waiting for the database and is answered 500",
+		func(c *Config) *time.Duration { return &c.RequestTimeout }),
+	wholeSetting("password_min", "fewest characters in a password", 1, maxPasswordMax,
+		func(c *Config) *int { return &c.PasswordMin }),
+	wholeSetting("password_max", "most characters in a password (at most 4096)", 1, maxPasswordMax,
+		func(c *Config) *int { return &c.PasswordMax }),
 	{key: "password_require", about: "character classes a password must contain: comma list of lower, upper, digit, symbol",
 		set: setPasswordRequire, get: getPasswordRequire},
 	{key: "password_blocklist", about: "file of extra passwords to refuse, one per line",
 		set: setPasswordBlocklist, get: func(c *Config) string { return c.PasswordBlocklist }},
-	{key: "session_idle", def: "24h", about: "a session unused this long ends",
-		set: setDuration(func(c *Config) *time.Duration { return &c.SessionIdle }),
-		get: func(c *Config) string { return flow.FormatDuration(c.SessionIdle) }},
-	{key: "session_lifetime", def: "168h", about: "a session ends this long after sign-in",
-		set: setDuration(func(c *Config) *time.Duration { return &c.SessionLifetime }),
-		get: func(c *Config) string { return flow.FormatDuration(c.SessionLifetime) }},
-	{key: "signup_ttl", def: "24h", about: "how long a sign-up link works",
-		set: setDuration(func(c *Config) *time.Duration { return &c.SignupTTL }),
-		get: func(c *Config) string { return flow.FormatDuration(c.SignupTTL) }},
+	durationSetting("session_idle", "a session unused this long ends",
+		func(c *Config) *time.Duration { return &c.SessionIdle }),
+	durationSetting("session_lifetime", "a session ends this long after sign-in",
+		func(c *Config) *time.Duration { return &c.SessionLifetime }),
+	durationSetting("signup_ttl", "how long a sign-up link works",
+		func(c *Config) *time.Duration { return &c.SignupTTL }),
 }
 
 // outputSettings are how tacit answers and logs.
 var outputSettings = []setting{
-	{key: "cookie_secure", def: "auto", about: "Secure cookie attribute: auto (true iff base_url is https), true or false",
-		set: setCookieSecure, get: func(c *Config) string { return c.CookieSecure }},
-	{key: "log_level", def: "info", about: "debug, info, warn or error",
+	choiceSetting("cookie_secure", "Secure cookie attribute: auto (true iff base_url is https), true or false",
+		func(c *Config) *string { return &c.CookieSecure }, "auto", "true", "false"),
+	{key: "log_level", about: "debug, info, warn or error",
 		set: setLogLevel, get: func(c *Config) string { return strings.ToLower(c.LogLevel.String()) }},
-	{key: "log_format", def: "text", about: "text or json",
-		set: setLogFormat, get: func(c *Config) string { return c.LogFormat }},
+	choiceSetting("log_format", "text or json",
+		func(c *Config) *string { return &c.LogFormat }, "text", "json"),
 }
 
 func lookupSetting(key string) (setting, bool) {
@@ -283,7 +320,10 @@ func loadWith(command string, args []string, getenv func(string) string, extra f
 // defaultConfig returns the configuration before any file, environment
 // or flag: every setting at its default.
 func defaultConfig() (Config, error) {
-	c := Config{from: map[string]string{}}
+	c := defaults
+	c.from = map[string]string{}
+	// Parsing each default again checks that it reads back, and sets
+	// what a value implies (the engine of an empty database_url).
 	for _, s := range settings {
 		if err := s.set(&c, s.def); err != nil {
 			return Config{}, fmt.Errorf("default %s: %w", s.key, err)
@@ -601,24 +641,6 @@ func setProduct(c *Config, v string) error {
 	return nil
 }
 
-func setRegistrationMode(c *Config, v string) error {
-	switch m := flow.Mode(v); m {
-	case flow.EmailFirst, flow.FullForm:
-		c.RegistrationMode = m
-		return nil
-	}
-	return fmt.Errorf("must be email_first or full_form, got %q", v)
-}
-
-func setMail(c *Config, v string) error {
-	switch v {
-	case MailDev, MailSMTP:
-		c.Mail = v
-		return nil
-	}
-	return fmt.Errorf("must be dev or smtp, got %q", v)
-}
-
 func setSMTPURL(c *Config, v string) error {
 	if v == "" {
 		c.SMTPURL = nil
@@ -690,18 +712,6 @@ func parseWhole(v string, lo, hi uint64) (uint64, error) {
 	return n, nil
 }
 
-func setHashMemory(c *Config, v string) error {
-	n, err := parseWhole(v, 8, maxHashMemoryKiB)
-	c.HashMemoryKiB = uint32(n)
-	return err
-}
-
-func setHashTime(c *Config, v string) error {
-	n, err := parseWhole(v, 1, 1<<32-1)
-	c.HashTime = uint32(n)
-	return err
-}
-
 func setEnvelope(c *Config, v string) error {
 	if v == "auto" {
 		c.Envelope = AutoEnvelope
@@ -720,18 +730,6 @@ func getEnvelope(c *Config) string {
 		return "auto"
 	}
 	return flow.FormatDuration(c.Envelope)
-}
-
-func setPasswordMin(c *Config, v string) error {
-	n, err := parseWhole(v, 1, maxPasswordMax)
-	c.PasswordMin = int(n)
-	return err
-}
-
-func setPasswordMax(c *Config, v string) error {
-	n, err := parseWhole(v, 1, maxPasswordMax)
-	c.PasswordMax = int(n)
-	return err
 }
 
 func setPasswordRequire(c *Config, v string) error {
@@ -766,27 +764,6 @@ func setPasswordBlocklist(c *Config, v string) error {
 	return nil
 }
 
-// setDuration returns a setter for a positive duration field.
-func setDuration(field func(*Config) *time.Duration) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return fmt.Errorf("must be a positive duration such as 24h or 30m, got %q", v)
-		}
-		*field(c) = d
-		return nil
-	}
-}
-
-func setCookieSecure(c *Config, v string) error {
-	switch v {
-	case "auto", "true", "false":
-		c.CookieSecure = v
-		return nil
-	}
-	return fmt.Errorf("must be auto, true or false, got %q", v)
-}
-
 func setLogLevel(c *Config, v string) error {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(v)); err != nil {
@@ -794,13 +771,4 @@ func setLogLevel(c *Config, v string) error {
 	}
 	c.LogLevel = l
 	return nil
-}
-
-func setLogFormat(c *Config, v string) error {
-	switch v {
-	case "text", "json":
-		c.LogFormat = v
-		return nil
-	}
-	return fmt.Errorf("must be text or json, got %q", v)
 }

@@ -3,29 +3,20 @@ package main
 import (
 	"fmt"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tacitauth/tacit/flow"
 )
 
-// defaultThrottleMaxKeys bounds the counters table: at about a hundred
-// bytes a row, a million counters is some 100 MB of database, while a
-// flood of made-up addresses can no longer grow it for ever.
-const defaultThrottleMaxKeys = 1_000_000
-
 // accountSettings tune password reset and email change.
 var accountSettings = []setting{
-	{key: "reset_ttl", def: "30m", about: "how long a password reset link works",
-		set: setDuration(func(c *Config) *time.Duration { return &c.ResetTTL }),
-		get: func(c *Config) string { return flow.FormatDuration(c.ResetTTL) }},
-	{key: "email_change_ttl", def: "24h", about: "how long an email change confirmation link works",
-		set: setDuration(func(c *Config) *time.Duration { return &c.EmailChangeTTL }),
-		get: func(c *Config) string { return flow.FormatDuration(c.EmailChangeTTL) }},
-	{key: "notify_unknown", def: "false", tag: "!!bool",
-		about: "true to answer a reset request for an address without an account by mailing it so (lets anyone mail any address, within limit_mail)",
-		set:   setNotifyUnknown, get: func(c *Config) string { return strconv.FormatBool(c.NotifyUnknown) }},
+	durationSetting("reset_ttl", "how long a password reset link works",
+		func(c *Config) *time.Duration { return &c.ResetTTL }),
+	durationSetting("email_change_ttl", "how long an email change confirmation link works",
+		func(c *Config) *time.Duration { return &c.EmailChangeTTL }),
+	boolSetting("notify_unknown", "true to answer a reset request for an address without an account by mailing it so (lets anyone mail any address, within limit_mail)",
+		func(c *Config) *bool { return &c.NotifyUnknown }),
 }
 
 // limitRule is one throttling rule of flow.Limits as a setting.
@@ -57,44 +48,27 @@ var limitRules = []limitRule{
 		func(l *flow.Limits) *flow.Limit { return &l.Mail }},
 }
 
-// limitSettings returns one setting per throttling rule. A value names
-// only the fields it changes; the others keep the rule's default, not the
-// value of a lower layer, so that one setting always means the same thing.
+// limitSettings returns one setting per throttling rule.
 func limitSettings() []setting {
-	defaults := flow.DefaultLimits()
 	out := make([]setting, len(limitRules))
 	for i, r := range limitRules {
-		def := *r.field(&defaults)
-		out[i] = setting{
-			key:   r.key,
-			def:   def.String(),
-			about: r.about + "; see throttle rules below",
-			set: func(c *Config, v string) error {
-				l, err := flow.ParseLimit(v, def)
-				if err != nil {
-					return err
-				}
-				*r.field(&c.Limits) = l
-				return nil
-			},
-			get: func(c *Config) string { return r.field(&c.Limits).String() },
-		}
+		out[i] = limitSetting(r.key, r.about+"; see throttle rules below", r.field)
 	}
 	return out
 }
 
-// throttleSettings bound the throttle counters and say whom to believe
-// about a client's address.
+// throttleSettings bound the throttle counters and the mail outbox, and
+// say whom to believe about a client's address.
 var throttleSettings = []setting{
-	{key: "limit_mfa_lock", def: strconv.Itoa(flow.DefaultLimits().MFALock), tag: "!!int",
-		about: "wrong second-step codes in a row that lock an account's second step until a password reset, never forgotten by time (0: off)",
-		set:   setMFALock, get: func(c *Config) string { return strconv.Itoa(c.Limits.MFALock) }},
-	{key: "throttle_max_keys", def: strconv.Itoa(defaultThrottleMaxKeys), tag: "!!int",
-		about: "most throttle counters kept; past it the least recently hit that hold nothing back are dropped, and if delays and locks alone exceed it, requests needing a new counter are throttled",
-		set:   setThrottleMaxKeys, get: func(c *Config) string { return strconv.Itoa(c.ThrottleMaxKeys) }},
+	wholeSetting("limit_mfa_lock", "wrong second-step codes in a row that lock an account's second step until a password reset, never forgotten by time (0: off)",
+		0, 1<<31-1, func(c *Config) *int { return &c.Limits.MFALock }),
+	wholeSetting("throttle_max_keys", "most throttle counters kept; past it the least recently hit that hold nothing back are dropped, and if delays and locks alone exceed it, requests needing a new counter are throttled",
+		1, 1<<32-1, func(c *Config) *int { return &c.ThrottleMaxKeys }),
 	{key: "trusted_proxies",
 		about: "reverse proxies whose X-Forwarded-For gives the client address: comma list of IPs or CIDRs (default none: the connection's address is the client's)",
 		set:   setTrustedProxies, get: getTrustedProxies},
+	wholeSetting("outbox_max_rows", "most mail outbox rows kept; past it handled mail goes first, then the oldest pending mail anyone can cause (never a security notice)",
+		1, 1<<32-1, func(c *Config) *int { return &c.OutboxMaxRows }),
 }
 
 // LimitsOff returns the keys of the throttling rules that are switched
@@ -107,27 +81,6 @@ func (c *Config) LimitsOff() []string {
 		}
 	}
 	return off
-}
-
-func setNotifyUnknown(c *Config, v string) error {
-	switch v {
-	case "true", "false":
-		c.NotifyUnknown = v == "true"
-		return nil
-	}
-	return fmt.Errorf("must be true or false, got %q", v)
-}
-
-func setMFALock(c *Config, v string) error {
-	n, err := parseWhole(v, 0, 1<<31-1)
-	c.Limits.MFALock = int(n)
-	return err
-}
-
-func setThrottleMaxKeys(c *Config, v string) error {
-	n, err := parseWhole(v, 1, 1<<32-1)
-	c.ThrottleMaxKeys = int(n)
-	return err
 }
 
 // setTrustedProxies reads a comma list of addresses and prefixes. A prefix

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tacitauth/tacit"
@@ -32,22 +31,10 @@ const (
 	maxHeaderBytes    = 32 << 10
 )
 
-// Shutdown budgets: in-flight requests get shutdownTimeout to finish; then
-// one batch of queued mail (say, from the last sign-ups) gets drainTimeout.
-const (
-	shutdownTimeout = 10 * time.Second
-	drainTimeout    = 10 * time.Second
-)
-
-// Storage housekeeping: expired sign-ups and sessions go at once, handled
-// mail after mailKeep. Throttle counters are trimmed far more often than
-// the rest is purged, because a flood of made-up addresses can add
-// thousands of them a minute.
-const (
-	purgeEvery = time.Hour
-	mailKeep   = 7 * 24 * time.Hour
-	trimEvery  = time.Minute
-)
+// shutdownTimeout is how long in-flight requests get to finish at
+// shutdown; then the instance delivers one batch of queued mail (say, from
+// the last sign-ups).
+const shutdownTimeout = 10 * time.Second
 
 // serve runs the server until ctx is done, then shuts down gracefully.
 func serve(ctx context.Context, c Config, stderr io.Writer) (err error) {
@@ -74,7 +61,7 @@ func serve(ctx context.Context, c Config, stderr io.Writer) (err error) {
 	if err := warnAddresses(ctx, db, c.Database, log); err != nil {
 		return err
 	}
-	handler, worker, svc, envelope, err := assemble(c, db, log)
+	inst, envelope, err := assemble(c, db, log)
 	if err != nil {
 		return err
 	}
@@ -93,7 +80,7 @@ func serve(ctx context.Context, c Config, stderr io.Writer) (err error) {
 		}
 	}
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           inst,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      envelope + c.RequestTimeout + writeMargin,
@@ -101,72 +88,62 @@ func serve(ctx context.Context, c Config, stderr io.Writer) (err error) {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	return runServer(ctx, srv, ln, worker, db, log, c, svc.SetCounterTableFull)
+	return runServer(ctx, srv, ln, inst, log, c)
 }
 
-// assemble builds the parts of the server over an open database: the
-// hasher, the mail worker, the flows and the HTTP handler. It returns the
-// envelope in force, measured if the configuration says auto.
-func assemble(c Config, db store, log *slog.Logger) (http.Handler, *mail.Worker, *flow.Service, time.Duration, error) {
+// assemble builds the tacit instance over an open database: the hasher,
+// the mail sender, the flows and the HTTP surface. It returns the envelope
+// in force, measured if the configuration says auto.
+func assemble(c Config, db store, log *slog.Logger) (*web.Instance, time.Duration, error) {
 	policy, err := c.PasswordPolicy()
 	if err != nil {
-		return nil, nil, nil, 0, err
+		return nil, 0, err
 	}
 	hasher, err := argon2id.New(c.HashParams(), 0)
 	if err != nil {
-		return nil, nil, nil, 0, fmt.Errorf("%s, %s: %w", c.name("hash_memory_kib"), c.name("hash_time"), err)
+		return nil, 0, fmt.Errorf("%s, %s: %w", c.name("hash_memory_kib"), c.name("hash_time"), err)
 	}
 	envelope, err := sizeEnvelope(c, db, hasher, log)
 	if err != nil {
-		return nil, nil, nil, 0, err
+		return nil, 0, err
 	}
-
-	links := tacit.Links{Base: c.BaseURL}
 	sender, devBox, err := newSender(c, db, log)
 	if err != nil {
-		return nil, nil, nil, 0, err
+		return nil, 0, err
 	}
-	worker := mail.NewWorker(db, mail.Renderer{Product: c.Product, Links: links}, sender, log.With("component", "mail"))
-
-	fc := c.flowConfig(policy, links, envelope, worker.Kick)
-	fc.Log = log.With("component", "flow")
-	svc, err := flow.New(db, hasher, fc)
-	if err != nil {
-		return nil, nil, nil, 0, err
-	}
-	svc.LogOverruns(log.With("component", "envelope"))
-	handler := web.NewServer(svc, web.Config{
-		Product:        c.Product,
-		BaseURL:        c.BaseURL,
-		SecureCookies:  c.SecureCookies(),
-		DevMailbox:     devBox,
-		Logger:         log.With("component", "http"),
-		TrustedProxies: c.TrustedProxies,
-		Ready:          func(ctx context.Context) error { return ready(ctx, db) },
-		// The envelope is time every sensitive request spends anyway;
-		// the timeout counts beyond it.
-		RequestTimeout: envelope + c.RequestTimeout,
+	inst, err := web.NewInstance(web.Options{
+		Store:  db,
+		Hasher: hasher,
+		Sender: sender,
+		Flow:   c.flowConfig(policy, tacit.Links{Base: c.BaseURL}, envelope, nil),
+		Config: c.httpConfig(db, devBox, envelope),
+		Upkeep: c.Upkeep,
+		Logger: log,
 	})
-	return handler, worker, svc, envelope, nil
+	if err != nil {
+		return nil, 0, err
+	}
+	return inst, envelope, nil
 }
 
 // flowConfig returns the settings of the flows.
 func (c *Config) flowConfig(policy tacit.PasswordPolicy, links tacit.Links, envelope time.Duration, mailQueued func()) flow.Config {
+	fc := c.flowSettings
 	limits := c.Limits // flow keeps the pointer: give it its own copy
-	return flow.Config{
-		Mode:            c.RegistrationMode,
-		Policy:          policy,
-		Links:           links,
-		SignupTTL:       c.SignupTTL,
-		SessionIdle:     c.SessionIdle,
-		SessionLifetime: c.SessionLifetime,
-		Envelope:        envelope,
-		ResetTTL:        c.ResetTTL,
-		EmailChangeTTL:  c.EmailChangeTTL,
-		NotifyUnknown:   c.NotifyUnknown,
-		Limits:          &limits,
-		MailQueued:      mailQueued,
-	}
+	fc.Mode, fc.Policy, fc.Links, fc.Envelope, fc.Limits, fc.MailQueued = c.RegistrationMode, policy, links, envelope, &limits, mailQueued
+	return fc
+}
+
+// httpConfig returns the settings of the HTTP surface over db.
+func (c *Config) httpConfig(db store, devBox tacit.DevMailbox, envelope time.Duration) web.Config {
+	hc := c.httpSettings
+	hc.SecureCookies = c.SecureCookies()
+	hc.DevMailbox = devBox
+	hc.Ready = func(ctx context.Context) error { return ready(ctx, db) }
+	// The envelope is time every sensitive request spends anyway; the
+	// timeout counts beyond it.
+	hc.RequestTimeout = envelope + c.RequestTimeout
+	return hc
 }
 
 // newSender returns the mail driver. The dev driver also returns the
@@ -185,15 +162,15 @@ func newSender(c Config, db tacit.Store, log *slog.Logger) (mail.Sender, tacit.D
 }
 
 // runServer serves on ln until ctx is done or the server fails, with the
-// mail worker and storage housekeeping alongside, then stops them all.
-// setFull is told after each trim whether the counter table is full.
-func runServer(ctx context.Context, srv *http.Server, ln net.Listener, worker *mail.Worker, db tacit.Store, log *slog.Logger, c Config, setFull func(bool)) error {
+// instance's mail worker and storage housekeeping alongside, then stops
+// them all.
+func runServer(ctx context.Context, srv *http.Server, ln net.Listener, inst *web.Instance, log *slog.Logger, c Config) error {
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Go(func() { worker.Run(bg) })
-	wg.Go(func() { purgeLoop(bg, db, log) })
-	wg.Go(func() { trimLoop(bg, db, c.ThrottleMaxKeys, trimEvery, log, setFull) })
-	wg.Go(func() { outboxLoop(bg, db, c.OutboxMaxRows, trimEvery, log) })
+	ran := make(chan struct{})
+	go func() {
+		inst.Run(bg)
+		close(ran)
+	}()
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -217,11 +194,10 @@ func runServer(ctx context.Context, srv *http.Server, ln net.Listener, worker *m
 	}
 
 	// Requests have finished, so whatever mail they queued is committed:
-	// deliver one more batch before leaving instead of waiting for the
-	// next start.
+	// the instance delivers one more batch before it returns, instead of
+	// leaving it for the next start.
 	stopBackground()
-	wg.Wait()
-	drain(worker, log)
+	<-ran
 	return serveErr
 }
 
@@ -234,83 +210,6 @@ func shutdown(srv *http.Server) error {
 		return fmt.Errorf("shut down: %w", err)
 	}
 	return nil
-}
-
-// drain delivers one batch of due mail. A failure is only logged: the
-// mail stays in the outbox for the next start.
-func drain(worker *mail.Worker, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
-	defer cancel()
-	n, err := worker.RunOnce(ctx)
-	if err != nil {
-		log.Error("drain mail outbox", "err", err)
-		return
-	}
-	if n > 0 {
-		log.Info("drained mail outbox", "mails", n)
-	}
-}
-
-// purgeLoop deletes expired records now and then, keeping storage bounded.
-func purgeLoop(ctx context.Context, db tacit.Store, log *slog.Logger) {
-	t := time.NewTicker(purgeEvery)
-	defer t.Stop()
-	for {
-		if err := db.Purge(ctx, time.Now(), mailKeep); err != nil && ctx.Err() == nil {
-			log.Error("purge expired records", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// trimLoop keeps at most maxKeys throttle counters, every interval, and
-// tells setFull (if set) after each trim whether the table is full.
-func trimLoop(ctx context.Context, db tacit.Store, maxKeys int, interval time.Duration, log *slog.Logger, setFull func(bool)) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if left, err := trimCounters(ctx, db, maxKeys, log); err == nil && setFull != nil {
-			setFull(left > maxKeys)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
-
-// trimCounters drops expired counters and, past maxKeys, the least
-// recently hit of those that hold no key back, and returns how many are
-// left. A counter that delays or locks a key is never dropped, so more
-// than maxKeys may be left: the table is then full, and the flows refuse
-// requests that would start a new counter (fail closed) until a trim
-// finds room. Both are worth a warning: they mean a flood of identifiers,
-// or a cap too low for the traffic. Dropping counters that hold nothing
-// back forgets only failures below the first delay.
-func trimCounters(ctx context.Context, db tacit.Store, maxKeys int, log *slog.Logger) (int, error) {
-	left, err := db.TrimCounters(ctx, time.Now(), maxKeys)
-	if err != nil {
-		if ctx.Err() == nil { // not merely shutting down
-			log.Error("trim throttle counters", "err", err)
-		}
-		return 0, err
-	}
-	switch {
-	case left > maxKeys:
-		log.Warn("throttle counters that hold keys back exceed throttle_max_keys; requests that need a new counter are throttled until some expire",
-			"counters", left, "throttle_max_keys", maxKeys)
-	case left == maxKeys:
-		log.Warn("throttle counters reached throttle_max_keys; the least recently hit that held nothing back may have been dropped",
-			"counters", left, "throttle_max_keys", maxKeys)
-	default:
-		log.Debug("trimmed throttle counters", "counters", left)
-	}
-	return left, nil
 }
 
 // warnThrottling logs the throttle settings that weaken protection

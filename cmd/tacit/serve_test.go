@@ -20,7 +20,6 @@ import (
 
 	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/flow"
-	"github.com/tacitauth/tacit/internal/testenv"
 )
 
 // lockedBuffer is a bytes.Buffer safe for the server's goroutines to write
@@ -227,71 +226,6 @@ func testLogger(buf io.Writer) *slog.Logger {
 	}))
 }
 
-// TestTrimCounters fills a real database with throttle counters and
-// checks that a trim drops the expired ones, logs at debug while under
-// the cap and warns once live counters had to go.
-func TestTrimCounters(t *testing.T) {
-	ctx := context.Background()
-	db := testenv.SQLite(t)
-	now := time.Now()
-	err := db.Update(ctx, func(tx tacit.Tx) error {
-		for i, at := range []time.Time{now, now, now, now.Add(-2 * time.Hour), now.Add(-3 * time.Hour)} {
-			if _, err := tx.HitCounter(ctx, []byte{byte(i)}, at, time.Hour); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	var log bytes.Buffer
-	trimCounters(ctx, db, 10, testLogger(&log))
-	if want := "level=DEBUG msg=\"trimmed throttle counters\" counters=3\n"; log.String() != want {
-		t.Errorf("under the cap, log:\n%s\nwant:\n%s", log.String(), want)
-	}
-
-	log.Reset()
-	trimCounters(ctx, db, 2, testLogger(&log))
-	want := "level=WARN msg=\"throttle counters reached throttle_max_keys; the least recently hit that held nothing back may have been dropped\" counters=2 throttle_max_keys=2\n"
-	if log.String() != want {
-		t.Errorf("over the cap, log:\n%s\nwant:\n%s", log.String(), want)
-	}
-	if left, err := db.TrimCounters(ctx, now, 100); err != nil || left != 2 {
-		t.Errorf("counters left after trimming to 2: %d, %v", left, err)
-	}
-}
-
-// TestTrimLoop checks that the loop trims at once, again every interval,
-// and returns when its context ends.
-func TestTrimLoop(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	db := testenv.SQLite(t)
-	var log lockedBuffer
-	done := make(chan struct{})
-	go func() {
-		trimLoop(ctx, db, 5, 10*time.Millisecond, testLogger(&log), nil)
-		close(done)
-	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for strings.Count(log.String(), `msg="trimmed throttle counters" counters=0`) < 3 {
-		if time.Now().After(deadline) {
-			t.Fatalf("fewer than 3 trims in 5s; log:\n%s", log.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("trimLoop did not return within 5s of cancellation")
-	}
-	if strings.Contains(log.String(), "ERROR") {
-		t.Errorf("cancellation logged an error:\n%s", log.String())
-	}
-}
-
 // TestWarnThrottling checks the start-up warnings about weakened
 // throttling.
 func TestWarnThrottling(t *testing.T) {
@@ -484,56 +418,6 @@ func TestServeRefusesPublicListen(t *testing.T) {
 		}
 		if err := c.checkLocalOnly(); err != nil {
 			t.Errorf("serve on %s with %q refused: %v", tt.addr, tt.env, err)
-		}
-	}
-}
-
-// TestTrimLoopFailsClosed: counters that hold their keys back are never
-// dropped, and when they alone exceed the cap the loop warns and tells the
-// flows the table is full; once they fit, that it is not.
-func TestTrimLoopFailsClosed(t *testing.T) {
-	ctx := context.Background()
-	db := testenv.SQLite(t)
-	now := time.Now()
-	err := db.Update(ctx, func(tx tacit.Tx) error {
-		for i := range 3 {
-			if _, err := tx.HitCounter(ctx, []byte{byte(i)}, now, time.Hour); err != nil {
-				return err
-			}
-			if err := tx.HoldCounter(ctx, []byte{byte(i)}, now.Add(time.Hour)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		maxKeys int
-		full    bool
-		log     string
-	}{
-		{2, true, "level=WARN msg=\"throttle counters that hold keys back exceed throttle_max_keys; requests that need a new counter are throttled until some expire\" counters=3 throttle_max_keys=2\n"},
-		{5, false, "level=DEBUG msg=\"trimmed throttle counters\" counters=3\n"},
-	} {
-		var log lockedBuffer
-		loopCtx, cancel := context.WithCancel(ctx)
-		got := make(chan bool, 1)
-		go trimLoop(loopCtx, db, c.maxKeys, time.Hour, testLogger(&log), func(full bool) {
-			got <- full
-			cancel()
-		})
-		select {
-		case full := <-got:
-			if full != c.full {
-				t.Errorf("max %d: full = %v, want %v", c.maxKeys, full, c.full)
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("trimLoop did not report within 5s")
-		}
-		if log.String() != c.log {
-			t.Errorf("max %d: log\n%s\nwant\n%s", c.maxKeys, log.String(), c.log)
 		}
 	}
 }
