@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,26 +34,30 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 
 	// Count the attempt before checking the password, in one transaction
 	// with the limit check, so parallel guesses are counted too. A
-	// successful sign-in takes its own count back (see passed).
+	// successful sign-in takes its own count back (see passed). The
+	// account is read first, whether or not the attempt will be let
+	// through: the device rule depends on its password (see device.go).
 	var (
 		a      tacit.Account
 		found  bool
+		hash   string
 		locked bool
 		wait   time.Duration
 		ad     admission
-		rules  = s.loginRules(email, c)
+		rules  []rule
 	)
 	err := s.store.Update(ctx, func(tx tacit.Tx) error {
 		var err error
-		wait, locked, ad, err = s.admitFirst(ctx, tx, s.cfg.Now(), rules...)
-		if err != nil || wait > 0 {
-			return err
-		}
 		a, err = tx.AccountByEmail(ctx, email)
 		found = err == nil
-		if errors.Is(err, tacit.ErrNotFound) {
-			return nil
+		if err != nil && !errors.Is(err, tacit.ErrNotFound) {
+			return err
 		}
+		// Unknown address: the dummy hash, so this branch costs one full
+		// hash with the live parameters, and one stamp, like the other.
+		hash = s.signInHash(a, found)
+		rules = s.loginRules(email, tacit.PasswordStamp(hash), c)
+		wait, locked, ad, err = s.admitFirst(ctx, tx, s.cfg.Now(), rules...)
 		return err
 	})
 	if err != nil {
@@ -60,12 +65,6 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	}
 	if wait > 0 {
 		return throttled(wait), nil
-	}
-	hash := a.PasswordHash
-	if !found {
-		// Unknown address: verify against the dummy hash so this branch
-		// costs one full hash with the live parameters, like the other.
-		hash = s.dummyHash
 	}
 	ok, err := s.verify(ctx, tacit.NormalizePassword(password), hash)
 	if err != nil {
@@ -125,18 +124,19 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	if challenge != nil {
 		return tacit.Outcome{Kind: tacit.MFARequired, Challenge: challenge}, nil
 	}
-	return tacit.Outcome{Kind: tacit.SignedIn, Session: ns, Device: s.deviceToken(email, c.Device)}, nil
+	return tacit.Outcome{Kind: tacit.SignedIn, Session: ns, Device: s.deviceToken(email, tacit.PasswordStamp(cmp.Or(rehashed, a.PasswordHash)), c.Device)}, nil
 }
 
 // loginRules are the limits on sign-in attempts: per address first (its
 // lock is the one that mails the owner), then per client address. A
-// client presenting a device token valid for the address is counted per
-// address and device instead of per address (see device.go), so an
-// outsider's failures on the address do not hold back the owner's own
-// device, and the owner's requests never touch the outsider's counter.
-func (s *Service) loginRules(email string, c Client) []rule {
+// client presenting a device token valid for the address and its
+// account's password stamp (stamp) is counted per address and device
+// instead of per address (see device.go), so an outsider's failures on
+// the address do not hold back the owner's own device, and the owner's
+// requests never touch the outsider's counter.
+func (s *Service) loginRules(email string, stamp []byte, c Client) []rule {
 	first := rule{name: "login", limit: s.cfg.Limits.Login, id: email}
-	if dev, ok := s.device(email, c.Device); ok {
+	if dev, ok := s.device(email, stamp, c.Device); ok {
 		first = rule{name: "login-device", limit: s.cfg.Limits.Login, id: email + "\x00" + dev}
 	}
 	return []rule{first, {name: "login-ip", limit: s.cfg.Limits.LoginIP, id: clientKey(c.IP)}}

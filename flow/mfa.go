@@ -334,6 +334,7 @@ func (s *Service) LoginMFA(ctx context.Context, challenge, code string, c Client
 		wait   time.Duration
 		locked bool
 		email  string
+		stamp  []byte
 	)
 	err := s.update(ctx, func(tx tacit.Tx) error {
 		now := s.cfg.Now()
@@ -401,7 +402,7 @@ func (s *Service) LoginMFA(ctx context.Context, challenge, code string, c Client
 		if err := tx.ClearTOTPFailures(ctx, a.ID); err != nil {
 			return err
 		}
-		email = a.Email
+		email, stamp = a.Email, tacit.PasswordStamp(a.PasswordHash)
 		for _, r := range s.mfaRules(a.ID) {
 			if err := s.forget(ctx, tx, r.name, r.id); err != nil {
 				return err
@@ -419,7 +420,7 @@ func (s *Service) LoginMFA(ctx context.Context, challenge, code string, c Client
 	if ns == nil {
 		return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
 	}
-	return tacit.Outcome{Kind: tacit.SignedIn, Session: ns, Device: s.deviceToken(email, c.Device)}, nil
+	return tacit.Outcome{Kind: tacit.SignedIn, Session: ns, Device: s.deviceToken(email, stamp, c.Device)}, nil
 }
 
 // mfaLockedOut reports whether an authenticator has failed MFALock second

@@ -125,7 +125,7 @@ func (s *Service) ResetPassword(ctx context.Context, in ResetInput, c Client) (t
 	// The reset leaves the address's sign-in counter as it was (an
 	// outsider must not see it change); the device that proved control of
 	// the mailbox gets a device token, and signs in past it at once.
-	return tacit.Outcome{Kind: tacit.Done, Device: s.deviceToken(email, c.Device)}, nil
+	return tacit.Outcome{Kind: tacit.Done, Device: s.deviceToken(email, tacit.PasswordStamp(hash), c.Device)}, nil
 }
 
 // badResetToken counts a bad token against the client and answers

@@ -182,3 +182,27 @@ func TestDeviceCookieForms(t *testing.T) {
 		t.Errorf("form sign-in while locked from another browser: %d, want 429", r.StatusCode)
 	}
 }
+
+// TestDeviceCookieDiesWithPassword is an attack, through the real server:
+// a thief who once signed in with the password keeps its device cookie;
+// the owner changes the password. With the address locked, the thief's
+// old cookie no longer gets it a count of guesses of its own, while the
+// browser that made the change got a new cookie that still does.
+func TestDeviceCookieDiesWithPassword(t *testing.T) {
+	h := newHarness(t, options{frozen: true, secure: true})
+	email := h.arranged(accountstate.Verified)
+	thief, owner := h.browser(), h.browser()
+	thief.signIn(email, arrangedPassword)
+	owner.signIn(email, arrangedPassword)
+	old := owner.jar["__Host-tacit_device"]
+	r := owner.postJSON("/api/password/change", jsonBody(map[string]string{
+		"current_password": arrangedPassword, "password": newPassword, "password_confirm": newPassword,
+	}))
+	wantStatus(t, "owner's password change", r, 204, "")
+	lockAddresses(t, h, email)
+	wantStatus(t, "thief's old device cookie after the change", thief.postJSON("/api/login", jsonBody(map[string]string{"email": email, "password": wrongPassword})), 429, "")
+	if c := r.cookie("__Host-tacit_device"); c == nil || old == nil || c.Value == old.Value {
+		t.Fatalf("device cookie of the password change: %+v, want a new one", c)
+	}
+	wantStatus(t, "owner's new device cookie", owner.postJSON("/api/login", jsonBody(map[string]string{"email": email, "password": newPassword})), 200, "")
+}
