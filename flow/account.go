@@ -151,8 +151,12 @@ func (s *Service) ChangeEmail(ctx context.Context, id Identity, newEmail, passwo
 	if len(fe) > 0 {
 		return tacit.InvalidInput(fe), nil
 	}
-	defer s.pace(ctx, time.Now())
-	defer s.workDone(time.Now())
+	return s.paced(ctx, func() (tacit.Outcome, error) { return s.changeEmail(ctx, id, newEmail, password, c) })
+}
+
+// changeEmail runs a valid request to move id's account to newEmail
+// (normalised).
+func (s *Service) changeEmail(ctx context.Context, id Identity, newEmail, password string, c Client) (tacit.Outcome, error) {
 	verified, o, err := s.checkPassword(ctx, id, password, c)
 	if err != nil || o.Kind != "" {
 		return o, err
@@ -234,6 +238,10 @@ func (s *Service) EmailChangeAddress(ctx context.Context, token string) string {
 // old address is told; pending sign-ups for the new address and reset
 // links sent to the old one die.
 func (s *Service) ConfirmEmailChange(ctx context.Context, token string) (tacit.Outcome, error) {
+	return s.paced(ctx, func() (tacit.Outcome, error) { return s.confirmEmailChange(ctx, token) })
+}
+
+func (s *Service) confirmEmailChange(ctx context.Context, token string) (tacit.Outcome, error) {
 	if !tacit.WellFormedToken(token) {
 		return tacit.Outcome{Kind: tacit.InvalidToken}, nil
 	}

@@ -29,8 +29,11 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	if len(fe) > 0 {
 		return tacit.InvalidInput(fe), nil
 	}
-	defer s.pace(ctx, time.Now())
-	defer s.workDone(time.Now())
+	return s.paced(ctx, func() (tacit.Outcome, error) { return s.login(ctx, email, password, c) })
+}
+
+// login checks a normalised address and a password, both given.
+func (s *Service) login(ctx context.Context, email, password string, c Client) (tacit.Outcome, error) {
 
 	// Count the attempt before checking the password, in one transaction
 	// with the limit check, so parallel guesses are counted too. A

@@ -325,6 +325,10 @@ func mfaEnabled(ctx context.Context, tx tacit.Tx, id int64) (bool, error) {
 // counts against the challenge, which dies at ChallengeFailures, against
 // the account's MFA limit and against its count of failures in a row.
 func (s *Service) LoginMFA(ctx context.Context, challenge, code string, c Client) (tacit.Outcome, error) {
+	return s.paced(ctx, func() (tacit.Outcome, error) { return s.loginMFA(ctx, challenge, code, c) })
+}
+
+func (s *Service) loginMFA(ctx context.Context, challenge, code string, c Client) (tacit.Outcome, error) {
 	if !tacit.WellFormedToken(challenge) {
 		return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
 	}
