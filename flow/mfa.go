@@ -334,11 +334,9 @@ func (s *Service) loginMFA(ctx context.Context, challenge, code string, c Client
 	}
 	code = normalizeCode(code)
 	var (
-		ns     *tacit.NewSession
+		done   tacit.Outcome // the finished sign-in, if the code was right
 		wait   time.Duration
 		locked bool
-		email  string
-		stamp  []byte
 	)
 	err := s.update(ctx, func(tx tacit.Tx) error {
 		now := s.cfg.Now()
@@ -406,13 +404,12 @@ func (s *Service) loginMFA(ctx context.Context, challenge, code string, c Client
 		if err := tx.ClearTOTPFailures(ctx, a.ID); err != nil {
 			return err
 		}
-		email, stamp = a.Email, tacit.PasswordStamp(a.PasswordHash)
 		for _, r := range s.mfaRules(a.ID) {
 			if err := s.forget(ctx, tx, r.name, r.id); err != nil {
 				return err
 			}
 		}
-		ns, err = s.startSession(ctx, tx, a.ID, c, now)
+		done, err = s.finishSignIn(ctx, tx, a, c, secondStep)
 		return err
 	})
 	if err != nil {
@@ -421,10 +418,10 @@ func (s *Service) loginMFA(ctx context.Context, challenge, code string, c Client
 	if wait > 0 {
 		return throttled(wait), nil
 	}
-	if ns == nil {
+	if done.Kind == "" {
 		return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
 	}
-	return tacit.Outcome{Kind: tacit.SignedIn, Session: ns, Device: s.deviceToken(email, stamp, c.Device)}, nil
+	return done, nil
 }
 
 // mfaLockedOut reports whether an authenticator has failed MFALock second
