@@ -23,14 +23,15 @@ import (
 // password and gets the same number of guesses as on the address.
 //
 // A token is 32 random bytes and an HMAC of them with the address and the
-// account's password stamp (tacit.PasswordStamp) under a server key: it is
-// checked without storage, carries no address, and one made for an
-// address is worthless for any other. Binding it to the password makes
+// account's password stamp (tacit.PasswordStamp) under a server key: it
+// needs no storage of its own (the sign-in reads the account anyway),
+// carries no address, and one made for an address is worthless for any
+// other. Binding it to the password makes
 // every token die when the owner changes or resets the password: a thief
 // who once signed in with the old password must not keep a count of
 // guesses of its own that the owner's change never closed. A token is
-// handed out only after the right password (and second step) or a reset
-// from the mailbox, answers that already differ from a failure's, so it
+// handed out only after the right password (and second step), a reset
+// from the mailbox or a password change, answers that already differ from a failure's, so it
 // reveals nothing an outsider could not learn. Its check reads the
 // account in the sign-in's own transaction and computes one stamp and one
 // HMAC whether or not the address has an account: for none, the stamp of
