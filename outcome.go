@@ -31,9 +31,10 @@ type Outcome struct {
 	Session    *NewSession   // with SignedIn and AccountCreated
 	Challenge  *NewSession   // with MFARequired: the token of the second step
 	// Device, with SignedIn after a password and Done after a password
-	// reset, is a device token for the client to keep (as a long-lived
-	// cookie) and present at later sign-ins to the same address: it lets
-	// the owner in while an outsider's failures hold the address back.
+	// reset or change, is a device token for the client to keep (as a
+	// long-lived cookie) and present at later sign-ins to the same
+	// address: it lets the owner in while an outsider's failures hold the
+	// address back. A password change or reset ends every earlier one.
 	Device string
 }
 

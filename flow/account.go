@@ -27,7 +27,8 @@ type ChangePasswordInput struct {
 // asked to keep them, ends the account's other sessions: Done,
 // InvalidCredentials for a wrong current password (counted like a failed
 // sign-in, so a stolen session cannot guess it freely), Invalid, or
-// Throttled.
+// Throttled. Done carries a device token for the client (Outcome.Device):
+// the change ends every other.
 func (s *Service) ChangePassword(ctx context.Context, id Identity, in ChangePasswordInput, c Client) (tacit.Outcome, error) {
 	if in.CurrentPassword == "" {
 		return tacit.InvalidInput(tacit.FieldErrors{"current_password": tacit.CodeRequired}), nil
@@ -60,7 +61,9 @@ func (s *Service) ChangePassword(ctx context.Context, id Identity, in ChangePass
 	if err != nil {
 		return tacit.Outcome{}, fmt.Errorf("change password: %w", err)
 	}
-	return tacit.Outcome{Kind: tacit.Done}, nil
+	// The change ends every device token of the account, this client's
+	// too (see device.go): the client that made it gets a new one.
+	return tacit.Outcome{Kind: tacit.Done, Device: s.deviceToken(id.Account.Email, tacit.PasswordStamp(hash), c.Device)}, nil
 }
 
 // errPasswordReplaced is unchanged's answer when the account's password
@@ -98,17 +101,18 @@ func (s *Service) checkPassword(ctx context.Context, id Identity, password strin
 		locked bool
 		a      tacit.Account
 		ad     admission
-		rules  = s.loginRules(id.Account.Email, c)
+		rules  []rule
 	)
 	err := s.store.Update(ctx, func(tx tacit.Tx) error {
+		// The stored hash, not the identity's copy: the password may have
+		// changed since the session was looked up, and with it which
+		// device tokens still count (see device.go).
 		var err error
-		wait, locked, ad, err = s.admitFirst(ctx, tx, s.cfg.Now(), rules...)
-		if err != nil || wait > 0 {
+		if a, err = tx.AccountByID(ctx, id.Account.ID); err != nil {
 			return err
 		}
-		// An identity carries no hash; the account is read here, so the
-		// check is against the password as it is now.
-		a, err = tx.AccountByID(ctx, id.Account.ID)
+		rules = s.loginRules(id.Account.Email, tacit.PasswordStamp(a.PasswordHash), c)
+		wait, locked, ad, err = s.admitFirst(ctx, tx, s.cfg.Now(), rules...)
 		return err
 	})
 	if err != nil {
@@ -147,8 +151,12 @@ func (s *Service) ChangeEmail(ctx context.Context, id Identity, newEmail, passwo
 	if len(fe) > 0 {
 		return tacit.InvalidInput(fe), nil
 	}
-	defer s.pace(ctx, time.Now())
-	defer s.workDone(time.Now())
+	return s.paced(ctx, func() (tacit.Outcome, error) { return s.changeEmail(ctx, id, newEmail, password, c) })
+}
+
+// changeEmail runs a valid request to move id's account to newEmail
+// (normalised).
+func (s *Service) changeEmail(ctx context.Context, id Identity, newEmail, password string, c Client) (tacit.Outcome, error) {
 	verified, o, err := s.checkPassword(ctx, id, password, c)
 	if err != nil || o.Kind != "" {
 		return o, err
@@ -230,6 +238,10 @@ func (s *Service) EmailChangeAddress(ctx context.Context, token string) string {
 // old address is told; pending sign-ups for the new address and reset
 // links sent to the old one die.
 func (s *Service) ConfirmEmailChange(ctx context.Context, token string) (tacit.Outcome, error) {
+	return s.paced(ctx, func() (tacit.Outcome, error) { return s.confirmEmailChange(ctx, token) })
+}
+
+func (s *Service) confirmEmailChange(ctx context.Context, token string) (tacit.Outcome, error) {
 	if !tacit.WellFormedToken(token) {
 		return tacit.Outcome{Kind: tacit.InvalidToken}, nil
 	}

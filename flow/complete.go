@@ -31,6 +31,10 @@ type CompleteInput struct {
 // came, lands its sender in the account the first post made rather than
 // on a dead link.
 func (s *Service) CompleteSignup(ctx context.Context, in CompleteInput, c Client) (tacit.Outcome, error) {
+	return s.paced(ctx, func() (tacit.Outcome, error) { return s.completeSignup(ctx, in, c) })
+}
+
+func (s *Service) completeSignup(ctx context.Context, in CompleteInput, c Client) (tacit.Outcome, error) {
 	if !s.emailFirstTokenLive(ctx, in.Token) {
 		return s.completeAgain(ctx, in, c)
 	}
@@ -194,6 +198,10 @@ const maxSignupsChecked = 8
 // control of the mailbox, and a token nobody was sent gets InvalidToken
 // whatever else is sent.
 func (s *Service) Verify(ctx context.Context, in VerifyInput, c Client) (tacit.Outcome, error) {
+	return s.paced(ctx, func() (tacit.Outcome, error) { return s.verifySignup(ctx, in, c) })
+}
+
+func (s *Service) verifySignup(ctx context.Context, in VerifyInput, c Client) (tacit.Outcome, error) {
 	if !tacit.WellFormedToken(in.Token) {
 		return tacit.Outcome{Kind: tacit.InvalidToken}, nil
 	}

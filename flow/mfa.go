@@ -332,15 +332,21 @@ func mfaEnabled(ctx context.Context, tx tacit.Tx, id int64) (bool, error) {
 // counts against the challenge, which dies at ChallengeFailures, against
 // the account's MFA limit and against its count of failures in a row.
 func (s *Service) LoginMFA(ctx context.Context, challenge, code string, c Client) (tacit.Outcome, error) {
+	return s.paced(ctx, func() (tacit.Outcome, error) { return s.loginMFA(ctx, challenge, code, c) })
+}
+
+// loginMFA checks a second step: find the challenge, admit the attempt
+// under the account's MFA limits, check the code, then count the failure
+// or finish the sign-in, all in one transaction.
+func (s *Service) loginMFA(ctx context.Context, challenge, code string, c Client) (tacit.Outcome, error) {
 	if !tacit.WellFormedToken(challenge) {
 		return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
 	}
 	code = normalizeCode(code)
 	var (
-		ns     *tacit.NewSession
+		done   tacit.Outcome // the finished sign-in, if the code was right
 		wait   time.Duration
 		locked bool
-		email  string
 	)
 	err := s.update(ctx, func(tx tacit.Tx) error {
 		now := s.cfg.Now()
@@ -375,46 +381,9 @@ func (s *Service) LoginMFA(ctx context.Context, challenge, code string, c Client
 			return err
 		}
 		if !ok || a.Disabled {
-			if _, err := tx.FailMFAChallenge(ctx, ch.ID); err != nil {
-				return err
-			}
-			failures, err := tx.FailTOTP(ctx, a.ID)
-			if err != nil && !errors.Is(err, tacit.ErrNotFound) {
-				return err
-			}
-			until := ""
-			switch {
-			case a.Disabled:
-			case s.cfg.Limits.MFALock > 0 && failures == s.cfg.Limits.MFALock:
-				until = "you reset your password"
-			case locked:
-				until = now.Add(s.cfg.Limits.MFA.LockFor).UTC().Format("2006-01-02 15:04 UTC")
-			}
-			if until == "" {
-				return nil
-			}
-			// This failure locked the second step: whoever is at it
-			// has the password, which the owner must hear of.
-			return s.enqueue(ctx, tx, tacit.Mail{Kind: tacit.MailMFALocked, To: a.Email, Data: map[string]string{
-				"reset": s.cfg.Links.ForgotPassword(), "until": until,
-			}}, now)
+			return s.failedSecondStep(ctx, tx, ch, a, locked, now)
 		}
-		if err := tx.DeleteMFAChallenges(ctx, a.ID); err != nil {
-			return err
-		}
-		// Failures are counted in a row: a correct second step ends the
-		// row (NIST SP 800-63B counts consecutive failures). Only the
-		// holder of the password and the second factor gets here.
-		if err := tx.ClearTOTPFailures(ctx, a.ID); err != nil {
-			return err
-		}
-		email = a.Email
-		for _, r := range s.mfaRules(a.ID) {
-			if err := s.forget(ctx, tx, r.name, r.id); err != nil {
-				return err
-			}
-		}
-		ns, err = s.startSession(ctx, tx, a.ID, c, now)
+		done, err = s.passedSecondStep(ctx, tx, a, c)
 		return err
 	})
 	if err != nil {
@@ -423,10 +392,60 @@ func (s *Service) LoginMFA(ctx context.Context, challenge, code string, c Client
 	if wait > 0 {
 		return throttled(wait), nil
 	}
-	if ns == nil {
+	if done.Kind == "" {
 		return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
 	}
-	return tacit.Outcome{Kind: tacit.SignedIn, Session: ns, Device: s.deviceToken(email, c.Device)}, nil
+	return done, nil
+}
+
+// failedSecondStep counts a wrong code (or any code for a disabled
+// account) against the challenge ch and against a's failures in a row,
+// and mails the owner when this failure has locked the second step.
+// locked says whether it has just reached the MFA limit's lock.
+func (s *Service) failedSecondStep(ctx context.Context, tx tacit.Tx, ch tacit.MFAChallenge, a tacit.Account, locked bool, now time.Time) error {
+	if _, err := tx.FailMFAChallenge(ctx, ch.ID); err != nil {
+		return err
+	}
+	failures, err := tx.FailTOTP(ctx, a.ID)
+	if err != nil && !errors.Is(err, tacit.ErrNotFound) {
+		return err
+	}
+	until := ""
+	switch {
+	case a.Disabled:
+	case s.cfg.Limits.MFALock > 0 && failures == s.cfg.Limits.MFALock:
+		until = "you reset your password"
+	case locked:
+		until = now.Add(s.cfg.Limits.MFA.LockFor).UTC().Format("2006-01-02 15:04 UTC")
+	}
+	if until == "" {
+		return nil
+	}
+	// This failure locked the second step: whoever is at it has the
+	// password, which the owner must hear of.
+	return s.enqueue(ctx, tx, tacit.Mail{Kind: tacit.MailMFALocked, To: a.Email, Data: map[string]string{
+		"reset": s.cfg.Links.ForgotPassword(), "until": until,
+	}}, now)
+}
+
+// passedSecondStep ends a's pending second steps, its failures in a row
+// and its MFA counters, and finishes the sign-in (finishSignIn).
+func (s *Service) passedSecondStep(ctx context.Context, tx tacit.Tx, a tacit.Account, c Client) (tacit.Outcome, error) {
+	if err := tx.DeleteMFAChallenges(ctx, a.ID); err != nil {
+		return tacit.Outcome{}, err
+	}
+	// Failures are counted in a row: a correct second step ends the row
+	// (NIST SP 800-63B counts consecutive failures). Only the holder of
+	// the password and the second factor gets here.
+	if err := tx.ClearTOTPFailures(ctx, a.ID); err != nil {
+		return tacit.Outcome{}, err
+	}
+	for _, r := range s.mfaRules(a.ID) {
+		if err := s.forget(ctx, tx, r.name, r.id); err != nil {
+			return tacit.Outcome{}, err
+		}
+	}
+	return s.finishSignIn(ctx, tx, a, c, secondStep)
 }
 
 // mfaLockedOut reports whether an authenticator has failed MFALock second

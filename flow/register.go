@@ -31,9 +31,11 @@ func (s *Service) Register(ctx context.Context, in RegisterInput, c Client) (tac
 	if len(fe) > 0 {
 		return tacit.InvalidInput(fe), nil
 	}
-	defer s.pace(ctx, time.Now())
-	defer s.workDone(time.Now())
+	return s.paced(ctx, func() (tacit.Outcome, error) { return s.register(ctx, email, in, c) })
+}
 
+// register runs a valid sign-up request for email (normalised).
+func (s *Service) register(ctx context.Context, email string, in RegisterInput, c Client) (tacit.Outcome, error) {
 	var pwHash string
 	if s.cfg.Mode == FullForm {
 		// Hashed in both branches: an existing address must cost the same.
@@ -143,8 +145,11 @@ func (s *Service) ResendVerification(ctx context.Context, email string, c Client
 	if len(fe) > 0 {
 		return tacit.InvalidInput(fe), nil
 	}
-	defer s.pace(ctx, time.Now())
-	defer s.workDone(time.Now())
+	return s.paced(ctx, func() (tacit.Outcome, error) { return s.resendVerification(ctx, email, c) })
+}
+
+// resendVerification runs a valid resend request for email (normalised).
+func (s *Service) resendVerification(ctx context.Context, email string, c Client) (tacit.Outcome, error) {
 	return s.checkInbox(ctx, "resend verification", s.requestRules("resend", s.cfg.Limits.Resend, email, c), func(tx tacit.Tx, now time.Time) error {
 		a, err := tx.AccountByEmail(ctx, email)
 		if err == nil {

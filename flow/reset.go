@@ -19,8 +19,11 @@ func (s *Service) ForgotPassword(ctx context.Context, email string, c Client) (t
 	if len(fe) > 0 {
 		return tacit.InvalidInput(fe), nil
 	}
-	defer s.pace(ctx, time.Now())
-	defer s.workDone(time.Now())
+	return s.paced(ctx, func() (tacit.Outcome, error) { return s.forgotPassword(ctx, email, c) })
+}
+
+// forgotPassword runs a valid reset request for email (normalised).
+func (s *Service) forgotPassword(ctx context.Context, email string, c Client) (tacit.Outcome, error) {
 	return s.checkInbox(ctx, "forgot password", s.requestRules("reset", s.cfg.Limits.Reset, email, c), func(tx tacit.Tx, now time.Time) error {
 		a, err := tx.AccountByEmail(ctx, email)
 		if err != nil && !errors.Is(err, tacit.ErrNotFound) {
@@ -74,6 +77,10 @@ type ResetInput struct {
 // outsider sees); Outcome.Device lets this client sign in past it.
 // It does not sign in: the new password does that.
 func (s *Service) ResetPassword(ctx context.Context, in ResetInput, c Client) (tacit.Outcome, error) {
+	return s.paced(ctx, func() (tacit.Outcome, error) { return s.resetPassword(ctx, in, c) })
+}
+
+func (s *Service) resetPassword(ctx context.Context, in ResetInput, c Client) (tacit.Outcome, error) {
 	rules := []rule{{name: "reset-submit-ip", limit: s.cfg.Limits.ResetSubmit, id: clientKey(c.IP)}}
 	var wait time.Duration
 	err := s.store.View(ctx, func(tx tacit.Tx) error {
@@ -125,7 +132,7 @@ func (s *Service) ResetPassword(ctx context.Context, in ResetInput, c Client) (t
 	// The reset leaves the address's sign-in counter as it was (an
 	// outsider must not see it change); the device that proved control of
 	// the mailbox gets a device token, and signs in past it at once.
-	return tacit.Outcome{Kind: tacit.Done, Device: s.deviceToken(email, c.Device)}, nil
+	return tacit.Outcome{Kind: tacit.Done, Device: s.deviceToken(email, tacit.PasswordStamp(hash), c.Device)}, nil
 }
 
 // badResetToken counts a bad token against the client and answers

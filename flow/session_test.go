@@ -82,6 +82,7 @@ func TestEnvelope(t *testing.T) {
 	ctx := context.Background()
 	const floor = 60 * time.Millisecond
 	e := newEnv(t, flow.EmailFirst, func(c *flow.Config) { c.Envelope = floor })
+	junk := strings.Repeat("A", 43) // a well-formed token nobody was sent
 	for _, run := range []func() error{
 		func() error { _, err := e.svc.Login(ctx, "nobody@example.com", "x", flow.Client{}); return err },
 		func() error {
@@ -89,6 +90,22 @@ func TestEnvelope(t *testing.T) {
 			return err
 		},
 		func() error { _, err := e.svc.ResendVerification(ctx, "nobody@example.com", flow.Client{}); return err },
+		func() error { _, err := e.svc.ForgotPassword(ctx, "nobody@example.com", flow.Client{}); return err },
+		// The flows of mailed links and of the second step are paced too.
+		func() error { _, err := e.svc.LoginMFA(ctx, junk, "123456", flow.Client{}); return err },
+		func() error {
+			_, err := e.svc.ResetPassword(ctx, flow.ResetInput{Token: junk, Password: "fresh start 42", PasswordConfirm: "fresh start 42"}, flow.Client{})
+			return err
+		},
+		func() error {
+			_, err := e.svc.CompleteSignup(ctx, flow.CompleteInput{Token: junk, Password: "fresh start 42", PasswordConfirm: "fresh start 42"}, flow.Client{})
+			return err
+		},
+		func() error {
+			_, err := e.svc.Verify(ctx, flow.VerifyInput{Token: junk, Password: "fresh start 42"}, flow.Client{})
+			return err
+		},
+		func() error { _, err := e.svc.ConfirmEmailChange(ctx, junk); return err },
 	} {
 		start := time.Now()
 		if err := run(); err != nil {

@@ -182,3 +182,44 @@ func TestDeviceCookieForms(t *testing.T) {
 		t.Errorf("form sign-in while locked from another browser: %d, want 429", r.StatusCode)
 	}
 }
+
+// TestDeviceCookieDiesWithPassword is an attack, through the real server:
+// a thief who once signed in with the password keeps its device cookie;
+// the owner changes the password. With the address locked, the thief's
+// old cookie no longer gets it a count of guesses of its own, while the
+// browser that made the change got a new cookie that still does.
+func TestDeviceCookieDiesWithPassword(t *testing.T) {
+	change := map[string]func(b *browser) reply{
+		"api": func(b *browser) reply {
+			return b.postJSON("/api/password/change", jsonBody(map[string]string{
+				"current_password": arrangedPassword, "password": newPassword, "password_confirm": newPassword,
+			}))
+		},
+		"form": func(b *browser) reply {
+			b.get("/account")
+			return b.postForm("/account/password", url.Values{
+				"current_password": {arrangedPassword}, "password": {newPassword}, "password_confirm": {newPassword},
+			})
+		},
+	}
+	for name, changePassword := range change {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, options{frozen: true, secure: true})
+			email := h.arranged(accountstate.Verified)
+			thief, owner := h.browser(), h.browser()
+			thief.signIn(email, arrangedPassword)
+			owner.signIn(email, arrangedPassword)
+			old := owner.jar["__Host-tacit_device"]
+			r := changePassword(owner)
+			if r.StatusCode != 204 && r.StatusCode != 303 {
+				t.Fatalf("owner's password change: %d %s", r.StatusCode, r.text())
+			}
+			lockAddresses(t, h, email)
+			wantStatus(t, "thief's old device cookie after the change", thief.postJSON("/api/login", jsonBody(map[string]string{"email": email, "password": wrongPassword})), 429, "")
+			if c := r.cookie("__Host-tacit_device"); c == nil || old == nil || c.Value == old.Value {
+				t.Fatalf("device cookie of the password change: %+v, want a new one", c)
+			}
+			wantStatus(t, "owner's new device cookie", owner.postJSON("/api/login", jsonBody(map[string]string{"email": email, "password": newPassword})), 200, "")
+		})
+	}
+}
