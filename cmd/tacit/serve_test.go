@@ -70,7 +70,12 @@ func startServe(t *testing.T, addr string, getenv func(string) string, stderr io
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve", "--addr", addr}, getenv, io.Discard, stderr) }()
+	// Ready means this server says it listens on addr: a connection alone
+	// could reach another process that took the port freeAddr let go.
+	var seen lockedBuffer
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", addr}, getenv, io.Discard, io.MultiWriter(stderr, &seen))
+	}()
 	stop = func() error {
 		cancel()
 		select {
@@ -90,9 +95,7 @@ func startServe(t *testing.T, addr string, getenv func(string) string, stderr io
 			t.Fatalf("serve stopped before it was ready: %v\nstderr:\n%s", err, stderr)
 		default:
 		}
-		conn, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-		if err == nil {
-			conn.Close()
+		if strings.Contains(seen.String(), "tacit listening on http://"+addr+" ") {
 			return stop
 		}
 		if time.Now().After(deadline) {
