@@ -89,6 +89,33 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	return db, nil
 }
 
+// OpenSnapshot connects once to the database at url and begins a
+// REPEATABLE READ, READ ONLY transaction: one snapshot, and no write
+// possible.
+func OpenSnapshot(ctx context.Context, url string) (*sqlstore.Snapshot, error) {
+	// pgxpool's parser, as Open uses, so that a URL with pool settings
+	// (pool_max_conns) works here too: they are dropped rather than sent
+	// to the server as unknown run-time settings.
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, errors.New("open postgres: cannot parse the database URL")
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	t, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		conn.Close(ctx)
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	return sqlstore.NewSnapshot(querier{t}, &dialect, func() error {
+		// Closing must work after the caller's context ended.
+		ctx := context.WithoutCancel(ctx)
+		return errors.Join(t.Rollback(ctx), conn.Close(ctx))
+	}), nil
+}
+
 // Close closes every connection of the pool, waiting for those in use.
 func (db *DB) Close() error {
 	db.pool.Close()

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 
 	"github.com/tacitauth/tacit"
@@ -79,6 +80,32 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	db.Store = sqlstore.Store{Engine: (*sqlEngine)(db), Dialect: &dialect}
 	return db, nil
+}
+
+// OpenSnapshot opens the file read-only (mode=ro: SQLite refuses every
+// write and does not create a missing file) and begins a read
+// transaction, which in WAL mode does not stop a writer. A missing file is
+// an error, not a new empty database.
+func OpenSnapshot(ctx context.Context, path string) (*sqlstore.Snapshot, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	q := url.Values{"mode": {"ro"}, "_pragma": {"busy_timeout(5000)"}}
+	pool, err := sql.Open("sqlite", (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}).String())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	pool.SetMaxOpenConns(1)
+	t, err := pool.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return sqlstore.NewSnapshot(querier{db: t}, &dialect, func() error { return errors.Join(t.Rollback(), pool.Close()) }), nil
 }
 
 // dsn builds a file: URI for the driver. A URI (rather than a bare path)
@@ -176,8 +203,8 @@ func inTx(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, s *stmts, fn f
 	return nil
 }
 
-// querier runs statements on a pool or, with tx set, in a transaction,
-// using the pool's prepared statement for a query that has one.
+// querier runs statements on a pool or in a transaction, tx, using the
+// pool's prepared statement (stmts) for a query that has one.
 type querier struct {
 	db interface {
 		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
@@ -207,7 +234,7 @@ func (q querier) Query(ctx context.Context, query string, args ...any) (sqlstore
 }
 
 func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
-	if q.tx != nil {
+	if q.stmts != nil {
 		if st := q.stmts.lookup(query); st != nil {
 			return q.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 		}
