@@ -545,8 +545,8 @@ func rowCount(t *testing.T, dbURL, table, where string) int64 {
 	query := "SELECT count(*) FROM " + table + " " + where
 	var n int64
 	if d.Engine == enginePostgres {
-		conn, err := pgx.Connect(ctx, d.URL)
-		if err != nil {
+		var conn *pgx.Conn
+		if conn, err = pgx.Connect(ctx, d.URL); err != nil {
 			t.Fatal(err)
 		}
 		defer conn.Close(ctx)
