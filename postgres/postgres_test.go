@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/internal/sqlstore"
 	"github.com/tacitauth/tacit/internal/testenv"
+	"github.com/tacitauth/tacit/sqlite"
 	"github.com/tacitauth/tacit/storetest"
 )
 
@@ -29,6 +31,21 @@ var engine = storetest.Engine[*DB]{
 		_, err := db.pool.Exec(context.Background(), statement)
 		return err
 	},
+	Snapshot: OpenSnapshot,
+}
+
+// TestCopyAcrossEngines copies a SQLite database into PostgreSQL and back,
+// and a PostgreSQL database into SQLite and back, as tacit migrate-data
+// does, checking every table of the schema each time.
+func TestCopyAcrossEngines(t *testing.T) {
+	testenv.PostgresServer(t)
+	lite := storetest.Engine[*sqlite.DB]{
+		Open:     sqlite.Open,
+		Fresh:    func(t *testing.T) string { return filepath.Join(t.TempDir(), "tacit.db") },
+		Snapshot: sqlite.OpenSnapshot,
+	}
+	t.Run("SQLiteToPostgreSQL", func(t *testing.T) { storetest.Copy(t, lite, engine) })
+	t.Run("PostgreSQLToSQLite", func(t *testing.T) { storetest.Copy(t, engine, lite) })
 }
 
 func TestStore(t *testing.T) {

@@ -25,6 +25,7 @@ var engine = storetest.Engine[*DB]{
 		_, err := db.writer.Exec(statement)
 		return err
 	},
+	Snapshot: OpenSnapshot,
 }
 
 // TestStore and TestCounterFlood, the slow tests, run in parallel.
