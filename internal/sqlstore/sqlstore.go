@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/internal/upkeep"
 )
 
 // Querier runs statements: a transaction of either engine, or a pool
@@ -188,3 +189,14 @@ func collect[T any](ctx context.Context, q Querier, scan func(Row) (T, error), q
 	}
 	return list, rows.Err()
 }
+
+// Admin is what the maintenance commands read of a store beyond
+// tacit.Store: the address report `tacit migrate` prints, and the hash
+// samples that size serve's envelope. Every engine's DB has it through
+// Store; listing whole tables is Snapshot's.
+type Admin interface {
+	AddressReport(ctx context.Context) (upkeep.Report, error)
+	HashSamples(ctx context.Context) ([]string, error)
+}
+
+var _ Admin = (*Store)(nil)
