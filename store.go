@@ -6,7 +6,8 @@ import (
 )
 
 // Store is the durable state of a tacit deployment. Each storage engine
-// (packages sqlite and postgres) implements it; the flows see only this.
+// (packages sqlite and postgres, which share their queries in
+// internal/sqlstore) implements it; the flows see only this.
 type Store interface {
 	// Update runs fn in one read-write transaction: everything fn writes,
 	// including queued mail, is committed together or not at all.
@@ -41,16 +42,36 @@ type Store interface {
 	Close() error
 }
 
-// Tx is the set of reads and writes available inside a transaction. Methods
-// that find nothing return ErrNotFound; writes that break a uniqueness rule
-// return ErrConflict.
+// Tx is the set of reads and writes available inside a transaction, one
+// role interface for each kind of state. Methods that find nothing return
+// ErrNotFound; writes that break a uniqueness rule return ErrConflict. A
+// function that needs only one role may take that role rather than Tx.
 type Tx interface {
+	AccountStore
+	SignupStore
+	SessionStore
+	TokenStore
+	MFAStore
+	CounterStore
+	MailQueue
+}
+
+// AccountStore reads and changes accounts.
+type AccountStore interface {
 	AccountByEmail(ctx context.Context, email string) (Account, error)
 	AccountByID(ctx context.Context, id int64) (Account, error)
 	// CreateAccount inserts a and sets a.ID. ErrConflict if the address
 	// already has an account.
 	CreateAccount(ctx context.Context, a *Account) error
+	// UpdatePassword sets an account's password hash.
+	UpdatePassword(ctx context.Context, accountID int64, hash string) error
+	// UpdateEmail sets an account's address. ErrConflict if another
+	// account has it.
+	UpdateEmail(ctx context.Context, accountID int64, email string) error
+}
 
+// SignupStore keeps sign-ups waiting for their address to be confirmed.
+type SignupStore interface {
 	// CreateSignup inserts s and sets s.ID.
 	CreateSignup(ctx context.Context, s *Signup) error
 	// SignupByToken finds the sign-up whose token hash is h and whose
@@ -63,7 +84,10 @@ type Tx interface {
 	PendingSignups(ctx context.Context, email string, now time.Time, limit int) ([]Signup, error)
 	// DeleteSignups removes every sign-up for an address.
 	DeleteSignups(ctx context.Context, email string) error
+}
 
+// SessionStore keeps signed-in sessions.
+type SessionStore interface {
 	// CreateSession inserts s and sets s.ID.
 	CreateSession(ctx context.Context, s *Session) error
 	// SessionByToken finds the session whose token hash is h (expired
@@ -74,16 +98,6 @@ type Tx interface {
 	// DeleteSession removes the session whose token hash is h; deleting a
 	// missing session is not an error.
 	DeleteSession(ctx context.Context, h []byte) error
-
-	// EnqueueMail adds m to the outbox and sets m.ID.
-	EnqueueMail(ctx context.Context, m *Mail) error
-
-	// UpdatePassword sets an account's password hash.
-	UpdatePassword(ctx context.Context, accountID int64, hash string) error
-	// UpdateEmail sets an account's address. ErrConflict if another
-	// account has it.
-	UpdateEmail(ctx context.Context, accountID int64, email string) error
-
 	// SessionsByAccount lists an account's sessions, newest first.
 	SessionsByAccount(ctx context.Context, accountID int64) ([]Session, error)
 	// DeleteAccountSession removes one of an account's sessions by id;
@@ -92,7 +106,11 @@ type Tx interface {
 	// DeleteSessions removes every session of an account except the one
 	// with id except (0 keeps none).
 	DeleteSessions(ctx context.Context, accountID, except int64) error
+}
 
+// TokenStore keeps the single-use links mailed to an account: password
+// resets and address changes.
+type TokenStore interface {
 	// CreateResetToken inserts r and sets r.ID.
 	CreateResetToken(ctx context.Context, r *ResetToken) error
 	// ResetTokenByHash finds the reset token whose hash is h and whose
@@ -108,7 +126,11 @@ type Tx interface {
 	EmailChangeByToken(ctx context.Context, h []byte, now time.Time) (EmailChange, error)
 	// DeleteEmailChanges removes every pending email change of an account.
 	DeleteEmailChanges(ctx context.Context, accountID int64) error
+}
 
+// MFAStore keeps second factors: an account's authenticator, its recovery
+// codes, and the sign-ins waiting for their second step.
+type MFAStore interface {
 	// TOTPByAccount returns an account's authenticator, enabled or not.
 	TOTPByAccount(ctx context.Context, accountID int64) (TOTP, error)
 	// SaveTOTP stores t as its account's authenticator, replacing any
@@ -122,6 +144,14 @@ type Tx interface {
 	AdvanceTOTP(ctx context.Context, accountID, step int64) error
 	// DeleteTOTP removes an account's authenticator and recovery codes.
 	DeleteTOTP(ctx context.Context, accountID int64) error
+	// FailTOTP counts one failed second step against an account's
+	// authenticator and returns its Failures after it; ErrNotFound if the
+	// account has none.
+	FailTOTP(ctx context.Context, accountID int64) (int, error)
+	// ClearTOTPFailures sets an authenticator's Failures to 0; no error
+	// if the account has none.
+	ClearTOTPFailures(ctx context.Context, accountID int64) error
+
 	// SetRecoveryCodes replaces an account's recovery codes with those
 	// whose hashes are given.
 	SetRecoveryCodes(ctx context.Context, accountID int64, hashes [][]byte) error
@@ -142,7 +172,10 @@ type Tx interface {
 	FailMFAChallenge(ctx context.Context, id int64) (int, error)
 	// DeleteMFAChallenges removes every challenge of an account.
 	DeleteMFAChallenges(ctx context.Context, accountID int64) error
+}
 
+// CounterStore keeps the throttling counters.
+type CounterStore interface {
 	// Counter returns the live counter for key (ErrNotFound if there is
 	// none or it expired at or before now).
 	Counter(ctx context.Context, key []byte, now time.Time) (Counter, error)
@@ -161,14 +194,13 @@ type Tx interface {
 	// puts back a counter as it was before a hit that is to leave no
 	// trace.
 	PutCounter(ctx context.Context, c Counter) error
+}
 
-	// FailTOTP counts one failed second step against an account's
-	// authenticator and returns its Failures after it; ErrNotFound if the
-	// account has none.
-	FailTOTP(ctx context.Context, accountID int64) (int, error)
-	// ClearTOTPFailures sets an authenticator's Failures to 0; no error
-	// if the account has none.
-	ClearTOTPFailures(ctx context.Context, accountID int64) error
+// MailQueue queues mail in a transaction, so that it goes out only if the
+// transaction commits; Outbox is the worker's side.
+type MailQueue interface {
+	// EnqueueMail adds m to the outbox and sets m.ID.
+	EnqueueMail(ctx context.Context, m *Mail) error
 }
 
 // Outbox is the worker's view of queued mail.

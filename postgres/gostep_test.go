@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/tacitauth/tacit/internal/sqlstore"
 )
 
 // A migration's Go step runs in the migration's transaction: when it
@@ -24,7 +24,7 @@ func TestGoStepInMigrationTransaction(t *testing.T) {
 	}
 
 	boom := errors.New("boom")
-	goSteps[6] = func(ctx context.Context, t pgx.Tx) error {
+	goSteps[6] = func(ctx context.Context, t sqlstore.Querier) error {
 		if _, err := t.Exec(ctx, `INSERT INTO accounts (email, password_hash, created_at) VALUES ('x@example.com', 'h', 0)`); err != nil {
 			return err
 		}
@@ -38,7 +38,7 @@ func TestGoStepInMigrationTransaction(t *testing.T) {
 		t.Fatalf("after the failed step the accounts table exists (%d)", n)
 	}
 	ran := 0
-	goSteps[6] = func(context.Context, pgx.Tx) error { ran++; return nil }
+	goSteps[6] = func(context.Context, sqlstore.Querier) error { ran++; return nil }
 	for range 2 {
 		if err := db.Migrate(ctx); err != nil {
 			t.Fatal(err)

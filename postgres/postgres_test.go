@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,7 +13,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/internal/sqlstore"
 	"github.com/tacitauth/tacit/internal/testenv"
+	"github.com/tacitauth/tacit/sqlite"
 	"github.com/tacitauth/tacit/storetest"
 )
 
@@ -28,6 +31,21 @@ var engine = storetest.Engine[*DB]{
 		_, err := db.pool.Exec(context.Background(), statement)
 		return err
 	},
+	Snapshot: OpenSnapshot,
+}
+
+// TestCopyAcrossEngines copies a SQLite database into PostgreSQL and back,
+// and a PostgreSQL database into SQLite and back, as tacit migrate-data
+// does, checking every table of the schema each time.
+func TestCopyAcrossEngines(t *testing.T) {
+	testenv.PostgresServer(t)
+	lite := storetest.Engine[*sqlite.DB]{
+		Open:     sqlite.Open,
+		Fresh:    func(t *testing.T) string { return filepath.Join(t.TempDir(), "tacit.db") },
+		Snapshot: sqlite.OpenSnapshot,
+	}
+	t.Run("SQLiteToPostgreSQL", func(t *testing.T) { storetest.Copy(t, lite, engine) })
+	t.Run("PostgreSQLToSQLite", func(t *testing.T) { storetest.Copy(t, engine, lite) })
 }
 
 func TestStore(t *testing.T) {
@@ -60,7 +78,7 @@ func TestMigrate(t *testing.T) {
 	}
 	// Later migrations are numbered by whoever adds them; the released
 	// ones come first, in order.
-	if len(ms) < 4 || ms[0].name != "001_init.sql" || ms[1].name != "002_account_lifecycle.sql" || ms[2].name != "003_mfa.sql" {
+	if len(ms) < 4 || ms[0].Name != "001_init.sql" || ms[1].Name != "002_account_lifecycle.sql" || ms[2].Name != "003_mfa.sql" {
 		t.Fatalf("embedded migrations = %+v", ms)
 	}
 	wantSchemaMigrations(t, db, ms)
@@ -76,7 +94,7 @@ func TestMigrate(t *testing.T) {
 
 // wantSchemaMigrations checks that schema_migrations records each of ms
 // exactly once.
-func wantSchemaMigrations(t *testing.T, db *DB, ms []migration) {
+func wantSchemaMigrations(t *testing.T, db *DB, ms []sqlstore.Migration) {
 	t.Helper()
 	rows, err := db.pool.Query(context.Background(), `SELECT version, name FROM schema_migrations ORDER BY version`)
 	if err != nil {
@@ -92,7 +110,7 @@ func wantSchemaMigrations(t *testing.T, db *DB, ms []migration) {
 	}
 	var want []row
 	for _, m := range ms {
-		want = append(want, row{m.version, m.name})
+		want = append(want, row{m.Version, m.Name})
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("schema_migrations = %+v, want %+v", got, want)
@@ -198,7 +216,7 @@ func TestHousekeepingOneInstanceAtATime(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(ctx)
-	for _, key := range []int64{purgeLock, trimLock} {
+	for _, key := range []int64{sqlstore.PurgeLock, sqlstore.TrimLock} {
 		if mine, err := housekeepingLock(ctx, tx, key); err != nil || !mine {
 			t.Fatalf("lock %x: %v, %v", key, mine, err)
 		}
@@ -252,7 +270,7 @@ func TestTrimReportsHoldingWhileAnotherTrims(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback(ctx)
-	if mine, err := housekeepingLock(ctx, tx, trimLock); err != nil || !mine {
+	if mine, err := housekeepingLock(ctx, tx, sqlstore.TrimLock); err != nil || !mine {
 		t.Fatalf("trim lock: %v, %v", mine, err)
 	}
 	for _, c := range []struct{ keep, want int }{{1, 3}, {4, 4}, {10, 5}} {
@@ -260,4 +278,10 @@ func TestTrimReportsHoldingWhileAnotherTrims(t *testing.T) {
 			t.Errorf("trim to %d while another trims: left %d, %v; want %d", c.keep, left, err, c.want)
 		}
 	}
+}
+
+// housekeepingLock takes the housekeeping lock key in t as an instance's
+// housekeeping does.
+func housekeepingLock(ctx context.Context, t pgx.Tx, key int64) (bool, error) {
+	return (*pgEngine)(nil).Lock(ctx, querier{t}, key, false)
 }

@@ -1,5 +1,7 @@
 // Package sqlite stores tacit's state in one SQLite file, using the pure-Go
-// driver modernc.org/sqlite so the binary needs no C toolchain.
+// driver modernc.org/sqlite so the binary needs no C toolchain. The
+// queries are package sqlstore's, shared with package postgres; this
+// package opens the file, runs the transactions and keeps the schema.
 package sqlite
 
 import (
@@ -8,10 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/internal/sqlstore"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -29,7 +32,12 @@ const readerConns = 4
 // deadlocks (SQLITE_BUSY at once, no retry) under concurrent deferred
 // transactions. The reader pool serves View and plain reads and is opened
 // query-only, so a View cannot write by mistake.
+//
+// Update's fn must not call the DB's own writing methods (ClaimMail,
+// SaveDevMail, Secret, TrimCounters …): the only writer connection is
+// held by fn's transaction.
 type DB struct {
+	sqlstore.Store
 	writer      *sql.DB
 	reader      *sql.DB
 	writerStmts *stmts
@@ -37,6 +45,14 @@ type DB struct {
 }
 
 var _ tacit.Store = (*DB)(nil)
+
+// dialect is SQLite's: one writer at a time, so no row is ever locked.
+var dialect = sqlstore.Dialect{
+	Unique: isUnique,
+	Columns: `SELECT m.name, p.name FROM sqlite_schema AS m, pragma_table_info(m.name) AS p
+		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite%' AND m.name <> 'schema_migrations'
+		ORDER BY m.name, p.cid`,
+}
 
 // Open opens the SQLite database at path, creating the file if needed, and
 // switches it to WAL. It does not migrate: call Migrate.
@@ -56,12 +72,40 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		writer.Close()
 		return nil, fmt.Errorf("open sqlite %q: %w", path, err)
 	}
-	return &DB{
+	db := &DB{
 		writer:      writer,
 		reader:      reader,
-		writerStmts: newStmts(writer, counterByKey, hitCounter),
-		readerStmts: newStmts(reader, counterByKey),
-	}, nil
+		writerStmts: newStmts(writer, sqlstore.CounterByKey, sqlstore.HitCounter),
+		readerStmts: newStmts(reader, sqlstore.CounterByKey),
+	}
+	db.Store = sqlstore.Store{Engine: (*sqlEngine)(db), Dialect: &dialect}
+	return db, nil
+}
+
+// OpenSnapshot opens the file read-only (mode=ro: SQLite refuses every
+// write and does not create a missing file) and begins a read
+// transaction, which in WAL mode does not stop a writer. A missing file is
+// an error, not a new empty database.
+func OpenSnapshot(ctx context.Context, path string) (*sqlstore.Snapshot, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	q := url.Values{"mode": {"ro"}, "_pragma": {"busy_timeout(5000)"}}
+	pool, err := sql.Open("sqlite", (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: q.Encode()}).String())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	pool.SetMaxOpenConns(1)
+	t, err := pool.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	return sqlstore.NewSnapshot(querier{db: t}, &dialect, func() error { return errors.Join(t.Rollback(), pool.Close()) }), nil
 }
 
 // dsn builds a file: URI for the driver. A URI (rather than a bare path)
@@ -105,32 +149,52 @@ func (db *DB) Close() error {
 	return errors.Join(db.writerStmts.close(), db.readerStmts.close(), db.writer.Close(), db.reader.Close())
 }
 
-// Update runs fn in one IMMEDIATE transaction on the writer connection.
-// fn must not call the DB's own writing methods (ClaimMail, SaveDevMail,
-// Secret, TrimCounters …): the only writer connection is held by fn's
-// transaction.
-func (db *DB) Update(ctx context.Context, fn func(tacit.Tx) error) error {
-	db.writerStmts.warm(ctx)
-	return inTx(ctx, db.writer, nil, func(t *sql.Tx) error { return fn(&tx{tx: t, stmts: db.writerStmts}) })
+// sqlEngine is the DB as sqlstore.Engine sees it; its methods are not the
+// DB's own.
+type sqlEngine DB
+
+// Write runs fn in one IMMEDIATE transaction on the writer connection.
+func (e *sqlEngine) Write(ctx context.Context, fn func(sqlstore.Querier) error) error {
+	e.writerStmts.warm(ctx)
+	return inTx(ctx, e.writer, nil, e.writerStmts, fn)
 }
 
-// View runs fn in a read-only transaction on the reader pool; it sees one
+// Read runs fn in a read-only transaction on the reader pool; it sees one
 // consistent snapshot and never waits for writers.
-func (db *DB) View(ctx context.Context, fn func(tacit.Tx) error) error {
-	readOnly := &sql.TxOptions{ReadOnly: true}
-	db.readerStmts.warm(ctx)
-	return inTx(ctx, db.reader, readOnly, func(t *sql.Tx) error { return fn(&tx{tx: t, stmts: db.readerStmts}) })
+func (e *sqlEngine) Read(ctx context.Context, fn func(sqlstore.Querier) error) error {
+	e.readerStmts.warm(ctx)
+	return inTx(ctx, e.reader, &sql.TxOptions{ReadOnly: true}, e.readerStmts, fn)
+}
+
+// Statement runs fn in an IMMEDIATE transaction, which holds the
+// database's write lock from its start: two workers, in this process or
+// another, can never claim the same mail.
+func (e *sqlEngine) Statement(ctx context.Context, fn func(sqlstore.Querier) error) error {
+	return inTx(ctx, e.writer, nil, e.writerStmts, fn)
+}
+
+// Reader is the reader pool.
+func (e *sqlEngine) Reader() sqlstore.Querier { return querier{db: e.reader} }
+
+// Lock has nothing to take: the writer connection is the lock.
+func (e *sqlEngine) Lock(context.Context, sqlstore.Querier, int64, bool) (bool, error) {
+	return true, nil
+}
+
+// Tx needs nothing beyond the shared queries.
+func (e *sqlEngine) Tx(q sqlstore.Querier, write bool) tacit.Tx {
+	return &sqlstore.Tx{Q: q, Dialect: &dialect, Write: write}
 }
 
 // inTx runs fn in a transaction on pool and commits if fn succeeds.
-func inTx(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(*sql.Tx) error) error {
+func inTx(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, s *stmts, fn func(sqlstore.Querier) error) error {
 	t, err := pool.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	// Rolls back on error or panic; after Commit it does nothing.
 	defer t.Rollback()
-	if err := fn(t); err != nil {
+	if err := fn(querier{db: t, tx: t, stmts: s}); err != nil {
 		return err
 	}
 	if err := t.Commit(); err != nil {
@@ -139,57 +203,50 @@ func inTx(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(*sql.T
 	return nil
 }
 
-// tx implements tacit.Tx on one database/sql transaction. Its methods live
-// in the file of the table they touch.
-type tx struct {
+// querier runs statements on a pool or in a transaction, tx, using the
+// pool's prepared statement (stmts) for a query that has one.
+type querier struct {
+	db interface {
+		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	}
 	tx    *sql.Tx
-	stmts *stmts // of the pool tx runs on
+	stmts *stmts
 }
 
-// Purge deletes expired sign-ups, sessions, reset tokens, email changes,
-// MFA challenges and counters, and delivered, abandoned or captured mail
-// older than now-keep, in one transaction.
-func (db *DB) Purge(ctx context.Context, now time.Time, keep time.Duration) error {
-	cutoff := micros(now.Add(-keep))
-	deletes := []struct {
-		query string
-		args  []any
-	}{
-		{`DELETE FROM signups WHERE expires_at <= ?`, []any{micros(now)}},
-		{`DELETE FROM sessions WHERE expires_at <= ?`, []any{micros(now)}},
-		{`DELETE FROM reset_tokens WHERE expires_at <= ?`, []any{micros(now)}},
-		{`DELETE FROM email_changes WHERE expires_at <= ?`, []any{micros(now)}},
-		{`DELETE FROM mfa_challenges WHERE expires_at <= ?`, []any{micros(now)}},
-		{`DELETE FROM counters WHERE expires_at <= ?`, []any{micros(now)}},
-		{`DELETE FROM outbox WHERE sent_at < ? OR failed_at < ?`, []any{cutoff, cutoff}},
-		{`DELETE FROM dev_mailbox WHERE sent_at < ?`, []any{cutoff}},
+func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := q.db.ExecContext(ctx, query, args...)
+	if err != nil || len(args) == 0 {
+		// A script without arguments (a migration, which may hold only
+		// a comment) may have no result to count.
+		return 0, err
 	}
-	return inTx(ctx, db.writer, nil, func(t *sql.Tx) error {
-		for _, s := range deletes {
-			if _, err := t.ExecContext(ctx, s.query, s.args...); err != nil {
-				return fmt.Errorf("purge: %w", err)
-			}
+	return res.RowsAffected()
+}
+
+func (q querier) Query(ctx context.Context, query string, args ...any) (sqlstore.Rows, error) {
+	rows, err := q.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rows}, nil
+}
+
+func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlstore.Row {
+	if q.stmts != nil {
+		if st := q.stmts.lookup(query); st != nil {
+			return q.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 		}
-		return nil
-	})
+	}
+	return q.db.QueryRowContext(ctx, query, args...)
 }
 
-// micros is the stored form of a time: Unix microseconds, UTC. The zero
-// time is stored as 0 so that "never" round-trips as the zero time.
-func micros(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMicro()
-}
+// sqlRows gives *sql.Rows the Close of sqlstore.Rows, which reports
+// nothing: Err does.
+type sqlRows struct{ *sql.Rows }
 
-// fromMicros turns a stored time back into a time.Time in UTC.
-func fromMicros(us int64) time.Time {
-	if us == 0 {
-		return time.Time{}
-	}
-	return time.UnixMicro(us).UTC()
-}
+func (r sqlRows) Close() { r.Rows.Close() }
 
 // isUnique reports whether err is a UNIQUE (or PRIMARY KEY) constraint
 // violation.
@@ -199,34 +256,4 @@ func isUnique(err error) bool {
 		return false
 	}
 	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
-}
-
-// scanner is what *sql.Row and *sql.Rows share, so one scan function
-// serves single-row lookups and lists.
-type scanner interface {
-	Scan(dest ...any) error
-}
-
-// notFound maps sql.ErrNoRows to tacit.ErrNotFound, naming what was looked up.
-func notFound(what string, err error) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("%s: %w", what, tacit.ErrNotFound)
-	}
-	return fmt.Errorf("%s: %w", what, err)
-}
-
-// oneRow checks the result of an UPDATE of one row by ID: no row changed
-// means the row does not exist.
-func oneRow(what string, res sql.Result, err error) error {
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("%s: %w", what, tacit.ErrNotFound)
-	}
-	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/internal/sqlstore"
 )
 
 // fileSize checkpoints the WAL into the database file and returns the
@@ -114,7 +115,7 @@ func TestCounterFlood(t *testing.T) {
 	if err := db.reader.QueryRow(`SELECT min(expires_at) FROM counters`).Scan(&oldest); err != nil {
 		t.Fatal(err)
 	}
-	if want := micros(at(keys - limit).Add(ttl)); oldest != want {
+	if want := sqlstore.Micros(at(keys - limit).Add(ttl)); oldest != want {
 		t.Errorf("oldest kept counter expires at %d, want %d", oldest, want)
 	}
 

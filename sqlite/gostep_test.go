@@ -2,8 +2,8 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
+	"github.com/tacitauth/tacit/internal/sqlstore"
 	"strings"
 	"testing"
 )
@@ -16,8 +16,8 @@ func TestGoStepInMigrationTransaction(t *testing.T) {
 	saved := goSteps[6]
 	t.Cleanup(func() { goSteps[6] = saved })
 	boom := errors.New("boom")
-	goSteps[6] = func(ctx context.Context, t *sql.Tx) error {
-		if _, err := t.ExecContext(ctx, `INSERT INTO accounts (email, password_hash, created_at) VALUES ('x@example.com', 'h', 0)`); err != nil {
+	goSteps[6] = func(ctx context.Context, t sqlstore.Querier) error {
+		if _, err := t.Exec(ctx, `INSERT INTO accounts (email, password_hash, created_at) VALUES ('x@example.com', 'h', 0)`); err != nil {
 			return err
 		}
 		return boom
@@ -34,7 +34,7 @@ func TestGoStepInMigrationTransaction(t *testing.T) {
 		t.Fatalf("after the failed step: %d accounts, migration 6 recorded %d times; want 0, 0", accounts, recorded)
 	}
 	ran := 0
-	goSteps[6] = func(context.Context, *sql.Tx) error { ran++; return nil }
+	goSteps[6] = func(context.Context, sqlstore.Querier) error { ran++; return nil }
 	for range 2 {
 		if err := db.Migrate(ctx); err != nil {
 			t.Fatal(err)

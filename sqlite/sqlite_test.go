@@ -25,6 +25,7 @@ var engine = storetest.Engine[*DB]{
 		_, err := db.writer.Exec(statement)
 		return err
 	},
+	Snapshot: OpenSnapshot,
 }
 
 // TestStore and TestCounterFlood, the slow tests, run in parallel.
@@ -82,8 +83,8 @@ func TestMigrate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rows != len(ms) || maxVersion != ms[len(ms)-1].version {
-		t.Fatalf("schema_migrations has %d rows up to %d, want %d up to %d", rows, maxVersion, len(ms), ms[len(ms)-1].version)
+	if rows != len(ms) || maxVersion != ms[len(ms)-1].Version {
+		t.Fatalf("schema_migrations has %d rows up to %d, want %d up to %d", rows, maxVersion, len(ms), ms[len(ms)-1].Version)
 	}
 	for _, table := range []string{"accounts", "signups", "sessions", "outbox", "dev_mailbox",
 		"reset_tokens", "email_changes", "counters", "secrets"} {

@@ -73,12 +73,3 @@ func (s *stmts) close() error {
 	s.ready.Store(false)
 	return errors.Join(errs...)
 }
-
-// prepared returns query as a statement of t's transaction, reusing the
-// pool's prepared statement if there is one.
-func (t *tx) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
-	if st := t.stmts.lookup(query); st != nil {
-		return t.tx.StmtContext(ctx, st), nil
-	}
-	return t.tx.PrepareContext(ctx, query)
-}

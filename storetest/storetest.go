@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/internal/sqlstore"
 )
 
 // Engine is a storage engine under test, S its store type.
@@ -38,6 +39,9 @@ type Engine[S Migrator] struct {
 	// outside any transaction: the suite undoes a migration's record
 	// with it, to run that migration over rows written since.
 	Exec func(s S, statement string) error
+	// Snapshot is the engine's OpenSnapshot: it opens a read-only
+	// snapshot of the database at where, for the copy (see Copy).
+	Snapshot func(ctx context.Context, where string) (*sqlstore.Snapshot, error)
 }
 
 // Migrator is a store that brings its own schema up to date, as every
@@ -202,6 +206,7 @@ func Run[S Migrator](t *testing.T, e Engine[S]) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, e) })
 	}
+	t.Run("Copy", func(t *testing.T) { Copy(t, e, e) })
 }
 
 // one adapts a test of a single store for Run's table.

@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/tacitauth/tacit"
-	"github.com/tacitauth/tacit/internal/upkeep"
+	"github.com/tacitauth/tacit/internal/sqlstore"
 	"github.com/tacitauth/tacit/postgres"
 	"github.com/tacitauth/tacit/sqlite"
 )
@@ -28,8 +28,7 @@ type store interface {
 	tacit.Store
 	Migrate(ctx context.Context) error
 	MigrationsCurrent(ctx context.Context) (bool, error)
-	AddressReport(ctx context.Context) (upkeep.Report, error)
-	HashSamples(ctx context.Context) ([]string, error)
+	sqlstore.Admin
 }
 
 var (

@@ -7,12 +7,11 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math"
 	"path/filepath"
 	"slices"
 	"time"
 
-	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/internal/sqlstore"
 )
 
 // copyBatch is how many rows migrate-data writes per transaction of the
@@ -23,56 +22,12 @@ const copyBatch = 500
 // copyProgressEvery is how many accounts pass between progress lines.
 const copyProgressEvery = 10_000
 
-// copiedTables are the tables migrate-data copies, with the columns it
-// carries over: each account and everything that decides how it signs in
-// (its authenticator, the last step used, its recovery codes), and its
-// sessions. IDs change; every row follows its account to the new one.
-var copiedTables = map[string][]string{
-	"accounts":       {"id", "email", "password_hash", "created_at", "disabled"},
-	"totp":           {"account_id", "secret", "enabled", "last_step", "created_at", "failures"},
-	"recovery_codes": {"account_id", "code_hash"},
-	"sessions":       {"id", "account_id", "token_hash", "created_at", "last_seen_at", "expires_at", "user_agent", "ip"},
-}
-
-// droppedTable is a table migrate-data leaves behind on purpose, and what
-// the summary says of it.
-type droppedTable struct{ name, what string }
-
-// droppedTables are the tables migrate-data leaves behind, in the order the
-// summary names them. None of them protects an account: each is work in
-// progress that its user starts again, or the server's own bookkeeping.
-// Leaving behind a pending address change, reset or second step makes it
-// fail, never succeed. A table in the source that is neither here nor in
-// copiedTables stops migrate-data (checkSchema): it may be the next
-// passkeys table, and forgetting it would quietly weaken the accounts.
-var droppedTables = []droppedTable{
-	{"signups", "pending sign-ups; those users sign up again"}, // prefixed with the count
-	{"reset_tokens", "password reset links; their owners ask again"},
-	{"email_changes", "address change links; those addresses stay as they were"},
-	{"mfa_challenges", "sign-ins waiting for their second step; those users sign in again"},
-	{"counters", "throttle counters; every limit starts afresh"},
-	{"secrets", "the throttle counters' key; the target makes its own"},
-	{"outbox", "mail, sent or queued"},
-	{"dev_mailbox", "mail captured by the dev mail driver"},
-}
-
-// The reads migrate-data makes of the source (see snapshot). Accounts are
-// read a batch at a time, in ID order, so that the second factors of each
-// batch can be read next and written in the same transaction as their
-// accounts: the target never holds an account without its second factor,
-// even if the copy stops half way.
-const (
-	selectAccounts = `SELECT id, email, password_hash, created_at, disabled FROM accounts
-		WHERE id > $1 ORDER BY id LIMIT $2`
-	selectTOTP = `SELECT account_id, secret, enabled, last_step, created_at, failures FROM totp
-		WHERE account_id BETWEEN $1 AND $2 ORDER BY account_id`
-	selectRecoveryCodes = `SELECT account_id, code_hash FROM recovery_codes
-		WHERE account_id BETWEEN $1 AND $2 ORDER BY account_id, code_hash`
-	selectSessions = `SELECT id, account_id, token_hash, created_at, last_seen_at, expires_at, user_agent, ip
-		FROM sessions WHERE expires_at > $1 ORDER BY id`
-	countAccounts        = `SELECT count(*) FROM accounts`
-	countLiveSignups     = `SELECT count(*) FROM signups WHERE expires_at > $1`
-	countUndeliveredMail = `SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL`
+// copiedTables and droppedTables are the tables migrate-data copies, with
+// the columns it carries over, and those it leaves behind, with what the
+// summary says of them (see sqlstore.Copy).
+var (
+	copiedTables  = sqlstore.CopiedTables
+	droppedTables = sqlstore.DroppedTables
 )
 
 // migrateDataOptions are the arguments of migrate-data.
@@ -151,11 +106,7 @@ func migrateData(ctx context.Context, opts migrateDataOptions, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := src.close(); cerr != nil && err == nil {
-			err = fmt.Errorf("--from: close: %w", opts.from.redact(cerr))
-		}
-	}()
+	defer closeSnapshot(src, opts.from, "--from", &err)
 	if err := checkSchema(ctx, src, opts.from); err != nil {
 		return err
 	}
@@ -172,18 +123,27 @@ func migrateData(ctx context.Context, opts migrateDataOptions, stdout, stderr io
 	}
 
 	now := time.Now()
-	c := &copier{src: src, dst: dst, opts: opts, stdout: stdout, ids: map[int64]int64{}}
-	if err := c.copyAccounts(ctx); err != nil {
+	next := opts.progressEvery
+	n, err := sqlstore.Copy(ctx, src, dst, sqlstore.CopyOptions{
+		Sessions: opts.sessions,
+		Now:      now,
+		Batch:    opts.batch,
+		Progress: func(accounts int) error {
+			for ; accounts >= next; next += opts.progressEvery {
+				if _, err := fmt.Fprintf(stdout, "copied %d accounts so far\n", next); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		Source: opts.from.redact,
+		Target: opts.to.redact,
+	})
+	if err != nil {
 		return err
 	}
-	sessions := 0
-	if opts.sessions {
-		if sessions, err = c.copySessions(ctx, now); err != nil {
-			return err
-		}
-	}
 	if _, err := fmt.Fprintf(stdout, "copied %d accounts, %d authenticators (%d on), %d recovery codes and %d sessions\n",
-		len(c.ids), c.totp, c.totpOn, c.codes, sessions); err != nil {
+		n.Accounts, n.TOTP, n.TOTPOn, n.Codes, n.Sessions); err != nil {
 		return err
 	}
 	return reportNotCopied(ctx, src, opts, now, stdout, stderr)
@@ -196,12 +156,8 @@ func checkNoAccounts(ctx context.Context, d Database) (err error) {
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if cerr := s.close(); cerr != nil && err == nil {
-			err = fmt.Errorf("--to: close: %w", d.redact(cerr))
-		}
-	}()
-	n, err := s.count(ctx, countAccounts)
+	defer closeSnapshot(s, d, "--to", &err)
+	n, err := s.Accounts(ctx)
 	if err != nil {
 		return fmt.Errorf("--to: count accounts: %w", d.redact(err))
 	}
@@ -211,240 +167,24 @@ func checkNoAccounts(ctx context.Context, d Database) (err error) {
 	return nil
 }
 
-// copier writes what it reads from a source snapshot into a target store,
-// in batches of opts.batch rows per transaction.
-type copier struct {
-	src    *snapshot
-	dst    store
-	opts   migrateDataOptions
-	stdout io.Writer
-	ids    map[int64]int64 // source account ID → target account ID
-	// What was copied besides accounts: authenticators, those of them
-	// on, recovery codes.
-	totp, totpOn, codes int
-}
-
-// accountBatch is one batch of accounts read from the source, in ID
-// order, with their authenticators and recovery codes (by source ID).
-type accountBatch struct {
-	accounts []tacit.Account
-	totp     []tacit.TOTP
-	codes    map[int64][][]byte
-}
-
-// copyAccounts copies every account, keeping its address, password hash,
-// creation time and disabled flag, together with its authenticator (secret,
-// whether on, the last step used, creation time) and recovery codes, and
-// prints progress.
-func (c *copier) copyAccounts(ctx context.Context) error {
-	next := c.opts.progressEvery
-	after := int64(math.MinInt64)
-	for {
-		b, err := c.readAccounts(ctx, after)
-		if err != nil {
-			return fmt.Errorf("copy accounts: %w", c.opts.from.redact(err))
-		}
-		if len(b.accounts) == 0 {
-			return nil
-		}
-		if err := c.writeAccounts(ctx, b); err != nil {
-			return fmt.Errorf("copy accounts: %w", err)
-		}
-		for ; len(c.ids) >= next; next += c.opts.progressEvery {
-			if _, err := fmt.Fprintf(c.stdout, "copied %d accounts so far\n", next); err != nil {
-				return err
-			}
-		}
-		after = b.accounts[len(b.accounts)-1].ID
-	}
-}
-
-// readAccounts reads the batch of accounts whose IDs follow after, and
-// their second factors.
-func (c *copier) readAccounts(ctx context.Context, after int64) (accountBatch, error) {
-	b := accountBatch{codes: map[int64][][]byte{}}
-	err := c.src.each(ctx, selectAccounts, []any{after, c.opts.batch}, func(scan func(...any) error) error {
-		var a tacit.Account
-		var created int64
-		if err := scan(&a.ID, &a.Email, &a.PasswordHash, &created, &a.Disabled); err != nil {
-			return fmt.Errorf("read account: %w", err)
-		}
-		a.CreatedAt = fromMicros(created)
-		b.accounts = append(b.accounts, a)
-		return nil
-	})
-	if err != nil || len(b.accounts) == 0 {
-		return b, err
-	}
-	first, last := b.accounts[0].ID, b.accounts[len(b.accounts)-1].ID
-	err = c.src.each(ctx, selectTOTP, []any{first, last}, func(scan func(...any) error) error {
-		var o tacit.TOTP
-		var created int64
-		if err := scan(&o.AccountID, &o.Secret, &o.Enabled, &o.LastStep, &created, &o.Failures); err != nil {
-			return fmt.Errorf("read authenticator: %w", err)
-		}
-		o.CreatedAt = fromMicros(created)
-		b.totp = append(b.totp, o)
-		return nil
-	})
-	if err != nil {
-		return b, err
-	}
-	err = c.src.each(ctx, selectRecoveryCodes, []any{first, last}, func(scan func(...any) error) error {
-		var id int64
-		var h []byte
-		if err := scan(&id, &h); err != nil {
-			return fmt.Errorf("read recovery code: %w", err)
-		}
-		b.codes[id] = append(b.codes[id], h)
-		return nil
-	})
-	return b, err
-}
-
-// writeAccounts creates one batch of accounts, with their authenticators
-// and recovery codes under their new IDs, in one transaction, and records
-// the new IDs.
-func (c *copier) writeAccounts(ctx context.Context, b accountBatch) error {
-	newIDs := make(map[int64]int64, len(b.accounts))
-	codes := 0
-	err := c.dst.Update(ctx, func(tx tacit.Tx) error {
-		clear(newIDs) // in case the store runs fn again
-		codes = 0
-		for _, a := range b.accounts {
-			old := a.ID
-			a.ID = 0
-			err := tx.CreateAccount(ctx, &a)
-			if errors.Is(err, tacit.ErrConflict) {
-				return fmt.Errorf("%s already has an account in the target", a.Email)
-			}
-			if err != nil {
-				return err
-			}
-			newIDs[old] = a.ID
-		}
-		// The snapshot saw the accounts of these rows (the schema's
-		// foreign keys), in this batch's ID range.
-		for _, o := range b.totp {
-			id, ok := newIDs[o.AccountID]
-			if !ok {
-				return fmt.Errorf("authenticator of account %d, which is not in the source", o.AccountID)
-			}
-			o.AccountID = id
-			if err := tx.SaveTOTP(ctx, o); err != nil {
-				return err
-			}
-		}
-		for _, a := range b.accounts {
-			hashes := b.codes[a.ID]
-			if len(hashes) == 0 {
-				continue
-			}
-			if err := tx.SetRecoveryCodes(ctx, newIDs[a.ID], hashes); err != nil {
-				return err
-			}
-			codes += len(hashes)
-		}
-		if codes != countCodes(b.codes) {
-			return errors.New("recovery codes of accounts that are not in the source")
-		}
-		return nil
-	})
-	if err != nil {
-		return c.opts.to.redact(err)
-	}
-	for old, id := range newIDs {
-		c.ids[old] = id
-	}
-	for _, o := range b.totp {
-		c.totp++
-		if o.Enabled {
-			c.totpOn++
-		}
-	}
-	c.codes += codes
-	return nil
-}
-
-// countCodes counts the recovery codes of a batch.
-func countCodes(codes map[int64][][]byte) int {
-	n := 0
-	for _, hs := range codes {
-		n += len(hs)
-	}
-	return n
-}
-
-// copySessions copies the sessions that have not reached their absolute
-// expiry, tokens (stored hashed) and all, so that signed-in users stay
-// signed in. The server still applies idle expiry to them.
-func (c *copier) copySessions(ctx context.Context, now time.Time) (int, error) {
-	batch := make([]tacit.Session, 0, c.opts.batch)
-	copied := 0
-	flush := func() error {
-		err := c.dst.Update(ctx, func(tx tacit.Tx) error {
-			for _, s := range batch {
-				if err := tx.CreateSession(ctx, &s); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			return c.opts.to.redact(err)
-		}
-		copied += len(batch)
-		batch = batch[:0]
-		return nil
-	}
-	err := c.src.each(ctx, selectSessions, []any{now.UnixMicro()}, func(scan func(...any) error) error {
-		var s tacit.Session
-		var created, seen, expires int64
-		err := scan(&s.ID, &s.AccountID, &s.TokenHash, &created, &seen, &expires, &s.UserAgent, &s.IP)
-		if err != nil {
-			return fmt.Errorf("read session: %w", err)
-		}
-		// The snapshot saw every account of these sessions, so each
-		// has been copied.
-		id, ok := c.ids[s.AccountID]
-		if !ok {
-			return fmt.Errorf("session %d belongs to account %d, which is not in the source", s.ID, s.AccountID)
-		}
-		s.ID, s.AccountID = 0, id
-		s.CreatedAt, s.LastSeenAt, s.ExpiresAt = fromMicros(created), fromMicros(seen), fromMicros(expires)
-		batch = append(batch, s)
-		if len(batch) < c.opts.batch {
-			return nil
-		}
-		return flush()
-	})
-	if err == nil && len(batch) > 0 {
-		err = flush()
-	}
-	if err != nil {
-		return copied, fmt.Errorf("copy sessions: %w", err)
-	}
-	return copied, nil
-}
-
 // reportNotCopied names each table left behind in the source and says
 // what that means, and warns about queued mail, which will now never be
 // sent.
-func reportNotCopied(ctx context.Context, src *snapshot, opts migrateDataOptions, now time.Time, stdout, stderr io.Writer) error {
-	signups, err := src.count(ctx, countLiveSignups, now.UnixMicro())
+func reportNotCopied(ctx context.Context, src *sqlstore.Snapshot, opts migrateDataOptions, now time.Time, stdout, stderr io.Writer) error {
+	signups, err := src.LiveSignups(ctx, now)
 	if err != nil {
 		return fmt.Errorf("--from: count sign-ups: %w", opts.from.redact(err))
 	}
-	mails, err := src.count(ctx, countUndeliveredMail)
+	mails, err := src.QueuedMail(ctx)
 	if err != nil {
 		return fmt.Errorf("--from: count queued mail: %w", opts.from.redact(err))
 	}
 	for _, d := range droppedTables {
-		what := d.what
-		if d.name == "signups" {
+		what := d.What
+		if d.Name == "signups" {
 			what = fmt.Sprintf("%d %s", signups, what)
 		}
-		if _, err := fmt.Fprintf(stdout, "not copied: %s (%s)\n", d.name, what); err != nil {
+		if _, err := fmt.Fprintf(stdout, "not copied: %s (%s)\n", d.Name, what); err != nil {
 			return err
 		}
 	}
@@ -463,8 +203,8 @@ func reportNotCopied(ctx context.Context, src *snapshot, opts migrateDataOptions
 // that this version does not know (say, from a newer tacit): migrate-data
 // cannot tell whether leaving it behind leaves an account less protected.
 // A copied table or column the source lacks means an older schema.
-func checkSchema(ctx context.Context, src *snapshot, from Database) error {
-	schema, err := src.columns(ctx)
+func checkSchema(ctx context.Context, src *sqlstore.Snapshot, from Database) error {
+	schema, err := src.Columns(ctx)
 	if err != nil {
 		return fmt.Errorf("--from: read the schema: %w", from.redact(err))
 	}
@@ -472,7 +212,7 @@ func checkSchema(ctx context.Context, src *snapshot, from Database) error {
 	for _, table := range slices.Sorted(maps.Keys(schema)) {
 		copied, ok := copiedTables[table]
 		if !ok {
-			if !slices.ContainsFunc(droppedTables, func(d droppedTable) bool { return d.name == table }) {
+			if !slices.ContainsFunc(droppedTables, func(d sqlstore.DroppedTable) bool { return d.Name == table }) {
 				return fmt.Errorf(unknown, "table "+table)
 			}
 			continue

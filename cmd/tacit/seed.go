@@ -100,7 +100,7 @@ func seed(ctx context.Context, c Config, o seedOptions, stdout io.Writer) (err e
 }
 
 // checkSeedFree refuses if any address seed would create has an account.
-// One query finds every address of the form <prefix>-…@example.com (LIKE,
+// One read finds every address of the form <prefix>-…@example.com (LIKE,
 // which SQLite applies without regard to ASCII case: a superset), and Go
 // picks out those in 1…N; a lookup per address would take minutes for a
 // million.
@@ -110,17 +110,13 @@ func checkSeedFree(ctx context.Context, d Database, o seedOptions) (err error) {
 		return err
 	}
 	defer func() {
-		if cerr := s.close(); cerr != nil && err == nil {
+		if cerr := s.Close(); cerr != nil && err == nil {
 			err = fmt.Errorf("seed: %w", d.redact(cerr))
 		}
 	}()
 	like := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(o.prefix) + `-%@` + seedDomain
 	taken := 0 // the lowest i whose address has an account
-	err = s.each(ctx, `SELECT email FROM accounts WHERE email LIKE $1 ESCAPE '\'`, []any{like}, func(scan func(...any) error) error {
-		var email string
-		if err := scan(&email); err != nil {
-			return err
-		}
+	err = s.EmailsLike(ctx, like, func(email string) error {
 		num := strings.TrimSuffix(strings.TrimPrefix(email, o.prefix+"-"), "@"+seedDomain)
 		i, err := strconv.Atoi(num)
 		if err == nil && i >= 1 && i <= o.accounts && o.email(i) == email && (taken == 0 || i < taken) {
