@@ -10,4 +10,8 @@ var (
 	// ErrConflict means a uniqueness rule refused the write, such as a
 	// second account for one normalised address.
 	ErrConflict = errors.New("conflict")
+	// ErrStorageFull means the database could not write for want of disk
+	// space. Nothing was written; the same request can succeed once space
+	// returns. The HTTP layer answers it 503, not 500.
+	ErrStorageFull = errors.New("storage full")
 )

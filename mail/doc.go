@@ -21,6 +21,10 @@
 // A key not marked optional must be present: rendering fails without it
 // rather than sending a mail with an empty link.
 //
+// "expires" is also how the Worker knows a link's life: counted from the
+// mail's CreatedAt, a link that has run out before delivery is dropped,
+// not sent. Its form is "N minute(s)", "N hour(s)" or "N day(s)".
+//
 // Data carries secret tokens, so it is never logged; recipients appear in
 // logs only masked (see MaskAddress).
 package mail

@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,10 +10,19 @@ import (
 )
 
 // Sender delivers rendered messages. The worker calls it off the request
-// path, one message at a time; an error means "try again later".
+// path, one message at a time; an error means "try again later". An error
+// that wraps ErrUnavailable says the mail server itself is out of reach,
+// whatever the message.
 type Sender interface {
 	Send(ctx context.Context, m Message) error
 }
+
+// ErrUnavailable marks a failed Send whose cause is the mail server, not
+// the message: it could not be reached, did not greet, refused TLS or the
+// login, dropped the connection or refused the sender address. The worker
+// then pauses all delivery (see Worker) instead of trying the next mail
+// against the same closed door.
+var ErrUnavailable = errors.New("mail server unavailable")
 
 // DevSender is the dev mail driver: instead of sending, it keeps each
 // message in a mailbox shown at /_dev/mailbox, so a local setup works with

@@ -163,8 +163,24 @@ func (s *SMTPSender) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return fmt.Errorf("smtp client for %s: %w", s.display, err)
 	}
-	if err := client.DialAndSendWithContext(ctx, msg); err != nil {
-		return fmt.Errorf("smtp %s:%d: %w", s.host, s.port, err)
+	// Connecting covers the greeting, EHLO, STARTTLS and AUTH: a failure
+	// there is the server's, not this message's.
+	conn, err := client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return fmt.Errorf("smtp %s:%d: %w: dial failed: %w", s.host, s.port, ErrUnavailable, err)
+	}
+	err = client.SendWithSMTPClient(conn, msg)
+	// Once the server has taken the message, a failed QUIT changes
+	// nothing: reporting it would have the message sent again.
+	closeErr := client.CloseWithSMTPClient(conn)
+	if err != nil {
+		var se *gomail.SendError
+		if errors.As(err, &se) && (se.Reason == gomail.ErrConnCheck || se.Reason == gomail.ErrSMTPMailFrom) {
+			// The connection died, or the server refuses our sender
+			// address: no message would fare better.
+			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		return fmt.Errorf("smtp %s:%d: send failed: %w", s.host, s.port, errors.Join(err, closeErr))
 	}
 	return nil
 }

@@ -10,7 +10,9 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tacitauth/tacit"
@@ -38,6 +40,20 @@ const bookkeepingTimeout = 10 * time.Second
 // time. Delivery is at least once: a worker that dies after sending but
 // before recording leaves the mail to be sent again after its lease.
 //
+// A mail the server refuses is tried again on its own, after BackoffMin
+// doubled per try. A server that is unavailable (the Sender says
+// ErrUnavailable) pauses the whole worker instead, for the same backoff
+// counted in failed tries in a row: it claims nothing while paused, then
+// tries one mail, the oldest due, and only when that goes out does it
+// take whole batches again. The mail that failed and the rest of its
+// batch are due when the pause ends, so after an outage mail goes out in
+// the order it was queued, and the server sees one connection per pause,
+// not one per queued mail.
+//
+// A mail whose link has expired by the time it could go out (the Data's
+// "expires" counted from CreatedAt) is dropped and logged, not sent: a
+// dead link only tells its reader to ask again.
+//
 // Create it with NewWorker and set the exported fields before Run; zero
 // values mean the defaults.
 type Worker struct {
@@ -54,6 +70,10 @@ type Worker struct {
 	send   Sender
 	log    *slog.Logger
 	kick   chan struct{}
+
+	mu         sync.Mutex
+	pauseUntil time.Time // no delivery before this: the server was unavailable
+	outages    int       // tries in a row that found the server unavailable
 }
 
 // NewWorker returns a Worker with the default settings. A nil log discards.
@@ -122,7 +142,15 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	// A claim that cannot reach the database gives up in time to try
 	// again at the next poll, rather than hanging on a silent connection.
 	claimCtx, cancelClaim := context.WithTimeout(ctx, bookkeepingTimeout)
-	mails, err := w.box.ClaimMail(claimCtx, w.now(), w.lease(), w.batch())
+	limit := w.batch()
+	switch paused, probing := w.pauseState(); {
+	case paused:
+		cancelClaim()
+		return 0, nil
+	case probing:
+		limit = 1 // one mail tells whether the server is back
+	}
+	mails, err := w.box.ClaimMail(claimCtx, w.now(), w.lease(), limit)
 	cancelClaim()
 	if err != nil {
 		return 0, fmt.Errorf("claim mail: %w", err)
@@ -146,10 +174,18 @@ func (w *Worker) deliver(ctx context.Context, m tacit.Mail) error {
 		// keeping: every uniform request writes one.
 		return w.none(ctx, m)
 	}
+	if expired, ok := w.linkExpiry(m); ok && !w.now().Before(expired) {
+		return w.stale(ctx, m, expired)
+	}
 	msg, err := w.render.Render(m)
 	if err != nil {
 		// The same mail will never render: retrying cannot help.
 		return w.failed(ctx, m, time.Time{}, fmt.Errorf("render: %w", err))
+	}
+	if paused, _ := w.pauseState(); paused {
+		// The server went away earlier in this batch: this mail waits
+		// for it with the one that failed, in its place in the queue.
+		return w.postpone(ctx, m)
 	}
 	if err := w.send.Send(ctx, msg); err != nil {
 		if ctx.Err() != nil {
@@ -157,9 +193,108 @@ func (w *Worker) deliver(ctx context.Context, m tacit.Mail) error {
 			// due again when the lease ends.
 			return nil
 		}
+		if errors.Is(err, ErrUnavailable) {
+			return w.failed(ctx, m, w.serverDown(), fmt.Errorf("send: %w", err))
+		}
 		return w.failed(ctx, m, w.retryAt(m.Attempts), fmt.Errorf("send: %w", err))
 	}
+	w.serverUp()
 	return w.sent(ctx, m)
+}
+
+// pauseState reports whether delivery is paused for an unavailable
+// server, and, if not, whether the server was unavailable at the last
+// try, so that the next claim is a single mail.
+func (w *Worker) pauseState() (paused, probing bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.outages == 0 {
+		return false, false
+	}
+	return w.now().Before(w.pauseUntil), true
+}
+
+// serverDown pauses delivery after a try found the server unavailable,
+// and returns when the pause ends: the backoff of as many failed tries in
+// a row, less up to a quarter at random so that several workers do not
+// come back in step.
+func (w *Worker) serverDown() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.outages++
+	d := w.backoff(w.outages)
+	d -= rand.N(d/4 + 1)
+	w.pauseUntil = w.now().Add(d)
+	w.log.Warn("mail server unavailable: delivery paused", "tries", w.outages, "until", w.pauseUntil)
+	return w.pauseUntil
+}
+
+// serverUp ends a pause once a mail went out.
+func (w *Worker) serverUp() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.outages > 0 {
+		w.log.Info("mail server available again: delivery resumed", "tries", w.outages)
+	}
+	w.outages, w.pauseUntil = 0, time.Time{}
+}
+
+// postpone hands a claimed mail back untried, due when the pause ends.
+func (w *Worker) postpone(ctx context.Context, m tacit.Mail) error {
+	w.mu.Lock()
+	until := w.pauseUntil
+	w.mu.Unlock()
+	ctx, cancel := bookkeeping(ctx)
+	defer cancel()
+	if err := retry(ctx, func() error { return w.box.MailFailed(ctx, m.ID, until, "not tried: mail server unavailable") }); err != nil {
+		return fmt.Errorf("postpone mail %d: %w", m.ID, err)
+	}
+	return nil
+}
+
+// linkExpiry returns when the link in m stops working, if m has a link
+// whose lifetime it states.
+func (w *Worker) linkExpiry(m tacit.Mail) (time.Time, bool) {
+	if m.Data["link"] == "" || m.CreatedAt.IsZero() {
+		return time.Time{}, false
+	}
+	ttl, ok := parseExpires(m.Data["expires"])
+	if !ok {
+		return time.Time{}, false
+	}
+	return m.CreatedAt.Add(ttl), true
+}
+
+// parseExpires reads the "expires" of a mail's Data as the flows write
+// it: "1 minute", "30 minutes", "2 hours", "3 days".
+func parseExpires(s string) (time.Duration, bool) {
+	num, unit, ok := strings.Cut(s, " ")
+	n, err := strconv.Atoi(num)
+	if !ok || err != nil || n <= 0 {
+		return 0, false
+	}
+	d, ok := map[string]time.Duration{
+		"minute": time.Minute, "hour": time.Hour, "day": 24 * time.Hour,
+	}[strings.TrimSuffix(unit, "s")]
+	if !ok {
+		return 0, false
+	}
+	return time.Duration(n) * d, true
+}
+
+// stale drops a mail whose link expired before it could be delivered: it
+// is recorded as given up, its Data (the dead token) cleared, and logged.
+func (w *Worker) stale(ctx context.Context, m tacit.Mail, expired time.Time) error {
+	queued := w.now().Sub(m.CreatedAt).Round(time.Second)
+	w.log.Warn("mail dropped: its link expired before it could be delivered",
+		"id", m.ID, "kind", m.Kind, "to", MaskAddress(m.To), "queued", queued, "expired", expired)
+	ctx, cancel := bookkeeping(ctx)
+	defer cancel()
+	reason := "not sent: the link expired after " + queued.String() + " in the outbox"
+	if err := retry(ctx, func() error { return w.box.MailFailed(ctx, m.ID, time.Time{}, reason) }); err != nil {
+		return fmt.Errorf("drop mail %d: %w", m.ID, err)
+	}
+	return nil
 }
 
 func (w *Worker) sent(ctx context.Context, m tacit.Mail) error {

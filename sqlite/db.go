@@ -190,17 +190,29 @@ func (e *sqlEngine) Tx(q sqlstore.Querier, write bool) tacit.Tx {
 func inTx(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, s *stmts, fn func(sqlstore.Querier) error) error {
 	t, err := pool.BeginTx(ctx, opts)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return fmt.Errorf("begin: %w", classify(err))
 	}
 	// Rolls back on error or panic; after Commit it does nothing.
 	defer t.Rollback()
 	if err := fn(querier{db: t, tx: t, stmts: s}); err != nil {
-		return err
+		return classify(err)
 	}
 	if err := t.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return fmt.Errorf("commit: %w", classify(err))
 	}
 	return nil
+}
+
+// classify marks an error of a full disk (SQLITE_FULL) as
+// tacit.ErrStorageFull, so that it is answered as the passing condition
+// it is rather than as a fault. SQLite rolls back the transaction that
+// met it: nothing is half written.
+func classify(err error) error {
+	var e *sqlite.Error
+	if errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_FULL && !errors.Is(err, tacit.ErrStorageFull) {
+		return fmt.Errorf("%w: %w", tacit.ErrStorageFull, err)
+	}
+	return err
 }
 
 // querier runs statements on a pool or in a transaction, tx, using the

@@ -85,6 +85,10 @@ func respond(w http.ResponseWriter, r *http.Request, s sessions, o tacit.Outcome
 		err = fmt.Errorf("flow returned unknown outcome %q", o.Kind)
 	}
 	if err != nil {
+		if storageFull(w, r, s.log, err) {
+			encodeError(w, http.StatusServiceUnavailable, "unavailable", "")
+			return
+		}
 		logError(s.log, r, "flow failed", err)
 		encodeError(w, http.StatusInternalServerError, "internal_error", "")
 		return

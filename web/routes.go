@@ -34,7 +34,7 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 
 	// Health checks for load balancers and orchestrators.
 	mux.Handle("GET /healthz", handleHealth())
-	mux.Handle("GET /readyz", handleReady(cfg.Ready, cfg.Logger))
+	mux.Handle("GET /readyz", handleReady(cfg.Ready, cfg.storage, cfg.Logger))
 
 	// Forward auth for reverse proxies; any method (see handleAuthCheck).
 	mux.Handle("/auth/check", handleAuthCheck(svc, s))

@@ -56,6 +56,8 @@ type Config struct {
 	// header says. The client address keys the per-client throttling
 	// rules, so list only proxies that append to X-Forwarded-For.
 	TrustedProxies []netip.Prefix
+
+	storage *storageWatch // set by withDefaults; shared by copies
 }
 
 // DefaultConfig returns the settings the HTTP surface uses where Config
@@ -83,6 +85,9 @@ func (c Config) withDefaults() Config {
 		c.MaxBodyBytes = d.MaxBodyBytes
 	}
 	c.TrustedProxies = normalisePrefixes(c.TrustedProxies)
+	if c.storage == nil {
+		c.storage = &storageWatch{}
+	}
 	return c
 }
 
@@ -99,6 +104,7 @@ func NewServer(svc *flow.Service, cfg Config) http.Handler {
 	// Innermost first. limitBody is outermost so that it wraps the
 	// server's own ResponseWriter (see limitBody).
 	var h http.Handler = mux
+	h = withStorageWatch(h, cfg.storage)
 	h = crossOriginProtection(h, v)
 	h = securityHeaders(h, hstsFor(cfg.BaseURL))
 	h = withDevice(h, ck)
