@@ -85,6 +85,10 @@ func newProc(t *testing.T, env ...string) *proc {
 func (p *proc) start() time.Duration {
 	p.t.Helper()
 	began := time.Now()
+	// The restart is ready when it says so itself: the killed process's
+	// line is already in the log, and another process may hold the port.
+	listening := "tacit listening on " + p.URL + " "
+	before := strings.Count(p.log.String(), listening)
 	cmd := exec.Command(binary, "serve")
 	cmd.Env = p.env
 	cmd.Stdout, cmd.Stderr = p.log, p.log
@@ -100,7 +104,7 @@ func (p *proc) start() time.Duration {
 		if err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK && strings.Count(p.log.String(), listening) > before {
 				return time.Since(began)
 			}
 		}

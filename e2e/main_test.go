@@ -82,7 +82,9 @@ func startServer(t testing.TB, env ...string) *server {
 		if err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			// Another process may have taken the port this test let go:
+			// only our server's own line says the answer came from it.
+			if resp.StatusCode == http.StatusOK && strings.Contains(s.log.String(), "tacit listening on "+s.URL+" ") {
 				return s
 			}
 		}
