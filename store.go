@@ -68,6 +68,16 @@ type AccountStore interface {
 	// UpdateEmail sets an account's address. ErrConflict if another
 	// account has it.
 	UpdateEmail(ctx context.Context, accountID int64, email string) error
+	// SetDisabled sets whether an account is disabled; ErrNotFound if
+	// there is no such account.
+	SetDisabled(ctx context.Context, accountID int64, disabled bool) error
+	// DeleteAccount removes an account and everything tied to it: its
+	// sessions, reset and address-change links, second factors and
+	// second-step challenges, and every sign-up of its address, so that
+	// the address is left as if it never had an account. ErrNotFound if
+	// there is no such account. It is the one place an account is
+	// deleted: a table that holds an account's rows deletes them there.
+	DeleteAccount(ctx context.Context, accountID int64) error
 }
 
 // SignupStore keeps sign-ups waiting for their address to be confirmed.

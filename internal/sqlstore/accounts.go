@@ -72,3 +72,53 @@ func scanAccount(row Row) (tacit.Account, error) {
 	a.CreatedAt = FromMicros(created)
 	return a, nil
 }
+
+// SetDisabled sets whether an account is disabled; a missing account is
+// tacit.ErrNotFound.
+func (t *Tx) SetDisabled(ctx context.Context, accountID int64, disabled bool) error {
+	n, err := t.Q.Exec(ctx, `UPDATE accounts SET disabled = $1 WHERE id = $2`, disabled, accountID)
+	return oneRow(fmt.Sprintf("set disabled of account %d", accountID), n, err)
+}
+
+// accountRows are the statements that delete what an account holds, by
+// its ID, before the account itself goes. The schema's foreign keys would
+// cascade most of them, but deleting each explicitly keeps this list the
+// one record of what an account owns: a new table with an account_id
+// (passkeys, linked identities, activity) adds its statement here, and
+// storetest's DeleteAccount test checks that every table of the schema
+// is empty of the account afterwards.
+var accountRows = []string{
+	`DELETE FROM sessions WHERE account_id = $1`,
+	`DELETE FROM reset_tokens WHERE account_id = $1`,
+	`DELETE FROM email_changes WHERE account_id = $1`,
+	`DELETE FROM mfa_challenges WHERE account_id = $1`,
+	`DELETE FROM recovery_codes WHERE account_id = $1`,
+	`DELETE FROM totp WHERE account_id = $1`,
+}
+
+// DeleteAccount removes an account, every row tied to it (accountRows)
+// and every sign-up of its address, so that nothing stored tells that the
+// address ever had an account: signing up again starts afresh. A missing
+// account is tacit.ErrNotFound. The account's row is locked first, so a
+// flow acting on it at the same time either finishes before or finds
+// nothing.
+func (t *Tx) DeleteAccount(ctx context.Context, accountID int64) error {
+	what := fmt.Sprintf("delete account %d", accountID)
+	a, err := t.AccountByID(ctx, accountID)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	for _, q := range accountRows {
+		if _, err := t.Q.Exec(ctx, q, accountID); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+	}
+	// Pending sign-ups of the address (those made while the account
+	// existed are born expired, see flow's decoySignup) would otherwise
+	// outlive it.
+	if _, err := t.Q.Exec(ctx, `DELETE FROM signups WHERE email = $1`, a.Email); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	n, err := t.Q.Exec(ctx, `DELETE FROM accounts WHERE id = $1`, accountID)
+	return oneRow(what, n, err)
+}

@@ -192,11 +192,13 @@ func collect[T any](ctx context.Context, q Querier, scan func(Row) (T, error), q
 
 // Admin is what the maintenance commands read of a store beyond
 // tacit.Store: the address report `tacit migrate` prints, and the hash
-// samples that size serve's envelope. Every engine's DB has it through
-// Store; listing whole tables is Snapshot's.
+// samples that size serve's envelope, and the operator's directory of
+// accounts (`tacit users`). Every engine's DB has it through Store;
+// listing whole tables is Snapshot's.
 type Admin interface {
 	AddressReport(ctx context.Context) (upkeep.Report, error)
 	HashSamples(ctx context.Context) ([]string, error)
+	tacit.AccountDirectory
 }
 
 var _ Admin = (*Store)(nil)

@@ -67,13 +67,26 @@ func (s *Snapshot) Close() error { return s.close() }
 // Columns returns the database's tables, each with its columns, as its
 // schema lists them; the migration runner's table is left out.
 func (s *Snapshot) Columns(ctx context.Context) (map[string][]string, error) {
+	return columns(ctx, s.q, s.dialect)
+}
+
+// Columns returns the database's tables, each with its columns, as its
+// schema lists them; the migration runner's table is left out. The store
+// test suite checks with it that deleting an account leaves no row of it
+// in any table.
+func (s *Store) Columns(ctx context.Context) (map[string][]string, error) {
+	return columns(ctx, s.Engine.Reader(), s.Dialect)
+}
+
+// columns reads the schema's tables and columns through q.
+func columns(ctx context.Context, q Querier, d *Dialect) (map[string][]string, error) {
 	out := map[string][]string{}
-	_, err := collect(ctx, s.q, func(row Row) (struct{}, error) {
+	_, err := collect(ctx, q, func(row Row) (struct{}, error) {
 		var table, column string
 		err := row.Scan(&table, &column)
 		out[table] = append(out[table], column)
 		return struct{}{}, err
-	}, s.dialect.Columns)
+	}, d.Columns)
 	return out, err
 }
 
