@@ -45,7 +45,7 @@ func NewOperator(store tacit.Store, cfg Config) (*Operator, error) {
 func (o *Operator) address(raw string) (string, error) {
 	email, fe := checkEmail(raw)
 	if len(fe) > 0 {
-		return "", fmt.Errorf("%q: %w", raw, ErrBadAddress)
+		return "", fmt.Errorf("%q is %w", raw, ErrBadAddress)
 	}
 	return email, nil
 }
@@ -63,7 +63,7 @@ func (o *Operator) account(ctx context.Context, raw string, fn func(tx tacit.Tx,
 			a, err = tx.AccountByID(ctx, a.ID)
 		}
 		if errors.Is(err, tacit.ErrNotFound) {
-			return fmt.Errorf("%s: %w", email, ErrNoAccount)
+			return fmt.Errorf("%w for %s", ErrNoAccount, email)
 		}
 		if err != nil {
 			return err
@@ -135,7 +135,7 @@ func (o *Operator) EndSessions(ctx context.Context, email string) (n int, err er
 func (o *Operator) SendReset(ctx context.Context, email string) error {
 	return o.account(ctx, email, func(tx tacit.Tx, a tacit.Account) error {
 		if a.Disabled {
-			return fmt.Errorf("%s: %w", a.Email, ErrAccountDisabled)
+			return fmt.Errorf("%w: %s", ErrAccountDisabled, a.Email)
 		}
 		now := o.cfg.Now()
 		token, th := tacit.NewToken()
@@ -164,7 +164,7 @@ func (o *Operator) Invite(ctx context.Context, raw string) error {
 	err = o.store.Update(ctx, func(tx tacit.Tx) error {
 		_, err := tx.AccountByEmail(ctx, email)
 		if err == nil {
-			return fmt.Errorf("%s: %w", email, ErrHasAccount)
+			return fmt.Errorf("%s %w", email, ErrHasAccount)
 		}
 		if !errors.Is(err, tacit.ErrNotFound) {
 			return err

@@ -272,19 +272,40 @@ func Load(command string, args []string, getenv func(string) string) (Config, er
 // loadWith is Load for a command with flags of its own, which extra
 // defines on the flag set (nil for none).
 func loadWith(command string, args []string, getenv func(string) string, extra func(*flag.FlagSet)) (Config, error) {
+	c, _, err := loadArgs(command, args, getenv, extra, 0)
+	return c, err
+}
+
+// loadArgs is loadWith for a command that also takes up to maxArgs
+// arguments, before, after or between its flags; it returns them.
+func loadArgs(command string, args []string, getenv func(string) string, extra func(*flag.FlagSet), maxArgs int) (Config, []string, error) {
 	fs, configPath := newFlagSet(command)
 	if extra != nil {
 		extra(fs)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return Config{}, err
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return Config{}, nil, err
+			}
+			return Config{}, nil, usageError{err.Error()}
 		}
-		return Config{}, usageError{err.Error()}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional, args = append(positional, fs.Arg(0)), fs.Args()[1:]
 	}
-	if fs.NArg() > 0 {
-		return Config{}, usageError{fmt.Sprintf("%s: unexpected argument %q", command, fs.Arg(0))}
+	if len(positional) > maxArgs {
+		return Config{}, nil, usageError{fmt.Sprintf("%s: unexpected argument %q", command, positional[maxArgs])}
 	}
+	c, err := loadConfig(fs, configPath, getenv)
+	return c, positional, err
+}
+
+// loadConfig builds the configuration from the defaults, the file, the
+// environment and the flags parsed into fs.
+func loadConfig(fs *flag.FlagSet, configPath *string, getenv func(string) string) (Config, error) {
 
 	c, err := defaultConfig()
 	if err != nil {
