@@ -180,6 +180,14 @@ func mailCases() []mailCase {
 			reason:  reasonAccount,
 		},
 		{
+			kind:    tacit.MailAccountDeleted,
+			data:    map[string]string{"register": testBase + "register"},
+			links:   []string{"register"},
+			subject: "Your Acme Health account was deleted",
+			phrases: []string{"was deleted, with everything", "signed out\neverywhere", "sign up again"},
+			reason:  "You received this because this was the address of your Acme Health account.",
+		},
+		{
 			kind:    tacit.MailMFALocked,
 			data:    map[string]string{"reset": forgot, "until": "2026-11-23 18:30 UTC"},
 			links:   []string{"reset"},
@@ -486,6 +494,7 @@ var renderedKinds = []tacit.MailKind{
 	tacit.MailMFADisabled,
 	tacit.MailMFALocked,
 	tacit.MailRecoveryCodesRenewed,
+	tacit.MailAccountDeleted,
 }
 
 func TestEveryKindHasTemplates(t *testing.T) {
