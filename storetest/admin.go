@@ -87,7 +87,17 @@ func testDeleteAccount(t *testing.T, e engine) {
 		wantErr(t, "AccountByEmail(deleted)", err, tacit.ErrNotFound)
 		return nil
 	})
-	createAccount(t, s, ada.Email)
+	again := createAccount(t, s, ada.Email)
+	if again.ID <= ada.ID {
+		t.Errorf("the address's new account has ID %d, not above the deleted one's %d", again.ID, ada.ID)
+	}
+	// The newest account deleted: its ID is not handed on either, an
+	// application may key its own data by it.
+	newest := createAccount(t, s, "newest@example.com")
+	update(t, s, func(tx tacit.Tx) error { return tx.DeleteAccount(ctx, newest.ID) })
+	if next := createAccount(t, s, "next@example.com"); next.ID <= newest.ID {
+		t.Errorf("a new account got ID %d after the newest account, %d, was deleted", next.ID, newest.ID)
+	}
 }
 
 func testSetDisabled(t *testing.T, s tacit.Store) {

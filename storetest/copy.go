@@ -139,6 +139,14 @@ func fillEveryTable(t *testing.T, s tacit.Store) {
 			ids = append(ids, a.ID)
 		}
 		ada, bob := ids[0], ids[1]
+		// A deleted account, which leaves its ID behind (account_ids).
+		gone := tacit.Account{Email: "gone@example.com", PasswordHash: "h", CreatedAt: base}
+		if err := tx.CreateAccount(ctx, &gone); err != nil {
+			return err
+		}
+		if err := tx.DeleteAccount(ctx, gone.ID); err != nil {
+			return err
+		}
 		steps := []error{
 			tx.SaveTOTP(ctx, tacit.TOTP{AccountID: ada, Secret: "ada secret", Enabled: true, LastStep: 7, CreatedAt: base, Failures: 2}),
 			tx.SaveTOTP(ctx, tacit.TOTP{AccountID: bob, Secret: "bob secret", CreatedAt: base}),

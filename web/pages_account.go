@@ -53,6 +53,7 @@ type accountPage struct {
 	MFAEnableForm  form
 	MFADisableForm form
 	RenewForm      form // new recovery codes, with the password
+	DeleteForm     form // delete the account, with the password
 
 	Sessions     []sessionRow
 	OtherDevices bool // a session other than this one is live
@@ -95,6 +96,7 @@ func newAccountPage(ctx context.Context, svc *flow.Service, id flow.Identity, is
 		},
 		MFADisableForm: form{IDPrefix: "mfaoff-", Order: []string{"password"}, Wording: disableMFAWording},
 		RenewForm:      form{IDPrefix: "renew-", Order: []string{"password"}, Wording: disableMFAWording},
+		DeleteForm:     form{IDPrefix: "del-", Order: []string{"password"}, Wording: disableMFAWording},
 	}
 	for _, si := range list {
 		p.Sessions = append(p.Sessions, sessionRow{

@@ -31,6 +31,8 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("POST /api/mfa/totp/enable", handleAPITOTPEnable(svc, s))
 	mux.Handle("POST /api/mfa/totp/disable", handleAPITOTPDisable(svc, s))
 	mux.Handle("POST /api/mfa/recovery-codes", handleAPIRenewRecoveryCodes(svc, s))
+	mux.Handle("POST /api/account/delete", handleAPIDeleteAccount(svc, s))
+	mux.Handle("GET /api/account/data", handleAccountData(svc, s, false))
 
 	// Health checks for load balancers and orchestrators.
 	mux.Handle("GET /healthz", handleHealth())
@@ -76,6 +78,9 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("POST /account/mfa/enable", handleTOTPEnableForm(svc, v))
 	mux.Handle("POST /account/mfa/disable", handleTOTPDisableForm(svc, v))
 	mux.Handle("POST /account/mfa/recovery-codes", handleRenewRecoveryCodesForm(svc, v))
+	mux.Handle("GET /account/data", handleAccountData(svc, s, true))
+	mux.Handle("POST /account/delete", handleDeleteAccountForm(svc, s, v))
+	mux.Handle("GET /account/deleted", handleAccountDeleted(v))
 	mux.Handle("GET /static/style.css", handleStyle())
 	mux.Handle("GET /static/tacit.js", handleScript())
 

@@ -30,6 +30,7 @@ func TestEveryTemplateRenders(t *testing.T) {
 		MFA:      flow.MFAStatus{Pending: &flow.TOTPSetup{Secret: "S", URI: "otpauth://totp/x"}},
 		Sessions: []sessionRow{{ID: 1, Current: true}, {ID: 2}}, OtherDevices: true}
 	failed(&account.MFAEnableForm)
+	failed(&account.DeleteForm)
 	pages := []pageData{
 		&frame{page: "home", SignedInAs: "a@example.com"}, register, resend, forgot, login, mfa,
 		newCompletePage(h.svc, "tok"), newVerifyPage("tok", "a@example.com"), newResetPage(h.svc, "tok"),
@@ -37,7 +38,7 @@ func TestEveryTemplateRenders(t *testing.T) {
 		&recoveryCodesPage{frame: frame{page: "recovery_codes"}, RecoveryCodes: []string{"c1", "c2"}},
 		&devMailPage{frame: frame{page: "devmail"}, Mails: []devMail{{To: "a@example.com", Parts: splitLinks("see https://x/")}}},
 	}
-	for _, name := range []string{"sent", "forgot_sent", "reset_done", "reset_expired", "signup_expired", "email_done", "logout", "error"} {
+	for _, name := range []string{"sent", "forgot_sent", "reset_done", "reset_expired", "signup_expired", "email_done", "logout", "error", "account_deleted"} {
 		pages = append(pages, plain(name, name)())
 	}
 	seen := map[string]bool{}

@@ -35,10 +35,13 @@ func (t *Tx) AccountByID(ctx context.Context, id int64) (tacit.Account, error) {
 // CreateAccount inserts a and sets a.ID; a second account for the same
 // address is tacit.ErrConflict.
 func (t *Tx) CreateAccount(ctx context.Context, a *tacit.Account) error {
-	err := t.Q.QueryRow(ctx,
-		`INSERT INTO accounts (email, password_hash, created_at, disabled)
-		 VALUES ($1, $2, $3, $4) RETURNING id`,
-		a.Email, a.PasswordHash, Micros(a.CreatedAt), a.Disabled).Scan(&a.ID)
+	query := `INSERT INTO accounts (email, password_hash, created_at, disabled)
+		 VALUES ($1, $2, $3, $4) RETURNING id`
+	if t.Dialect.NewAccountID != "" {
+		query = `INSERT INTO accounts (id, email, password_hash, created_at, disabled)
+		 VALUES (` + t.Dialect.NewAccountID + `, $1, $2, $3, $4) RETURNING id`
+	}
+	err := t.Q.QueryRow(ctx, query, a.Email, a.PasswordHash, Micros(a.CreatedAt), a.Disabled).Scan(&a.ID)
 	return t.created("create account", err)
 }
 
@@ -118,6 +121,15 @@ func (t *Tx) DeleteAccount(ctx context.Context, accountID int64) error {
 	// outlive it.
 	if _, err := t.Q.Exec(ctx, `DELETE FROM signups WHERE email = $1`, a.Email); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
+	}
+	// No later account may have this ID (see the account_ids table).
+	for _, q := range []string{
+		`DELETE FROM account_ids WHERE highest_deleted < $1`,
+		`INSERT INTO account_ids (highest_deleted) SELECT CAST($1 AS BIGINT) WHERE NOT EXISTS (SELECT 1 FROM account_ids)`,
+	} {
+		if _, err := t.Q.Exec(ctx, q, accountID); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
 	}
 	n, err := t.Q.Exec(ctx, `DELETE FROM accounts WHERE id = $1`, accountID)
 	return oneRow(what, n, err)

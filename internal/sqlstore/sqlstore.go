@@ -75,6 +75,11 @@ type Dialect struct {
 	// rows to change, passing over those another transaction holds.
 	// Both are empty where one writer runs at a time.
 	Lock, SkipLocked string
+	// NewAccountID is an SQL expression for a new account's ID, or
+	// empty to let the engine's identity column choose. An engine whose
+	// own choice could give a deleted account's ID to a new one sets it
+	// (see the account_ids table).
+	NewAccountID string
 	// Columns lists every table and its columns, in the engine's own
 	// catalogue, leaving out the migration runner's table: two columns,
 	// table and column, in table and then column order.

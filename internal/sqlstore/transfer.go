@@ -42,6 +42,7 @@ var DroppedTables = []DroppedTable{
 	{"secrets", "the throttle counters' key; the target makes its own"},
 	{"outbox", "mail, sent or queued"},
 	{"dev_mailbox", "mail captured by the dev mail driver"},
+	{"account_ids", "the highest ID of a deleted account; the copy numbers accounts afresh"},
 }
 
 // Snapshot is one read-only transaction over a whole database, for the
