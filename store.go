@@ -36,6 +36,8 @@ type Store interface {
 	// not held by a worker at now. Owner notices are never dropped, so
 	// more than max rows may remain.
 	TrimOutbox(ctx context.Context, now time.Time, max int) (OutboxTrim, error)
+	// PurgeActivity deletes the activity events from before before.
+	PurgeActivity(ctx context.Context, before time.Time) error
 	// Secret returns the named server secret, creating 32 random bytes
 	// the first time. Every instance on one database shares it.
 	Secret(ctx context.Context, name string) ([]byte, error)
@@ -54,6 +56,7 @@ type Tx interface {
 	MFAStore
 	CounterStore
 	MailQueue
+	ActivityStore
 }
 
 // AccountStore reads and changes accounts.
@@ -182,6 +185,14 @@ type MFAStore interface {
 	FailMFAChallenge(ctx context.Context, id int64) (int, error)
 	// DeleteMFAChallenges removes every challenge of an account.
 	DeleteMFAChallenges(ctx context.Context, accountID int64) error
+}
+
+// ActivityStore keeps each account's activity, an append-only log.
+type ActivityStore interface {
+	// AddEvent appends e and sets e.ID.
+	AddEvent(ctx context.Context, e *Event) error
+	// Events lists up to limit of an account's events, newest first.
+	Events(ctx context.Context, accountID int64, limit int) ([]Event, error)
 }
 
 // CounterStore keeps the throttling counters.

@@ -67,7 +67,7 @@ func testDeleteAccount(t *testing.T, e engine) {
 		return out
 	}
 	before := held(ada)
-	for _, table := range []string{"accounts", "sessions", "totp", "recovery_codes", "reset_tokens", "email_changes", "mfa_challenges", "signups"} {
+	for _, table := range []string{"accounts", "sessions", "totp", "recovery_codes", "reset_tokens", "email_changes", "mfa_challenges", "signups", "events"} {
 		if before[table] == 0 {
 			t.Errorf("the fixture gives %s no row of the account: the test proves nothing for it", table)
 		}
@@ -182,4 +182,50 @@ func testAccountDirectory(t *testing.T, s tacit.Store) {
 	equal(t, "contains nothing matching", list(tacit.AccountQuery{Contains: "zzz"}), []string(nil))
 	equal(t, "page 1", list(tacit.AccountQuery{Limit: 2}), []string{"ada@example.com/active", "bob@example.org/disabled"})
 	equal(t, "page 2", list(tacit.AccountQuery{Limit: 2, After: ids[1]}), []string{"a_d%a@example.com/active", "carl@example.com/active"})
+}
+
+// testActivity appends events, lists them newest first and limited, and
+// purges the old ones.
+func testActivity(t *testing.T, s tacit.Store) {
+	ctx := context.Background()
+	a := createAccount(t, s, "ada@example.com")
+	b := createAccount(t, s, "bob@example.com")
+	want := []tacit.Event{
+		{AccountID: a.ID, Kind: tacit.EventSignedIn, At: base, IP: "192.0.2.1", UserAgent: "Firefox", Count: 4},
+		{AccountID: a.ID, Kind: tacit.EventPasswordChanged, At: base.Add(time.Minute)},
+		{AccountID: a.ID, Kind: tacit.EventMFAEnabled, At: base.Add(2 * time.Minute), IP: "2001:db8::1"},
+	}
+	update(t, s, func(tx tacit.Tx) error {
+		for i := range want {
+			if err := tx.AddEvent(ctx, &want[i]); err != nil {
+				return err
+			}
+		}
+		return tx.AddEvent(ctx, &tacit.Event{AccountID: b.ID, Kind: tacit.EventSignedIn, At: base})
+	})
+	list := func(limit int) []tacit.Event {
+		var out []tacit.Event
+		view(t, s, func(tx tacit.Tx) error {
+			got, err := tx.Events(ctx, a.ID, limit)
+			for _, e := range got {
+				e.At = e.At.UTC()
+				out = append(out, e)
+			}
+			return err
+		})
+		return out
+	}
+	equal(t, "Events", list(10), []tacit.Event{want[2], want[1], want[0]})
+	equal(t, "Events limited", list(2), []tacit.Event{want[2], want[1]})
+	if err := s.PurgeActivity(ctx, base.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "Events after purge", list(10), []tacit.Event{want[2], want[1]})
+	view(t, s, func(tx tacit.Tx) error {
+		got, err := tx.Events(ctx, b.ID, 10)
+		if err == nil && len(got) != 0 {
+			t.Errorf("bob's old event outlived the purge: %+v", got)
+		}
+		return err
+	})
 }

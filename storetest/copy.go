@@ -160,6 +160,8 @@ func fillEveryTable(t *testing.T, s tacit.Store) {
 			tx.CreateEmailChange(ctx, &tacit.EmailChange{AccountID: ada, NewEmail: "ada2@example.com", TokenHash: hash(32), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}),
 			tx.CreateMFAChallenge(ctx, &tacit.MFAChallenge{AccountID: ada, TokenHash: hash(33), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}),
 			tx.EnqueueMail(ctx, &tacit.Mail{Kind: tacit.MailVerify, To: "new@example.com", CreatedAt: now}),
+			tx.AddEvent(ctx, &tacit.Event{AccountID: ada, Kind: tacit.EventSignedIn, At: base, IP: "192.0.2.1", UserAgent: "ua", Count: 3}),
+			tx.AddEvent(ctx, &tacit.Event{AccountID: bob, Kind: tacit.EventPasswordChanged, At: base.Add(time.Second)}),
 		}
 		_, err := tx.HitCounter(ctx, []byte("counter"), now, time.Hour)
 		for _, e := range append(steps, err) {
@@ -184,6 +186,7 @@ type copiedState struct {
 	TOTP     tacit.TOTP
 	Codes    []bool // which of fillEveryTable's codes it holds
 	Sessions []tacit.Session
+	Events   []tacit.Event
 }
 
 // accountState reads the copiedState of email's account.
@@ -210,6 +213,14 @@ func accountState(t *testing.T, s tacit.Store, email string) copiedState {
 			se = utcSession(se)
 			se.ID, se.AccountID = 0, 0
 			st.Sessions = append(st.Sessions, se)
+		}
+		if err != nil {
+			return err
+		}
+		events, err := tx.Events(ctx, a.ID, 100)
+		for _, e := range events {
+			e.ID, e.AccountID, e.At = 0, 0, e.At.UTC()
+			st.Events = append(st.Events, e)
 		}
 		if err != nil {
 			return err

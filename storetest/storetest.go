@@ -205,6 +205,7 @@ func Run[S Migrator](t *testing.T, e Engine[S]) {
 		{"DeleteAccount", testDeleteAccount},
 		{"SetDisabled", one(testSetDisabled)},
 		{"AccountDirectory", one(testAccountDirectory)},
+		{"Activity", one(testActivity)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, e) })

@@ -97,6 +97,7 @@ var accountRows = []string{
 	`DELETE FROM mfa_challenges WHERE account_id = $1`,
 	`DELETE FROM recovery_codes WHERE account_id = $1`,
 	`DELETE FROM totp WHERE account_id = $1`,
+	`DELETE FROM events WHERE account_id = $1`,
 }
 
 // DeleteAccount removes an account, every row tied to it (accountRows)

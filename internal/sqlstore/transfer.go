@@ -12,13 +12,14 @@ import (
 
 // CopiedTables are the tables Copy carries over, with their columns: each
 // account and everything that decides how it signs in (its authenticator,
-// the last step used, its recovery codes), and its sessions. IDs change;
+// the last step used, its recovery codes), its activity, and its sessions. IDs change;
 // every row follows its account to the new one.
 var CopiedTables = map[string][]string{
 	"accounts":       {"id", "email", "password_hash", "created_at", "disabled"},
 	"totp":           {"account_id", "secret", "enabled", "last_step", "created_at", "failures"},
 	"recovery_codes": {"account_id", "code_hash"},
 	"sessions":       {"id", "account_id", "token_hash", "created_at", "last_seen_at", "expires_at", "user_agent", "ip"},
+	"events":         {"id", "account_id", "kind", "at", "ip", "user_agent", "count"},
 }
 
 // DroppedTable is a table Copy leaves behind on purpose, and what that
@@ -138,6 +139,7 @@ type accountBatch struct {
 	accounts []tacit.Account
 	totp     []tacit.TOTP
 	codes    map[int64][][]byte
+	events   []tacit.Event
 }
 
 // readAccounts reads the batch of up to limit accounts whose IDs follow
@@ -182,6 +184,11 @@ func (s *Snapshot) readAccounts(ctx context.Context, after int64, limit int) (ac
 		return struct{}{}, nil
 	}, `SELECT account_id, code_hash FROM recovery_codes
 		WHERE account_id BETWEEN $1 AND $2 ORDER BY account_id, code_hash`, first, last)
+	if err != nil {
+		return b, err
+	}
+	b.events, err = collect(ctx, s.q, scanEvent, `SELECT `+eventColumns+` FROM events
+		WHERE account_id BETWEEN $1 AND $2 ORDER BY id`, first, last)
 	return b, err
 }
 
@@ -202,9 +209,9 @@ type CopyOptions struct {
 }
 
 // Copied is what Copy copied: accounts, authenticators (and how many of
-// them on), recovery codes and sessions.
+// them on), recovery codes, sessions and activity events.
 type Copied struct {
-	Accounts, TOTP, TOTPOn, Codes, Sessions int
+	Accounts, TOTP, TOTPOn, Codes, Sessions, Events int
 }
 
 // Copy copies every account of src, keeping its address, password hash,
@@ -315,6 +322,16 @@ func (c *copier) writeAccounts(ctx context.Context, b accountBatch) error {
 		if codes != 0 {
 			return errors.New("recovery codes of accounts that are not in the source")
 		}
+		for _, e := range b.events {
+			id, ok := newIDs[e.AccountID]
+			if !ok {
+				return fmt.Errorf("event of account %d, which is not in the source", e.AccountID)
+			}
+			e.ID, e.AccountID = 0, id
+			if err := tx.AddEvent(ctx, &e); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -333,6 +350,7 @@ func (c *copier) writeAccounts(ctx context.Context, b accountBatch) error {
 	for _, hs := range b.codes {
 		c.n.Codes += len(hs)
 	}
+	c.n.Events += len(b.events)
 	return nil
 }
 

@@ -11,3 +11,21 @@
 CREATE TABLE account_ids (
     highest_deleted INTEGER NOT NULL
 );
+
+-- Each account's activity: an append-only log of what happened on it
+-- (signed in, password or address changed, two-step sign-in turned on or
+-- off, sessions ended, operator actions), shown to the owner and to
+-- operators. Housekeeping purges events older than the retention period;
+-- deleting the account deletes its events.
+CREATE TABLE events (
+    id         INTEGER PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    kind       TEXT    NOT NULL,
+    at         INTEGER NOT NULL,
+    ip         TEXT    NOT NULL DEFAULT '',
+    user_agent TEXT    NOT NULL DEFAULT '',
+    count      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX events_account_id ON events (account_id, at);
+-- Purge deletes by time.
+CREATE INDEX events_at ON events (at);
