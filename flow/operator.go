@@ -87,6 +87,9 @@ func (o *Operator) Disable(ctx context.Context, email string) (changed bool, err
 		if err := tx.SetDisabled(ctx, a.ID, true); err != nil {
 			return err
 		}
+		if err := o.record(ctx, tx, a.ID, tacit.EventDisabled, changed); err != nil {
+			return err
+		}
 		return endEverything(ctx, tx, a.ID)
 	})
 	return changed, err
@@ -97,7 +100,10 @@ func (o *Operator) Disable(ctx context.Context, email string) (changed bool, err
 func (o *Operator) Enable(ctx context.Context, email string) (changed bool, err error) {
 	err = o.account(ctx, email, func(tx tacit.Tx, a tacit.Account) error {
 		changed = a.Disabled
-		return tx.SetDisabled(ctx, a.ID, false)
+		if err := tx.SetDisabled(ctx, a.ID, false); err != nil {
+			return err
+		}
+		return o.record(ctx, tx, a.ID, tacit.EventEnabled, changed)
 	})
 	return changed, err
 }
@@ -124,6 +130,9 @@ func (o *Operator) EndSessions(ctx context.Context, email string) (n int, err er
 		if err := tx.DeleteSessions(ctx, a.ID, 0); err != nil {
 			return err
 		}
+		if err := o.record(ctx, tx, a.ID, tacit.EventSessionsEndedByOperator, true); err != nil {
+			return err
+		}
 		return tx.DeleteMFAChallenges(ctx, a.ID)
 	})
 	return n, err
@@ -144,6 +153,9 @@ func (o *Operator) SendReset(ctx context.Context, email string) error {
 			CreatedAt: now, ExpiresAt: now.Add(o.cfg.ResetTTL),
 		}
 		if err := tx.CreateResetToken(ctx, &r); err != nil {
+			return err
+		}
+		if err := o.record(ctx, tx, a.ID, tacit.EventResetSent, true); err != nil {
 			return err
 		}
 		return tx.EnqueueMail(ctx, &tacit.Mail{Kind: tacit.MailResetPassword, To: a.Email, CreatedAt: now, Data: map[string]string{
@@ -198,4 +210,13 @@ func endEverything(ctx context.Context, tx tacit.Tx, accountID int64) error {
 		}
 	}
 	return nil
+}
+
+// record appends an operator's action to the account's activity, if it
+// changed anything.
+func (o *Operator) record(ctx context.Context, tx tacit.Tx, accountID int64, kind tacit.EventKind, changed bool) error {
+	if !changed {
+		return nil
+	}
+	return addEvent(ctx, tx, tacit.Event{AccountID: accountID, Kind: kind, At: o.cfg.Now()})
 }

@@ -59,6 +59,18 @@ type OwnerData struct {
 	Account    OwnerAccount   `json:"account"`
 	TwoStep    OwnerTwoStep   `json:"two_step_sign_in"`
 	Sessions   []OwnerSession `json:"sessions"`
+	Activity   []OwnerEvent   `json:"activity"`
+}
+
+// OwnerEvent is one event of the account's activity.
+type OwnerEvent struct {
+	Kind      tacit.EventKind `json:"kind"`
+	At        time.Time       `json:"at"`
+	IP        string          `json:"ip,omitempty"`
+	UserAgent string          `json:"user_agent,omitempty"`
+	// FailedBefore is, for a sign-in, how many failed sign-ins of the
+	// address came just before it.
+	FailedBefore int `json:"failed_before,omitempty"`
 }
 
 // OwnerAccount is the account itself.
@@ -85,10 +97,14 @@ type OwnerSession struct {
 	Current    bool      `json:"current"`
 }
 
+// maxExportedEvents bounds the activity in a download; retention bounds
+// it too.
+const maxExportedEvents = 10_000
+
 // ExportData returns what tacit keeps about the signed-in account.
 func (s *Service) ExportData(ctx context.Context, id Identity) (OwnerData, error) {
 	now := s.cfg.Now()
-	out := OwnerData{ExportedAt: now.UTC(), Sessions: []OwnerSession{}}
+	out := OwnerData{ExportedAt: now.UTC(), Sessions: []OwnerSession{}, Activity: []OwnerEvent{}}
 	err := s.store.View(ctx, func(tx tacit.Tx) error {
 		a, err := tx.AccountByID(ctx, id.Account.ID)
 		if err != nil {
@@ -104,6 +120,13 @@ func (s *Service) ExportData(ctx context.Context, id Identity) (OwnerData, error
 			}
 		case err != nil && !errors.Is(err, tacit.ErrNotFound):
 			return err
+		}
+		events, err := tx.Events(ctx, a.ID, maxExportedEvents)
+		if err != nil {
+			return err
+		}
+		for _, e := range events {
+			out.Activity = append(out.Activity, OwnerEvent{Kind: e.Kind, At: e.At.UTC(), IP: e.IP, UserAgent: e.UserAgent, FailedBefore: e.Count})
 		}
 		sessions, err := tx.SessionsByAccount(ctx, a.ID)
 		if err != nil {
