@@ -57,6 +57,8 @@ type accountPage struct {
 
 	Sessions     []sessionRow
 	OtherDevices bool // a session other than this one is live
+
+	Activity []activityRow // the newest events, newest first
 }
 
 // SetupLink is the otpauth:// link of a TOTP set-up in progress, for the
@@ -80,6 +82,10 @@ func newAccountPage(ctx context.Context, svc *flow.Service, id flow.Identity, is
 	if err != nil {
 		return nil, fmt.Errorf("account page: %w", err)
 	}
+	events, err := svc.Activity(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("account page: %w", err)
+	}
 	p := &accountPage{
 		frame: frame{page: "account", Title: "Your account", SignedInAs: id.Account.Email},
 		Since: id.Account.CreatedAt.UTC().Format("2 January 2006"),
@@ -96,6 +102,7 @@ func newAccountPage(ctx context.Context, svc *flow.Service, id flow.Identity, is
 		},
 		MFADisableForm: form{IDPrefix: "mfaoff-", Order: []string{"password"}, Wording: disableMFAWording},
 		RenewForm:      form{IDPrefix: "renew-", Order: []string{"password"}, Wording: disableMFAWording},
+		Activity:       activityRows(events),
 		DeleteForm:     form{IDPrefix: "del-", Order: []string{"password"}, Wording: disableMFAWording},
 	}
 	for _, si := range list {

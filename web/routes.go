@@ -33,6 +33,8 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("POST /api/mfa/recovery-codes", handleAPIRenewRecoveryCodes(svc, s))
 	mux.Handle("POST /api/account/delete", handleAPIDeleteAccount(svc, s))
 	mux.Handle("GET /api/account/data", handleAccountData(svc, s, false))
+	mux.Handle("GET /api/account/activity", handleAPIActivity(svc, s))
+	mux.Handle("POST /api/account/not-me", handleAPINotMe(svc, s))
 
 	// Health checks for load balancers and orchestrators.
 	mux.Handle("GET /healthz", handleHealth())
@@ -81,6 +83,8 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("GET /account/data", handleAccountData(svc, s, true))
 	mux.Handle("POST /account/delete", handleDeleteAccountForm(svc, s, v))
 	mux.Handle("GET /account/deleted", handleAccountDeleted(v))
+	mux.Handle("POST /account/not-me", handleNotMeForm(svc, s, v))
+	mux.Handle("GET /account/secured", handleAccountSecured(v))
 	mux.Handle("GET /static/style.css", handleStyle())
 	mux.Handle("GET /static/tacit.js", handleScript())
 

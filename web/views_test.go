@@ -28,7 +28,8 @@ func TestEveryTemplateRenders(t *testing.T) {
 	failed(&mfa.Form)
 	account := &accountPage{frame: frame{page: "account"},
 		MFA:      flow.MFAStatus{Pending: &flow.TOTPSetup{Secret: "S", URI: "otpauth://totp/x"}},
-		Sessions: []sessionRow{{ID: 1, Current: true}, {ID: 2}}, OtherDevices: true}
+		Sessions: []sessionRow{{ID: 1, Current: true}, {ID: 2}}, OtherDevices: true,
+		Activity: []activityRow{{What: "Signed in", When: "now", Device: "Firefox", IP: "192.0.2.1"}}}
 	failed(&account.MFAEnableForm)
 	failed(&account.DeleteForm)
 	pages := []pageData{
@@ -38,7 +39,7 @@ func TestEveryTemplateRenders(t *testing.T) {
 		&recoveryCodesPage{frame: frame{page: "recovery_codes"}, RecoveryCodes: []string{"c1", "c2"}},
 		&devMailPage{frame: frame{page: "devmail"}, Mails: []devMail{{To: "a@example.com", Parts: splitLinks("see https://x/")}}},
 	}
-	for _, name := range []string{"sent", "forgot_sent", "reset_done", "reset_expired", "signup_expired", "email_done", "logout", "error", "account_deleted"} {
+	for _, name := range []string{"sent", "forgot_sent", "reset_done", "reset_expired", "signup_expired", "email_done", "logout", "error", "account_deleted", "account_secured"} {
 		pages = append(pages, plain(name, name)())
 	}
 	seen := map[string]bool{}
