@@ -60,4 +60,7 @@ type AccountInfo struct {
 	// LastSessionAt is when the newest of those sessions started (zero:
 	// none).
 	LastSessionAt time.Time `json:"last_session_at,omitzero"`
+	// LastSignInAt is the newest sign-in in the account's activity
+	// (zero: none kept).
+	LastSignInAt time.Time `json:"last_sign_in_at,omitzero"`
 }

@@ -140,6 +140,9 @@ func testAccountDirectory(t *testing.T, s tacit.Store) {
 			tx.CreateSession(ctx, &tacit.Session{AccountID: ids[0], TokenHash: hash(4), CreatedAt: base.Add(time.Minute), LastSeenAt: base, ExpiresAt: now.Add(time.Hour)}),
 			// Past its absolute expiry: not counted.
 			tx.CreateSession(ctx, &tacit.Session{AccountID: ids[0], TokenHash: hash(5), CreatedAt: base.Add(time.Hour), LastSeenAt: base, ExpiresAt: now}),
+			tx.AddEvent(ctx, &tacit.Event{AccountID: ids[0], Kind: tacit.EventSignedIn, At: base.Add(time.Second)}),
+			tx.AddEvent(ctx, &tacit.Event{AccountID: ids[0], Kind: tacit.EventSignedIn, At: base.Add(2 * time.Second)}),
+			tx.AddEvent(ctx, &tacit.Event{AccountID: ids[0], Kind: tacit.EventPasswordChanged, At: base.Add(3 * time.Second)}),
 		}
 		for _, err := range steps {
 			if err != nil {
@@ -152,9 +155,9 @@ func testAccountDirectory(t *testing.T, s tacit.Store) {
 	if err != nil {
 		t.Fatalf("AccountInfo: %v", err)
 	}
-	info.CreatedAt, info.LastSessionAt = info.CreatedAt.UTC(), info.LastSessionAt.UTC()
+	info.CreatedAt, info.LastSessionAt, info.LastSignInAt = info.CreatedAt.UTC(), info.LastSessionAt.UTC(), info.LastSignInAt.UTC()
 	equal(t, "AccountInfo", info, tacit.AccountInfo{ID: ids[0], Email: "ada@example.com", State: tacit.AccountActive,
-		CreatedAt: base, MFA: true, RecoveryCodes: 2, Sessions: 2, LastSessionAt: base.Add(time.Minute)})
+		CreatedAt: base, MFA: true, RecoveryCodes: 2, Sessions: 2, LastSessionAt: base.Add(time.Minute), LastSignInAt: base.Add(2 * time.Second)})
 	_, err = dir.AccountInfo(ctx, "nobody@example.com", now)
 	wantErr(t, "AccountInfo(missing)", err, tacit.ErrNotFound)
 

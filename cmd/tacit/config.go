@@ -45,7 +45,7 @@ type Config struct {
 	// here counts beyond the envelope. httpConfig sets the rest
 	// (SecureCookies and Logger here are the methods).
 	httpSettings
-	// Upkeep holds ThrottleMaxKeys and OutboxMaxRows.
+	// Upkeep holds ThrottleMaxKeys, OutboxMaxRows and ActivityKeep.
 	web.Upkeep
 
 	Addr    string // listen address, host:port

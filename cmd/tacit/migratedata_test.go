@@ -174,6 +174,9 @@ func fillSource(t *testing.T, dbURL string, fillers int) sourceFixture {
 		if err := tx.SetRecoveryCodes(ctx, alice.ID, aliceCodes); err != nil {
 			return err
 		}
+		if err := tx.AddEvent(ctx, &tacit.Event{AccountID: alice.ID, Kind: tacit.EventSignedIn, At: at[0], IP: "192.0.2.1", Count: 2}); err != nil {
+			return err
+		}
 		_, r1 := tacit.NewToken()
 		_, r2 := tacit.NewToken()
 		_, r3 := tacit.NewToken()

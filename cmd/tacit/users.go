@@ -206,10 +206,22 @@ func (u *users) run(ctx context.Context, sub, email string, o usersOptions, w io
 		if err != nil {
 			return err
 		}
-		if o.json {
-			return writeJSON(w, info)
+		var events []tacit.Event
+		err = u.db.View(ctx, func(tx tacit.Tx) error {
+			var err error
+			events, err = tx.Events(ctx, info.ID, showEvents)
+			return err
+		})
+		if err != nil {
+			return err
 		}
-		return writeInfo(w, info)
+		if o.json {
+			return writeJSON(w, struct {
+				tacit.AccountInfo
+				Activity []eventJSON `json:"activity"`
+			}{info, eventsJSON(events)})
+		}
+		return writeInfo(w, info, events)
 	case "disable", "enable":
 		act := u.op.Disable
 		if sub == "enable" {
@@ -297,8 +309,28 @@ func (u *users) list(ctx context.Context, o usersOptions, w io.Writer) error {
 	return err
 }
 
-// writeInfo prints one account for a person.
-func writeInfo(w io.Writer, i tacit.AccountInfo) error {
+// showEvents is how many of an account's newest events show prints.
+const showEvents = 20
+
+// eventJSON is one event as show --json prints it.
+type eventJSON struct {
+	Kind         tacit.EventKind `json:"kind"`
+	At           time.Time       `json:"at"`
+	IP           string          `json:"ip,omitempty"`
+	UserAgent    string          `json:"user_agent,omitempty"`
+	FailedBefore int             `json:"failed_before,omitempty"`
+}
+
+func eventsJSON(events []tacit.Event) []eventJSON {
+	out := []eventJSON{}
+	for _, e := range events {
+		out = append(out, eventJSON{Kind: e.Kind, At: e.At.UTC(), IP: e.IP, UserAgent: e.UserAgent, FailedBefore: e.Count})
+	}
+	return out
+}
+
+// writeInfo prints one account, and its newest events, for a person.
+func writeInfo(w io.Writer, i tacit.AccountInfo, events []tacit.Event) error {
 	mfa := "off"
 	if i.MFA {
 		mfa = fmt.Sprintf("on (%d recovery %s left)", i.RecoveryCodes, plural(i.RecoveryCodes, "code"))
@@ -307,12 +339,32 @@ func writeInfo(w io.Writer, i tacit.AccountInfo) error {
 	if !i.LastSessionAt.IsZero() {
 		sessions += ", the newest started " + stamp(i.LastSessionAt)
 	}
+	lastSignIn := "none recorded"
+	if !i.LastSignInAt.IsZero() {
+		lastSignIn = stamp(i.LastSignInAt)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, row := range [][2]string{
 		{"email", i.Email}, {"id", strconv.FormatInt(i.ID, 10)}, {"state", string(i.State)},
-		{"created", stamp(i.CreatedAt)}, {"two-step sign-in", mfa}, {"sessions", sessions},
+		{"created", stamp(i.CreatedAt)}, {"last sign-in", lastSignIn}, {"two-step sign-in", mfa}, {"sessions", sessions},
 	} {
 		fmt.Fprintf(tw, "%s:\t%s\n", row[0], row[1])
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(events) == 0 {
+		_, err := fmt.Fprintln(w, "activity: none kept")
+		return err
+	}
+	fmt.Fprintln(w, "activity (newest first):")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, e := range events {
+		what := string(e.Kind)
+		if e.Count > 0 {
+			what += fmt.Sprintf(" (after %d failed)", e.Count)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", stamp(e.At), what, e.IP, e.UserAgent)
 	}
 	return tw.Flush()
 }

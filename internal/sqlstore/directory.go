@@ -15,7 +15,8 @@ const infoColumns = `a.id, a.email, a.created_at, a.disabled,
 	COALESCE((SELECT o.enabled FROM totp o WHERE o.account_id = a.id), FALSE),
 	(SELECT count(*) FROM recovery_codes r WHERE r.account_id = a.id),
 	(SELECT count(*) FROM sessions s WHERE s.account_id = a.id AND s.expires_at > $1),
-	COALESCE((SELECT max(s.created_at) FROM sessions s WHERE s.account_id = a.id AND s.expires_at > $1), 0)`
+	COALESCE((SELECT max(s.created_at) FROM sessions s WHERE s.account_id = a.id AND s.expires_at > $1), 0),
+	COALESCE((SELECT max(e.at) FROM events e WHERE e.account_id = a.id AND e.kind = 'signed_in'), 0)`
 
 // likeEscaper escapes LIKE's wildcards, with \ as the escape character.
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
@@ -66,12 +67,12 @@ func (s *Store) AccountInfo(ctx context.Context, email string, now time.Time) (t
 
 func scanInfo(row Row) (tacit.AccountInfo, error) {
 	var i tacit.AccountInfo
-	var created, last int64
+	var created, last, signIn int64
 	var disabled bool
-	if err := row.Scan(&i.ID, &i.Email, &created, &disabled, &i.MFA, &i.RecoveryCodes, &i.Sessions, &last); err != nil {
+	if err := row.Scan(&i.ID, &i.Email, &created, &disabled, &i.MFA, &i.RecoveryCodes, &i.Sessions, &last, &signIn); err != nil {
 		return i, err
 	}
-	i.CreatedAt, i.LastSessionAt = FromMicros(created), FromMicros(last)
+	i.CreatedAt, i.LastSessionAt, i.LastSignInAt = FromMicros(created), FromMicros(last), FromMicros(signIn)
 	i.State = tacit.AccountActive
 	if disabled {
 		i.State = tacit.AccountDisabled
