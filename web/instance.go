@@ -122,7 +122,9 @@ func (in *Instance) Config() Config { return in.cfg }
 func (in *Instance) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { in.worker.Run(ctx) })
-	wg.Go(func() { purgeLoop(ctx, in.store, in.upkeep.PurgeEvery, in.upkeep.MailKeep, in.upkeep.ActivityKeep, in.log) })
+	wg.Go(func() {
+		purgeLoop(ctx, in.store, in.upkeep.PurgeEvery, in.upkeep.MailKeep, in.upkeep.ActivityKeep, in.log)
+	})
 	wg.Go(func() {
 		trimLoop(ctx, in.store, in.upkeep.ThrottleMaxKeys, in.upkeep.TrimEvery, in.log, in.svc.SetCounterTableFull)
 	})
