@@ -20,6 +20,7 @@ import (
 	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/internal/testenv"
 	"github.com/tacitauth/tacit/mail"
+	"github.com/tacitauth/tacit/metrics"
 	"github.com/tacitauth/tacit/sqlite"
 )
 
@@ -66,6 +67,8 @@ type options struct {
 	sender mail.Sender
 	// ready is Config.Ready.
 	ready func(context.Context) error
+	// metrics is Config.Metrics, served at /metrics.
+	metrics *metrics.Metrics
 }
 
 func newHarness(t testing.TB, o options) *harness {
@@ -86,7 +89,7 @@ func newHarness(t testing.TB, o options) *harness {
 	}
 	cfg := Config{
 		BaseURL: base, SecureCookies: o.secure, DevMailbox: db, MaxBodyBytes: o.maxBody, TrustedProxies: o.trusted,
-		Ready:  o.ready,
+		Ready: o.ready, Metrics: o.metrics, MetricsRoute: o.metrics != nil,
 		Logger: slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if o.noDevMailbox {

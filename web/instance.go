@@ -86,6 +86,16 @@ func NewInstance(o Options) (*Instance, error) {
 	if fc.Log == nil && o.Logger != nil {
 		fc.Log = log.With("component", "flow")
 	}
+	if m := cfg.Metrics; m != nil {
+		if fc.Throttle == nil {
+			fc.Throttle = m.Throttle
+		}
+		if fc.SessionStarted == nil {
+			fc.SessionStarted = m.SessionStarted
+		}
+		worker.Sent = func(k tacit.MailKind) { m.MailSent(string(k)) }
+		worker.Failed = func(k tacit.MailKind) { m.MailFailed(string(k)) }
+	}
 	svc, err := flow.New(o.Store, o.Hasher, fc)
 	if err != nil {
 		return nil, err

@@ -88,6 +88,10 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("GET /static/style.css", handleStyle())
 	mux.Handle("GET /static/tacit.js", handleScript())
 
+	if cfg.Metrics != nil && cfg.MetricsRoute {
+		mux.Handle("GET /metrics", cfg.Metrics.Handler())
+	}
+
 	// The dev mailbox exists only with the dev mail driver.
 	if cfg.DevMailbox != nil {
 		mux.Handle("GET /_dev/mailbox", handleDevMailbox(cfg.DevMailbox, s))

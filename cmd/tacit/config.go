@@ -78,6 +78,9 @@ type Config struct {
 
 	LogLevel  slog.Level
 	LogFormat string // "text" or "json"
+	// Metrics is where Prometheus metrics are served: "off", "on" (at
+	// /metrics on Addr) or a host:port of their own.
+	Metrics string
 
 	// from records, per YAML key, where the value in force came from (an
 	// environment variable, a flag, a line of the file), so that an error
@@ -122,6 +125,7 @@ var defaults = func() Config {
 		CookieSecure:     "auto",
 		LogLevel:         slog.LevelInfo,
 		LogFormat:        "text",
+		Metrics:          "off",
 	}
 }()
 
@@ -224,6 +228,21 @@ var outputSettings = []setting{
 		set: setLogLevel, get: func(c *Config) string { return strings.ToLower(c.LogLevel.String()) }},
 	choiceSetting("log_format", "text or json",
 		func(c *Config) *string { return &c.LogFormat }, "text", "json"),
+	{key: "metrics", about: "Prometheus metrics: off, on (GET /metrics on addr) or host:port to serve them on an address of their own",
+		set: setMetrics, get: func(c *Config) string { return c.Metrics }},
+}
+
+// setMetrics takes off, on or a host:port.
+func setMetrics(c *Config, v string) error {
+	if v == "off" || v == "on" {
+		c.Metrics = v
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(v); err != nil {
+		return fmt.Errorf("must be off, on or host:port, got %q", v)
+	}
+	c.Metrics = v
+	return nil
 }
 
 func lookupSetting(key string) (setting, bool) {

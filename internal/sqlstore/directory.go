@@ -79,3 +79,14 @@ func scanInfo(row Row) (tacit.AccountInfo, error) {
 	}
 	return i, nil
 }
+
+// OutboxPending counts the mails neither delivered nor given up, for the
+// outbox depth metric.
+func (s *Store) OutboxPending(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.Engine.Reader().QueryRow(ctx, `SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("outbox pending: %w", err)
+	}
+	return n, nil
+}

@@ -204,6 +204,8 @@ type Admin interface {
 	AddressReport(ctx context.Context) (upkeep.Report, error)
 	HashSamples(ctx context.Context) ([]string, error)
 	tacit.AccountDirectory
+	// OutboxPending counts the mails neither delivered nor given up.
+	OutboxPending(ctx context.Context) (int64, error)
 }
 
 var _ Admin = (*Store)(nil)
