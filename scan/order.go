@@ -18,6 +18,8 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"github.com/tacitauth/tacit/timing"
 )
 
 // Defaults of an OrderCheck's zero fields.
@@ -265,15 +267,10 @@ func (r *orderRun) send(ctx context.Context, from, to int) error {
 // level alpha (the normal approximation of the two-proportion test, with
 // a margin), at least the pilot and at most the budget.
 func (c *OrderCheck) rounds(kept float64, alpha float64, pairsPerRound, pilotRounds, maxRounds int) int {
-	z := normalQuantile(1-alpha/2) + normalQuantile(timingPower)
+	z := timing.NormalQuantile(1-alpha/2) + timing.NormalQuantile(timingPower)
 	pairs := z * z * kept * (1 - kept) / (c.resolution() * c.resolution()) * sizeMargin
 	n := int(math.Ceil(pairs / float64(pairsPerRound)))
 	return min(max(n, pilotRounds), maxRounds)
-}
-
-// normalQuantile is the standard normal distribution's p-quantile.
-func normalQuantile(p float64) float64 {
-	return math.Sqrt2 * math.Erfinv(2*p-1)
 }
 
 // orderTable counts the pairs of two sides, a (the known identifier, or
@@ -338,35 +335,7 @@ func (o *orderTable) keptShare(more *orderTable) float64 {
 // p is the two-sided p-value of Fisher's exact test of independence of
 // the send order and whether the order was kept.
 func (o *orderTable) p() float64 {
-	return fisherExact(o.kept[0], o.flipped[0], o.kept[1], o.flipped[1])
-}
-
-// fisherExact is the two-sided p-value of Fisher's exact test on the
-// table [[a, b], [c, d]]: the probability, given the margins, of a table
-// no more likely than this one.
-func fisherExact(a, b, c, d int) float64 {
-	row, col, n := a+b, a+c, a+b+c+d
-	lo, hi := max(0, row+col-n), min(row, col)
-	logP := func(x int) float64 {
-		return logChoose(col, x) + logChoose(n-col, row-x) - logChoose(n, row)
-	}
-	observed := logP(a)
-	p := 0.0
-	for x := lo; x <= hi; x++ {
-		// The relative tolerance counts tables as likely as the observed
-		// one despite rounding.
-		if lp := logP(x); lp <= observed+1e-7 {
-			p += math.Exp(lp)
-		}
-	}
-	return min(p, 1)
-}
-
-func logChoose(n, k int) float64 {
-	a, _ := math.Lgamma(float64(n + 1))
-	b, _ := math.Lgamma(float64(k + 1))
-	c, _ := math.Lgamma(float64(n - k + 1))
-	return a - b - c
+	return timing.FisherExact(o.kept[0], o.flipped[0], o.kept[1], o.flipped[1])
 }
 
 // verdict tests the tables, notes what was measured and returns the
