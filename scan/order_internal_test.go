@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/net/http2"
 
+	"github.com/tacitauth/tacit/scan/internal/h2race"
 	"github.com/tacitauth/tacit/scan/lab"
 )
 
@@ -149,14 +150,15 @@ func TestOrderOneWrite(t *testing.T) {
 		if _, err := s.Probe(ctx, tg, ep, ps[0].in); err != nil {
 			t.Fatal(err)
 		}
-		c, err := s.h2Dialer(tg.BaseURL).dial(ctx)
+		d := s.h2Dialer(tg.BaseURL)
+		rec := &writeRecorder{}
+		d.Watch = func(c net.Conn) net.Conn { rec.Conn = c; return rec }
+		c, err := d.Dial(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rec := &writeRecorder{Conn: c.conn}
-		c.conn = rec
-		kept, status, err := c.race(ps)
-		c.close()
+		kept, status, err := c.Race([2]h2race.Request{ps[0].h2(), ps[1].h2()})
+		c.Close()
 		if err != nil || status != [2]int{401, 401} {
 			t.Fatalf("%s: kept %v, status %v, %v", ep.Name, kept, status, err)
 		}
