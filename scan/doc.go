@@ -257,7 +257,8 @@
 // config.paranoid, PreventUserExistenceErrors, …) beside the rule's
 // generic remediation, in every report format.
 //
-// The result is a Report, rendered by WriteText, WriteJSON, WriteSARIF or
-// WriteHTML. Checks that need probes of their own, such as TimingCheck and
-// StateCheck, plug in through Scanner.Checks and use Scanner.Probe.
+// The result is a Report, rendered by package report (scan/report) as
+// text, JSON, SARIF or HTML. Checks that need probes of their own, such
+// as TimingCheck and StateCheck, plug in through Scanner.Checks and use
+// Scanner.Probe.
 package scan
