@@ -140,19 +140,19 @@ func (c *OrderCheck) Planned(_ *Target, ep *Endpoint, ids Identities) int {
 
 // Run tests ep and returns the finding, if any; what it measured goes to
 // the endpoint's notes.
-func (c *OrderCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoint, ids Identities) ([]Finding, error) {
+func (c *OrderCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoint, ids Identities, e *EndpointScan) ([]Finding, error) {
 	if !hasKind(c.Kinds, ep) {
 		return nil, nil
 	}
-	res := s.result()
+	res := e.Result
 	per, maxRounds := len(ids.all()), c.maxRounds(ids)
 	pilotRounds := min(c.pilot(), maxRounds)
 	skip := func(note string) ([]Finding, error) {
-		s.replan(-maxRounds * per)
+		s.Replan(-maxRounds * per)
 		res.Notes = append(res.Notes, note)
 		return nil, nil
 	}
-	if s.cur != nil && slices.ContainsFunc(s.cur.findings, func(f Finding) bool { return f.Rule == RuleTiming }) {
+	if slices.ContainsFunc(e.Findings, func(f Finding) bool { return f.Rule == RuleTiming }) {
 		return skip("order test skipped: the timing check already reported this endpoint")
 	}
 	if pilotRounds*len(ids.Known) < minOrderPairs {
@@ -176,13 +176,11 @@ func (c *OrderCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoin
 	if !c.conclusive(r.known, r.control, alpha) {
 		rounds = c.rounds(r.known.keptShare(r.control), alpha, len(ids.Known), pilotRounds, maxRounds)
 	}
-	s.replan((rounds - maxRounds) * per)
+	s.Replan((rounds - maxRounds) * per)
 	if err := r.send(ctx, pilotRounds, rounds); err != nil {
 		return nil, err
 	}
-	if s.cur != nil {
-		s.cur.rounds += rounds
-	}
+	e.Requests += rounds
 	return c.verdict(ep, r.known, r.control, alpha, res), nil
 }
 
@@ -191,15 +189,6 @@ func (c *OrderCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoin
 func (c *OrderCheck) conclusive(known, control *orderTable, alpha float64) bool {
 	return known.pairs() >= minOrderPairs && control.pairs() >= minOrderPairs &&
 		known.p() < alpha && math.Abs(known.effect()) >= c.minEffect() && control.p() >= alpha
-}
-
-// result is the result of the endpoint being scanned, for the running
-// check's notes; a stand-in when a check runs outside Scan.
-func (s *Scanner) result() *EndpointResult {
-	if s.cur != nil {
-		return s.cur.res
-	}
-	return &EndpointResult{}
 }
 
 // orderRun is one endpoint's order test under way.

@@ -113,11 +113,11 @@ func (s *Scanner) Probe(ctx context.Context, t *Target, ep *Endpoint, in Input) 
 		d := time.Since(start)
 		r := &Response{Input: p.in, Request: p.sent, Status: resp.StatusCode, Header: resp.Header, Body: body, Duration: d}
 		wait, throttled := throttleOf(r)
-		if throttled && retry > 0 && s.cur != nil && !s.cur.paceless {
+		if throttled && retry > 0 && s.pacing != nil && !s.pacing.paceless {
 			// Waiting as asked did not help: the target's clock or
 			// its Retry-After is not to be trusted. Waiting more
 			// would only slow the scan down.
-			s.cur.paceless = true
+			s.pacing.paceless = true
 			if s.Log != nil {
 				s.Log(fmt.Sprintf("pacing: %s (%s %s) still answered %d after the wait it asked for; not waiting again on this endpoint",
 					Sanitize(ep.Name), ep.Method, Sanitize(ep.Path), r.Status))

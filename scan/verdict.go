@@ -23,15 +23,6 @@ const (
 	VerdictInconclusive = "inconclusive"
 )
 
-// inconclusive records why the endpoint being scanned cannot be called
-// clean.
-func (s *Scanner) inconclusive(format string, args ...any) {
-	if s.cur == nil {
-		return
-	}
-	s.cur.res.Inconclusive = appendNew(s.cur.res.Inconclusive, fmt.Sprintf(format, args...))
-}
-
 // setVerdict gives e its one verdict from its findings and reasons.
 func setVerdict(e *EndpointResult, findings int) {
 	switch {
