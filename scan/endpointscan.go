@@ -30,6 +30,11 @@ type EndpointScan struct {
 	// lock is a lock or throttle every identifier met in the channel
 	// comparison, if any.
 	lock *lockInfo
+	// right are the answers to the known identifiers' right passwords,
+	// sent before any endpoint was scanned (passwordProbes); rightErr
+	// what stopped them.
+	right    map[int]*Response
+	rightErr error
 }
 
 // Inconclusive records why the scan cannot call the endpoint clean; a

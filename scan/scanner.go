@@ -73,10 +73,6 @@ type Scanner struct {
 	pacing *pacing
 	// seen collects what names the target's framework (framework.go).
 	seen *observations
-	// right are the answers to the known identifiers' right passwords,
-	// sent first (passwordProbes); rightErr what stopped them.
-	right    map[*Endpoint]map[int]*Response
-	rightErr map[*Endpoint]error
 }
 
 // Check is an analysis that sends its own probes. It must probe the known
@@ -143,13 +139,12 @@ func (s *Scanner) Scan(ctx context.Context, t *Target) (*Report, error) {
 	ids := s.identities(t)
 	s.done, s.total = 0, s.plan(t, ids)
 	rep := &Report{Target: t.BaseURL.String(), Started: start, Findings: []Finding{}}
-	s.right, s.rightErr = s.passwordProbes(ctx, t, ids)
-	defer func() { s.right, s.rightErr = nil, nil }()
+	right, rightErr := s.passwordProbes(ctx, t, ids)
 	var errs []error
 	for _, ep := range t.Endpoints {
 		res := EndpointResult{Name: ep.Name, Kind: ep.Kind, Method: ep.Method, Path: ep.Path}
 		before := s.done
-		e := &EndpointScan{Result: &res}
+		e := &EndpointScan{Result: &res, right: right[ep], rightErr: rightErr[ep]}
 		s.pacing = &pacing{}
 		epIDs := ids
 		if createsState(ep.Kind) {
@@ -231,7 +226,7 @@ func (s *Scanner) tick() {
 // shorter batches too.
 func (s *Scanner) scanEndpoint(ctx context.Context, t *Target, ep *Endpoint, ids Identities, e *EndpointScan) ([]Finding, error) {
 	m, res := newMasker(), e.Result
-	right, err := s.right[ep], s.rightErr[ep]
+	right, err := e.right, e.rightErr
 	if err != nil {
 		return nil, err
 	}
