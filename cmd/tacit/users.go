@@ -239,31 +239,31 @@ func (u *users) run(ctx context.Context, sub, email string, o usersOptions, w io
 		case sub == "disable":
 			text += " (its sessions and mailed links ended)"
 		}
-		return report(w, o.json, text, map[string]any{"email": tacit.NormalizeEmail(email), "state": state, "changed": changed})
+		return printResult(w, o.json, text, map[string]any{"email": tacit.NormalizeEmail(email), "state": state, "changed": changed})
 	case "delete":
 		if err := u.op.Delete(ctx, email); err != nil {
 			return err
 		}
-		return report(w, o.json, "deleted the account of "+tacit.NormalizeEmail(email)+" and everything tied to it",
+		return printResult(w, o.json, "deleted the account of "+tacit.NormalizeEmail(email)+" and everything tied to it",
 			map[string]any{"email": tacit.NormalizeEmail(email), "deleted": true})
 	case "end-sessions":
 		n, err := u.op.EndSessions(ctx, email)
 		if err != nil {
 			return err
 		}
-		return report(w, o.json, fmt.Sprintf("ended %d %s of %s", n, plural(n, "session"), tacit.NormalizeEmail(email)),
+		return printResult(w, o.json, fmt.Sprintf("ended %d %s of %s", n, plural(n, "session"), tacit.NormalizeEmail(email)),
 			map[string]any{"email": tacit.NormalizeEmail(email), "sessions_ended": n})
 	case "send-reset":
 		if err := u.op.SendReset(ctx, email); err != nil {
 			return err
 		}
-		return report(w, o.json, fmt.Sprintf("queued a password reset link to %s (valid %s)", tacit.NormalizeEmail(email), flow.FormatDuration(u.c.ResetTTL)),
+		return printResult(w, o.json, fmt.Sprintf("queued a password reset link to %s (valid %s)", tacit.NormalizeEmail(email), flow.FormatDuration(u.c.ResetTTL)),
 			map[string]any{"email": tacit.NormalizeEmail(email), "queued": tacit.MailResetPassword})
 	case "create":
 		if err := u.op.Invite(ctx, email); err != nil {
 			return err
 		}
-		return report(w, o.json, fmt.Sprintf("queued an invitation to %s: a link to choose a password, valid %s; the account exists once it is used", tacit.NormalizeEmail(email), flow.FormatDuration(u.c.SignupTTL)),
+		return printResult(w, o.json, fmt.Sprintf("queued an invitation to %s: a link to choose a password, valid %s; the account exists once it is used", tacit.NormalizeEmail(email), flow.FormatDuration(u.c.SignupTTL)),
 			map[string]any{"email": tacit.NormalizeEmail(email), "queued": tacit.MailFinishSignup})
 	}
 	return fmt.Errorf("unknown subcommand %q", sub)
@@ -369,8 +369,8 @@ func writeInfo(w io.Writer, i tacit.AccountInfo, events []tacit.Event) error {
 	return tw.Flush()
 }
 
-// report prints what a change did: text, or v as JSON.
-func report(w io.Writer, asJSON bool, text string, v any) error {
+// printResult prints what a change did: text, or v as JSON.
+func printResult(w io.Writer, asJSON bool, text string, v any) error {
 	if asJSON {
 		return writeJSON(w, v)
 	}
