@@ -134,3 +134,102 @@ func (p *Provider) consented(ctx context.Context, accountID int64, clientID stri
 	})
 	return ok, err
 }
+
+// LogoutConfirmed reports whether an end_session request carries a valid
+// id_token_hint for the account signed in as who: only then does the
+// logout end the browser's tacit session too, so a link on another site
+// cannot sign anyone out of tacit.
+func (p *Provider) LogoutConfirmed(r *http.Request, who *Who) bool {
+	hint := r.FormValue("id_token_hint")
+	if hint == "" || who == nil {
+		return false
+	}
+	ctx := op.ContextWithIssuer(r.Context(), p.cfg.Issuer)
+	claims, err := op.VerifyIDTokenHint[*oidc.IDTokenClaims](ctx, hint, p.op.IDTokenHintVerifier(ctx))
+	if err != nil {
+		var expired op.IDTokenHintExpiredError
+		if !errors.As(err, &expired) {
+			return false
+		}
+	}
+	var sub string
+	err = p.storage.store.View(r.Context(), func(tx tacit.Tx) error {
+		var err error
+		sub, err = tx.Subject(r.Context(), who.AccountID)
+		return err
+	})
+	return err == nil && claims != nil && claims.Subject == sub
+}
+
+// ConsentRequest is what the consent screen shows.
+type ConsentRequest struct {
+	Client string   // the client's name
+	Scopes []string // what it asks for
+}
+
+// consentRequest finds request id, completed by who's sign-in.
+func (p *Provider) consentRequest(ctx context.Context, id string, who *Who) (*authRequest, *client, error) {
+	a, err := p.storage.authRequest(ctx, id)
+	var nf interface{ IsNotFound() }
+	if errors.As(err, &nf) || (err == nil && (who == nil || a.stored.AccountID != who.AccountID)) {
+		return nil, nil, ErrUnknownRequest
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := p.storage.clientByID(ctx, a.req.ClientID)
+	return a, c, err
+}
+
+// ConsentFor returns what the consent screen for request id shows to
+// who, whose sign-in completed it; ErrUnknownRequest for anyone else.
+func (p *Provider) ConsentFor(ctx context.Context, id string, who *Who) (ConsentRequest, error) {
+	a, c, err := p.consentRequest(ctx, id, who)
+	if err != nil {
+		return ConsentRequest{}, err
+	}
+	return ConsentRequest{Client: c.name, Scopes: a.req.Scopes}, nil
+}
+
+// Consent records who's answer on the consent screen of request id: an
+// allowed request is remembered and goes back to the client with a code,
+// a denied one with access_denied.
+func (p *Provider) Consent(w http.ResponseWriter, r *http.Request, id string, who *Who, allow bool) error {
+	a, c, err := p.consentRequest(r.Context(), id, who)
+	if err != nil {
+		return err
+	}
+	if !allow {
+		op.AuthRequestError(w, r, a, oidc.ErrAccessDenied(), p.op)
+		return nil
+	}
+	err = p.storage.store.Update(r.Context(), func(tx tacit.Tx) error {
+		return tx.SaveConsent(r.Context(), tacit.Consent{AccountID: who.AccountID, ClientID: c.id, Scopes: a.req.Scopes, CreatedAt: p.cfg.Now().UTC()})
+	})
+	if err != nil {
+		return fmt.Errorf("save consent: %w", err)
+	}
+	http.Redirect(w, r, PathCallback+"?id="+url.QueryEscape(id), http.StatusFound)
+	return nil
+}
+
+// Consents lists the clients an account gave consent to, by name.
+func (p *Provider) Consents(ctx context.Context, accountID int64) ([]tacit.Consent, error) {
+	var list []tacit.Consent
+	err := p.storage.store.View(ctx, func(tx tacit.Tx) error {
+		var err error
+		list, err = tx.Consents(ctx, accountID)
+		return err
+	})
+	return list, err
+}
+
+// RevokeConsent forgets an account's consent to a client and ends the
+// client's grants for it. A consent it does not have is not an error.
+func (p *Provider) RevokeConsent(ctx context.Context, accountID int64, clientID string) error {
+	err := p.storage.store.Update(ctx, func(tx tacit.Tx) error { return tx.DeleteConsent(ctx, accountID, clientID) })
+	if errors.Is(err, tacit.ErrNotFound) {
+		return nil
+	}
+	return err
+}

@@ -79,6 +79,11 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("GET /static/style.css", handleStyle())
 	mux.Handle("GET /static/tacit.js", handleScript())
 
+	// The OpenID Connect provider, when configured.
+	if cfg.OpenID != nil {
+		addOpenIDRoutes(mux, cfg.OpenID, svc, s, v)
+	}
+
 	// The dev mailbox exists only with the dev mail driver.
 	if cfg.DevMailbox != nil {
 		mux.Handle("GET /_dev/mailbox", handleDevMailbox(cfg.DevMailbox, s))

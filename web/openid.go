@@ -1,0 +1,135 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/tacitauth/tacit/flow"
+	"github.com/tacitauth/tacit/openid"
+)
+
+// addOpenIDRoutes mounts the OpenID Connect provider: its own endpoints,
+// and the step that brings a browser from /authorize through tacit's
+// sign-in pages and back (openid.Provider.Resume).
+func addOpenIDRoutes(mux *http.ServeMux, p *openid.Provider, svc *flow.Service, s sessions, v *views) {
+	h := p.Handler()
+	for _, path := range openid.Paths() {
+		if path == openid.PathEndSession {
+			continue
+		}
+		mux.Handle(path, h)
+	}
+	mux.Handle(openid.PathEndSession, handleEndSession(p, h, svc, s))
+	mux.Handle("GET "+openid.PathResume, handleResume(p, svc, s, v))
+	mux.Handle("GET "+openid.PathConsent, handleConsentForm(p, svc, s, v))
+	mux.Handle("POST "+openid.PathConsent, handleConsent(p, svc, s, v))
+}
+
+// who is the browser's signed-in account for the provider, or nil.
+func who(r *http.Request, svc *flow.Service, s sessions) (*openid.Who, error) {
+	id, ok, err := identify(r, svc, s.ck)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &openid.Who{AccountID: id.Account.ID, SignedInAt: id.Session.CreatedAt}, nil
+}
+
+func handleResume(p *openid.Provider, svc *flow.Service, s sessions, v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, err := who(r, svc, s)
+		if err != nil {
+			v.internalError(w, r, err)
+			return
+		}
+		err = p.Resume(w, r, r.URL.Query().Get("id"), u)
+		if errors.Is(err, openid.ErrUnknownRequest) {
+			v.errorPage(w, r, http.StatusBadRequest, "Sign-in expired",
+				"This sign-in took too long or was already used. Go back to the application and sign in again.")
+			return
+		}
+		if err != nil {
+			v.internalError(w, r, err)
+		}
+	})
+}
+
+// handleEndSession is RP-initiated logout: the provider ends the
+// client's grants and sends the browser back to the client; with a valid
+// id_token_hint for the signed-in account it also ends the browser's
+// tacit session.
+func handleEndSession(p *openid.Provider, h http.Handler, svc *flow.Service, s sessions) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, err := who(r, svc, s)
+		if err == nil && p.LogoutConfirmed(r, u) {
+			if err := s.end(w, r); err != nil {
+				logError(s.log, r, "end session at logout", err)
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// consentPage asks whether a client that is not first-party may have
+// what it asks for.
+type consentPage struct {
+	frame
+	ID     string
+	Client string
+	Scopes []string
+}
+
+// scopeWords says what each scope gives the client.
+var scopeWords = map[string]string{
+	"openid":         "who you are (an id that is the same each time)",
+	"email":          "your email address",
+	"profile":        "your profile",
+	"offline_access": "access while you are away (it stays signed in)",
+}
+
+func handleConsentForm(p *openid.Provider, svc *flow.Service, s sessions, v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, err := who(r, svc, s)
+		if err != nil {
+			v.internalError(w, r, err)
+			return
+		}
+		id := r.URL.Query().Get("id")
+		c, err := p.ConsentFor(r.Context(), id, u)
+		if errors.Is(err, openid.ErrUnknownRequest) {
+			v.errorPage(w, r, http.StatusBadRequest, "Sign-in expired",
+				"This sign-in took too long or was already used. Go back to the application and sign in again.")
+			return
+		}
+		if err != nil {
+			v.internalError(w, r, err)
+			return
+		}
+		page := &consentPage{frame: frame{page: "consent", Title: "Allow " + c.Client + "?"}, ID: id, Client: c.Client}
+		for _, sc := range c.Scopes {
+			if words, ok := scopeWords[sc]; ok {
+				page.Scopes = append(page.Scopes, words)
+			}
+		}
+		v.render(w, r, http.StatusOK, page)
+	})
+}
+
+func handleConsent(p *openid.Provider, svc *flow.Service, s sessions, v *views) http.Handler {
+	return formPost(v, func(w http.ResponseWriter, r *http.Request, f url.Values) {
+		u, err := who(r, svc, s)
+		if err != nil {
+			v.internalError(w, r, err)
+			return
+		}
+		err = p.Consent(w, r, f.Get("id"), u, f.Get("decision") == "allow")
+		if errors.Is(err, openid.ErrUnknownRequest) {
+			v.errorPage(w, r, http.StatusBadRequest, "Sign-in expired",
+				"This sign-in took too long or was already used. Go back to the application and sign in again.")
+			return
+		}
+		if err != nil {
+			v.internalError(w, r, err)
+		}
+	})
+}
