@@ -31,13 +31,13 @@ func hashSecret(secret string) []byte {
 	return h[:]
 }
 
-func (c *client) public() bool                       { return c.secretHash == nil }
-func (c *client) GetID() string                      { return c.id }
-func (c *client) RedirectURIs() []string             { return c.redirects }
-func (c *client) PostLogoutRedirectURIs() []string   { return c.postLogin }
-func (c *client) LoginURL(id string) string          { return PathResume + "?id=" + id }
+func (c *client) public() bool                        { return c.secretHash == nil }
+func (c *client) GetID() string                       { return c.id }
+func (c *client) RedirectURIs() []string              { return c.redirects }
+func (c *client) PostLogoutRedirectURIs() []string    { return c.postLogin }
+func (c *client) LoginURL(id string) string           { return PathResume + "?id=" + id }
 func (c *client) AccessTokenType() op.AccessTokenType { return op.AccessTokenTypeBearer }
-func (c *client) IDTokenLifetime() time.Duration     { return c.idTokenLifetime }
+func (c *client) IDTokenLifetime() time.Duration      { return c.idTokenLifetime }
 
 // DevMode lets an http redirect URI registered for a public client be
 // used: redirect URIs are matched exactly, so which schemes and hosts are
@@ -54,7 +54,7 @@ func (c *client) IsScopeAllowed(string) bool { return false }
 // IDTokenUserinfoClaimsAssertion puts the email claims in the ID token
 // too: many relying parties read them only there.
 func (c *client) IDTokenUserinfoClaimsAssertion() bool { return true }
-func (c *client) ClockSkew() time.Duration              { return 0 }
+func (c *client) ClockSkew() time.Duration             { return 0 }
 func (c *client) ResponseTypes() []oidc.ResponseType {
 	return []oidc.ResponseType{oidc.ResponseTypeCode}
 }
