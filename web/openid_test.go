@@ -201,3 +201,139 @@ func TestOpenIDPublicClientPKCE(t *testing.T) {
 		t.Fatalf("exchange with the verifier: %v", err)
 	}
 }
+
+// appTokens signs email in to the web client (first-party) through
+// tacit's pages and returns its relying party and tokens.
+func appTokens(t *testing.T, h *harness, email string) (rp.RelyingParty, *oidc.Tokens[*oidc.IDTokenClaims]) {
+	t.Helper()
+	relying := relyingParty(t, h, "web", webSecret, webRedirect, "openid", "email", "offline_access")
+	back := authorize(t, h.browser(), strings.TrimPrefix(relying.OAuthConfig().AuthCodeURL("s"), h.url), loginPages(t, h, email, ""))
+	tokens, err := rp.CodeExchange[*oidc.IDTokenClaims](context.Background(), back.Query().Get("code"), relying)
+	if err != nil {
+		t.Fatalf("code exchange: %v", err)
+	}
+	return relying, tokens
+}
+
+// clientPost posts form to a provider endpoint as the web client.
+func clientPost(t *testing.T, h *harness, path string, form url.Values) reply {
+	t.Helper()
+	req := h.newRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("web", webSecret)
+	return h.do(req)
+}
+
+// TestOpenIDRefreshReuse: a refresh token used a second time (a thief
+// with a copy, or the owner after the thief) ends the whole grant: the
+// rotated token that the other party holds stops working too.
+func TestOpenIDRefreshReuse(t *testing.T) {
+	h := newHarness(t, options{oidc: oidcClients()})
+	email := h.arranged(accountstate.Verified)
+	relying, tokens := appTokens(t, h, email)
+	ctx := context.Background()
+
+	owner, err := rp.RefreshTokens[*oidc.IDTokenClaims](ctx, relying, tokens.RefreshToken, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rp.RefreshTokens[*oidc.IDTokenClaims](ctx, relying, tokens.RefreshToken, "", ""); err == nil {
+		t.Fatal("the thief's copy of a used refresh token worked")
+	}
+	if _, err := rp.RefreshTokens[*oidc.IDTokenClaims](ctx, relying, owner.RefreshToken, "", ""); err == nil {
+		t.Error("the grant survived the reuse of its refresh token")
+	}
+	if _, err := rp.Userinfo[*oidc.UserInfo](ctx, owner.AccessToken, "Bearer", tokens.IDTokenClaims.Subject, relying); err == nil {
+		t.Error("the access token survived the reuse of its refresh token")
+	}
+	// A forged token for a grant that exists, or garbage, ends nothing
+	// else and is refused.
+	for _, bad := range []string{"", "x", "x.y", strings.Repeat("a", 22) + "." + strings.Repeat("b", 43)} {
+		if _, err := rp.RefreshTokens[*oidc.IDTokenClaims](ctx, relying, bad, "", ""); err == nil {
+			t.Errorf("refresh token %q worked", bad)
+		}
+	}
+}
+
+// TestOpenIDPasswordChangeEndsGrants: the owner changing the password
+// ends what a thief with the password started at a client.
+func TestOpenIDPasswordChangeEndsGrants(t *testing.T) {
+	h := newHarness(t, options{oidc: oidcClients()})
+	email := h.arranged(accountstate.Verified)
+	relying, thief := appTokens(t, h, email)
+	ctx := context.Background()
+
+	owner := h.signedIn(email, "")
+	r := owner.postJSON("/api/password/change", jsonBody(map[string]string{
+		"current_password": arrangedPassword, "password": chosenPassword, "password_confirm": chosenPassword}))
+	wantStatus(t, "change password", r, http.StatusNoContent, "")
+
+	if _, err := rp.RefreshTokens[*oidc.IDTokenClaims](ctx, relying, thief.RefreshToken, "", ""); err == nil {
+		t.Error("a refresh token survived the password change")
+	}
+	if _, err := rp.Userinfo[*oidc.UserInfo](ctx, thief.AccessToken, "Bearer", thief.IDTokenClaims.Subject, relying); err == nil {
+		t.Error("an access token survived the password change")
+	}
+}
+
+// TestOpenIDRevokeAndIntrospect: introspection tells the client its
+// token is active until revoked; revoking the refresh token ends the
+// grant; another client learns nothing of the token.
+func TestOpenIDRevokeAndIntrospect(t *testing.T) {
+	h := newHarness(t, options{oidc: oidcClients()})
+	email := h.arranged(accountstate.Verified)
+	relying, tokens := appTokens(t, h, email)
+	ctx := context.Background()
+
+	active := func(token string) bool {
+		t.Helper()
+		r := clientPost(t, h, openid.PathIntrospect, url.Values{"token": {token}})
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("introspect: %d %s", r.StatusCode, r.text())
+		}
+		return strings.Contains(r.text(), `"active":true`)
+	}
+	if !active(tokens.AccessToken) {
+		t.Fatal("a fresh access token is not active")
+	}
+	r := clientPost(t, h, openid.PathIntrospect, url.Values{"token": {tokens.AccessToken}})
+	if !strings.Contains(r.text(), `"email":"`+email+`"`) || !strings.Contains(r.text(), `"client_id":"web"`) {
+		t.Errorf("introspection: %s", r.text())
+	}
+	// Another client asking about it learns nothing.
+	req := h.newRequest(http.MethodPost, openid.PathIntrospect, strings.NewReader(url.Values{"token": {tokens.AccessToken}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("third", webSecret)
+	if r := h.do(req); strings.Contains(r.text(), `"active":true`) {
+		t.Errorf("another client sees the token: %s", r.text())
+	}
+	// A wrong client secret is refused.
+	req = h.newRequest(http.MethodPost, openid.PathIntrospect, strings.NewReader(url.Values{"token": {tokens.AccessToken}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("web", "wrong")
+	if r := h.do(req); r.StatusCode == http.StatusOK {
+		t.Errorf("introspection with a wrong secret: %d %s", r.StatusCode, r.text())
+	}
+
+	r = clientPost(t, h, openid.PathRevoke, url.Values{"token": {tokens.AccessToken}, "token_type_hint": {"access_token"}})
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("revoke access token: %d %s", r.StatusCode, r.text())
+	}
+	if active(tokens.AccessToken) {
+		t.Error("a revoked access token is active")
+	}
+	refreshed, err := rp.RefreshTokens[*oidc.IDTokenClaims](ctx, relying, tokens.RefreshToken, "", "")
+	if err != nil {
+		t.Fatalf("refresh after revoking the access token: %v", err)
+	}
+	r = clientPost(t, h, openid.PathRevoke, url.Values{"token": {refreshed.RefreshToken}})
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("revoke refresh token: %d %s", r.StatusCode, r.text())
+	}
+	if active(refreshed.AccessToken) {
+		t.Error("the access token of a revoked refresh token is active")
+	}
+	if _, err := rp.RefreshTokens[*oidc.IDTokenClaims](ctx, relying, refreshed.RefreshToken, "", ""); err == nil {
+		t.Error("a revoked refresh token worked")
+	}
+}
