@@ -59,19 +59,19 @@ func oidcHops(h *harness, email string, extra url.Values) []reply {
 func TestOpenIDUniform(t *testing.T) {
 	h := newHarness(t, options{oidc: oidcClients()})
 	cases := map[string]url.Values{
-		"sign-in":                    nil,
-		"prompt=none":                {"prompt": {"none"}},
-		"prompt=login":               {"prompt": {"login"}},
-		"max_age":                    {"max_age": {"0"}},
-		"unregistered redirect_uri":  {"redirect_uri": {"http://127.0.0.1:9/elsewhere"}},
-		"unknown client":             {"client_id": {"nobody"}},
-		"no PKCE":                    {"code_challenge": nil, "code_challenge_method": nil},
-		"plain PKCE":                 {"code_challenge_method": {"plain"}},
-		"unsupported response_type":  {"response_type": {"token"}},
-		"no scope":                   {"scope": nil},
-		"prompt=none with another":   {"prompt": {"none login"}},
-		"bad id_token_hint":          {"id_token_hint": {"e30.e30.sig"}},
-		"unsupported response_mode":  {"response_mode": {"fragment"}},
+		"sign-in":                   nil,
+		"prompt=none":               {"prompt": {"none"}},
+		"prompt=login":              {"prompt": {"login"}},
+		"max_age":                   {"max_age": {"0"}},
+		"unregistered redirect_uri": {"redirect_uri": {"http://127.0.0.1:9/elsewhere"}},
+		"unknown client":            {"client_id": {"nobody"}},
+		"no PKCE":                   {"code_challenge": nil, "code_challenge_method": nil},
+		"plain PKCE":                {"code_challenge_method": {"plain"}},
+		"unsupported response_type": {"response_type": {"token"}},
+		"no scope":                  {"scope": nil},
+		"prompt=none with another":  {"prompt": {"none login"}},
+		"bad id_token_hint":         {"id_token_hint": {"e30.e30.sig"}},
+		"unsupported response_mode": {"response_mode": {"fragment"}},
 	}
 	for _, pair := range accountstate.Pairs() {
 		ea, eb := h.arranged(pair[0]), h.arranged(pair[1])
