@@ -233,3 +233,12 @@ func (p *Provider) RevokeConsent(ctx context.Context, accountID int64, clientID 
 	}
 	return err
 }
+
+// ClientName returns a client's name, or its ID if it is gone.
+func (p *Provider) ClientName(ctx context.Context, id string) string {
+	c, err := p.storage.clientByID(ctx, id)
+	if err != nil || c.name == "" {
+		return id
+	}
+	return c.name
+}

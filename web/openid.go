@@ -24,6 +24,32 @@ func addOpenIDRoutes(mux *http.ServeMux, p *openid.Provider, svc *flow.Service, 
 	mux.Handle("GET "+openid.PathResume, handleResume(p, svc, s, v))
 	mux.Handle("GET "+openid.PathConsent, handleConsentForm(p, svc, s, v))
 	mux.Handle("POST "+openid.PathConsent, handleConsent(p, svc, s, v))
+	mux.Handle("POST /account/apps/revoke", handleRevokeApp(p, svc, v))
+}
+
+// appRows lists the account's remembered consents for the account page.
+func appRows(r *http.Request, p *openid.Provider, accountID int64) ([]appRow, error) {
+	list, err := p.Consents(r.Context(), accountID)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]appRow, 0, len(list))
+	for _, c := range list {
+		rows = append(rows, appRow{ClientID: c.ClientID, Name: p.ClientName(r.Context(), c.ClientID), Since: c.CreatedAt.UTC().Format(timeLayout)})
+	}
+	return rows, nil
+}
+
+// handleRevokeApp forgets the account's consent to a client and ends
+// the client's tokens for it.
+func handleRevokeApp(p *openid.Provider, svc *flow.Service, v *views) http.Handler {
+	return accountPost(svc, v, func(w http.ResponseWriter, r *http.Request, f url.Values, id flow.Identity) {
+		if err := p.RevokeConsent(r.Context(), id.Account.ID, f.Get("client")); err != nil {
+			v.internalError(w, r, err)
+			return
+		}
+		seeOther(w, r, "/account?done=app_revoked")
+	})
 }
 
 // who is the browser's signed-in account for the provider, or nil.

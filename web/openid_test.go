@@ -337,3 +337,69 @@ func TestOpenIDRevokeAndIntrospect(t *testing.T) {
 		t.Error("a revoked refresh token worked")
 	}
 }
+
+// TestOpenIDConsent: a client that is not first-party asks once; the
+// answer is remembered, listed on /account and revocable there, which
+// ends the client's tokens. A denial goes back as access_denied.
+func TestOpenIDConsent(t *testing.T) {
+	h := newHarness(t, options{oidc: oidcClients()})
+	email := h.arranged(accountstate.Verified)
+	relying := relyingParty(t, h, "third", webSecret, webRedirect, "openid", "email", "offline_access")
+	ctx := context.Background()
+	start := strings.TrimPrefix(relying.OAuthConfig().AuthCodeURL("s"), h.url)
+
+	b := h.browser()
+	b.signIn(email, arrangedPassword)
+	decide := func(decision string) func(string, reply) (string, url.Values) {
+		return func(path string, page reply) (string, url.Values) {
+			if path != openid.PathConsent || !strings.Contains(page.text(), "Third party") || !strings.Contains(page.text(), "your email address") {
+				t.Fatalf("expected the consent screen, got %s: %s", path, page.text())
+			}
+			return openid.PathConsent, url.Values{"id": {page.Request.URL.Query().Get("id")}, "decision": {decision}}
+		}
+	}
+	back := authorize(t, b, start, decide("deny"))
+	if back.Query().Get("error") != "access_denied" {
+		t.Fatalf("denied: back at %s", back)
+	}
+	back = authorize(t, b, start, decide("allow"))
+	tokens, err := rp.CodeExchange[*oidc.IDTokenClaims](ctx, back.Query().Get("code"), relying)
+	if err != nil {
+		t.Fatalf("allowed: %v (back at %s)", err, back)
+	}
+	// Remembered: no screen the second time.
+	back = authorize(t, b, start, nil)
+	if back.Query().Get("code") == "" {
+		t.Fatalf("second time: back at %s", back)
+	}
+	// Another account cannot answer this account's consent screen.
+	other := h.browser()
+	other.signIn(h.arranged(accountstate.Verified), arrangedPassword)
+	other.get("/login") // a CSRF cookie
+	var stolen string
+	authorize(t, b, strings.TrimPrefix(relying.OAuthConfig().AuthCodeURL("s", oauth2.SetAuthURLParam("scope", "openid profile")), h.url),
+		func(path string, page reply) (string, url.Values) {
+			stolen = page.Request.URL.Query().Get("id")
+			r := other.postForm(openid.PathConsent, url.Values{"id": {stolen}, "decision": {"allow"}})
+			wantStatus(t, "another account answers the consent screen", r, http.StatusBadRequest, "")
+			return openid.PathConsent, url.Values{"id": {stolen}, "decision": {"deny"}}
+		})
+	r := other.get(openid.PathConsent + "?id=" + stolen)
+	wantStatus(t, "another account opens the consent screen", r, http.StatusBadRequest, "")
+
+	page := b.get("/account")
+	if !strings.Contains(page.text(), "Apps you allowed") || !strings.Contains(page.text(), "Third party") {
+		t.Fatalf("account page lists no app: %s", page.text())
+	}
+	r = b.postForm("/account/apps/revoke", url.Values{"client": {"third"}})
+	if loc := r.Header.Get("Location"); r.StatusCode != http.StatusSeeOther || loc != "/account?done=app_revoked" {
+		t.Fatalf("revoke: %d %q", r.StatusCode, loc)
+	}
+	if _, err := rp.RefreshTokens[*oidc.IDTokenClaims](ctx, relying, tokens.RefreshToken, "", ""); err == nil {
+		t.Error("a refresh token survived revoking the app")
+	}
+	back = authorize(t, b, start, decide("allow"))
+	if back.Query().Get("code") == "" {
+		t.Fatalf("after revoking, allowed again: back at %s", back)
+	}
+}

@@ -66,7 +66,7 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("GET /email/confirm", handleEmailConfirmForm(svc, v))
 	mux.Handle("POST /email/confirm", handleEmailConfirm(svc, v))
 	mux.Handle("GET /email/confirm/done", handleEmailConfirmDone(v))
-	mux.Handle("GET /account", handleAccount(svc, v))
+	mux.Handle("GET /account", handleAccount(svc, cfg.OpenID, v))
 	mux.Handle("POST /account/password", handleChangePassword(svc, v))
 	mux.Handle("POST /account/email", handleChangeEmail(svc, v))
 	mux.Handle("POST /account/sessions/end", handleEndSessionForm(svc, v))
