@@ -2,10 +2,12 @@ package web
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/client/rp"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -401,5 +403,45 @@ func TestOpenIDConsent(t *testing.T) {
 	back = authorize(t, b, start, decide("allow"))
 	if back.Query().Get("code") == "" {
 		t.Fatalf("after revoking, allowed again: back at %s", back)
+	}
+}
+
+// TestOpenIDKeyRotation: every instance on one database signs with the
+// same key, made on first start; after a rotation the new key signs and
+// tokens signed by the old one still verify against the JWKS.
+func TestOpenIDKeyRotation(t *testing.T) {
+	h := newHarness(t, options{oidc: oidcClients()})
+	ctx := context.Background()
+	// A second instance on the same database makes no key of its own.
+	if _, err := openid.New(ctx, h.store, openid.Config{Issuer: h.url, Insecure: true}); err != nil {
+		t.Fatal(err)
+	}
+	keys := func() string { return h.get(openid.PathKeys).text() }
+	before := keys()
+	if strings.Count(before, `"kid"`) != 1 || !strings.Contains(before, `"alg":"ES256"`) {
+		t.Fatalf("JWKS of a new provider: %s", before)
+	}
+	email := h.arranged(accountstate.Verified)
+	relying, old := appTokens(t, h, email)
+
+	if err := openid.RotateKey(ctx, h.store, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if after := keys(); strings.Count(after, `"kid"`) != 2 {
+		t.Fatalf("JWKS after rotation: %s", after)
+	}
+	_, fresh := appTokens(t, h, email)
+	kid := func(tok string) string {
+		head, _, _ := strings.Cut(tok, ".")
+		b, _ := base64.RawURLEncoding.DecodeString(head)
+		return string(b)
+	}
+	if kid(fresh.IDToken) == kid(old.IDToken) {
+		t.Error("the new key does not sign")
+	}
+	for name, tok := range map[string]string{"old": old.IDToken, "new": fresh.IDToken} {
+		if _, err := rp.VerifyIDToken[*oidc.IDTokenClaims](ctx, tok, relying.IDTokenVerifier()); err != nil {
+			t.Errorf("%s ID token: %v", name, err)
+		}
 	}
 }
