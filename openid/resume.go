@@ -86,16 +86,17 @@ func (p *Provider) Resume(w http.ResponseWriter, r *http.Request, id string, who
 }
 
 // fresh reports whether a session that started at who.SignedInAt may
-// answer request a: prompt=login asks for a sign-in after the request,
-// max_age for one no older than it.
+// answer request a. A sign-in made since the request always may. An
+// older one may not with prompt=login (which the op package also turns
+// into max_age=0), nor when it is older than max_age.
 func fresh(a *authRequest, who *Who, now time.Time) bool {
-	if slices.Contains(a.req.Prompt, oidc.PromptLogin) && who.SignedInAt.Before(a.stored.CreatedAt) {
+	if !who.SignedInAt.Before(a.stored.CreatedAt) {
+		return true
+	}
+	if slices.Contains(a.req.Prompt, oidc.PromptLogin) {
 		return false
 	}
-	if a.req.MaxAge != nil && now.Sub(who.SignedInAt) > time.Duration(*a.req.MaxAge)*time.Second {
-		return false
-	}
-	return true
+	return a.req.MaxAge == nil || now.Sub(who.SignedInAt) <= time.Duration(*a.req.MaxAge)*time.Second
 }
 
 // loginURL is tacit's sign-in page, coming back to Resume.

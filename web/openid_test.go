@@ -445,3 +445,48 @@ func TestOpenIDKeyRotation(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenIDSessionReuse: a browser signed in to tacit is sent back with
+// a code at once (prompt=none too); prompt=login and max_age=0 make it
+// sign in again first, and auth_time says when it did.
+func TestOpenIDSessionReuse(t *testing.T) {
+	h := newHarness(t, options{oidc: oidcClients()})
+	email := h.arranged(accountstate.Verified)
+	relying := relyingParty(t, h, "web", webSecret, webRedirect, "openid", "email")
+	ctx := context.Background()
+	b := h.browser()
+	b.signIn(email, arrangedPassword)
+
+	for name, opts := range map[string][]oauth2.AuthCodeOption{
+		"no prompt":   nil,
+		"prompt=none": {oauth2.SetAuthURLParam("prompt", "none")},
+	} {
+		back := authorize(t, b, strings.TrimPrefix(relying.OAuthConfig().AuthCodeURL("s", opts...), h.url), nil)
+		if back.Query().Get("code") == "" {
+			t.Errorf("%s with a session: back at %s", name, back)
+		}
+	}
+	for name, opts := range map[string][]oauth2.AuthCodeOption{
+		"prompt=login": {oauth2.SetAuthURLParam("prompt", "login")},
+		"max_age=0":    {oauth2.SetAuthURLParam("max_age", "0")},
+	} {
+		h.skew.Add(int64(2 * time.Second)) // auth_time has whole seconds
+		pages := []string{}
+		login := loginPages(t, h, email, "")
+		back := authorize(t, b, strings.TrimPrefix(relying.OAuthConfig().AuthCodeURL("s", opts...), h.url),
+			func(path string, page reply) (string, url.Values) {
+				pages = append(pages, path)
+				return login(path, page)
+			})
+		if len(pages) != 1 || pages[0] != "/login" {
+			t.Errorf("%s: pages %v, want the sign-in page", name, pages)
+		}
+		tokens, err := rp.CodeExchange[*oidc.IDTokenClaims](ctx, back.Query().Get("code"), relying)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if at := tokens.IDTokenClaims.GetAuthTime(); time.Since(at) > 3*time.Second+time.Duration(h.skew.Load()) || at.IsZero() {
+			t.Errorf("%s: auth_time %v is not the new sign-in", name, at)
+		}
+	}
+}
