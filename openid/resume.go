@@ -26,6 +26,17 @@ type Who struct {
 // expired (a stale tab, a link from another browser).
 var ErrUnknownRequest = errors.New("openid: unknown or expired authorization request")
 
+// Step is where the browser goes next.
+type Step struct {
+	URL string
+	// Leave says the browser is to leave tacit: URL is the client's
+	// redirect URI or the callback that redirects there. The web layer
+	// sends it through a page of its own rather than a redirect: after a
+	// form post (sign-in, consent) a redirect to another origin breaks
+	// the pages' form-action 'self'.
+	Leave bool
+}
+
 // Resume is where /authorize sends the browser (the client's LoginURL):
 // it goes on with authorization request id for the browser's account
 // (who, nil without a session). A session fresh enough for the request
@@ -36,53 +47,58 @@ var ErrUnknownRequest = errors.New("openid: unknown or expired authorization req
 // sign-in page, which comes back here when done (next), through the same
 // steps as any sign-in (throttling, MFA). login_hint only fills in the
 // address there: nothing looks it up.
-func (p *Provider) Resume(w http.ResponseWriter, r *http.Request, id string, who *Who) error {
-	a, err := p.storage.authRequest(r.Context(), id)
+func (p *Provider) Resume(ctx context.Context, id string, who *Who) (Step, error) {
+	a, err := p.storage.authRequest(ctx, id)
 	var nf interface{ IsNotFound() }
 	if errors.As(err, &nf) {
-		return ErrUnknownRequest
+		return Step{}, ErrUnknownRequest
 	}
 	if err != nil {
-		return err
+		return Step{}, err
 	}
 	now := p.cfg.Now()
 	if who == nil || !fresh(a, who, now) {
 		if slices.Contains(a.req.Prompt, oidc.PromptNone) {
-			op.AuthRequestError(w, r, a, oidc.ErrLoginRequired(), p.op)
-			return nil
+			return p.clientError(a, oidc.ErrLoginRequired())
 		}
-		http.Redirect(w, r, loginURL(id, a.req.LoginHint), http.StatusFound)
-		return nil
+		return Step{URL: loginURL(id, a.req.LoginHint)}, nil
 	}
-	c, err := p.storage.clientByID(r.Context(), a.req.ClientID)
+	c, err := p.storage.clientByID(ctx, a.req.ClientID)
 	if err != nil {
-		return err
+		return Step{}, err
 	}
-	err = p.storage.store.Update(r.Context(), func(tx tacit.Tx) error {
-		if err := ensureSubject(r.Context(), tx, who.AccountID); err != nil {
+	err = p.storage.store.Update(ctx, func(tx tacit.Tx) error {
+		if err := ensureSubject(ctx, tx, who.AccountID); err != nil {
 			return err
 		}
-		return tx.CompleteAuthRequest(r.Context(), id, who.AccountID, who.SignedInAt.UTC())
+		return tx.CompleteAuthRequest(ctx, id, who.AccountID, who.SignedInAt.UTC())
 	})
 	if err != nil {
-		return fmt.Errorf("complete auth request: %w", err)
+		return Step{}, fmt.Errorf("complete auth request: %w", err)
 	}
 	if !c.firstParty {
-		consented, err := p.consented(r.Context(), who.AccountID, c.id, a.req.Scopes)
+		consented, err := p.consented(ctx, who.AccountID, c.id, a.req.Scopes)
 		if err != nil {
-			return err
+			return Step{}, err
 		}
 		if !consented {
 			if slices.Contains(a.req.Prompt, oidc.PromptNone) {
-				op.AuthRequestError(w, r, a, &oidc.Error{ErrorType: "consent_required"}, p.op)
-				return nil
+				return p.clientError(a, &oidc.Error{ErrorType: "consent_required"})
 			}
-			http.Redirect(w, r, PathConsent+"?id="+url.QueryEscape(id), http.StatusFound)
-			return nil
+			return Step{URL: PathConsent + "?id=" + url.QueryEscape(id)}, nil
 		}
 	}
-	http.Redirect(w, r, PathCallback+"?id="+url.QueryEscape(id), http.StatusFound)
-	return nil
+	return Step{URL: PathCallback + "?id=" + url.QueryEscape(id), Leave: true}, nil
+}
+
+// clientError is the way back to the client's redirect URI with an error.
+func (p *Provider) clientError(a *authRequest, e *oidc.Error) (Step, error) {
+	e.State = a.GetState()
+	u, err := op.AuthResponseURL(a.GetRedirectURI(), a.GetResponseType(), a.GetResponseMode(), e, p.op.Encoder())
+	if err != nil {
+		return Step{}, err
+	}
+	return Step{URL: u, Leave: true}, nil
 }
 
 // fresh reports whether a session that started at who.SignedInAt may
@@ -195,23 +211,21 @@ func (p *Provider) ConsentFor(ctx context.Context, id string, who *Who) (Consent
 // Consent records who's answer on the consent screen of request id: an
 // allowed request is remembered and goes back to the client with a code,
 // a denied one with access_denied.
-func (p *Provider) Consent(w http.ResponseWriter, r *http.Request, id string, who *Who, allow bool) error {
-	a, c, err := p.consentRequest(r.Context(), id, who)
+func (p *Provider) Consent(ctx context.Context, id string, who *Who, allow bool) (Step, error) {
+	a, c, err := p.consentRequest(ctx, id, who)
 	if err != nil {
-		return err
+		return Step{}, err
 	}
 	if !allow {
-		op.AuthRequestError(w, r, a, oidc.ErrAccessDenied(), p.op)
-		return nil
+		return p.clientError(a, oidc.ErrAccessDenied())
 	}
-	err = p.storage.store.Update(r.Context(), func(tx tacit.Tx) error {
-		return tx.SaveConsent(r.Context(), tacit.Consent{AccountID: who.AccountID, ClientID: c.id, Scopes: a.req.Scopes, CreatedAt: p.cfg.Now().UTC()})
+	err = p.storage.store.Update(ctx, func(tx tacit.Tx) error {
+		return tx.SaveConsent(ctx, tacit.Consent{AccountID: who.AccountID, ClientID: c.id, Scopes: a.req.Scopes, CreatedAt: p.cfg.Now().UTC()})
 	})
 	if err != nil {
-		return fmt.Errorf("save consent: %w", err)
+		return Step{}, fmt.Errorf("save consent: %w", err)
 	}
-	http.Redirect(w, r, PathCallback+"?id="+url.QueryEscape(id), http.StatusFound)
-	return nil
+	return Step{URL: PathCallback + "?id=" + url.QueryEscape(id), Leave: true}, nil
 }
 
 // Consents lists the clients an account gave consent to, by name.

@@ -68,16 +68,34 @@ func handleResume(p *openid.Provider, svc *flow.Service, s sessions, v *views) h
 			v.internalError(w, r, err)
 			return
 		}
-		err = p.Resume(w, r, r.URL.Query().Get("id"), u)
+		step, err := p.Resume(r.Context(), r.URL.Query().Get("id"), u)
+		if err == nil {
+			goOn(w, r, v, step)
+			return
+		}
 		if errors.Is(err, openid.ErrUnknownRequest) {
 			v.errorPage(w, r, http.StatusBadRequest, "Sign-in expired",
 				"This sign-in took too long or was already used. Go back to the application and sign in again.")
 			return
 		}
-		if err != nil {
-			v.internalError(w, r, err)
-		}
+		v.internalError(w, r, err)
 	})
+}
+
+// leavingPage takes the browser back to the client.
+type leavingPage struct {
+	frame
+	URL string
+}
+
+// goOn sends the browser to the next step: a redirect within tacit, or a
+// page that takes it back to the client (see openid.Step.Leave).
+func goOn(w http.ResponseWriter, r *http.Request, v *views, step openid.Step) {
+	if !step.Leave {
+		http.Redirect(w, r, step.URL, http.StatusFound)
+		return
+	}
+	v.render(w, r, http.StatusOK, &leavingPage{frame: frame{page: "leaving", Title: "Signing you in", Refresh: step.URL}, URL: step.URL})
 }
 
 // handleEndSession is RP-initiated logout: the provider ends the
@@ -148,14 +166,16 @@ func handleConsent(p *openid.Provider, svc *flow.Service, s sessions, v *views) 
 			v.internalError(w, r, err)
 			return
 		}
-		err = p.Consent(w, r, f.Get("id"), u, f.Get("decision") == "allow")
+		step, err := p.Consent(r.Context(), f.Get("id"), u, f.Get("decision") == "allow")
+		if err == nil {
+			goOn(w, r, v, step)
+			return
+		}
 		if errors.Is(err, openid.ErrUnknownRequest) {
 			v.errorPage(w, r, http.StatusBadRequest, "Sign-in expired",
 				"This sign-in took too long or was already used. Go back to the application and sign in again.")
 			return
 		}
-		if err != nil {
-			v.internalError(w, r, err)
-		}
+		v.internalError(w, r, err)
 	})
 }

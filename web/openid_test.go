@@ -3,8 +3,10 @@ package web
 import (
 	"context"
 	"encoding/base64"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +47,18 @@ func relyingParty(t *testing.T, h *harness, id, secret, redirect string, scopes 
 	return p
 }
 
+// refreshPattern finds a page's meta refresh.
+var refreshPattern = regexp.MustCompile(`<meta http-equiv="refresh" content="0;url=([^"]*)">`)
+
+// refreshTo returns where a page's meta refresh goes, or "".
+func refreshTo(r reply) string {
+	m := refreshPattern.FindSubmatch(r.body)
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(string(m[1]))
+}
+
 // nonceKey carries the nonce a test expects in the ID token.
 type nonceKey struct{}
 
@@ -57,6 +71,9 @@ func authorize(t *testing.T, b *browser, start string, signIn func(path string, 
 	r := b.get(start)
 	for range 20 {
 		loc := r.Header.Get("Location")
+		if loc == "" {
+			loc = refreshTo(r)
+		}
 		if loc == "" {
 			if signIn == nil {
 				t.Fatalf("stopped at a page: %d %s", r.StatusCode, r.text())
