@@ -257,3 +257,13 @@ func (p *Provider) ClientName(ctx context.Context, id string) string {
 	}
 	return c.name
 }
+
+// CallbackAllowed reports whether the browser signed in as who may take
+// the code of request id: only the account that completed it. Otherwise
+// someone who started a request could have a signed-in victim open its
+// Resume link and then collect a code for the victim's account at the
+// callback in their own browser.
+func (p *Provider) CallbackAllowed(ctx context.Context, id string, who *Who) bool {
+	a, err := p.storage.authRequest(ctx, id)
+	return err == nil && who != nil && a.stored.AccountID == who.AccountID
+}

@@ -15,11 +15,12 @@ import (
 func addOpenIDRoutes(mux *http.ServeMux, p *openid.Provider, svc *flow.Service, s sessions, v *views) {
 	h := p.Handler()
 	for _, path := range openid.Paths() {
-		if path == openid.PathEndSession {
+		if path == openid.PathEndSession || path == openid.PathCallback {
 			continue
 		}
 		mux.Handle(path, h)
 	}
+	mux.Handle(openid.PathCallback, handleCallback(p, h, svc, s, v))
 	mux.Handle(openid.PathEndSession, handleEndSession(p, h, svc, s))
 	mux.Handle("GET "+openid.PathResume, handleResume(p, svc, s, v))
 	mux.Handle("GET "+openid.PathConsent, handleConsentForm(p, svc, s, v))
@@ -96,6 +97,25 @@ func goOn(w http.ResponseWriter, r *http.Request, v *views, step openid.Step) {
 		return
 	}
 	v.render(w, r, http.StatusOK, &leavingPage{frame: frame{page: "leaving", Title: "Signing you in", Refresh: step.URL}, URL: step.URL})
+}
+
+// handleCallback hands out the code of a completed request, only to the
+// browser signed in as the account that completed it
+// (openid.Provider.CallbackAllowed).
+func handleCallback(p *openid.Provider, h http.Handler, svc *flow.Service, s sessions, v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, err := who(r, svc, s)
+		if err != nil {
+			v.internalError(w, r, err)
+			return
+		}
+		if !p.CallbackAllowed(r.Context(), r.URL.Query().Get("id"), u) {
+			v.errorPage(w, r, http.StatusBadRequest, "Sign-in expired",
+				"This sign-in took too long or was already used. Go back to the application and sign in again.")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // handleEndSession is RP-initiated logout: the provider ends the

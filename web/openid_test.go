@@ -507,3 +507,41 @@ func TestOpenIDSessionReuse(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenIDCallbackBinding: someone who starts an authorization request
+// and has a signed-in victim open its resume link cannot then collect a
+// code for the victim's account in their own browser.
+func TestOpenIDCallbackBinding(t *testing.T) {
+	h := newHarness(t, options{oidc: oidcClients()})
+	relying := relyingParty(t, h, "web", webSecret, webRedirect, "openid", "email")
+	attacker := h.browser()
+	r := attacker.get(strings.TrimPrefix(relying.OAuthConfig().AuthCodeURL("s"), h.url))
+	resume := r.Header.Get("Location")
+	if !strings.HasPrefix(resume, openid.PathResume+"?id=") {
+		t.Fatalf("authorize: %d %q", r.StatusCode, resume)
+	}
+	id := strings.TrimPrefix(resume, openid.PathResume+"?id=")
+
+	victim := h.browser()
+	victim.signIn(h.arranged(accountstate.Verified), arrangedPassword)
+	r = victim.get(resume)
+	if refreshTo(r) != openid.PathCallback+"?id="+id {
+		t.Fatalf("victim's resume: %d %s", r.StatusCode, r.text())
+	}
+	// The attacker, without the victim's session, asks for the code.
+	r = attacker.get(openid.PathCallback + "?id=" + id)
+	if r.StatusCode != http.StatusBadRequest || r.Header.Get("Location") != "" {
+		t.Fatalf("attacker at the callback: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	// So does another signed-in account.
+	other := h.browser()
+	other.signIn(h.arranged(accountstate.Verified), arrangedPassword)
+	if r := other.get(openid.PathCallback + "?id=" + id); r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("another account at the callback: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	// The victim's own browser gets it.
+	r = victim.get(openid.PathCallback + "?id=" + id)
+	if loc := r.Header.Get("Location"); !strings.HasPrefix(loc, webRedirect+"?code=") {
+		t.Fatalf("victim at the callback: %d %q", r.StatusCode, loc)
+	}
+}
