@@ -29,7 +29,7 @@ func TestEveryTemplateRenders(t *testing.T) {
 	account := &accountPage{frame: frame{page: "account"},
 		MFA:      flow.MFAStatus{Pending: &flow.TOTPSetup{Secret: "S", URI: "otpauth://totp/x"}},
 		Sessions: []sessionRow{{ID: 1, Current: true}, {ID: 2}}, OtherDevices: true,
-		Apps:     []appRow{{ClientID: "app", Name: "App", Since: "today"}}}
+		Apps: []appRow{{ClientID: "app", Name: "App", Since: "today"}}}
 	failed(&account.MFAEnableForm)
 	pages := []pageData{
 		&frame{page: "home", SignedInAs: "a@example.com"}, register, resend, forgot, login, mfa,
