@@ -606,6 +606,20 @@ func (c *Config) YAML() ([]byte, error) {
 			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s.key},
 			&yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: s.get(c)})
 	}
+	if len(c.OIDCClients) > 0 {
+		clients := make([]openid.Client, len(c.OIDCClients))
+		for i, cl := range c.OIDCClients {
+			if cl.Secret != "" {
+				cl.Secret = "****"
+			}
+			clients[i] = cl
+		}
+		var list yaml.Node
+		if err := list.Encode(clients); err != nil {
+			return nil, err
+		}
+		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: oidcClientsKey}, &list)
+	}
 	return yaml.Marshal(m)
 }
 

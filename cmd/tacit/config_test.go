@@ -590,6 +590,11 @@ oidc_clients:
 	if s.Secret != "" || s.FirstParty || s.PostLogoutRedirectURIs[0] != "http://127.0.0.1:5173/" {
 		t.Errorf("second client %+v", s)
 	}
+	text, err := c.YAML()
+	if err != nil || !strings.Contains(string(text), "oidc_clients:\n    - id: grafana\n") || strings.Contains(string(text), "s3cret") ||
+		!strings.Contains(string(text), "secret: '****'") {
+		t.Errorf("tacit config prints the clients as:\n%s (%v)", text, err)
+	}
 	for name, body := range map[string]string{
 		"unknown key":     "oidc_clients:\n  - id: a\n    redirect_uris: [https://a/]\n    scret: x\n",
 		"no id":           "oidc_clients:\n  - redirect_uris: [https://a/]\n",
