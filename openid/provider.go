@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/cors"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
 
@@ -135,6 +136,14 @@ func New(ctx context.Context, store tacit.Store, cfg Config) (*Provider, error) 
 		op.WithCustomEndpoints(op.NewEndpoint(PathAuthorize[1:]), op.NewEndpoint(PathToken[1:]), op.NewEndpoint(PathUserinfo[1:]),
 			op.NewEndpoint(PathRevoke[1:]), op.NewEndpoint(PathEndSession[1:]), op.NewEndpoint(PathKeys[1:])),
 		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(PathIntrospect[1:])),
+		// Browser apps on any origin may call the endpoints that take a
+		// client's credentials or a bearer token, but never with the
+		// browser's cookies (the op package's default allows them).
+		op.WithCORSOptions(&cors.Options{
+			AllowedOrigins: []string{"*"},
+			AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost},
+			AllowedHeaders: []string{"Accept", "Authorization", "Content-Type"},
+		}),
 	}
 	if cfg.Insecure {
 		opts = append(opts, op.WithAllowInsecure())

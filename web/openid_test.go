@@ -545,3 +545,17 @@ func TestOpenIDCallbackBinding(t *testing.T) {
 		t.Fatalf("victim at the callback: %d %q", r.StatusCode, loc)
 	}
 }
+
+// TestOpenIDCORS: a browser app on another origin may call the token
+// endpoint, but never with the browser's cookies.
+func TestOpenIDCORS(t *testing.T) {
+	h := newHarness(t, options{oidc: oidcClients()})
+	req := h.newRequest(http.MethodOptions, openid.PathToken, nil)
+	req.Header.Set("Origin", "https://spa.example")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	req.Header.Set("Access-Control-Request-Headers", "content-type")
+	r := h.do(req)
+	if r.Header.Get("Access-Control-Allow-Origin") != "*" || r.Header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Errorf("preflight: %d %v", r.StatusCode, r.Header)
+	}
+}
