@@ -101,7 +101,8 @@ type OpenIDStore interface {
 	// ExpiresAt is after now.
 	AuthRequestByCode(ctx context.Context, h []byte, now time.Time) (AuthRequest, error)
 	// CompleteAuthRequest records the sign-in of accountID at authTime
-	// on a request; ErrNotFound if there is no such request.
+	// on a request; ErrNotFound if there is no such request or it has a
+	// code already (its sign-in can no longer change).
 	CompleteAuthRequest(ctx context.Context, id string, accountID int64, authTime time.Time) error
 	// SetAuthRequestCode records the hash of the request's code;
 	// ErrNotFound if there is no such request, ErrConflict if it has a

@@ -56,6 +56,10 @@ func (p *Provider) Resume(ctx context.Context, id string, who *Who) (Step, error
 	if err != nil {
 		return Step{}, err
 	}
+	if a.stored.CodeHash != nil {
+		// Its code is out: the request is spent.
+		return Step{}, ErrUnknownRequest
+	}
 	now := p.cfg.Now()
 	if who == nil || !fresh(a, who, now) {
 		if slices.Contains(a.req.Prompt, oidc.PromptNone) {

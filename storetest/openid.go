@@ -85,6 +85,7 @@ func testOpenIDAuthRequest(t *testing.T, s tacit.Store) {
 	})
 	update(t, s, func(tx tacit.Tx) error {
 		wantErr(t, "a second code", tx.SetAuthRequestCode(ctx, "r1", hash(2)), tacit.ErrConflict)
+		wantErr(t, "complete a request with a code", tx.CompleteAuthRequest(ctx, "r1", a.ID+1, now), tacit.ErrNotFound)
 		r, err := tx.AuthRequestByCode(ctx, hash(1), now)
 		if err != nil || r.ID != "r1" || r.AccountID != a.ID || !r.AuthTime.Equal(now) {
 			t.Errorf("by code: %+v, %v", r, err)

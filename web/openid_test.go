@@ -544,6 +544,11 @@ func TestOpenIDCallbackBinding(t *testing.T) {
 	if loc := r.Header.Get("Location"); !strings.HasPrefix(loc, webRedirect+"?code=") {
 		t.Fatalf("victim at the callback: %d %q", r.StatusCode, loc)
 	}
+	// Once its code is out, the request is spent: no other sign-in can
+	// take it over.
+	if r := other.get(resume); r.StatusCode != http.StatusBadRequest {
+		t.Errorf("resume after the code: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
 }
 
 // TestOpenIDCORS: a browser app on another origin may call the token

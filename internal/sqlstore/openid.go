@@ -127,9 +127,10 @@ func (t *Tx) AuthRequestByCode(ctx context.Context, h []byte, now time.Time) (ta
 	return r, nil
 }
 
-// CompleteAuthRequest records a sign-in on a request.
+// CompleteAuthRequest records a sign-in on a request that has no code
+// yet.
 func (t *Tx) CompleteAuthRequest(ctx context.Context, id string, accountID int64, authTime time.Time) error {
-	n, err := t.Q.Exec(ctx, `UPDATE oidc_auth_requests SET account_id = $1, auth_time = $2 WHERE id = $3`,
+	n, err := t.Q.Exec(ctx, `UPDATE oidc_auth_requests SET account_id = $1, auth_time = $2 WHERE id = $3 AND code_hash IS NULL`,
 		accountID, Micros(authTime), id)
 	return oneRow("complete auth request", n, err)
 }
