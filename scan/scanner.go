@@ -76,6 +76,9 @@ type Scanner struct {
 	// sent first (passwordProbes); rightErr what stopped them.
 	right    map[*Endpoint]map[int]*Response
 	rightErr map[*Endpoint]error
+	// drawn are the unknown identifiers drawn so far, lower-cased: none
+	// is drawn twice.
+	drawn map[string]bool
 }
 
 // Check is an analysis that sends its own probes. It must probe the known
