@@ -89,8 +89,14 @@
 // endpoint with fewer than two rounds that reached the logic is
 // inconclusive, with the wait a paced scan would need. A lock every
 // identifier meets during the channel comparison stops the timing check,
-// which would time the lock page only: the endpoint is inconclusive, with
-// the known identifier's response times before the lock.
+// which would time the lock page only. It judges instead the comparison's
+// rounds before the lock, where each known identifier and its partner had
+// the same history: with several known identifiers named, each adds the
+// pairs it got below its own lock (4 accounts locked at their 6th
+// attempt give 20 pairs, enough for a leak of milliseconds). A leak there
+// is reported; otherwise the endpoint is inconclusive, with the known
+// identifiers' response times before the lock and how many known
+// identifiers would give enough pairs.
 //
 // # Verdicts
 //

@@ -467,7 +467,7 @@ func (s *Scanner) lockOnset(b *batch, a *analysis) {
 				d = append(d, b.resp[known][r].Duration-b.resp[b.ids.Partner[k]][r].Duration)
 			}
 		}
-		s.cur.lock = &lockInfo{after: j, answer: b.resp[b.ids.Known[0]][j].Status, before: d}
+		s.cur.lock = &lockInfo{after: j, answer: b.resp[b.ids.Known[0]][j].Status, before: d, pre: b.head(j)}
 		return
 	}
 }
@@ -478,6 +478,23 @@ type lockInfo struct {
 	after  int // requests each identifier was answered normally
 	answer int // the status from then on
 	before []time.Duration
+	// pre is the batch's rounds before the lock: every identifier in
+	// them had been sent as often as every other, and none was locked.
+	pre *batch
+}
+
+// head is the first n rounds of b.
+func (b *batch) head(n int) *batch {
+	h := &batch{ids: b.ids, rounds: n, resp: map[string][]*Response{}, fresh: b.fresh, kind: b.kind}
+	for id, rs := range b.resp {
+		h.resp[id] = rs[:n]
+	}
+	for _, ref := range b.order {
+		if ref.round < n {
+			h.order = append(h.order, ref)
+		}
+	}
+	return h
 }
 
 // timingBlocked says why a timing check cannot measure ep, or "".
@@ -486,7 +503,7 @@ func (s *Scanner) timingBlocked() string {
 		return ""
 	}
 	l := s.cur.lock
-	msg := fmt.Sprintf("timing: every identifier was answered differently from its %s request on (%d from then on): a lock or throttle for every address, which the known identifiers are past, so response times would time that answer only",
+	msg := fmt.Sprintf("every identifier was answered differently from its %s request on (%d from then on): a lock or throttle for every address, which the known identifiers are past, so response times would time that answer only",
 		ordinal(l.after+1), l.answer)
 	if len(l.before) > 0 {
 		slower := 0
@@ -498,7 +515,14 @@ func (s *Scanner) timingBlocked() string {
 		msg += fmt.Sprintf("; in the %d pairs before it, the known identifier was answered %s slower on median (%d of %d slower)",
 			len(l.before), micros(timing.Median(l.before)), slower, len(l.before))
 	}
-	return msg + "; scan again once the lock has expired with --probes below " + strconv.Itoa(l.after) + ", or name more known identifiers"
+	// Each known identifier gives one pair per request before the lock;
+	// the timing test needs timing.MinPairs of them.
+	need := (timing.MinPairs + l.after - 1) / max(l.after, 1)
+	msg += "; scan again once the lock has expired with --probes below " + strconv.Itoa(l.after)
+	if l.pre != nil && len(l.pre.ids.Known) < need {
+		msg += fmt.Sprintf(", or name at least %d known identifiers (each is answered %d times before its lock)", need, l.after)
+	}
+	return msg
 }
 
 // secondRequest sends the first unknown identifiers of a batch whose

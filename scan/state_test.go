@@ -172,12 +172,43 @@ func TestTimingBehindLockout(t *testing.T) {
 	rep := scanServed(t, f, srv.URL, &scan.Scanner{Client: srv.Client(), Rand: rand.New(rand.NewPCG(5, 6)), Checks: []scan.Check{&scan.TimingCheck{}}})
 	e := rep.Endpoints[0]
 	if e.Verdict == scan.VerdictClean || (e.Verdict == scan.VerdictInconclusive && !slices.ContainsFunc(e.Inconclusive, func(s string) bool {
-		return strings.Contains(s, "timing: every identifier was answered differently from its 5th request on") && strings.Contains(s, "4 of 4 slower")
+		return strings.Contains(s, "timing: every identifier was answered differently from its 5th request on") && strings.Contains(s, "4 of 4 slower") && strings.Contains(s, "or name at least 5 known identifiers (each is answered 4 times before its lock)")
 	})) {
 		t.Fatalf("verdict %s:\n%s", e.Verdict, report(rep))
 	}
 	if rep.Requests > 40 {
 		t.Errorf("%d requests: the timing check ran against the lock", rep.Requests)
+	}
+}
+
+// TestTimingBeforeLockManyKnown: a 40ms timing leak on a sign-in that
+// locks every address, known or not, at its 6th attempt, with 4 known
+// accounts named. The channel comparison's 6 rounds lock every
+// identifier; the 5 rounds before the lock give 20 known/unknown pairs at
+// equal history, which decide the leak. The check used to give up as soon
+// as it saw the lock. Without the leak the same pairs cannot call the
+// endpoint clean: it is inconclusive, and says why.
+func TestTimingBeforeLockManyKnown(t *testing.T) {
+	for _, name := range []string{"lock-four-slow", "lock-four"} {
+		f := stateFixture(t, name)
+		srv := httptest.NewServer(f.New())
+		rep := scanServed(t, f, srv.URL, &scan.Scanner{Client: srv.Client(), Rand: rand.New(rand.NewPCG(5, 6)), Checks: []scan.Check{&scan.TimingCheck{}}})
+		srv.Close()
+		e := rep.Endpoints[0]
+		if rep.Requests > 80 {
+			t.Errorf("%s: %d requests: the timing check ran against the lock", name, rep.Requests)
+		}
+		if name == "lock-four-slow" {
+			if got := rules(rep); e.Verdict != scan.VerdictLeak || !slices.Equal(got, []string{scan.RuleTiming}) || rep.Findings[0].Evidence.Pairs != 20 {
+				t.Errorf("%s: verdict %s, rules %q:\n%s", name, e.Verdict, got, report(rep))
+			}
+			continue
+		}
+		if len(rep.Findings) != 0 || e.Verdict != scan.VerdictInconclusive || !slices.ContainsFunc(e.Inconclusive, func(s string) bool {
+			return strings.Contains(s, "from its 6th request on") && strings.Contains(s, "timing measured on 20 comparable pairs, too few to call the endpoint clean")
+		}) {
+			t.Errorf("%s: verdict %s:\n%s", name, e.Verdict, report(rep))
+		}
 	}
 }
 

@@ -29,9 +29,15 @@ func StateFixtures() []Fixture {
 		{Name: "lock-any-slow", Needs: NeedsTiming, Verdict: "inconclusive",
 			About: "as lock-any, and a sign-in of a real account takes 40ms longer until the lock: a timing leak that only the first attempts show",
 			New:   func() http.Handler { return lockAny(4, 40*time.Millisecond) }, target: jsonLoginTarget},
-		{Name: "lock-many-slow", Needs: NeedsTiming, Verdict: "inconclusive",
-			About: "sign-in as django-allauth serves it (200 and a page with a fresh CSRF token), 40ms slower for a real account, that answers every address, known or not, with a fast \"too many failed attempts\" page from its 6th attempt on; the target names 8 accounts, so a scan with --probes 2 meets the lock in the timing check, not in the channel comparison",
+		{Name: "lock-many-slow", Needs: NeedsTiming, Want: "USER_ENUM_TIMING", Verdict: "leak",
+			About: "sign-in as django-allauth serves it (200 and a page with a fresh CSRF token), 40ms slower for a real account, that answers every address, known or not, with a fast \"too many failed attempts\" page from its 6th attempt on; the target names 8 accounts, whose 5 attempts each before the lock give 40 pairs; a scan with --probes 2 meets the lock in the timing check, not in the channel comparison",
 			New:   func() http.Handler { return lockMany(5, 40*time.Millisecond) }, target: manyKnownTarget},
+		{Name: "lock-four-slow", Needs: NeedsTiming, Want: "USER_ENUM_TIMING", Verdict: "leak",
+			About: "as lock-many-slow with 4 accounts named: every address, known or not, is locked at its 6th attempt, which the channel comparison's rounds reach; the timing leak shows only in the 5 attempts each address gets before, 20 pairs over the 4 accounts",
+			New:   func() http.Handler { return lockMany(5, 40*time.Millisecond) }, target: fourKnownTarget},
+		{Name: "lock-four", Needs: NeedsTiming, Verdict: "inconclusive",
+			About: "as lock-four-slow without the timing leak: 20 pairs before the lock cannot vouch for the endpoint's timing",
+			New:   func() http.Handler { return lockMany(5, 0) }, target: fourKnownTarget},
 		{Name: "slow-window-token", Needs: NeedsTiming, Want: "USER_ENUM_TIMING", Verdict: "leak",
 			About: "sign-in 40ms slower for a real account, whose page carries a token that every request of the same 200ms gets alike (a per-window nonce, a cache buster): the scan's first round sees it equal, later ones changed, and timing must still compare those pages",
 			New:   func() http.Handler { return windowToken(40 * time.Millisecond) }, target: jsonLoginTarget},
@@ -142,6 +148,10 @@ var ManyKnown = []string{Known, "bob@lab.example", "carol@lab.example", "dave@la
 // manyKnownTarget scans a JSON sign-in whose target names every account
 // of ManyKnown.
 var manyKnownTarget = strings.Replace(jsonLoginTarget, "known: [alice@lab.example]", "known: ["+strings.Join(ManyKnown, ", ")+"]", 1)
+
+// fourKnownTarget scans a JSON sign-in whose target names the first four
+// accounts of ManyKnown.
+var fourKnownTarget = strings.Replace(jsonLoginTarget, "known: [alice@lab.example]", "known: ["+strings.Join(ManyKnown[:4], ", ")+"]", 1)
 
 // lockMany fails every sign-in with an HTML page, spending slow longer
 // on the accounts of ManyKnown, and answers every address after
