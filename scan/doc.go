@@ -157,7 +157,9 @@
 // and only pairs whose answers (status and masked body) are of the class
 // each identifier's first answer was. When the known identifiers' answers
 // leave that class (a lock, a rate limit, errors) it stops there, judges
-// the comparable pairs in place of an interim look, and an endpoint that
+// the comparable pairs in place of an interim look (with every unknown
+// identifier against the next as the control, the rounds being few), and
+// an endpoint that
 // look does not call leaky is inconclusive, never clean.
 // Its test is group-sequential: it stops at the first look that decides
 // (a difference of milliseconds within the 50-round pilot), and within
