@@ -159,8 +159,7 @@
 // leave that class (a lock, a rate limit, errors) it stops there, judges
 // the comparable pairs in place of an interim look (with every unknown
 // identifier against the next as the control, the rounds being few), and
-// an endpoint that
-// look does not call leaky is inconclusive, never clean.
+// an endpoint that look does not call leaky is inconclusive, never clean.
 // Its test is group-sequential: it stops at the first look that decides
 // (a difference of milliseconds within the 50-round pilot), and within
 // TimingCheck.Budget, which judges an endpoint at the resolution it
