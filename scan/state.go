@@ -237,6 +237,23 @@ func (s *Scanner) setAsideHistory(ctx context.Context, t *Target, ep *Endpoint, 
 			continue
 		}
 		slices.Sort(rounds)
+		if b.fresh {
+			// Throttled both, neither reached the account logic: the
+			// known identifier by its own count, which grows every
+			// round, the new one by something else (the client's
+			// count, the clock). How long each is told to wait
+			// compares those histories, not the accounts.
+			both := slices.DeleteFunc(slices.Clone(rounds), func(r int) bool { return !b.throttled(known, r) || !b.throttled(partner, r) })
+			if len(both) > 0 {
+				a.diffs = slices.DeleteFunc(a.diffs, func(d pairDiff) bool { return d.known == k && slices.Contains(both, d.round) })
+				rounds = slices.DeleteFunc(rounds, func(r int) bool { return slices.Contains(both, r) })
+				s.cur.res.Notes = append(s.cur.res.Notes, fmt.Sprintf("in %d of %d rounds %s and a new identifier were both throttled (%d), the known one after %d or more requests of its own, the new one at its first: their throttles count different requests, so those rounds were not compared",
+					len(both), b.rounds, known, b.resp[known][both[0]].Status, s.sentByKind[ep.Kind]+both[0]+1))
+			}
+			if len(rounds) == 0 {
+				continue
+			}
+		}
 		drop := false
 		switch {
 		case b.fresh:

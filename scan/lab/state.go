@@ -23,6 +23,9 @@ func StateFixtures() []Fixture {
 		{Name: "register-taken", Want: "USER_ENUM_REGISTER", Verdict: "leak",
 			About: "sign-up creates the account at once and answers \"already registered\" (409) for an address that has one: the scan's own first sign-up registers each unknown address",
 			New:   registerTaken, target: jsonRegisterTarget},
+		{Name: "register-throttled", Verdict: "clean",
+			About: "a uniform sign-up (202 for every valid address) as tacit's default limits make it: each address is throttled from its 3rd sign-up (429, Retry-After: 60) and the client from its 9th (429, Retry-After: 30); the known address, sent every round, meets its own limit, the new addresses of later rounds the client's, and the two answers differ only in how long to wait",
+			New:   registerThrottled, target: jsonRegisterTarget},
 		{Name: "lock-any", Verdict: "clean",
 			About: "sign-in locks every address alike after 4 failures, for the rest of the server's life, with a \"too many failed attempts\" page (401, no Retry-After); a second scan finds the known address locked from its first request",
 			New:   func() http.Handler { return lockAny(4, 0) }, target: jsonLoginTarget},
@@ -94,6 +97,38 @@ func registerTaken() http.Handler {
 		mu.Unlock()
 		if taken {
 			writeJSON(w, http.StatusConflict, map[string]string{"error": "already_registered", "message": "This email address is already registered."})
+			return
+		}
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "check_inbox"})
+	})
+}
+
+// registerThrottled is a uniform sign-up behind two limits, checked after
+// validation: one per address (from its 3rd valid sign-up on) and one per
+// client (from its 9th), each with its own Retry-After.
+func registerThrottled() http.Handler {
+	var byAddress counter
+	var mu sync.Mutex
+	client := 0
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := readCredentials(r)
+		if !validSignup(w, c) {
+			return
+		}
+		mu.Lock()
+		client++
+		n := client
+		mu.Unlock()
+		wait := ""
+		switch {
+		case byAddress.add(c.Email) >= 3:
+			wait = "60"
+		case n >= 9:
+			wait = "30"
+		}
+		if wait != "" {
+			w.Header().Set("Retry-After", wait)
+			writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "rate_limited", "message": "Too many attempts. Try again in " + wait + " seconds."})
 			return
 		}
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "check_inbox"})
