@@ -1,8 +1,14 @@
 package scan
 
 import (
+	"context"
+	"encoding/json"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"unicode"
 )
@@ -57,5 +63,41 @@ func TestUnknownLikeKeepsShape(t *testing.T) {
 		if len(u) <= len(known) || widenedSpace(local) < minUnknownSpace {
 			t.Errorf("%q: unknown %q, room %g", known, u, widenedSpace(local))
 		}
+	}
+}
+
+// TestProbesAreAsLong: every probe of a scan that sends a well-formed
+// identifier, known or unknown, is a request of the same length. The
+// unknown identifiers used to be at least ten characters before the @,
+// five more than alice's: every unknown probe was five bytes longer.
+func TestProbesAreAsLong(t *testing.T) {
+	var mu sync.Mutex
+	lengths := map[int]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var in struct{ Email string }
+		_ = json.Unmarshal(body, &in)
+		if strings.Count(in.Email, "@") == 1 && !strings.HasPrefix(in.Email, "@") {
+			mu.Lock()
+			lengths[len(body)]++
+			mu.Unlock()
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = io.WriteString(w, `{"error":"invalid_credentials"}`)
+	}))
+	defer srv.Close()
+	target, err := LoadTarget(strings.NewReader("base_url: " + srv.URL + `
+known: [alice@lab.example]
+endpoints:
+  - {name: login, kind: login, path: /api/login, json: {email: "{{identifier}}", password: "{{password}}"}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := (&Scanner{Client: srv.Client(), Rand: rand.New(rand.NewPCG(3, 3))}).Scan(context.Background(), target); err != nil {
+		t.Fatal(err)
+	}
+	if len(lengths) != 1 {
+		t.Errorf("request lengths (bytes: requests): %v", lengths)
 	}
 }
