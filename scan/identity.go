@@ -71,9 +71,12 @@ const minUnknownSpace = 1e7
 // smaller risk than probing a real account as an unknown one. No
 // identifier is drawn twice in a scan, nor equal to known.
 func (s *Scanner) unknownLike(known string) string {
-	for {
+	for try := 0; ; try++ {
 		u := s.drawUnknown(known)
-		if !strings.EqualFold(u, known) && !s.drawn[strings.ToLower(u)] {
+		// A shape with few names (a short phone number) may run out
+		// of new ones over many scans: then a repeat is better than
+		// no end.
+		if !strings.EqualFold(u, known) && (try >= 100 || !s.drawn[strings.ToLower(u)]) {
 			if s.drawn == nil {
 				s.drawn = map[string]bool{}
 			}
@@ -175,14 +178,6 @@ func widenedSpace(name string) float64 {
 		}
 	}
 	return n
-}
-
-// randomName is n random lower-case letters and digits, starting with a
-// letter (64 at most, the longest local part of an address).
-func (s *Scanner) randomName(n int) string {
-	n = min(n, 64)
-	const letters = "abcdefghijklmnopqrstuvwxyz"
-	return string(letters[s.rand().IntN(len(letters))]) + s.randomString(n-1)
 }
 
 // randomString is n random lower-case letters and digits.
