@@ -294,7 +294,11 @@ const presetLimits = "TACIT_LIMIT_LOGIN_IP=off TACIT_LIMIT_REQUESTS_IP=off TACIT
 // limitsHint is what the preset adds to an inconclusive scan that tacit's
 // own limits throttled: which settings to change while scanning. tacit's
 // default limits are right for production and too tight for one machine
-// sending every address a dozen times; the scan cannot lift them itself.
+// sending every address a dozen times, and no plan of the scan's fits
+// them: the per-client rule lets one machine make 30 requests an hour
+// before it delays, the per-address ones 3 sign-ups, resets or resends,
+// and the preset's 7 endpoints need about 190 requests, 12 or more per
+// address and kind. The scan cannot lift them itself.
 func (o *scanOptions) limitsHint(inc []scan.EndpointResult) string {
 	if o.preset != "tacit" {
 		return ""
