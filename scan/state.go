@@ -535,9 +535,12 @@ func (s *Scanner) timingBlocked() string {
 	// Each known identifier gives one pair per request before the lock;
 	// the timing test needs timing.MinPairs of them.
 	need := (timing.MinPairs + l.after - 1) / max(l.after, 1)
-	msg += "; scan again once the lock has expired with --probes below " + strconv.Itoa(l.after)
+	// Pairs cut short by a lock can show a leak, never vouch for its
+	// absence: only a scan the lock does not stop can call the timing
+	// clean.
+	msg += "; to call its timing clean, raise or lift the lock for the scan"
 	if l.pre != nil && len(l.pre.ids.Known) < need {
-		msg += fmt.Sprintf(", or name at least %d known identifiers (each is answered %d times before its lock)", need, l.after)
+		msg += fmt.Sprintf("; to find a leak of milliseconds before it, name at least %d known identifiers (each is answered %d times before its lock)", need, l.after)
 	}
 	return msg
 }

@@ -172,7 +172,7 @@ func TestTimingBehindLockout(t *testing.T) {
 	rep := scanServed(t, f, srv.URL, &scan.Scanner{Client: srv.Client(), Rand: rand.New(rand.NewPCG(5, 6)), Checks: []scan.Check{&scan.TimingCheck{}}})
 	e := rep.Endpoints[0]
 	if e.Verdict == scan.VerdictClean || (e.Verdict == scan.VerdictInconclusive && !slices.ContainsFunc(e.Inconclusive, func(s string) bool {
-		return strings.Contains(s, "timing: every identifier was answered differently from its 5th request on") && strings.Contains(s, "4 of 4 slower") && strings.Contains(s, "or name at least 5 known identifiers (each is answered 4 times before its lock)")
+		return strings.Contains(s, "timing: every identifier was answered differently from its 5th request on") && strings.Contains(s, "4 of 4 slower") && strings.Contains(s, "to call its timing clean, raise or lift the lock for the scan; to find a leak of milliseconds before it, name at least 5 known identifiers (each is answered 4 times before its lock)")
 	})) {
 		t.Fatalf("verdict %s:\n%s", e.Verdict, report(rep))
 	}
