@@ -205,8 +205,8 @@ func (c *TimingCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoi
 // identifier is compared with its own partner at the same history, and
 // several known identifiers each add the pairs before their own lock.
 // The control is every unknown identifier against the next (partners
-// and the control pair), which gives as many control pairs as known
-// ones. One look at the endpoint's whole level: a leak if it decides;
+// and the control pair): one control pair per round more than there are
+// known identifiers, where the control pair alone gives one a round. One look at the endpoint's whole level: a leak if it decides;
 // otherwise inconclusive, since so few pairs cannot vouch for the
 // endpoint.
 func (c *TimingCheck) beforeLock(t *Target, ep *Endpoint, pre *batch, why string, res *EndpointResult) []Finding {
