@@ -178,16 +178,16 @@ func (c *TimingCheck) Planned(_ *Target, ep *Endpoint, ids Identities) int {
 // Run measures ep and returns the timing finding, if any. It records the
 // samples and the estimate in the endpoint's result. The design is
 // sequential (see runSequential): it stops as soon as it can decide.
-func (c *TimingCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoint, ids Identities) ([]Finding, error) {
+func (c *TimingCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoint, ids Identities, e *EndpointScan) ([]Finding, error) {
 	if !c.applies(ep) {
 		return nil, nil
 	}
-	res := s.result()
+	res := e.Result
 	maxRounds := c.maxRounds(ids)
 	c.begin(s, t, ep, ids)
-	if why := s.timingBlocked(); why != "" {
+	if why := timingBlocked(e); why != "" {
 		c.recount(s, c.laterPlanned(t, ep, ids))
-		return c.beforeLock(t, ep, s.cur.lock.pre, why, res), nil
+		return c.beforeLock(t, ep, e.lock.pre, why, res), nil
 	}
 	pilotRounds := min(c.pilot(), maxRounds)
 	if pilotRounds*len(ids.Known) < timing.MinPairs {
@@ -195,7 +195,7 @@ func (c *TimingCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoi
 		res.Inconclusive = appendNew(res.Inconclusive, fmt.Sprintf("timing: a budget of %d requests is too small to measure", c.maxRequests()))
 		return nil, nil
 	}
-	return c.runSequential(ctx, s, t, ep, ids, res)
+	return c.runSequential(ctx, s, t, ep, ids, e)
 }
 
 // beforeLock judges ep's timing on the rounds of the channel comparison
@@ -206,7 +206,8 @@ func (c *TimingCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoi
 // several known identifiers each add the pairs before their own lock.
 // The control is every unknown identifier against the next (partners
 // and the control pair): one control pair per round more than there are
-// known identifiers, where the control pair alone gives one a round. One look at the endpoint's whole level: a leak if it decides;
+// known identifiers, where the control pair alone gives one a round.
+// One look at the endpoint's whole level: a leak if it decides;
 // otherwise inconclusive, since so few pairs cannot vouch for the
 // endpoint.
 func (c *TimingCheck) beforeLock(t *Target, ep *Endpoint, pre *batch, why string, res *EndpointResult) []Finding {
