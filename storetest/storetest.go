@@ -206,6 +206,11 @@ func Run[S Migrator](t *testing.T, e Engine[S]) {
 		{"SetDisabled", one(testSetDisabled)},
 		{"AccountDirectory", one(testAccountDirectory)},
 		{"Activity", one(testActivity)},
+		{"OpenIDKeysAndSubjects", one(testOpenIDKeysAndSubjects)},
+		{"OpenIDAuthRequest", one(testOpenIDAuthRequest)},
+		{"OpenIDGrantRotation", one(testOpenIDGrantRotation)},
+		{"OpenIDClientsAndConsents", one(testOpenIDClientsAndConsents)},
+		{"OpenIDPurge", one(testOpenIDPurge)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, e) })

@@ -17,6 +17,7 @@ import (
 	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/metrics"
+	"github.com/tacitauth/tacit/openid"
 )
 
 // DefaultMaxBodyBytes bounds every request body unless Config says
@@ -64,6 +65,9 @@ type Config struct {
 	// own).
 	Metrics      *metrics.Metrics
 	MetricsRoute bool
+	// OpenID, if set, is the OpenID Connect provider to serve
+	// (/authorize, /oauth/token, /.well-known/openid-configuration, …).
+	OpenID *openid.Provider
 
 	storage *storageWatch // set by withDefaults; shared by copies
 }

@@ -29,7 +29,8 @@ func TestEveryTemplateRenders(t *testing.T) {
 	account := &accountPage{frame: frame{page: "account"},
 		MFA:      flow.MFAStatus{Pending: &flow.TOTPSetup{Secret: "S", URI: "otpauth://totp/x"}},
 		Sessions: []sessionRow{{ID: 1, Current: true}, {ID: 2}}, OtherDevices: true,
-		Activity: []activityRow{{What: "Signed in", When: "now", Device: "Firefox", IP: "192.0.2.1"}}}
+		Activity: []activityRow{{What: "Signed in", When: "now", Device: "Firefox", IP: "192.0.2.1"}},
+		Apps:     []appRow{{ClientID: "app", Name: "App", Since: "today"}}}
 	failed(&account.MFAEnableForm)
 	failed(&account.DeleteForm)
 	pages := []pageData{
@@ -38,6 +39,8 @@ func TestEveryTemplateRenders(t *testing.T) {
 		newEmailConfirmPage("tok", "a@example.com"), account,
 		&recoveryCodesPage{frame: frame{page: "recovery_codes"}, RecoveryCodes: []string{"c1", "c2"}},
 		&devMailPage{frame: frame{page: "devmail"}, Mails: []devMail{{To: "a@example.com", Parts: splitLinks("see https://x/")}}},
+		&consentPage{frame: frame{page: "consent"}, ID: "id", Client: "App", Scopes: []string{"your email address"}},
+		&leavingPage{frame: frame{page: "leaving", Refresh: "https://app.example/cb?code=c&state=s"}, URL: "https://app.example/cb?code=c&state=s"},
 	}
 	for _, name := range []string{"sent", "forgot_sent", "reset_done", "reset_expired", "signup_expired", "email_done", "logout", "error", "account_deleted", "account_secured"} {
 		pages = append(pages, plain(name, name)())

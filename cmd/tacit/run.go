@@ -76,6 +76,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runScan(ctx, rest, stdout, stderr)
 	case "users":
 		return runUsers(ctx, rest, getenv, stdout, stderr)
+	case "clients":
+		return runClients(ctx, rest, getenv, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		if err := noArgs("version", rest); err != nil {
 			return helpOr("version", err, stdout)

@@ -16,6 +16,7 @@ import (
 	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/mail"
 	"github.com/tacitauth/tacit/metrics"
+	"github.com/tacitauth/tacit/openid"
 	"github.com/tacitauth/tacit/web"
 )
 
@@ -122,6 +123,14 @@ func assemble(c Config, db store, log *slog.Logger) (*web.Instance, time.Duratio
 	if c.Metrics != "off" {
 		hc.Metrics = metrics.New(metrics.Gauges{OutboxPending: db.OutboxPending})
 		hc.MetricsRoute = c.Metrics == "on"
+	}
+	if c.OIDC {
+		hc.OpenID, err = openid.New(context.Background(), db, openid.Config{
+			Issuer: c.BaseURL.String(), Clients: c.OIDCClients, Insecure: c.BaseURL.Scheme != "https", Logger: log})
+		if err != nil {
+			return nil, 0, err
+		}
+		log.Info("serving OpenID Connect", "issuer", c.BaseURL.String(), "configured_clients", len(c.OIDCClients))
 	}
 	inst, err := web.NewInstance(web.Options{
 		Store:  db,

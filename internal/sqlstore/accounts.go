@@ -98,6 +98,13 @@ var accountRows = []string{
 	`DELETE FROM recovery_codes WHERE account_id = $1`,
 	`DELETE FROM totp WHERE account_id = $1`,
 	`DELETE FROM events WHERE account_id = $1`,
+	// OpenID Connect: its grants (every app's tokens end), consents,
+	// sign-ins in progress, and its subject id, so that an account made
+	// later at the address is a stranger to every app.
+	`DELETE FROM oidc_grants WHERE account_id = $1`,
+	`DELETE FROM oidc_consents WHERE account_id = $1`,
+	`DELETE FROM oidc_auth_requests WHERE account_id = $1`,
+	`DELETE FROM oidc_subjects WHERE account_id = $1`,
 }
 
 // DeleteAccount removes an account, every row tied to it (accountRows)
