@@ -60,9 +60,10 @@ type PasskeyChallenge struct {
 	// AccountID is the account of a second step or a registration; 0 for
 	// a sign-in.
 	AccountID int64
-	// UserHandle is, for a registration, the handle the new passkey is
-	// made for.
-	UserHandle []byte
+	// Session is what the ceremony must be checked against: go-webauthn's
+	// session data as JSON (user handle, allowed credentials, user
+	// verification), without the challenge.
+	Session []byte
 	CreatedAt  time.Time
 	ExpiresAt  time.Time
 }

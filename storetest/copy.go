@@ -155,7 +155,7 @@ func fillEveryTable(t *testing.T, s tacit.Store) {
 				Credential: []byte(`{"publicKey":"AQ"}`), SignCount: 7, BackupEligible: true, BackupState: true, CreatedAt: base, LastUsedAt: base.Add(time.Hour)}),
 			tx.CreatePasskey(ctx, &tacit.Passkey{AccountID: bob, CredentialID: hash(42), UserHandle: hash(43), Name: "key",
 				Credential: []byte(`{}`), CreatedAt: base}),
-			tx.CreatePasskeyChallenge(ctx, &tacit.PasskeyChallenge{TokenHash: hash(34), Purpose: tacit.PasskeyLogin, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}),
+			tx.CreatePasskeyChallenge(ctx, &tacit.PasskeyChallenge{TokenHash: hash(34), Purpose: tacit.PasskeyLogin, Session: []byte(`{}`), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}),
 			tx.EnqueueMail(ctx, &tacit.Mail{Kind: tacit.MailVerify, To: "new@example.com", CreatedAt: now}),
 		}
 		_, err := tx.HitCounter(ctx, []byte("counter"), now, time.Hour)

@@ -93,9 +93,9 @@ func testPasskeyChallenges(t *testing.T, s tacit.Store) {
 	ctx := context.Background()
 	a := createAccount(t, s, "ada@example.com")
 	now := base
-	login := tacit.PasskeyChallenge{TokenHash: hash(1), Purpose: tacit.PasskeyLogin, CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
-	reg := tacit.PasskeyChallenge{TokenHash: hash(2), Purpose: tacit.PasskeyRegister, AccountID: a.ID, UserHandle: hash(7), CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
-	old := tacit.PasskeyChallenge{TokenHash: hash(3), Purpose: tacit.PasskeySecondStep, AccountID: a.ID, CreatedAt: now, ExpiresAt: now}
+	login := tacit.PasskeyChallenge{TokenHash: hash(1), Purpose: tacit.PasskeyLogin, Session: []byte(`{}`), CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
+	reg := tacit.PasskeyChallenge{TokenHash: hash(2), Purpose: tacit.PasskeyRegister, AccountID: a.ID, Session: []byte(`{"user_id":"AQ"}`), CreatedAt: now, ExpiresAt: now.Add(time.Minute)}
+	old := tacit.PasskeyChallenge{TokenHash: hash(3), Purpose: tacit.PasskeySecondStep, AccountID: a.ID, Session: []byte(`{}`), CreatedAt: now, ExpiresAt: now}
 	update(t, s, func(tx tacit.Tx) error {
 		for _, c := range []*tacit.PasskeyChallenge{&login, &reg, &old} {
 			if err := tx.CreatePasskeyChallenge(ctx, c); err != nil {
@@ -127,15 +127,15 @@ func testPasskeyChallenges(t *testing.T, s tacit.Store) {
 	_, err := take(old.TokenHash)
 	wantErr(t, "expired at now", err, tacit.ErrNotFound)
 
-	again := tacit.PasskeyChallenge{TokenHash: hash(4), Purpose: tacit.PasskeyRegister, AccountID: a.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	again := tacit.PasskeyChallenge{TokenHash: hash(4), Purpose: tacit.PasskeyRegister, AccountID: a.ID, Session: []byte(`{}`), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
 	update(t, s, func(tx tacit.Tx) error { return tx.CreatePasskeyChallenge(ctx, &again) })
 	update(t, s, func(tx tacit.Tx) error { return tx.DeletePasskeyChallenges(ctx, a.ID) })
 	_, err = take(again.TokenHash)
 	wantErr(t, "after DeletePasskeyChallenges", err, tacit.ErrNotFound)
 
 	// Purge removes expired ones.
-	live := tacit.PasskeyChallenge{TokenHash: hash(5), Purpose: tacit.PasskeyLogin, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-	gone := tacit.PasskeyChallenge{TokenHash: hash(6), Purpose: tacit.PasskeyLogin, CreatedAt: now, ExpiresAt: now.Add(-time.Hour)}
+	live := tacit.PasskeyChallenge{TokenHash: hash(5), Purpose: tacit.PasskeyLogin, Session: []byte(`{}`), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	gone := tacit.PasskeyChallenge{TokenHash: hash(6), Purpose: tacit.PasskeyLogin, Session: []byte(`{}`), CreatedAt: now, ExpiresAt: now.Add(-time.Hour)}
 	update(t, s, func(tx tacit.Tx) error {
 		if err := tx.CreatePasskeyChallenge(ctx, &live); err != nil {
 			return err
@@ -168,7 +168,7 @@ func testPasskeysDieWithAccount(t *testing.T, e engine) {
 				return err
 			}
 		}
-		return tx.CreatePasskeyChallenge(ctx, &tacit.PasskeyChallenge{TokenHash: hash(5), Purpose: tacit.PasskeyRegister, AccountID: a.ID, CreatedAt: base, ExpiresAt: base.Add(time.Hour)})
+		return tx.CreatePasskeyChallenge(ctx, &tacit.PasskeyChallenge{TokenHash: hash(5), Purpose: tacit.PasskeyRegister, AccountID: a.ID, Session: []byte(`{}`), CreatedAt: base, ExpiresAt: base.Add(time.Hour)})
 	})
 	e.exec(t, s, fmt.Sprintf("DELETE FROM accounts WHERE id = %d", a.ID))
 	var n int64

@@ -97,9 +97,9 @@ func (t *Tx) CreatePasskeyChallenge(ctx context.Context, c *tacit.PasskeyChallen
 		account = c.AccountID
 	}
 	err := t.Q.QueryRow(ctx,
-		`INSERT INTO passkey_challenges (token_hash, purpose, account_id, user_handle, created_at, expires_at)
+		`INSERT INTO passkey_challenges (token_hash, purpose, account_id, session, created_at, expires_at)
 		 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-		c.TokenHash, string(c.Purpose), account, c.UserHandle, Micros(c.CreatedAt), Micros(c.ExpiresAt)).Scan(&c.ID)
+		c.TokenHash, string(c.Purpose), account, c.Session, Micros(c.CreatedAt), Micros(c.ExpiresAt)).Scan(&c.ID)
 	return t.created("create passkey challenge", err)
 }
 
@@ -114,8 +114,8 @@ func (t *Tx) TakePasskeyChallenge(ctx context.Context, h []byte, now time.Time) 
 	)
 	err := t.Q.QueryRow(ctx,
 		`DELETE FROM passkey_challenges WHERE token_hash = $1 AND expires_at > $2
-		 RETURNING id, token_hash, purpose, account_id, user_handle, created_at, expires_at`, h, Micros(now)).
-		Scan(&c.ID, &c.TokenHash, &purpose, &account, &c.UserHandle, &created, &expires)
+		 RETURNING id, token_hash, purpose, account_id, session, created_at, expires_at`, h, Micros(now)).
+		Scan(&c.ID, &c.TokenHash, &purpose, &account, &c.Session, &created, &expires)
 	if err != nil {
 		return tacit.PasskeyChallenge{}, NotFound("take passkey challenge", err)
 	}

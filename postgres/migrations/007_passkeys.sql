@@ -26,7 +26,9 @@ CREATE TABLE passkey_challenges (
     token_hash  BYTEA  NOT NULL UNIQUE,
     purpose     TEXT   NOT NULL,
     account_id  BIGINT REFERENCES accounts (id) ON DELETE CASCADE, -- NULL for a sign-in
-    user_handle BYTEA,
+    -- The ceremony's go-webauthn session data as JSON, without the
+    -- challenge: only its hash is stored.
+    session     BYTEA  NOT NULL,
     created_at  BIGINT NOT NULL,
     expires_at  BIGINT NOT NULL
 );

@@ -26,7 +26,9 @@ CREATE TABLE passkey_challenges (
     token_hash  BLOB    NOT NULL UNIQUE,
     purpose     TEXT    NOT NULL,
     account_id  INTEGER REFERENCES accounts (id) ON DELETE CASCADE, -- NULL for a sign-in
-    user_handle BLOB,
+    -- The ceremony's go-webauthn session data as JSON, without the
+    -- challenge: only its hash is stored.
+    session     BLOB    NOT NULL,
     created_at  INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL
 );
