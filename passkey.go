@@ -63,7 +63,7 @@ type PasskeyChallenge struct {
 	// Session is what the ceremony must be checked against: go-webauthn's
 	// session data as JSON (user handle, allowed credentials, user
 	// verification), without the challenge.
-	Session []byte
-	CreatedAt  time.Time
-	ExpiresAt  time.Time
+	Session   []byte
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }
