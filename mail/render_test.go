@@ -180,6 +180,22 @@ func mailCases() []mailCase {
 			reason:  reasonAccount,
 		},
 		{
+			kind:    tacit.MailPasskeyAdded,
+			data:    map[string]string{"reset": forgot, "name": "work laptop"},
+			links:   []string{"reset"},
+			subject: "A passkey was added to your Acme Health account",
+			phrases: []string{"work laptop", "removes every passkey"},
+			reason:  reasonAccount,
+		},
+		{
+			kind:    tacit.MailPasskeyRemoved,
+			data:    map[string]string{"reset": forgot, "name": "work laptop"},
+			links:   []string{"reset"},
+			subject: "A passkey was removed from your Acme Health account",
+			phrases: []string{"work laptop", "no longer signs in"},
+			reason:  reasonAccount,
+		},
+		{
 			kind:    tacit.MailMFALocked,
 			data:    map[string]string{"reset": forgot, "until": "2026-11-23 18:30 UTC"},
 			links:   []string{"reset"},
@@ -486,6 +502,8 @@ var renderedKinds = []tacit.MailKind{
 	tacit.MailMFADisabled,
 	tacit.MailMFALocked,
 	tacit.MailRecoveryCodesRenewed,
+	tacit.MailPasskeyAdded,
+	tacit.MailPasskeyRemoved,
 }
 
 func TestEveryKindHasTemplates(t *testing.T) {
