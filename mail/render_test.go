@@ -108,10 +108,10 @@ func mailCases() []mailCase {
 		},
 		{
 			kind:    tacit.MailPasswordChanged,
-			data:    map[string]string{"reset": forgot},
+			data:    map[string]string{"reset": forgot, "passkeys": "2"},
 			links:   []string{"reset"},
 			subject: "Your Acme Health password was changed",
-			phrases: []string{"was just changed", "has been signed out", "reset your password now", "no one else can read this mailbox"},
+			phrases: []string{"was just changed", "has been signed out", "Every passkey of the account (2)", "reset your password now", "no one else can read this mailbox"},
 			reason:  reasonAccount,
 		},
 		{
