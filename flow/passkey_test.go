@@ -218,8 +218,10 @@ func TestPasskeyLoginFailuresAlike(t *testing.T) {
 	other := accountstate.Passkey("bob@example.com")
 	want := tacit.Outcome{Kind: tacit.InvalidCredentials}
 	cases := map[string]func() tacit.Outcome{
-		"unknown credential": func() tacit.Outcome { return e.passkeyLogin(passkeytest.Stranger("auth.example.com"), passkeytest.Honest) },
-		"bad signature":      func() tacit.Outcome { return e.passkeyLogin(p, passkeytest.BadSignature) },
+		"unknown credential": func() tacit.Outcome {
+			return e.passkeyLogin(passkeytest.Stranger("auth.example.com"), passkeytest.Honest)
+		},
+		"bad signature": func() tacit.Outcome { return e.passkeyLogin(p, passkeytest.BadSignature) },
 		"other user handle": func() tacit.Outcome {
 			q := *p
 			q.UserHandle = other.UserHandle

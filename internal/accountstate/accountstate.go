@@ -7,8 +7,8 @@ package accountstate
 import (
 	"context"
 	"crypto/hmac"
-	"encoding/json"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"time"
 
