@@ -86,6 +86,9 @@ type passkeys struct {
 	// it, so it costs the signature check a known credential with a bad
 	// signature costs, and fails at the same step.
 	dummyKey []byte
+	// dummyRecord is a stored credential record with dummyKey, which the
+	// unknown credential's check decodes as a known one's is decoded.
+	dummyRecord []byte
 }
 
 // newPasskeys configures WebAuthn for base: the relying party id is its
@@ -128,7 +131,11 @@ func newPasskeys(base *url.URL) (*passkeys, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &passkeys{wa: wa, dummyKey: cose}, nil
+	record, err := json.Marshal(webauthn.Credential{PublicKey: cose, AttestationType: "none"})
+	if err != nil {
+		return nil, err
+	}
+	return &passkeys{wa: wa, dummyKey: cose, dummyRecord: record}, nil
 }
 
 // PasskeysOn reports whether passkeys can be used (see ErrPasskeysOff).
@@ -493,7 +500,7 @@ func (s *Service) passkeyLogin(ctx context.Context, token string, response []byt
 				}
 				readErr = err
 			}
-			return s.dummyUser(rawID, userHandle), nil
+			return s.dummyUser(rawID, userHandle)
 		}
 		_, cred, verr := s.passkeys.wa.ValidatePasskeyLogin(handler, session, parsed)
 		if readErr != nil {
@@ -525,9 +532,10 @@ func (s *Service) passkeyLogin(ctx context.Context, token string, response []byt
 }
 
 // dummyUser stands for the owner of a credential id that no account has:
-// its one credential has that id and the key nobody holds.
-func (s *Service) dummyUser(rawID, userHandle []byte) *passkeyUser {
-	return &passkeyUser{handle: userHandle, creds: []webauthn.Credential{{ID: rawID, PublicKey: s.passkeys.dummyKey}}, ids: []int64{0}}
+// its one credential has that id and the key nobody holds, decoded from a
+// record as a stored one is.
+func (s *Service) dummyUser(rawID, userHandle []byte) (webauthn.User, error) {
+	return userOf(userHandle, "", []tacit.Passkey{{CredentialID: rawID, UserHandle: userHandle, Credential: s.passkeys.dummyRecord}})
 }
 
 // usedPasskey records a sign-in with p: its signature counter, its backup
