@@ -38,7 +38,7 @@ func TestStorageFull(t *testing.T) {
 	if rec.Code != 503 || rec.Body.String() != `{"error":"unavailable"}`+"\n" || rec.Header().Get("Retry-After") != "30" {
 		t.Errorf("JSON: %d %q Retry-After %q; want 503 unavailable, 30", rec.Code, rec.Body, rec.Header().Get("Retry-After"))
 	}
-	v := newViews("tacit", newCookies(true), log)
+	v := newViews("tacit", newCookies(true), log, false)
 	rec = httptest.NewRecorder()
 	v.internalError(rec, withWatch("/register"), full)
 	if rec.Code != 503 || rec.Header().Get("Retry-After") != "30" || strings.Contains(rec.Body.String(), "disk") {
