@@ -112,13 +112,14 @@ func assemble(c Config, db store, log *slog.Logger) (*web.Instance, time.Duratio
 		return nil, 0, err
 	}
 	inst, err := web.NewInstance(web.Options{
-		Store:  db,
-		Hasher: hasher,
-		Sender: sender,
-		Flow:   c.flowConfig(policy, tacit.Links{Base: c.BaseURL}, envelope, nil),
-		Config: c.httpConfig(db, devBox, envelope),
-		Upkeep: c.Upkeep,
-		Logger: log,
+		Store:     db,
+		Hasher:    hasher,
+		Sender:    sender,
+		Flow:      c.flowConfig(policy, tacit.Links{Base: c.BaseURL}, envelope, nil),
+		Config:    c.httpConfig(db, devBox, envelope),
+		Upkeep:    c.Upkeep,
+		MailLease: c.MailLease,
+		Logger:    log,
 	})
 	if err != nil {
 		return nil, 0, err
