@@ -8,7 +8,9 @@ package e2e
 //	go test ./e2e -run TestSoak -soak.duration=30m -soak.db=sqlite -timeout=40m -v
 //	go test ./e2e -run TestSoak -soak.duration=30m -soak.db=postgres -timeout=40m -v
 //
-// (PostgreSQL needs TACIT_TEST_POSTGRES.) CI runs it for two minutes.
+// (PostgreSQL needs TACIT_TEST_POSTGRES.) CI runs it for a minute per
+// engine: two minutes of load, checked for 5xx, wrong answers and bounds,
+// not for memory (see soakRSSMin).
 
 import (
 	"database/sql"
@@ -46,6 +48,9 @@ const (
 	soakCountersMax = 3000
 )
 
+// soakRSSMin is the shortest run whose RSS is judged.
+const soakRSSMin = 10 * time.Minute
+
 func soakEnv(sink *smtpSink) []string {
 	return []string{
 		"TACIT_LIMIT_REQUESTS_IP=off", "TACIT_LIMIT_LOGIN_IP=off", "TACIT_LIMIT_RESET_SUBMIT_IP=off",
@@ -57,8 +62,8 @@ func soakEnv(sink *smtpSink) []string {
 
 // TestSoak runs the mix against `tacit serve` (default hashing and
 // envelope) for -soak.duration and checks: no answer 5xx and every answer
-// the one the flow expects; RSS at the end within 10% of RSS at a sixth
-// of the run (minute 5 of 30); outbox rows within the cap plus a trim
+// the one the flow expects; in a run of soakRSSMin or more, RSS at the
+// end within 10% of RSS at a sixth of the run (minute 5 of 30); outbox rows within the cap plus a trim
 // interval's worth. It logs the database size, the rows per table, and
 // the p50/p99/max of each flow.
 func TestSoak(t *testing.T) {
@@ -439,7 +444,9 @@ func runSoak(t *testing.T, engine string, tg *soakTarget, sink *smtpSink, d time
 	if l.badN > 0 {
 		t.Errorf("%d unexpected answers or missing mails; the first: \n%s", l.badN, strings.Join(l.bad, "\n"))
 	}
-	if !(math.Abs(growth) <= 0.10) { // NaN too: no readings
+	// A short run (CI's) is mostly warm-up, and a few seconds' mean of a
+	// value that swings by a third is noise: RSS is judged on long runs.
+	if d >= soakRSSMin && !(math.Abs(growth) <= 0.10) { // NaN too: no readings
 		t.Errorf("RSS (mean over %v) went from %.1f MiB before %v to %.1f MiB at the end (%+.1f%%), want within 10%%",
 			every, baseRSS/(1<<20), baseline.at.Round(time.Second), endRSS/(1<<20), 100*growth)
 	}
