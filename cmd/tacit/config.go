@@ -520,6 +520,9 @@ func (c *Config) PasswordPolicy() (tacit.PasswordPolicy, error) {
 		Require:   c.PasswordRequire,
 		Blocklist: tacit.CommonPasswords(),
 	}
+	if c.BaseURL != nil {
+		p.Context = tacit.ContextWords(c.Product, c.BaseURL.Hostname())
+	}
 	if c.PasswordBlocklist == "" {
 		return p, nil
 	}
