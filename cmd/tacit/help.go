@@ -89,8 +89,9 @@ database: the copy is one consistent moment (SQLite's VACUUM INTO, in a
 read transaction that does not stop writers), compacted, readable by its
 owner only, and whole or absent. To restore it, stop tacit, remove
 <database>-wal and <database>-shm, move the copy to <database>, and start
-tacit. A database file replaced while a serve runs is refused (every
-request answers 503 and logs an error) until that serve is restarted.
+tacit. A database file replaced while a serve runs is refused (each
+request that uses it answers 503 and logs an error) until that serve is
+restarted.
 PostgreSQL is backed up with its own tools (pg_dump).`,
 		flags:    configFlags,
 		settings: true,
