@@ -211,7 +211,7 @@ func (v *views) errorPage(w http.ResponseWriter, r *http.Request, status int, ti
 
 // internalError logs err and renders a page that says nothing about it.
 func (v *views) internalError(w http.ResponseWriter, r *http.Request, err error) {
-	if storageFull(w, r, v.log, err) {
+	if storageRefused(w, r, v.log, err) {
 		v.errorPage(w, r, http.StatusServiceUnavailable, "Please try again later",
 			"The server cannot save anything just now. Nothing was changed; please try again in a few minutes. Reference: "+requestID(r)+".")
 		return
