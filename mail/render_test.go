@@ -108,10 +108,10 @@ func mailCases() []mailCase {
 		},
 		{
 			kind:    tacit.MailPasswordChanged,
-			data:    map[string]string{"reset": forgot},
+			data:    map[string]string{"reset": forgot, "passkeys": "2"},
 			links:   []string{"reset"},
 			subject: "Your Acme Health password was changed",
-			phrases: []string{"was just changed", "has been signed out", "reset your password now", "no one else can read this mailbox"},
+			phrases: []string{"was just changed", "has been signed out", "Every passkey of the account (2)", "reset your password now", "no one else can read this mailbox"},
 			reason:  reasonAccount,
 		},
 		{
@@ -186,6 +186,22 @@ func mailCases() []mailCase {
 			subject: "Your Acme Health account was deleted",
 			phrases: []string{"was deleted, with everything", "signed out\neverywhere", "sign up again"},
 			reason:  "You received this because this was the address of your Acme Health account.",
+		},
+		{
+			kind:    tacit.MailPasskeyAdded,
+			data:    map[string]string{"reset": forgot, "name": "work laptop"},
+			links:   []string{"reset"},
+			subject: "A passkey was added to your Acme Health account",
+			phrases: []string{"work laptop", "removes every passkey"},
+			reason:  reasonAccount,
+		},
+		{
+			kind:    tacit.MailPasskeyRemoved,
+			data:    map[string]string{"reset": forgot, "name": "work laptop"},
+			links:   []string{"reset"},
+			subject: "A passkey was removed from your Acme Health account",
+			phrases: []string{"work laptop", "no longer signs in"},
+			reason:  reasonAccount,
 		},
 		{
 			kind:    tacit.MailMFALocked,
@@ -495,6 +511,8 @@ var renderedKinds = []tacit.MailKind{
 	tacit.MailMFALocked,
 	tacit.MailRecoveryCodesRenewed,
 	tacit.MailAccountDeleted,
+	tacit.MailPasskeyAdded,
+	tacit.MailPasskeyRemoved,
 }
 
 func TestEveryKindHasTemplates(t *testing.T) {

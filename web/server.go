@@ -108,7 +108,7 @@ func (c Config) withDefaults() Config {
 func NewServer(svc *flow.Service, cfg Config) http.Handler {
 	cfg = cfg.withDefaults()
 	ck := newCookies(cfg.SecureCookies)
-	v := newViews(cfg.Product, ck, cfg.Logger)
+	v := newViews(cfg.Product, ck, cfg.Logger, svc.PasskeysOn())
 
 	mux := http.NewServeMux()
 	addRoutes(mux, svc, cfg, ck, v)

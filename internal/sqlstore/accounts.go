@@ -98,6 +98,8 @@ var accountRows = []string{
 	`DELETE FROM recovery_codes WHERE account_id = $1`,
 	`DELETE FROM totp WHERE account_id = $1`,
 	`DELETE FROM events WHERE account_id = $1`,
+	`DELETE FROM passkey_challenges WHERE account_id = $1`,
+	`DELETE FROM passkeys WHERE account_id = $1`,
 	// OpenID Connect: its grants (every app's tokens end), consents,
 	// sign-ins in progress, and its subject id, so that an account made
 	// later at the address is a stranger to every app.
