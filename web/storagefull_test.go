@@ -88,7 +88,7 @@ func TestStorageReplaced(t *testing.T) {
 	if rec.Code != 503 || rec.Body.String() != `{"error":"unavailable"}`+"\n" || rec.Header().Get("Retry-After") != "" {
 		t.Errorf("JSON: %d %q Retry-After %q; want 503 unavailable, none", rec.Code, rec.Body, rec.Header().Get("Retry-After"))
 	}
-	v := newViews("tacit", newCookies(true), log)
+	v := newViews("tacit", newCookies(true), log, false)
 	rec = httptest.NewRecorder()
 	v.internalError(rec, req("/register"), replaced)
 	if rec.Code != 503 || strings.Contains(rec.Body.String(), "tacit.db") {
