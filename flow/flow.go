@@ -149,6 +149,9 @@ type Principal struct {
 	ID        int64
 	Email     string
 	CreatedAt time.Time
+	// TwoStep is set when the account has two-step sign-in on, so that
+	// every sign-in to it now passes a second step.
+	TwoStep bool
 }
 
 // ErrNoSession means a session token is missing, unknown or expired.
@@ -179,6 +182,8 @@ type Service struct {
 	// completion), so that a second post of the same form signs in
 	// rather than finding the link dead (see completeAgain).
 	completed sync.Map
+	// checks caches sessions for CheckSession.
+	checks checkCache
 }
 
 // New returns a Service. It hashes one random password to make the dummy

@@ -112,13 +112,23 @@ func logRequests(next http.Handler, log *slog.Logger) http.Handler {
 		if status >= 500 && r.Context().Err() != nil {
 			status = statusClientGone
 		}
-		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		log.LogAttrs(r.Context(), requestLevel(r, status), "request",
 			slog.String("request_id", id),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", status),
 			slog.Duration("duration", time.Since(start)))
 	})
+}
+
+// requestLevel is the level of a request's log line: forward-auth checks
+// come with every request a proxy guards, so their answers are logged at
+// DEBUG (failures stay at INFO, and errors are logged as such anyway).
+func requestLevel(r *http.Request, status int) slog.Level {
+	if status < 500 && isCheck(r) {
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
 }
 
 func newRequestID() string {
