@@ -66,6 +66,8 @@ type options struct {
 	sender mail.Sender
 	// ready is Config.Ready.
 	ready func(context.Context) error
+	// forwardAuth is Config.ForwardAuth.
+	forwardAuth ForwardAuth
 }
 
 func newHarness(t testing.TB, o options) *harness {
@@ -86,7 +88,7 @@ func newHarness(t testing.TB, o options) *harness {
 	}
 	cfg := Config{
 		BaseURL: base, SecureCookies: o.secure, DevMailbox: db, MaxBodyBytes: o.maxBody, TrustedProxies: o.trusted,
-		Ready:  o.ready,
+		Ready: o.ready, ForwardAuth: o.forwardAuth,
 		Logger: slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if o.noDevMailbox {

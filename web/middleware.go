@@ -76,6 +76,7 @@ func limitTime(next http.Handler, d time.Duration) http.Handler {
 func crossOriginProtection(next http.Handler, v *views) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.AddInsecureBypassPattern("/auth/check")
+	cop.AddInsecureBypassPattern("/auth/request")
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isAPI(r) {
 			encodeError(w, http.StatusForbidden, "forbidden", "Cross-origin requests are refused.")

@@ -37,7 +37,8 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("GET /readyz", handleReady(cfg.Ready, cfg.storage, cfg.Logger))
 
 	// Forward auth for reverse proxies; any method (see handleAuthCheck).
-	mux.Handle("/auth/check", handleAuthCheck(svc, s))
+	mux.Handle("/auth/check", handleAuthCheck(svc, s, v.fa, false))
+	mux.Handle("/auth/request", handleAuthCheck(svc, s, v.fa, true))
 
 	// HTML pages.
 	mux.Handle("GET /{$}", handleHome(svc, v))

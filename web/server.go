@@ -56,6 +56,9 @@ type Config struct {
 	// header says. The client address keys the per-client throttling
 	// rules, so list only proxies that append to X-Forwarded-For.
 	TrustedProxies []netip.Prefix
+	// ForwardAuth configures the forward-auth endpoints: which proxies
+	// may say what request they ask about, and what each host needs.
+	ForwardAuth ForwardAuth
 
 	storage *storageWatch // set by withDefaults; shared by copies
 }
@@ -97,6 +100,7 @@ func NewServer(svc *flow.Service, cfg Config) http.Handler {
 	cfg = cfg.withDefaults()
 	ck := newCookies(cfg.SecureCookies)
 	v := newViews(cfg.Product, ck, cfg.Logger)
+	v.fa = newForwardAuth(cfg.ForwardAuth, cfg.BaseURL)
 
 	mux := http.NewServeMux()
 	addRoutes(mux, svc, cfg, ck, v)

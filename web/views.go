@@ -51,6 +51,8 @@ type views struct {
 	ck      cookies
 	log     *slog.Logger
 	pages   map[string]*template.Template
+	// fa says where sign-in may send a browser back to.
+	fa forwardAuth
 }
 
 func newViews(product string, ck cookies, log *slog.Logger) *views {
