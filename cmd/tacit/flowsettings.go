@@ -78,7 +78,7 @@ var throttleSettings = []setting{
 		get: func(c *Config) string { return formatProxies(c.ForwardAuth.Proxies) }},
 	{key: "forward_auth_hosts",
 		about: "what forward auth asks of each host: comma list of HOST=POLICY, HOST a name or *.domain, POLICY public, session, mfa or deny; first match applies, unlisted hosts are denied (default empty: every host needs a session)",
-		set: setForwardAuthHosts, get: getForwardAuthHosts},
+		set:   setForwardAuthHosts, get: getForwardAuthHosts},
 	wholeSetting("outbox_max_rows", "most mail outbox rows kept; past it handled mail goes first, then the oldest pending mail anyone can cause (never a security notice)",
 		1, 1<<32-1, func(c *Config) *int { return &c.OutboxMaxRows }),
 }
