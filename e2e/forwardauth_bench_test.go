@@ -19,6 +19,7 @@ import (
 var (
 	checkSeconds = flag.Int("check.seconds", 5, "seconds of each wrk run in BenchmarkForwardAuth")
 	checkRounds  = flag.Int("check.rounds", 3, "alternating bare/tacit wrk runs in BenchmarkForwardAuth")
+	checkBefore  = flag.String("check.before", "", "another tacit binary (an older version, say) that BenchmarkForwardAuth measures too, in the same run")
 )
 
 // checkConnections is how many connections wrk keeps open, as a reverse
@@ -36,15 +37,33 @@ func BenchmarkForwardAuth(b *testing.B) {
 		b.Skip("wrk is not installed (apt-get install wrk)")
 	}
 	bare := startBare(b)
-	b.Run("sqlite", func(b *testing.B) {
-		s := startServer(b, "TACIT_HASH_MEMORY_KIB=64", "TACIT_HASH_TIME=1", "TACIT_ENVELOPE=0s")
-		benchChecks(b, bare, s)
-	})
-	b.Run("postgres", func(b *testing.B) {
-		dbURL, _ := testenv.PostgresSchema(b)
-		s := startServer(b, "TACIT_DATABASE_URL="+dbURL, "TACIT_HASH_MEMORY_KIB=64", "TACIT_HASH_TIME=1", "TACIT_ENVELOPE=0s")
-		benchChecks(b, bare, s)
-	})
+	binaries := map[string]string{"": binary}
+	if *checkBefore != "" {
+		binaries["-before"] = *checkBefore
+	}
+	for _, suffix := range []string{"-before", ""} {
+		bin, ok := binaries[suffix]
+		if !ok {
+			continue
+		}
+		b.Run("sqlite"+suffix, func(b *testing.B) {
+			s := startBinary(b, bin, "TACIT_HASH_MEMORY_KIB=64", "TACIT_HASH_TIME=1", "TACIT_ENVELOPE=0s")
+			benchChecks(b, bare, s)
+		})
+		b.Run("postgres"+suffix, func(b *testing.B) {
+			dbURL, _ := testenv.PostgresSchema(b)
+			s := startBinary(b, bin, "TACIT_DATABASE_URL="+dbURL, "TACIT_HASH_MEMORY_KIB=64", "TACIT_HASH_TIME=1", "TACIT_ENVELOPE=0s")
+			benchChecks(b, bare, s)
+		})
+	}
+}
+
+// startBinary is startServer with another tacit binary.
+func startBinary(b *testing.B, bin string, env ...string) *server {
+	saved := binary
+	binary = bin
+	defer func() { binary = saved }()
+	return startServer(b, env...)
 }
 
 // startBare serves a bare handler on a loopback port until the benchmark
