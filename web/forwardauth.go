@@ -2,6 +2,7 @@ package web
 
 import (
 	"cmp"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -155,6 +156,43 @@ func (f forwardAuth) original(r *http.Request) (*url.URL, string) {
 		return nil, method
 	}
 	return u, method
+}
+
+// serveChecks answers the forward-auth routes in checks and passes every
+// other request to next. A check carries no body, sets no cookie and
+// answers nothing a page could show, so it skips what the pages and API
+// need (body limit, client address, device cookie, cross-origin
+// protection, security headers, request id); it keeps the request
+// timeout, for a check that must read the database, and its log line
+// (logRequests) when DEBUG is on.
+func serveChecks(next http.Handler, checks map[string]http.Handler, cfg Config) http.Handler {
+	wrapped := make(map[string]http.Handler, len(checks))
+	logged := make(map[string]http.Handler, len(checks))
+	for path, h := range checks {
+		h = noStore(h)
+		wrapped[path] = limitTime(h, cfg.RequestTimeout)
+		logged[path] = logRequests(wrapped[path], cfg.Logger)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, ok := wrapped[r.URL.Path]
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if cfg.Logger.Enabled(r.Context(), slog.LevelDebug) {
+			h = logged[r.URL.Path]
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// noStore keeps a check's answer, which a proxy may pass to the browser,
+// out of every cache.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
 }
 
 // isCheck reports whether r is a forward-auth check.

@@ -116,7 +116,7 @@ func NewServer(svc *flow.Service, cfg Config) http.Handler {
 	h = limitTime(h, cfg.RequestTimeout)
 	h = logRequests(h, cfg.Logger)
 	h = limitBody(h, cfg.MaxBodyBytes)
-	return h
+	return serveChecks(h, checkRoutes(svc, cfg, ck, v.fa), cfg)
 }
 
 // hstsFor returns the Strict-Transport-Security value for a public URL, or
