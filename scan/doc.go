@@ -257,7 +257,10 @@
 // config.paranoid, PreventUserExistenceErrors, …) beside the rule's
 // generic remediation, in every report format.
 //
-// The result is a Report, rendered by WriteText, WriteJSON, WriteSARIF or
-// WriteHTML. Checks that need probes of their own, such as TimingCheck and
-// StateCheck, plug in through Scanner.Checks and use Scanner.Probe.
+// The result is a Report, rendered by package report (scan/report) as
+// text, JSON, SARIF or HTML. Checks that need probes of their own, such
+// as TimingCheck and StateCheck, plug in through Scanner.Checks: they
+// send with Scanner.Probe, and get the endpoint's scan so far, and record
+// what they measured, through the EndpointScan each Run is handed (see
+// ExampleCheck for a check written outside the package).
 package scan

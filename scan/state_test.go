@@ -16,6 +16,7 @@ import (
 
 	"github.com/tacitauth/tacit/scan"
 	"github.com/tacitauth/tacit/scan/lab"
+	scanreport "github.com/tacitauth/tacit/scan/report"
 )
 
 // scanServed scans the fixture f served at srv with s (seeded, default
@@ -296,10 +297,10 @@ func TestNoControlCharacterReachesTheTerminal(t *testing.T) {
 		t.Fatalf("the evidence does not hold the hostile answer: %+v", ev.Known)
 	}
 	for name, write := range map[string]func(*strings.Builder, *scan.Report) error{
-		"text":  func(b *strings.Builder, r *scan.Report) error { return scan.WriteText(b, r) },
-		"json":  func(b *strings.Builder, r *scan.Report) error { return scan.WriteJSON(b, r) },
-		"sarif": func(b *strings.Builder, r *scan.Report) error { return scan.WriteSARIF(b, r) },
-		"html":  func(b *strings.Builder, r *scan.Report) error { return scan.WriteHTML(b, r) },
+		"text":  func(b *strings.Builder, r *scan.Report) error { return scanreport.WriteText(b, r) },
+		"json":  func(b *strings.Builder, r *scan.Report) error { return scanreport.WriteJSON(b, r) },
+		"sarif": func(b *strings.Builder, r *scan.Report) error { return scanreport.WriteSARIF(b, r) },
+		"html":  func(b *strings.Builder, r *scan.Report) error { return scanreport.WriteHTML(b, r) },
 	} {
 		var b strings.Builder
 		if err := write(&b, rep); err != nil {

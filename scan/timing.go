@@ -173,16 +173,16 @@ func (c *TimingCheck) Planned(_ *Target, ep *Endpoint, ids Identities) int {
 // Run measures ep and returns the timing finding, if any. It records the
 // samples and the estimate in the endpoint's result. The design is
 // sequential (see runSequential): it stops as soon as it can decide.
-func (c *TimingCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoint, ids Identities) ([]Finding, error) {
+func (c *TimingCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoint, ids Identities, e *EndpointScan) ([]Finding, error) {
 	if !c.applies(ep) {
 		return nil, nil
 	}
-	res := s.result()
+	res := e.Result
 	maxRounds := c.maxRounds(ids)
 	c.begin(s, t, ep, ids)
-	if why := s.timingBlocked(); why != "" {
+	if why := timingBlocked(e); why != "" {
 		c.recount(s, c.laterPlanned(t, ep, ids))
-		s.inconclusive("%s", why)
+		e.Inconclusive("%s", why)
 		return nil, nil
 	}
 	pilotRounds := min(c.pilot(), maxRounds)
@@ -191,7 +191,7 @@ func (c *TimingCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoi
 		res.Inconclusive = appendNew(res.Inconclusive, fmt.Sprintf("timing: a budget of %d requests is too small to measure", c.maxRequests()))
 		return nil, nil
 	}
-	return c.runSequential(ctx, s, t, ep, ids, res)
+	return c.runSequential(ctx, s, t, ep, ids, e)
 }
 
 // input is the probes' input: the scan's, with the long password if

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tacitauth/tacit/scan"
+	"github.com/tacitauth/tacit/scan/report"
 )
 
 // scanStatus is how "tacit scan" ends when it does not end cleanly: 1
@@ -56,7 +57,7 @@ type scanOptions struct {
 
 // formats are the report formats --format takes, by name.
 var formats = map[string]func(io.Writer, *scan.Report) error{
-	"text": scan.WriteText, "json": scan.WriteJSON, "sarif": scan.WriteSARIF, "html": scan.WriteHTML,
+	"text": report.WriteText, "json": report.WriteJSON, "sarif": report.WriteSARIF, "html": report.WriteHTML,
 }
 
 func (o *scanOptions) flags(fs *flag.FlagSet) {
