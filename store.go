@@ -17,7 +17,8 @@ type Store interface {
 	Outbox
 	DevMailbox
 	// Purge deletes expired sign-ups, sessions, reset tokens, email
-	// changes, MFA challenges and counters, and delivered mail older than now-keep; it
+	// changes, MFA challenges, counters, OpenID Connect authorization
+	// requests and grants, and delivered mail older than now-keep; it
 	// keeps storage bounded.
 	Purge(ctx context.Context, now time.Time, keep time.Duration) error
 	// TrimCounters deletes expired counters and then, while more than max
@@ -69,6 +70,7 @@ type Tx interface {
 	MFAStore
 	CounterStore
 	MailQueue
+	OpenIDStore
 }
 
 // AccountStore reads and changes accounts.

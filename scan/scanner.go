@@ -73,6 +73,9 @@ type Scanner struct {
 	pacing *pacing
 	// seen collects what names the target's framework (framework.go).
 	seen *observations
+	// drawn are the unknown identifiers drawn so far, lower-cased: none
+	// is drawn twice.
+	drawn map[string]bool
 }
 
 // Check is an analysis that sends its own probes. It must probe the known

@@ -224,7 +224,10 @@ func (c *TimingCheck) runSequential(ctx context.Context, s *Scanner, t *Target, 
 	if decided == nil && stopped == StoppedChanged && next < len(interim) {
 		// An unplanned look in place of the interim looks the change
 		// leaves unused: it spends one of their levels, so the whole
-		// sequence still keeps Alpha.
+		// sequence still keeps Alpha. Cut short, the rounds are few:
+		// every unknown identifier is compared with the next as the
+		// control, as before a lock the channel comparison met.
+		b.pathControl = true
 		l := c.look(b, level)
 		decided = &l
 	}

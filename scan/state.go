@@ -237,6 +237,23 @@ func (s *Scanner) setAsideHistory(ctx context.Context, e *EndpointScan, t *Targe
 			continue
 		}
 		slices.Sort(rounds)
+		if b.fresh {
+			// Throttled both, neither reached the account logic: the
+			// known identifier by its own count, which grows every
+			// round, the new one by something else (the client's
+			// count, the clock). How long each is told to wait
+			// compares those histories, not the accounts.
+			both := slices.DeleteFunc(slices.Clone(rounds), func(r int) bool { return !b.throttled(known, r) || !b.throttled(partner, r) })
+			if len(both) > 0 {
+				a.diffs = slices.DeleteFunc(a.diffs, func(d pairDiff) bool { return d.known == k && slices.Contains(both, d.round) })
+				rounds = slices.DeleteFunc(rounds, func(r int) bool { return slices.Contains(both, r) })
+				e.Result.Notes = append(e.Result.Notes, fmt.Sprintf("in %d of %d rounds %s and a new identifier were both throttled (%d), the known one after %d or more requests of its own, the new one at its first: their throttles count different requests, so those rounds were not compared",
+					len(both), b.rounds, known, b.resp[known][both[0]].Status, s.sentByKind[ep.Kind]+both[0]+1))
+			}
+			if len(rounds) == 0 {
+				continue
+			}
+		}
 		drop := false
 		switch {
 		case b.fresh:
@@ -467,7 +484,7 @@ func (s *Scanner) lockOnset(e *EndpointScan, b *batch, a *analysis) {
 				d = append(d, b.resp[known][r].Duration-b.resp[b.ids.Partner[k]][r].Duration)
 			}
 		}
-		e.lock = &lockInfo{after: j, answer: b.resp[b.ids.Known[0]][j].Status, before: d}
+		e.lock = &lockInfo{after: j, answer: b.resp[b.ids.Known[0]][j].Status, before: d, pre: b.head(j)}
 		return
 	}
 }
@@ -478,6 +495,23 @@ type lockInfo struct {
 	after  int // requests each identifier was answered normally
 	answer int // the status from then on
 	before []time.Duration
+	// pre is the batch's rounds before the lock: every identifier in
+	// them had been sent as often as every other, and none was locked.
+	pre *batch
+}
+
+// head is the first n rounds of b.
+func (b *batch) head(n int) *batch {
+	h := &batch{ids: b.ids, rounds: n, resp: map[string][]*Response{}, fresh: b.fresh, kind: b.kind}
+	for id, rs := range b.resp {
+		h.resp[id] = rs[:n]
+	}
+	for _, ref := range b.order {
+		if ref.round < n {
+			h.order = append(h.order, ref)
+		}
+	}
+	return h
 }
 
 // timingBlocked says why a timing check cannot measure the endpoint of
@@ -487,7 +521,7 @@ func timingBlocked(e *EndpointScan) string {
 		return ""
 	}
 	l := e.lock
-	msg := fmt.Sprintf("timing: every identifier was answered differently from its %s request on (%d from then on): a lock or throttle for every address, which the known identifiers are past, so response times would time that answer only",
+	msg := fmt.Sprintf("every identifier was answered differently from its %s request on (%d from then on): a lock or throttle for every address, which the known identifiers are past, so response times would time that answer only",
 		ordinal(l.after+1), l.answer)
 	if len(l.before) > 0 {
 		slower := 0
@@ -499,7 +533,17 @@ func timingBlocked(e *EndpointScan) string {
 		msg += fmt.Sprintf("; in the %d pairs before it, the known identifier was answered %s slower on median (%d of %d slower)",
 			len(l.before), micros(timing.Median(l.before)), slower, len(l.before))
 	}
-	return msg + "; scan again once the lock has expired with --probes below " + strconv.Itoa(l.after) + ", or name more known identifiers"
+	// Each known identifier gives one pair per request before the lock;
+	// the timing test needs timing.MinPairs of them.
+	need := (timing.MinPairs + l.after - 1) / max(l.after, 1)
+	// Pairs cut short by a lock can show a leak, never vouch for its
+	// absence: only a scan the lock does not stop can call the timing
+	// clean.
+	msg += "; to call its timing clean, raise or lift the lock for the scan"
+	if l.pre != nil && len(l.pre.ids.Known) < need {
+		msg += fmt.Sprintf("; to find a leak of milliseconds before it, name at least %d known identifiers (each is answered %d times before its lock)", need, l.after)
+	}
+	return msg
 }
 
 // secondRequest sends the first unknown identifiers of a batch whose

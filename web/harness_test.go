@@ -20,6 +20,7 @@ import (
 	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/internal/testenv"
 	"github.com/tacitauth/tacit/mail"
+	"github.com/tacitauth/tacit/openid"
 	"github.com/tacitauth/tacit/sqlite"
 )
 
@@ -68,6 +69,9 @@ type options struct {
 	ready func(context.Context) error
 	// forwardAuth is Config.ForwardAuth.
 	forwardAuth ForwardAuth
+	// oidc, if set, turns the OpenID Connect provider on with these
+	// clients.
+	oidc []openid.Client
 }
 
 func newHarness(t testing.TB, o options) *harness {
@@ -100,6 +104,14 @@ func newHarness(t testing.TB, o options) *harness {
 	// Whole microseconds, as the store keeps times, so frozen waits are
 	// exact.
 	start := time.Now().Truncate(time.Microsecond)
+	if o.oidc != nil {
+		p, err := openid.New(context.Background(), db, openid.Config{Issuer: base.String(), Clients: o.oidc, Insecure: true,
+			Now: func() time.Time { return time.Now().Add(time.Duration(h.skew.Load())) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.OpenID = p
+	}
 	inst, err := NewInstance(Options{
 		Store: db, Hasher: hasher, Sender: sender, Config: cfg,
 		Flow: flow.Config{

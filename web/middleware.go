@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"github.com/tacitauth/tacit/openid"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -77,6 +78,13 @@ func crossOriginProtection(next http.Handler, v *views) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.AddInsecureBypassPattern("/auth/check")
 	cop.AddInsecureBypassPattern("/auth/request")
+	// The OpenID Connect endpoints that clients call with their own
+	// credentials (a client secret, a code verifier, a bearer token),
+	// never with the browser's cookies: a single-page app calls them
+	// from its own origin.
+	for _, p := range []string{openid.PathToken, openid.PathIntrospect, openid.PathRevoke, openid.PathUserinfo} {
+		cop.AddInsecureBypassPattern(p)
+	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isAPI(r) {
 			encodeError(w, http.StatusForbidden, "forbidden", "Cross-origin requests are refused.")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/flow"
+	"github.com/tacitauth/tacit/openid"
 )
 
 // This file is the account page and the forms on it: change the password,
@@ -35,6 +36,7 @@ var accountNotices = map[string]string{
 	"email_sent":              "We have sent a link to the new address. Your address changes when you follow it.",
 	"session_ended":           "That device is signed out.",
 	"sessions_ended":          "Your other devices are signed out.",
+	"app_revoked":             "The app can no longer sign you in without asking.",
 	"mfa_disabled":            "Two-step sign-in is off.",
 }
 
@@ -56,6 +58,14 @@ type accountPage struct {
 
 	Sessions     []sessionRow
 	OtherDevices bool // a session other than this one is live
+
+	// Apps are the OpenID Connect clients the account consented to.
+	Apps []appRow
+}
+
+// appRow is one remembered consent on the account page.
+type appRow struct {
+	ClientID, Name, Since string
 }
 
 // SetupLink is the otpauth:// link of a TOTP set-up in progress, for the
@@ -106,13 +116,16 @@ func newAccountPage(ctx context.Context, svc *flow.Service, id flow.Identity, is
 	return p, nil
 }
 
-func handleAccount(svc *flow.Service, v *views) http.Handler {
+func handleAccount(svc *flow.Service, op *openid.Provider, v *views) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, ok := v.signedIn(w, r, svc)
 		if !ok {
 			return
 		}
 		p, err := newAccountPage(r.Context(), svc, id, v.product)
+		if err == nil && op != nil {
+			p.Apps, err = appRows(r, op, id.Account.ID)
+		}
 		if err != nil {
 			v.internalError(w, r, err)
 			return

@@ -78,7 +78,7 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("GET /email/confirm", handleEmailConfirmForm(svc, v))
 	mux.Handle("POST /email/confirm", handleEmailConfirm(svc, v))
 	mux.Handle("GET /email/confirm/done", handleEmailConfirmDone(v))
-	mux.Handle("GET /account", handleAccount(svc, v))
+	mux.Handle("GET /account", handleAccount(svc, cfg.OpenID, v))
 	mux.Handle("POST /account/password", handleChangePassword(svc, v))
 	mux.Handle("POST /account/email", handleChangeEmail(svc, v))
 	mux.Handle("POST /account/sessions/end", handleEndSessionForm(svc, v))
@@ -90,6 +90,11 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("POST /account/mfa/recovery-codes", handleRenewRecoveryCodesForm(svc, v))
 	mux.Handle("GET /static/style.css", handleStyle())
 	mux.Handle("GET /static/tacit.js", handleScript())
+
+	// The OpenID Connect provider, when configured.
+	if cfg.OpenID != nil {
+		addOpenIDRoutes(mux, cfg.OpenID, svc, s, v)
+	}
 
 	// The dev mailbox exists only with the dev mail driver.
 	if cfg.DevMailbox != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/flow"
+	"github.com/tacitauth/tacit/openid"
 )
 
 // DefaultMaxBodyBytes bounds every request body unless Config says
@@ -59,6 +60,9 @@ type Config struct {
 	// ForwardAuth configures the forward-auth endpoints: which proxies
 	// may say what request they ask about, and what each host needs.
 	ForwardAuth ForwardAuth
+	// OpenID, if set, is the OpenID Connect provider to serve
+	// (/authorize, /oauth/token, /.well-known/openid-configuration, …).
+	OpenID *openid.Provider
 
 	storage *storageWatch // set by withDefaults; shared by copies
 }

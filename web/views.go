@@ -103,6 +103,9 @@ type frame struct {
 	// SignedInAs is the signed-in address, on the pages that show it.
 	SignedInAs string
 	Wide       bool // a wider column, for pages of text such as mail
+	// Refresh, if set, is where the page sends the browser at once (a
+	// meta refresh, which needs no script).
+	Refresh string
 }
 
 func (f *frame) base() *frame { return f }

@@ -95,6 +95,32 @@ serve runs on the same SQLite file.`,
 		},
 	},
 	{
+		name:     "clients",
+		synopsis: []string{"clients add --id ID --redirect-uri URI[,URI] [--name N] [--public] [--first-party] [--post-logout-redirect-uri URI] [flags]", "clients list [flags]", "clients remove --id ID [flags]"},
+		about: `Adds, lists or removes the OpenID Connect clients kept in the configured
+database (those of the config file's oidc_clients are not listed). add
+prints a confidential client's secret once; only its hash is kept. A
+public client has no secret and must use PKCE (S256). Redirect URIs are
+matched exactly. remove ends the client's tokens and consents too.`,
+		flags:    func(fs *flag.FlagSet) { configFlags(fs); new(clientOptions).flags(fs) },
+		settings: true,
+		examples: []string{
+			"tacit clients add --id grafana --name Grafana --redirect-uri https://grafana.example.com/login/generic_oauth --first-party",
+			"tacit clients add --id spa --public --redirect-uri https://app.example.com/callback",
+			"tacit clients list",
+		},
+	},
+	{
+		name:     "keys",
+		synopsis: []string{"keys rotate [flags]"},
+		about: `Makes a new OpenID Connect signing key (ES256), which signs from now on on
+every instance. The old keys stay in the JWKS, so tokens they signed
+still verify until they expire.`,
+		flags:    configFlags,
+		settings: true,
+		examples: []string{"tacit keys rotate --config /etc/tacit.yaml"},
+	},
+	{
 		name:     "config",
 		synopsis: []string{"config [flags]"},
 		about: `Prints the configuration in force (defaults, the YAML file, TACIT_*

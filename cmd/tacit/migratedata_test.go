@@ -192,6 +192,21 @@ func fillSource(t *testing.T, dbURL string, fillers int) sourceFixture {
 		if _, err := tx.HitCounter(ctx, []byte("a throttle key"), now, time.Hour); err != nil {
 			return err
 		}
+		_, g1 := tacit.NewToken()
+		for _, err := range []error{
+			tx.CreateSigningKey(ctx, tacit.SigningKey{ID: "k1", Algorithm: "ES256", PrivateKey: []byte("der"), CreatedAt: now}),
+			tx.CreateSubject(ctx, alice.ID, "alice-subject"),
+			tx.CreateOIDCClient(ctx, tacit.OIDCClient{ID: "app", Name: "App", RedirectURIs: []string{"https://app.example/cb"}, CreatedAt: now}),
+			tx.SaveConsent(ctx, tacit.Consent{AccountID: alice.ID, ClientID: "app", Scopes: []string{"openid"}, CreatedAt: now}),
+			tx.CreateGrant(ctx, tacit.Grant{ID: "g1", AccountID: alice.ID, ClientID: "app", Scopes: []string{"openid"}, AuthTime: now,
+				PasswordStamp: tacit.PasswordStamp(alice.PasswordHash), RefreshHash: g1, AccessExpiresAt: now.Add(time.Minute),
+				CreatedAt: now, ExpiresAt: now.Add(time.Hour)}),
+			tx.CreateAuthRequest(ctx, tacit.AuthRequest{ID: "r1", ClientID: "app", Request: []byte("{}"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}),
+		} {
+			if err != nil {
+				return err
+			}
+		}
 		sessions := []tacit.Session{
 			{AccountID: alice.ID, TokenHash: hash, CreatedAt: at[0], LastSeenAt: at[1], ExpiresAt: at[2],
 				UserAgent: "Firefox on Linux", IP: "192.0.2.1"},
@@ -246,6 +261,7 @@ const notCopiedLines = "not copied: signups (1 pending sign-ups; those users sig
 	"not copied: reset_tokens (password reset links; their owners ask again)\n" +
 	"not copied: email_changes (address change links; those addresses stay as they were)\n" +
 	"not copied: mfa_challenges (sign-ins waiting for their second step; those users sign in again)\n" +
+	"not copied: oidc_auth_requests (OpenID Connect sign-ins in progress and unexchanged codes; those apps sign in again)\n" +
 	"not copied: counters (throttle counters; every limit starts afresh)\n" +
 	"not copied: secrets (the throttle counters' key; the target makes its own)\n" +
 	"not copied: outbox (mail, sent or queued)\n" +
@@ -287,6 +303,7 @@ func testMigrateData(t *testing.T, from, to string, fillers int) {
 	}
 	want := "database " + toDB.Display() + " migrated\n" +
 		fmt.Sprintf("copied %d accounts, 2 authenticators (1 on), 3 recovery codes and 2 sessions\n", fx.accounts) +
+		"copied OpenID Connect: 1 signing keys, 1 subject ids, 1 clients, 1 consents and 1 grants\n" +
 		notCopiedLines
 	if stdout.String() != want {
 		t.Errorf("stdout:\n%s\nwant:\n%s", &stdout, want)

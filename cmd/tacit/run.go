@@ -74,6 +74,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		})
 	case "scan":
 		return runScan(ctx, rest, stdout, stderr)
+	case "clients":
+		return runClients(ctx, rest, getenv, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		if err := noArgs("version", rest); err != nil {
 			return helpOr("version", err, stdout)

@@ -15,6 +15,7 @@ import (
 	"github.com/tacitauth/tacit/argon2id"
 	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/mail"
+	"github.com/tacitauth/tacit/openid"
 	"github.com/tacitauth/tacit/web"
 )
 
@@ -111,12 +112,21 @@ func assemble(c Config, db store, log *slog.Logger) (*web.Instance, time.Duratio
 	if err != nil {
 		return nil, 0, err
 	}
+	hc := c.httpConfig(db, devBox, envelope)
+	if c.OIDC {
+		hc.OpenID, err = openid.New(context.Background(), db, openid.Config{
+			Issuer: c.BaseURL.String(), Clients: c.OIDCClients, Insecure: c.BaseURL.Scheme != "https", Logger: log})
+		if err != nil {
+			return nil, 0, err
+		}
+		log.Info("serving OpenID Connect", "issuer", c.BaseURL.String(), "configured_clients", len(c.OIDCClients))
+	}
 	inst, err := web.NewInstance(web.Options{
 		Store:  db,
 		Hasher: hasher,
 		Sender: sender,
 		Flow:   c.flowConfig(policy, tacit.Links{Base: c.BaseURL}, envelope, nil),
-		Config: c.httpConfig(db, devBox, envelope),
+		Config: hc,
 		Upkeep: c.Upkeep,
 		Logger: log,
 	})

@@ -171,6 +171,8 @@ func (s *Store) Purge(ctx context.Context, now time.Time, keep time.Duration) er
 		{`DELETE FROM email_changes WHERE expires_at <= $1`, Micros(now)},
 		{`DELETE FROM mfa_challenges WHERE expires_at <= $1`, Micros(now)},
 		{`DELETE FROM counters WHERE expires_at <= $1`, Micros(now)},
+		{`DELETE FROM oidc_auth_requests WHERE expires_at <= $1`, Micros(now)},
+		{`DELETE FROM oidc_grants WHERE expires_at <= $1`, Micros(now)},
 		{`DELETE FROM outbox WHERE sent_at < $1 OR failed_at < $1`, cutoff},
 		{`DELETE FROM dev_mailbox WHERE sent_at < $1`, cutoff},
 	}

@@ -19,6 +19,16 @@ var CopiedTables = map[string][]string{
 	"totp":           {"account_id", "secret", "enabled", "last_step", "created_at", "failures"},
 	"recovery_codes": {"account_id", "code_hash"},
 	"sessions":       {"id", "account_id", "token_hash", "created_at", "last_seen_at", "expires_at", "user_agent", "ip"},
+	// OpenID Connect: the signing keys (so tokens already issued stay
+	// verifiable), each account's subject id (so relying parties still
+	// know the account), the clients, the consents, and with the
+	// sessions the live grants (so signed-in apps stay signed in).
+	"oidc_keys":     {"id", "algorithm", "private_key", "created_at", "retired_at"},
+	"oidc_subjects": {"account_id", "subject"},
+	"oidc_clients":  {"id", "name", "secret_hash", "redirect_uris", "post_logout_redirect_uris", "first_party", "created_at"},
+	"oidc_consents": {"account_id", "client_id", "scopes", "created_at"},
+	"oidc_grants": {"id", "account_id", "client_id", "scopes", "auth_time", "password_stamp", "refresh_hash",
+		"access_hash", "access_expires_at", "created_at", "expires_at"},
 }
 
 // DroppedTable is a table Copy leaves behind on purpose, and what that
@@ -38,6 +48,7 @@ var DroppedTables = []DroppedTable{
 	{"reset_tokens", "password reset links; their owners ask again"},
 	{"email_changes", "address change links; those addresses stay as they were"},
 	{"mfa_challenges", "sign-ins waiting for their second step; those users sign in again"},
+	{"oidc_auth_requests", "OpenID Connect sign-ins in progress and unexchanged codes; those apps sign in again"},
 	{"counters", "throttle counters; every limit starts afresh"},
 	{"secrets", "the throttle counters' key; the target makes its own"},
 	{"outbox", "mail, sent or queued"},
@@ -195,9 +206,11 @@ type CopyOptions struct {
 }
 
 // Copied is what Copy copied: accounts, authenticators (and how many of
-// them on), recovery codes and sessions.
+// them on), recovery codes and sessions, and of the OpenID Connect
+// provider signing keys, subject ids, clients, consents and grants.
 type Copied struct {
-	Accounts, TOTP, TOTPOn, Codes, Sessions int
+	Accounts, TOTP, TOTPOn, Codes, Sessions   int
+	Keys, Subjects, Clients, Consents, Grants int
 }
 
 // Copy copies every account of src, keeping its address, password hash,
@@ -222,6 +235,9 @@ func Copy(ctx context.Context, src *Snapshot, dst tacit.Store, o CopyOptions) (C
 		if err := c.copySessions(ctx); err != nil {
 			return c.n, err
 		}
+	}
+	if err := c.copyOpenID(ctx); err != nil {
+		return c.n, fmt.Errorf("copy OpenID Connect state: %w", err)
 	}
 	return c.n, nil
 }
