@@ -184,6 +184,9 @@ type Service struct {
 	completed sync.Map
 	// checks caches sessions for CheckSession.
 	checks checkCache
+	// passkeys is WebAuthn's relying party; nil when the base URL's host
+	// is an IP address (ErrPasskeysOff).
+	passkeys *passkeys
 }
 
 // New returns a Service. It hashes one random password to make the dummy
@@ -209,6 +212,9 @@ func New(store tacit.Store, hasher tacit.Hasher, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("flow: load throttle secret: %w", err)
 	}
 	s := &Service{store: store, hasher: hasher, cfg: cfg, dummyHash: dummy, secretKey: secret, deviceKey: deriveKey(secret, "device token")}
+	if s.passkeys, err = newPasskeys(cfg.Links.Base); err != nil && !errors.Is(err, ErrPasskeysOff) {
+		return nil, fmt.Errorf("flow: %w", err)
+	}
 	// A first live verification time, which verify pads cheaper hashes
 	// to until the flows have timed their own.
 	start := time.Now()

@@ -207,6 +207,9 @@ func Run[S Migrator](t *testing.T, e Engine[S]) {
 		{"OpenIDGrantRotation", one(testOpenIDGrantRotation)},
 		{"OpenIDClientsAndConsents", one(testOpenIDClientsAndConsents)},
 		{"OpenIDPurge", one(testOpenIDPurge)},
+		{"Passkeys", one(testPasskeys)},
+		{"PasskeyChallenges", one(testPasskeyChallenges)},
+		{"PasskeysDieWithAccount", testPasskeysDieWithAccount},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, e) })

@@ -229,6 +229,10 @@ func handleAuthCheck(svc *flow.Service, s sessions, fa forwardAuth, headerRedire
 		}
 		id, ok, err := identifyCached(r, svc, s.ck)
 		if err != nil {
+			if storageRefused(w, r, s.log, err) {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
 			logError(s.log, r, "auth check", err)
 			w.WriteHeader(http.StatusInternalServerError)
 			return

@@ -72,6 +72,9 @@ type options struct {
 	// oidc, if set, turns the OpenID Connect provider on with these
 	// clients.
 	oidc []openid.Client
+	// passkeys names the server localhost instead of 127.0.0.1 in its
+	// base URL, which WebAuthn needs (a host name, not an address).
+	passkeys bool
 }
 
 func newHarness(t testing.TB, o options) *harness {
@@ -80,6 +83,9 @@ func newHarness(t testing.TB, o options) *harness {
 
 	srv := httptest.NewUnstartedServer(nil)
 	base, _ := url.Parse("http://" + srv.Listener.Addr().String())
+	if o.passkeys {
+		base.Host = "localhost:" + base.Port()
+	}
 	links := tacit.Links{Base: base}
 	h := &harness{t: t, url: base.String(), store: db, hasher: hasher, ck: newCookies(o.secure), logs: &lockedBuffer{}}
 

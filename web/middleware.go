@@ -13,11 +13,12 @@ import (
 )
 
 // contentSecurityPolicy allows nothing but our own stylesheet, script and
-// images and forms that post back to us. The one script is a file of this
+// images, requests to ourselves (the passkey ceremonies' fetch) and forms
+// that post back to us. The one script is a file of this
 // origin (no inline script, no eval): the pages work without it, and a
 // page that can run only that file cannot leak a token from the address
 // bar.
-const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // securityHeaders sets the headers every response carries. Handlers may
 // override Cache-Control (only the static stylesheet does).

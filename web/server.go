@@ -103,7 +103,7 @@ func (c Config) withDefaults() Config {
 func NewServer(svc *flow.Service, cfg Config) http.Handler {
 	cfg = cfg.withDefaults()
 	ck := newCookies(cfg.SecureCookies)
-	v := newViews(cfg.Product, ck, cfg.Logger)
+	v := newViews(cfg.Product, ck, cfg.Logger, svc.PasskeysOn())
 	v.fa = newForwardAuth(cfg.ForwardAuth, cfg.BaseURL)
 
 	mux := http.NewServeMux()

@@ -53,10 +53,13 @@ type views struct {
 	pages   map[string]*template.Template
 	// fa says where sign-in may send a browser back to.
 	fa forwardAuth
+	// passkeys says whether the pages offer passkeys (flow.Service's
+	// PasskeysOn).
+	passkeys bool
 }
 
-func newViews(product string, ck cookies, log *slog.Logger) *views {
-	return &views{product: product, ck: ck, log: log, pages: parsePages()}
+func newViews(product string, ck cookies, log *slog.Logger, passkeys bool) *views {
+	return &views{product: product, ck: ck, log: log, pages: parsePages(), passkeys: passkeys}
 }
 
 // parsePages builds one template set per page: the layout plus that page's
@@ -106,6 +109,9 @@ type frame struct {
 	// Refresh, if set, is where the page sends the browser at once (a
 	// meta refresh, which needs no script).
 	Refresh string
+	// Passkeys says that the pages offer passkeys, which the script
+	// drives: without it, or without the script, none is offered.
+	Passkeys bool
 }
 
 func (f *frame) base() *frame { return f }
@@ -186,6 +192,7 @@ func (v *views) render(w http.ResponseWriter, r *http.Request, status int, p pag
 	f.StyleHref = "/static/style.css?v=" + styleVersion
 	f.ScriptHref = "/static/tacit.js?v=" + scriptVersion
 	f.CSRF = v.ck.csrfToken(w, r)
+	f.Passkeys = v.passkeys
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
 		logError(v.log, r, "render page", err)
@@ -206,7 +213,7 @@ func (v *views) errorPage(w http.ResponseWriter, r *http.Request, status int, ti
 
 // internalError logs err and renders a page that says nothing about it.
 func (v *views) internalError(w http.ResponseWriter, r *http.Request, err error) {
-	if storageFull(w, r, v.log, err) {
+	if storageRefused(w, r, v.log, err) {
 		v.errorPage(w, r, http.StatusServiceUnavailable, "Please try again later",
 			"The server cannot save anything just now. Nothing was changed; please try again in a few minutes. Reference: "+requestID(r)+".")
 		return

@@ -14,7 +14,7 @@ import (
 // its page does not have fails only when executed.
 func TestEveryTemplateRenders(t *testing.T) {
 	h := newHarness(t, options{})
-	v := newViews("tacit", newCookies(true), slog.New(slog.DiscardHandler))
+	v := newViews("tacit", newCookies(true), slog.New(slog.DiscardHandler), false)
 	failed := func(f *form) { f.Errors, f.Message = map[string]string{"password": "x"}, "Too many attempts." }
 	register := newRegisterPage(h.svc)
 	failed(&register.Form)

@@ -60,6 +60,10 @@ type Config struct {
 	Mail             string   // MailDev or MailSMTP
 	SMTPURL          *url.URL // with MailSMTP; nil otherwise
 	MailFrom         string   // From header of every mail
+	// MailLease is how long the mail worker's claim on a mail lasts:
+	// after a crash, the mail in the dead worker's hands goes out again
+	// this long after it was claimed.
+	MailLease time.Duration
 
 	HashMemoryKiB uint32
 	HashTime      uint32
@@ -122,6 +126,7 @@ var defaults = func() Config {
 		DataDir:          "./tacit-data",
 		RegistrationMode: mode,
 		Mail:             MailDev,
+		MailLease:        mail.DefaultLease,
 		HashMemoryKiB:    hash.Memory,
 		HashTime:         hash.Time,
 		PasswordMin:      policy.Min,
@@ -200,6 +205,8 @@ var baseSettings = []setting{
 		set: setSMTPURL, get: func(c *Config) string { return maskPassword(c.SMTPURL) }},
 	{key: "mail_from", about: `From address (default "<product> <no-reply@<base URL host>>")`,
 		set: setMailFrom, get: func(c *Config) string { return c.MailFrom }},
+	durationSetting("mail_lease", "how long the mail worker holds a mail it is sending; a mail a crashed process had in hand goes out again after it (so at most this late, and perhaps twice)",
+		func(c *Config) *time.Duration { return &c.MailLease }),
 	wholeSetting("hash_memory_kib", "Argon2id memory per hash, KiB", 8, maxHashMemoryKiB,
 		func(c *Config) *uint32 { return &c.HashMemoryKiB }),
 	wholeSetting("hash_time", "Argon2id passes per hash", 1, 1<<32-1,
@@ -563,6 +570,9 @@ func (c *Config) PasswordPolicy() (tacit.PasswordPolicy, error) {
 		Max:       c.PasswordMax,
 		Require:   c.PasswordRequire,
 		Blocklist: tacit.CommonPasswords(),
+	}
+	if c.BaseURL != nil {
+		p.Context = tacit.ContextWords(c.Product, c.BaseURL.Hostname())
 	}
 	if c.PasswordBlocklist == "" {
 		return p, nil

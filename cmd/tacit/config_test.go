@@ -466,6 +466,14 @@ func TestPasswordPolicy(t *testing.T) {
 	if got := p.Check("no digits here", "no digits here")["password"]; got != tacit.CodeMissingClasses {
 		t.Errorf("missing digit: code %q, want missing_classes", got)
 	}
+	// The service's own words: its product name and host.
+	if got := p.Check("Tacit1234", "Tacit1234")["password"]; got != tacit.CodeBreached {
+		t.Errorf("the product's name and a few digits: code %q, want breached", got)
+	}
+	c.Product, c.BaseURL = "Acme", &url.URL{Scheme: "https", Host: "auth.acme.io"}
+	if p, _ := c.PasswordPolicy(); p.Check("acme2024!", "acme2024!")["password"] != tacit.CodeBreached {
+		t.Errorf("the product's name and a year allowed")
+	}
 	if _, listed := tacit.CommonPasswords()["correcthorse9"]; listed {
 		t.Error("the extra blocklist leaked into the shared shipped list")
 	}

@@ -81,6 +81,25 @@ the copy before it starts.`,
 		},
 	},
 	{
+		name:     "backup",
+		synopsis: []string{"backup [flags] FILE"},
+		about: `Writes a copy of the configured SQLite database (chosen as serve chooses
+it) to FILE, which must not exist, while a serve may go on using the
+database: the copy is one consistent moment (SQLite's VACUUM INTO, in a
+read transaction that does not stop writers), compacted, readable by its
+owner only, and whole or absent. To restore it, stop tacit, remove
+<database>-wal and <database>-shm, move the copy to <database>, and start
+tacit. A database file replaced while a serve runs is refused (each
+request that uses it answers 503 and logs an error) until that serve is
+restarted.
+PostgreSQL is backed up with its own tools (pg_dump).`,
+		flags:    configFlags,
+		settings: true,
+		examples: []string{
+			"tacit backup --data-dir /var/lib/tacit /var/backups/tacit-$(date +%F).db",
+		},
+	},
+	{
 		name:     "seed",
 		synopsis: []string{"seed --accounts N [--password P] [--prefix seed] [flags]"},
 		about: `Adds N verified accounts <prefix>-1@example.com … <prefix>-N@example.com

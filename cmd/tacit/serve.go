@@ -122,13 +122,14 @@ func assemble(c Config, db store, log *slog.Logger) (*web.Instance, time.Duratio
 		log.Info("serving OpenID Connect", "issuer", c.BaseURL.String(), "configured_clients", len(c.OIDCClients))
 	}
 	inst, err := web.NewInstance(web.Options{
-		Store:  db,
-		Hasher: hasher,
-		Sender: sender,
-		Flow:   c.flowConfig(policy, tacit.Links{Base: c.BaseURL}, envelope, nil),
-		Config: hc,
-		Upkeep: c.Upkeep,
-		Logger: log,
+		Store:     db,
+		Hasher:    hasher,
+		Sender:    sender,
+		Flow:      c.flowConfig(policy, tacit.Links{Base: c.BaseURL}, envelope, nil),
+		Config:    hc,
+		Upkeep:    c.Upkeep,
+		MailLease: c.MailLease,
+		Logger:    log,
 	})
 	if err != nil {
 		return nil, 0, err

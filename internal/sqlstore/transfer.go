@@ -12,13 +12,15 @@ import (
 
 // CopiedTables are the tables Copy carries over, with their columns: each
 // account and everything that decides how it signs in (its authenticator,
-// the last step used, its recovery codes), and its sessions. IDs change;
+// the last step used, its recovery codes, its passkeys), and its sessions. IDs change;
 // every row follows its account to the new one.
 var CopiedTables = map[string][]string{
 	"accounts":       {"id", "email", "password_hash", "created_at", "disabled"},
 	"totp":           {"account_id", "secret", "enabled", "last_step", "created_at", "failures"},
 	"recovery_codes": {"account_id", "code_hash"},
-	"sessions":       {"id", "account_id", "token_hash", "created_at", "last_seen_at", "expires_at", "user_agent", "ip"},
+	"passkeys": {"id", "account_id", "credential_id", "user_handle", "name", "credential", "sign_count",
+		"backup_eligible", "backup_state", "created_at", "last_used_at"},
+	"sessions": {"id", "account_id", "token_hash", "created_at", "last_seen_at", "expires_at", "user_agent", "ip"},
 	// OpenID Connect: the signing keys (so tokens already issued stay
 	// verifiable), each account's subject id (so relying parties still
 	// know the account), the clients, the consents, and with the
@@ -49,6 +51,7 @@ var DroppedTables = []DroppedTable{
 	{"email_changes", "address change links; those addresses stay as they were"},
 	{"mfa_challenges", "sign-ins waiting for their second step; those users sign in again"},
 	{"oidc_auth_requests", "OpenID Connect sign-ins in progress and unexchanged codes; those apps sign in again"},
+	{"passkey_challenges", "passkey ceremonies waiting for a browser; those users try again"},
 	{"counters", "throttle counters; every limit starts afresh"},
 	{"secrets", "the throttle counters' key; the target makes its own"},
 	{"outbox", "mail, sent or queued"},
@@ -142,6 +145,7 @@ type accountBatch struct {
 	accounts []tacit.Account
 	totp     []tacit.TOTP
 	codes    map[int64][][]byte
+	passkeys []tacit.Passkey
 }
 
 // readAccounts reads the batch of up to limit accounts whose IDs follow
@@ -186,6 +190,16 @@ func (s *Snapshot) readAccounts(ctx context.Context, after int64, limit int) (ac
 		return struct{}{}, nil
 	}, `SELECT account_id, code_hash FROM recovery_codes
 		WHERE account_id BETWEEN $1 AND $2 ORDER BY account_id, code_hash`, first, last)
+	if err != nil {
+		return b, err
+	}
+	b.passkeys, err = collect(ctx, s.q, func(row Row) (tacit.Passkey, error) {
+		p, err := scanPasskey(row)
+		if err != nil {
+			return p, fmt.Errorf("read passkey: %w", err)
+		}
+		return p, nil
+	}, `SELECT `+passkeyColumns+` FROM passkeys WHERE account_id BETWEEN $1 AND $2 ORDER BY id`, first, last)
 	return b, err
 }
 
@@ -206,17 +220,18 @@ type CopyOptions struct {
 }
 
 // Copied is what Copy copied: accounts, authenticators (and how many of
-// them on), recovery codes and sessions, and of the OpenID Connect
-// provider signing keys, subject ids, clients, consents and grants.
+// them on), recovery codes, passkeys and sessions, and of the OpenID
+// Connect provider signing keys, subject ids, clients, consents and grants.
 type Copied struct {
-	Accounts, TOTP, TOTPOn, Codes, Sessions   int
-	Keys, Subjects, Clients, Consents, Grants int
+	Accounts, TOTP, TOTPOn, Codes, Passkeys, Sessions int
+	Keys, Subjects, Clients, Consents, Grants         int
 }
 
 // Copy copies every account of src, keeping its address, password hash,
 // creation time and disabled flag, together with its authenticator
 // (secret, whether on, the last step used, creation time) and recovery
-// codes, and, if asked, every live session, tokens (stored hashed) and
+// codes and passkeys (with their signature counters, backup flags, user
+// handles and times of last use), and, if asked, every live session, tokens (stored hashed) and
 // all, into dst through tacit.Store, so either engine works on either
 // side. Account IDs may change; what belongs to an account follows it to
 // its new ID. It writes o.Batch rows per transaction.
@@ -324,6 +339,16 @@ func (c *copier) writeAccounts(ctx context.Context, b accountBatch) error {
 		if codes != 0 {
 			return errors.New("recovery codes of accounts that are not in the source")
 		}
+		for _, p := range b.passkeys {
+			id, ok := newIDs[p.AccountID]
+			if !ok {
+				return fmt.Errorf("passkey of account %d, which is not in the source", p.AccountID)
+			}
+			p.ID, p.AccountID = 0, id
+			if err := tx.CreatePasskey(ctx, &p); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -342,6 +367,7 @@ func (c *copier) writeAccounts(ctx context.Context, b accountBatch) error {
 	for _, hs := range b.codes {
 		c.n.Codes += len(hs)
 	}
+	c.n.Passkeys += len(b.passkeys)
 	return nil
 }
 
