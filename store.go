@@ -40,10 +40,25 @@ type Store interface {
 	TrimOutbox(ctx context.Context, now time.Time, max int) (OutboxTrim, error)
 	// PurgeActivity deletes the activity events from before before.
 	PurgeActivity(ctx context.Context, before time.Time) error
+	Revocations
 	// Secret returns the named server secret, creating 32 random bytes
 	// the first time. Every instance on one database shares it.
 	Secret(ctx context.Context, name string) ([]byte, error)
 	Close() error
+}
+
+// Revocations tells a cache of sessions when what it holds may have gone
+// stale. A revoking transaction is one that ends a session or changes an
+// account's password or address; an account disabled or deleted by hand
+// counts too.
+type Revocations interface {
+	// RevocationGeneration reads a number that every instance on the
+	// database changes when it commits a revoking transaction.
+	RevocationGeneration(ctx context.Context) (int64, error)
+	// LocalRevocations counts the revoking transactions run through this
+	// Store, committed or not, without any I/O: a cache in the same
+	// process drops its entries when it moves.
+	LocalRevocations() uint64
 }
 
 // Tx is the set of reads and writes available inside a transaction, one

@@ -154,6 +154,9 @@ type Principal struct {
 	ID        int64
 	Email     string
 	CreatedAt time.Time
+	// TwoStep is set when the account has two-step sign-in on, so that
+	// every sign-in to it now passes a second step.
+	TwoStep bool
 }
 
 // ErrNoSession means a session token is missing, unknown or expired.
@@ -184,6 +187,8 @@ type Service struct {
 	// completion), so that a second post of the same form signs in
 	// rather than finding the link dead (see completeAgain).
 	completed sync.Map
+	// checks caches sessions for CheckSession.
+	checks checkCache
 	// passkeys is WebAuthn's relying party; nil when the base URL's host
 	// is an IP address (ErrPasskeysOff).
 	passkeys *passkeys

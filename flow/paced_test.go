@@ -24,6 +24,7 @@ var notAnonymous = map[string]string{
 	"LogOverruns":         "the operator's setting, not a request",
 	"SetCounterTableFull": "the trimmer's signal, not a request",
 	"Session":             "runs on every signed-in request; its answer depends on the caller's own session token alone",
+	"CheckSession":        "forward auth: Session from memory; its answer depends on the caller's own session token alone",
 	"Logout":              "ends the caller's own session; always Done",
 	"ResetTokenLive":      "a mailed link's page: the answer depends on the link alone, which only its mailbox's holder has",
 	"ResetAddress":        "a mailed link's page: the answer depends on the link alone, which only its mailbox's holder has",

@@ -86,15 +86,23 @@ func (s *Service) Session(ctx context.Context, token string) (Identity, error) {
 	}
 	now := s.cfg.Now()
 	var (
-		ss tacit.Session
-		a  tacit.Account
+		ss      tacit.Session
+		a       tacit.Account
+		twoStep bool
 	)
 	err := s.store.View(ctx, func(tx tacit.Tx) error {
 		var err error
 		if ss, err = tx.SessionByToken(ctx, tacit.HashToken(token)); err != nil {
 			return err
 		}
-		a, err = tx.AccountByID(ctx, ss.AccountID)
+		if a, err = tx.AccountByID(ctx, ss.AccountID); err != nil {
+			return err
+		}
+		o, err := tx.TOTPByAccount(ctx, ss.AccountID)
+		twoStep = err == nil && o.Enabled
+		if errors.Is(err, tacit.ErrNotFound) {
+			err = nil
+		}
 		return err
 	})
 	if errors.Is(err, tacit.ErrNotFound) {
@@ -114,7 +122,7 @@ func (s *Service) Session(ctx context.Context, token string) (Identity, error) {
 		ss.LastSeenAt = now
 	}
 	return Identity{
-		Account: Principal{ID: a.ID, Email: a.Email, CreatedAt: a.CreatedAt},
+		Account: Principal{ID: a.ID, Email: a.Email, CreatedAt: a.CreatedAt, TwoStep: twoStep},
 		Session: sessionInfo(ss, true),
 	}, nil
 }

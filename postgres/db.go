@@ -179,8 +179,8 @@ func (e *pgEngine) Lock(ctx context.Context, q sqlstore.Querier, key int64, wait
 }
 
 // Tx adds Counter's lock to the shared queries.
-func (e *pgEngine) Tx(q sqlstore.Querier, write bool) tacit.Tx {
-	return &tx{Tx: &sqlstore.Tx{Q: q, Dialect: &dialect, Write: write}, pg: q.(querier).r.(pgx.Tx)}
+func (e *pgEngine) Tx(base *sqlstore.Tx) tacit.Tx {
+	return &tx{Tx: base, pg: base.Q.(querier).r.(pgx.Tx)}
 }
 
 // inTx runs fn in a transaction and commits if fn succeeds; an error or a

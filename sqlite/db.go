@@ -246,9 +246,7 @@ func (e *sqlEngine) Lock(context.Context, sqlstore.Querier, int64, bool) (bool, 
 }
 
 // Tx needs nothing beyond the shared queries.
-func (e *sqlEngine) Tx(q sqlstore.Querier, write bool) tacit.Tx {
-	return &sqlstore.Tx{Q: q, Dialect: &dialect, Write: write}
-}
+func (e *sqlEngine) Tx(base *sqlstore.Tx) tacit.Tx { return base }
 
 // inTx runs fn in a transaction on pool and commits if fn succeeds.
 func inTx(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, s *stmts, fn func(sqlstore.Querier) error) error {

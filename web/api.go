@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/tacitauth/tacit"
@@ -123,40 +122,24 @@ func handleAPISession(svc *flow.Service, s sessions) http.Handler {
 // stamp is how times are shown: UTC, whole seconds.
 func stamp(t time.Time) time.Time { return t.UTC().Truncate(time.Second) }
 
-// handleAuthCheck is the forward-auth endpoint for reverse proxies (nginx
-// auth_request, Traefik ForwardAuth, Caddy forward_auth): 200 with the
-// identity in headers for a valid session, else 401. Proxies may call it
-// with the method of the request they guard, so any method is accepted.
-func handleAuthCheck(svc *flow.Service, s sessions) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, ok, err := identify(r, svc, s.ck)
-		if err != nil {
-			if storageRefused(w, r, s.log, err) {
-				w.WriteHeader(http.StatusServiceUnavailable)
-				return
-			}
-			logError(s.log, r, "auth check", err)
-			w.WriteHeader(http.StatusInternalServerError)
-			return
-		}
-		if !ok {
-			w.WriteHeader(http.StatusUnauthorized)
-			return
-		}
-		w.Header().Set("X-Tacit-Account-Id", strconv.FormatInt(id.Account.ID, 10))
-		w.Header().Set("X-Tacit-Email", id.Account.Email)
-		w.WriteHeader(http.StatusOK)
-	})
-}
-
 // identify returns the identity behind the request's session cookie. ok is
 // false when there is no valid session; err is for storage failures only.
 func identify(r *http.Request, svc *flow.Service, ck cookies) (flow.Identity, bool, error) {
+	return identifyWith(r, ck, svc.Session)
+}
+
+// identifyCached is identify for forward auth, which may answer from
+// memory within flow.RevocationBound (see flow.Service.CheckSession).
+func identifyCached(r *http.Request, svc *flow.Service, ck cookies) (flow.Identity, bool, error) {
+	return identifyWith(r, ck, svc.CheckSession)
+}
+
+func identifyWith(r *http.Request, ck cookies, lookup func(context.Context, string) (flow.Identity, error)) (flow.Identity, bool, error) {
 	tok := ck.session(r)
 	if tok == "" {
 		return flow.Identity{}, false, nil
 	}
-	id, err := svc.Session(r.Context(), tok)
+	id, err := lookup(r.Context(), tok)
 	if errors.Is(err, flow.ErrNoSession) {
 		return flow.Identity{}, false, nil
 	}

@@ -70,6 +70,8 @@ type options struct {
 	ready func(context.Context) error
 	// metrics is Config.Metrics, served at /metrics.
 	metrics *metrics.Metrics
+	// forwardAuth is Config.ForwardAuth.
+	forwardAuth ForwardAuth
 	// oidc, if set, turns the OpenID Connect provider on with these
 	// clients.
 	oidc []openid.Client
@@ -99,7 +101,7 @@ func newHarness(t testing.TB, o options) *harness {
 	}
 	cfg := Config{
 		BaseURL: base, SecureCookies: o.secure, DevMailbox: db, MaxBodyBytes: o.maxBody, TrustedProxies: o.trusted,
-		Ready: o.ready, Metrics: o.metrics, MetricsRoute: o.metrics != nil,
+		Ready: o.ready, Metrics: o.metrics, MetricsRoute: o.metrics != nil, ForwardAuth: o.forwardAuth,
 		Logger: slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if o.noDevMailbox {

@@ -78,6 +78,7 @@ func limitTime(next http.Handler, d time.Duration) http.Handler {
 func crossOriginProtection(next http.Handler, v *views) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.AddInsecureBypassPattern("/auth/check")
+	cop.AddInsecureBypassPattern("/auth/request")
 	// The OpenID Connect endpoints that clients call with their own
 	// credentials (a client secret, a code verifier, a bearer token),
 	// never with the browser's cookies: a single-page app calls them
@@ -121,13 +122,23 @@ func logRequests(next http.Handler, log *slog.Logger) http.Handler {
 		if status >= 500 && r.Context().Err() != nil {
 			status = statusClientGone
 		}
-		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		log.LogAttrs(r.Context(), requestLevel(r, status), "request",
 			slog.String("request_id", id),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", status),
 			slog.Duration("duration", time.Since(start)))
 	})
+}
+
+// requestLevel is the level of a request's log line: forward-auth checks
+// come with every request a proxy guards, so their answers are logged at
+// DEBUG (failures stay at INFO, and errors are logged as such anyway).
+func requestLevel(r *http.Request, status int) slog.Level {
+	if status < 500 && isCheck(r) {
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
 }
 
 func newRequestID() string {

@@ -231,7 +231,7 @@ func newLoginPage(next string) *loginPage {
 func handleLoginForm(v *views) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		p := newLoginPage(localPath(q.Get("next")))
+		p := newLoginPage(v.returnTarget(r, nextOf(q)))
 		// An address to fill in (an OpenID Connect login_hint): shown
 		// as given, never looked up.
 		if email := q.Get("email"); email != "" && len(email) <= 320 {
@@ -259,11 +259,37 @@ func localPath(next string) string {
 	return next
 }
 
+// nextOf returns where sign-in should lead: next, or rd as Authelia and
+// the proxies set up for it name it.
+func nextOf(q url.Values) string {
+	if n := q.Get("next"); n != "" {
+		return n
+	}
+	return q.Get("rd")
+}
+
+// returnTarget returns next if sign-in may lead there, else "": a path on
+// this host, or an absolute URL on a host forward auth lets through (see
+// forwardAuth.mayReturnTo).
+func (v *views) returnTarget(r *http.Request, next string) string {
+	if p := localPath(next); p != "" || !strings.Contains(next, "://") {
+		return p
+	}
+	if len(next) > 2048 || strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+		return ""
+	}
+	u, err := url.Parse(next)
+	if err != nil || !v.fa.mayReturnTo(u, r.Host) {
+		return ""
+	}
+	return u.String()
+}
+
 func handleLogin(svc *flow.Service, s sessions, v *views) http.Handler {
 	return formPost(v, func(w http.ResponseWriter, r *http.Request, f url.Values) {
 		email := f.Get("email")
 		o, err := svc.Login(r.Context(), email, f.Get("password"), clientOf(r))
-		v.answer(w, r, o, err, loginAnswer(s, svc.Policy(), localPath(f.Get("next")), email))
+		v.answer(w, r, o, err, loginAnswer(s, svc.Policy(), v.returnTarget(r, nextOf(f)), email))
 	})
 }
 

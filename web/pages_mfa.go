@@ -40,14 +40,14 @@ func newLoginMFAPage(next string, recovery bool) *loginMFAPage {
 func handleLoginMFAForm(v *views) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		v.render(w, r, http.StatusOK, newLoginMFAPage(localPath(q.Get("next")), q.Get("recovery") != ""))
+		v.render(w, r, http.StatusOK, newLoginMFAPage(v.returnTarget(r, nextOf(q)), q.Get("recovery") != ""))
 	})
 }
 
 func handleLoginMFA(svc *flow.Service, s sessions, v *views) http.Handler {
 	return formPost(v, func(w http.ResponseWriter, r *http.Request, f url.Values) {
 		o, err := svc.LoginMFA(r.Context(), v.ck.mfa(r), f.Get("code"), clientOf(r))
-		next := localPath(f.Get("next"))
+		next := v.returnTarget(r, nextOf(f))
 		p := newLoginMFAPage(next, f.Get("recovery") != "")
 		v.answer(w, r, o, err, formAnswer{
 			again: built(p, &p.Form), policy: svc.Policy(),

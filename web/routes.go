@@ -6,6 +6,18 @@ import (
 	"github.com/tacitauth/tacit/flow"
 )
 
+// checkRoutes are the forward-auth endpoints, for reverse proxies; any
+// method (see handleAuthCheck). A proxy asks on every request it guards,
+// so NewServer serves them ahead of the middleware the pages and API need
+// (serveChecks).
+func checkRoutes(svc *flow.Service, cfg Config, ck cookies, fa forwardAuth) map[string]http.Handler {
+	s := sessions{svc: svc, ck: ck, log: cfg.Logger}
+	return map[string]http.Handler{
+		"/auth/check":   handleAuthCheck(svc, s, fa, false),
+		"/auth/request": handleAuthCheck(svc, s, fa, true),
+	}
+}
+
 // addRoutes is the map of the whole HTTP surface (docs/DESIGN.md §7).
 func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v *views) {
 	s := sessions{svc: svc, ck: ck, log: cfg.Logger}
@@ -49,8 +61,8 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("GET /readyz", handleReady(cfg.Ready, cfg.storage, cfg.Logger))
 
-	// Forward auth for reverse proxies; any method (see handleAuthCheck).
-	mux.Handle("/auth/check", handleAuthCheck(svc, s))
+	// Forward auth for reverse proxies: checkRoutes, below, served ahead
+	// of the middleware.
 
 	// HTML pages.
 	mux.Handle("GET /{$}", handleHome(svc, v))

@@ -65,6 +65,9 @@ type Config struct {
 	// own).
 	Metrics      *metrics.Metrics
 	MetricsRoute bool
+	// ForwardAuth configures the forward-auth endpoints: which proxies
+	// may say what request they ask about, and what each host needs.
+	ForwardAuth ForwardAuth
 	// OpenID, if set, is the OpenID Connect provider to serve
 	// (/authorize, /oauth/token, /.well-known/openid-configuration, …).
 	OpenID *openid.Provider
@@ -109,6 +112,7 @@ func NewServer(svc *flow.Service, cfg Config) http.Handler {
 	cfg = cfg.withDefaults()
 	ck := newCookies(cfg.SecureCookies)
 	v := newViews(cfg.Product, ck, cfg.Logger, svc.PasskeysOn())
+	v.fa = newForwardAuth(cfg.ForwardAuth, cfg.BaseURL)
 
 	mux := http.NewServeMux()
 	addRoutes(mux, svc, cfg, ck, v)
@@ -130,7 +134,9 @@ func NewServer(svc *flow.Service, cfg Config) http.Handler {
 	if cfg.Metrics != nil {
 		h = countRequests(h, cfg.Metrics)
 	}
-	return h
+	// Forward-auth checks are served ahead of the pages' middleware
+	// (and of the request metrics): they are the hot path.
+	return serveChecks(h, checkRoutes(svc, cfg, ck, v.fa), cfg)
 }
 
 // hstsFor returns the Strict-Transport-Security value for a public URL, or

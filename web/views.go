@@ -51,6 +51,8 @@ type views struct {
 	ck      cookies
 	log     *slog.Logger
 	pages   map[string]*template.Template
+	// fa says where sign-in may send a browser back to.
+	fa forwardAuth
 	// passkeys says whether the pages offer passkeys (flow.Service's
 	// PasskeysOn).
 	passkeys bool

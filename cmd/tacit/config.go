@@ -118,6 +118,7 @@ var defaults = func() Config {
 	fc.Mode, fc.Policy, fc.Limits = "", tacit.PasswordPolicy{}, nil // held by the command's own fields
 	fc.Envelope = AutoEnvelope
 	hc.RequestTimeout = 30 * time.Second
+	hc.ForwardAuth.Proxies = web.DefaultForwardAuthProxies
 	hash := argon2id.DefaultParams()
 	return Config{
 		flowSettings: fc,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tacitauth/tacit/flow"
+	"github.com/tacitauth/tacit/web"
 )
 
 // accountSettings tune password reset and email change.
@@ -69,6 +70,17 @@ var throttleSettings = []setting{
 		set:   setTrustedProxies, get: getTrustedProxies},
 	durationSetting("activity_keep", "how long each account's activity (sign-ins, changes) is kept before housekeeping deletes it",
 		func(c *Config) *time.Duration { return &c.ActivityKeep }),
+	{key: "forward_auth_proxies",
+		about: "proxies whose X-Original-URL and X-Forwarded-Proto/Host/Uri/Method say which request /auth/check and /auth/request are asked about: comma list of IPs or CIDRs",
+		set: func(c *Config, v string) error {
+			p, err := parseProxies(v)
+			c.ForwardAuth.Proxies = p
+			return err
+		},
+		get: func(c *Config) string { return formatProxies(c.ForwardAuth.Proxies) }},
+	{key: "forward_auth_hosts",
+		about: "what forward auth asks of each host: comma list of HOST=POLICY, HOST a name or *.domain, POLICY public, session, mfa or deny; first match applies, unlisted hosts are denied (default empty: every host needs a session)",
+		set:   setForwardAuthHosts, get: getForwardAuthHosts},
 	wholeSetting("outbox_max_rows", "most mail outbox rows kept; past it handled mail goes first, then the oldest pending mail anyone can cause (never a security notice)",
 		1, 1<<32-1, func(c *Config) *int { return &c.OutboxMaxRows }),
 }
@@ -90,7 +102,15 @@ func (c *Config) LimitsOff() []string {
 // writer meant either one host or the network, and guessing which would
 // trust more, or fewer, clients than intended.
 func setTrustedProxies(c *Config, v string) error {
-	var out []netip.Prefix
+	p, err := parseProxies(v)
+	c.TrustedProxies = p
+	return err
+}
+
+// parseProxies reads a comma list of addresses and prefixes (see
+// setTrustedProxies). An empty list is an empty, non-nil slice: no proxy.
+func parseProxies(v string) ([]netip.Prefix, error) {
+	out := []netip.Prefix{}
 	for part := range strings.SplitSeq(v, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
@@ -98,12 +118,44 @@ func setTrustedProxies(c *Config, v string) error {
 		}
 		p, err := parseProxy(part)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		out = append(out, p)
 	}
-	c.TrustedProxies = out
+	return out, nil
+}
+
+// setForwardAuthHosts reads HOST=POLICY pairs.
+func setForwardAuthHosts(c *Config, v string) error {
+	var rules []web.HostRule
+	for part := range strings.SplitSeq(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		host, p, ok := strings.Cut(part, "=")
+		host, pol := strings.TrimSpace(host), web.Policy(strings.TrimSpace(p))
+		name := strings.TrimPrefix(host, "*.")
+		if !ok || name == "" || strings.ContainsAny(name, "*/:@ ") {
+			return fmt.Errorf("must be a comma list of HOST=POLICY such as app.example.com=session,*.example.com=mfa, got %q", part)
+		}
+		switch pol {
+		case web.PolicyPublic, web.PolicySession, web.PolicyMFA, web.PolicyDeny:
+		default:
+			return fmt.Errorf("policy of %s must be public, session, mfa or deny, got %q", host, pol)
+		}
+		rules = append(rules, web.HostRule{Host: strings.ToLower(host), Policy: pol})
+	}
+	c.ForwardAuth.Hosts = rules
 	return nil
+}
+
+func getForwardAuthHosts(c *Config) string {
+	parts := make([]string, len(c.ForwardAuth.Hosts))
+	for i, h := range c.ForwardAuth.Hosts {
+		parts[i] = h.Host + "=" + string(h.Policy)
+	}
+	return strings.Join(parts, ",")
 }
 
 // parseProxy reads one IP address (a one-host prefix) or CIDR prefix.
@@ -140,9 +192,11 @@ func unmapPrefix(p netip.Prefix) netip.Prefix {
 
 // getTrustedProxies prints one-host prefixes as bare addresses, the way
 // they are usually written.
-func getTrustedProxies(c *Config) string {
-	parts := make([]string, len(c.TrustedProxies))
-	for i, p := range c.TrustedProxies {
+func getTrustedProxies(c *Config) string { return formatProxies(c.TrustedProxies) }
+
+func formatProxies(list []netip.Prefix) string {
+	parts := make([]string, len(list))
+	for i, p := range list {
 		if p.IsSingleIP() {
 			parts[i] = p.Addr().String()
 		} else {

@@ -217,6 +217,9 @@ func checkSchema(ctx context.Context, src *sqlstore.Snapshot, from Database) err
 	const unknown = "--from: %s is not one this tacit knows, so migrate-data cannot tell whether it holds what protects an account; copy with the tacit version that made it"
 	for _, table := range slices.Sorted(maps.Keys(schema)) {
 		copied, ok := copiedTables[table]
+		if _, own := sqlstore.SchemaTables[table]; own {
+			continue
+		}
 		if !ok {
 			if !slices.ContainsFunc(droppedTables, func(d sqlstore.DroppedTable) bool { return d.Name == table }) {
 				return fmt.Errorf(unknown, "table "+table)

@@ -49,6 +49,7 @@ func (t *Tx) CreateAccount(ctx context.Context, a *tacit.Account) error {
 // tacit.ErrNotFound.
 func (t *Tx) UpdatePassword(ctx context.Context, accountID int64, hash string) error {
 	n, err := t.Q.Exec(ctx, `UPDATE accounts SET password_hash = $1 WHERE id = $2`, hash, accountID)
+	t.revokes = true
 	return oneRow(fmt.Sprintf("update password of account %d", accountID), n, err)
 }
 
@@ -60,6 +61,8 @@ func (t *Tx) UpdatePassword(ctx context.Context, accountID int64, hash string) e
 func (t *Tx) UpdateEmail(ctx context.Context, accountID int64, email string) error {
 	what := fmt.Sprintf("update email of account %d", accountID)
 	n, err := t.Q.Exec(ctx, `UPDATE accounts SET email = $1 WHERE id = $2`, email, accountID)
+	// The address is part of a cached identity (X-Tacit-Email).
+	t.revokes = true
 	if t.Dialect.Unique(err) {
 		return fmt.Errorf("%s: %w", what, tacit.ErrConflict)
 	}

@@ -25,6 +25,9 @@ func (t *Tx) TOTPByAccount(ctx context.Context, accountID int64) (tacit.TOTP, er
 
 // SaveTOTP stores o, replacing the account's authenticator if it has one.
 func (t *Tx) SaveTOTP(ctx context.Context, o tacit.TOTP) error {
+	// Whether two-step sign-in is on is part of a cached identity
+	// (forward auth's "mfa" hosts).
+	t.revokes = true
 	_, err := t.Q.Exec(ctx,
 		`INSERT INTO totp (account_id, secret, enabled, last_step, created_at, failures) VALUES ($1, $2, $3, $4, $5, $6)
 		 ON CONFLICT (account_id) DO UPDATE SET secret = excluded.secret, enabled = excluded.enabled,
@@ -49,6 +52,7 @@ func (t *Tx) AdvanceTOTP(ctx context.Context, accountID, step int64) error {
 
 // DeleteTOTP removes an account's authenticator and recovery codes.
 func (t *Tx) DeleteTOTP(ctx context.Context, accountID int64) error {
+	t.revokes = true
 	for _, q := range []string{`DELETE FROM totp WHERE account_id = $1`, `DELETE FROM recovery_codes WHERE account_id = $1`} {
 		if _, err := t.Q.Exec(ctx, q, accountID); err != nil {
 			return fmt.Errorf("delete totp of account %d: %w", accountID, err)

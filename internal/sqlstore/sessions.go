@@ -41,9 +41,13 @@ func (t *Tx) TouchSession(ctx context.Context, id int64, at time.Time) error {
 
 // DeleteSession removes the session whose token hash is h, if any.
 func (t *Tx) DeleteSession(ctx context.Context, h []byte) error {
-	if _, err := t.Q.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, h); err != nil {
+	n, err := t.Q.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, h)
+	if err != nil {
 		return fmt.Errorf("delete session: %w", err)
 	}
+	// Only an ended session revokes: signing out with a made-up token
+	// must not empty the session caches.
+	t.revokes = t.revokes || n > 0
 	return nil
 }
 
@@ -65,16 +69,18 @@ func (t *Tx) SessionsByAccount(ctx context.Context, accountID int64) ([]tacit.Se
 // tacit.ErrNotFound, like a missing id.
 func (t *Tx) DeleteAccountSession(ctx context.Context, accountID, sessionID int64) error {
 	n, err := t.Q.Exec(ctx, `DELETE FROM sessions WHERE id = $1 AND account_id = $2`, sessionID, accountID)
+	t.revokes = t.revokes || n > 0
 	return oneRow(fmt.Sprintf("delete session %d of account %d", sessionID, accountID), n, err)
 }
 
 // DeleteSessions removes every session of an account but the one with id
 // except; IDs start at 1, so except 0 keeps none.
 func (t *Tx) DeleteSessions(ctx context.Context, accountID, except int64) error {
-	_, err := t.Q.Exec(ctx, `DELETE FROM sessions WHERE account_id = $1 AND id <> $2`, accountID, except)
+	n, err := t.Q.Exec(ctx, `DELETE FROM sessions WHERE account_id = $1 AND id <> $2`, accountID, except)
 	if err != nil {
 		return fmt.Errorf("delete sessions of account %d: %w", accountID, err)
 	}
+	t.revokes = t.revokes || n > 0
 	return nil
 }
 

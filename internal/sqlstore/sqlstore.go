@@ -15,6 +15,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/tacitauth/tacit"
@@ -61,9 +62,9 @@ type Engine interface {
 	// guards: waiting for it if wait, else reporting whether it was
 	// free. An engine that runs one writer at a time has nothing to take.
 	Lock(ctx context.Context, q Querier, key int64, wait bool) (bool, error)
-	// Tx returns the tacit.Tx of q, a transaction of Write (write) or
-	// Read.
-	Tx(q Querier, write bool) tacit.Tx
+	// Tx returns the tacit.Tx of base, the shared queries on a
+	// transaction of Write or Read.
+	Tx(base *Tx) tacit.Tx
 }
 
 // Dialect is what the shared queries must know of an engine's SQL.
@@ -91,17 +92,59 @@ type Dialect struct {
 type Store struct {
 	Engine  Engine
 	Dialect *Dialect
+	// revoked counts the revoking transactions (see Tx.revokes) this
+	// Store committed.
+	revoked atomic.Uint64
 }
 
-// Update runs fn in one read-write transaction.
+// Update runs fn in one read-write transaction. A transaction that ends a
+// session or changes a password or address also bumps the revocation
+// generation, as its last statement, and is counted in LocalRevocations
+// once committed.
 func (s *Store) Update(ctx context.Context, fn func(tacit.Tx) error) error {
-	return s.Engine.Write(ctx, func(q Querier) error { return fn(s.Engine.Tx(q, true)) })
+	revokes := false
+	err := s.Engine.Write(ctx, func(q Querier) error {
+		base := &Tx{Q: q, Dialect: s.Dialect, Write: true}
+		if err := fn(s.Engine.Tx(base)); err != nil {
+			return err
+		}
+		if revokes = base.revokes; !revokes {
+			return nil
+		}
+		// Last, so that the one row every revoking transaction
+		// updates is locked only while committing (see migration 010).
+		_, err := q.Exec(ctx, `UPDATE revocations SET generation = generation + 1 WHERE id = 1`)
+		if err != nil {
+			return fmt.Errorf("bump revocation generation: %w", err)
+		}
+		return nil
+	})
+	if revokes {
+		// Counted whether or not the commit went through: a cache that
+		// drops its entries once too often is only slower.
+		s.revoked.Add(1)
+	}
+	return err
 }
 
 // View runs fn in a read-only transaction that sees one snapshot.
 func (s *Store) View(ctx context.Context, fn func(tacit.Tx) error) error {
-	return s.Engine.Read(ctx, func(q Querier) error { return fn(s.Engine.Tx(q, false)) })
+	return s.Engine.Read(ctx, func(q Querier) error { return fn(s.Engine.Tx(&Tx{Q: q, Dialect: s.Dialect})) })
 }
+
+// RevocationGeneration reads the revocation generation, which every
+// instance on the database bumps when it commits a revoking transaction.
+func (s *Store) RevocationGeneration(ctx context.Context) (int64, error) {
+	var g int64
+	err := s.Engine.Reader().QueryRow(ctx, `SELECT generation FROM revocations WHERE id = 1`).Scan(&g)
+	if err != nil {
+		return 0, fmt.Errorf("revocation generation: %w", err)
+	}
+	return g, nil
+}
+
+// LocalRevocations counts the revoking transactions this Store has run.
+func (s *Store) LocalRevocations() uint64 { return s.revoked.Load() }
 
 // Tx implements tacit.Tx on one transaction. Its methods live in the file
 // of the table they touch.
@@ -111,6 +154,10 @@ type Tx struct {
 	// Write is set in a read-write transaction, where lookups of
 	// single-use rows lock them.
 	Write bool
+	// revokes is set by the writes that end a session or change what a
+	// session's identity shows: Update then bumps the revocation
+	// generation.
+	revokes bool
 }
 
 // lock is appended to a token or account lookup. In a read-write

@@ -60,6 +60,13 @@ var DroppedTables = []DroppedTable{
 	{"account_ids", "the highest ID of a deleted account; the copy numbers accounts afresh"},
 }
 
+// SchemaTables are the tables a database's migrations make and fill
+// itself, which hold nothing of any account: Copy neither carries nor
+// empties them, and the target keeps its own.
+var SchemaTables = map[string]string{
+	"revocations": "the revocation generation that session caches poll",
+}
+
 // Snapshot is one read-only transaction over a whole database, for the
 // reads that tacit.Store does not offer because only the maintenance
 // commands need them: listing every account with its second factors and

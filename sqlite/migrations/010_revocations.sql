@@ -1,0 +1,24 @@
+-- The revocation generation: one number that grows whenever a transaction
+-- commits that ends a session or changes what a signed-in identity shows
+-- (its password or address), on any instance. Servers that cache
+-- sessions for forward auth (flow.Service.CheckSession) read it at most
+-- once per flow.RevocationBound and drop their cache when it moved, so a
+-- session ended anywhere stops passing everywhere within that bound.
+-- tacit bumps it itself, as the last statement of such a transaction.
+CREATE TABLE revocations (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL
+);
+INSERT INTO revocations (id, generation) VALUES (1, 0);
+
+-- tacit never disables or deletes an account itself; an operator does, by
+-- hand. These triggers make such a change end the account's cached
+-- sessions too.
+CREATE TRIGGER accounts_disabled_revokes AFTER UPDATE OF disabled ON accounts
+BEGIN
+    UPDATE revocations SET generation = generation + 1 WHERE id = 1;
+END;
+CREATE TRIGGER accounts_deleted_revokes AFTER DELETE ON accounts
+BEGIN
+    UPDATE revocations SET generation = generation + 1 WHERE id = 1;
+END;

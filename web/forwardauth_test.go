@@ -1,0 +1,176 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/tacitauth/tacit/internal/accountstate"
+)
+
+// forwardRules are the per-host rules of the forward-auth tests.
+var forwardRules = []HostRule{
+	{Host: "app.example.com", Policy: PolicySession},
+	{Host: "admin.example.com", Policy: PolicyMFA},
+	{Host: "public.example.com", Policy: PolicyPublic},
+	{Host: "*.tools.example.com", Policy: PolicySession},
+}
+
+// check asks the handler about a request as a proxy at peer would: the
+// headers are the proxy's (X-Forwarded-*, X-Original-URL, Accept), the
+// session cookie the guarded request's.
+func (h *harness) check(path, peer, session string, headers map[string]string) *httptest.ResponseRecorder {
+	h.t.Helper()
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.Host = "auth.example.com"
+	req.RemoteAddr = peer
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	if session != "" {
+		req.AddCookie(&http.Cookie{Name: h.ck.sessionName, Value: session})
+	}
+	w := httptest.NewRecorder()
+	h.handler.ServeHTTP(w, req)
+	return w
+}
+
+const (
+	proxyPeer  = "127.0.0.1:40000" // a proxy on this machine: trusted by default
+	outsider   = "198.51.100.9:40000"
+	htmlAccept = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
+)
+
+func forwarded(host, uri, accept string) map[string]string {
+	return map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": host, "X-Forwarded-Uri": uri, "Accept": accept}
+}
+
+func wantCheck(t *testing.T, what string, w *httptest.ResponseRecorder, status int, location string) {
+	t.Helper()
+	if w.Code != status || w.Header().Get("Location") != location {
+		t.Errorf("%s: %d Location %q, want %d Location %q", what, w.Code, w.Header().Get("Location"), status, location)
+	}
+}
+
+// TestForwardAuthConventions: the original URL comes from a trusted
+// proxy's headers; a browser without a session is sent to sign in on that
+// host and back, an API gets 401; each host gets its rule.
+func TestForwardAuthConventions(t *testing.T) {
+	h := newHarness(t, options{forwardAuth: ForwardAuth{Hosts: forwardRules}})
+	ctx := context.Background()
+	if err := accountstate.Arrange(ctx, h.store, h.hasher, accountstate.Verified, "fay@example.com", arrangedPassword); err != nil {
+		t.Fatal(err)
+	}
+	login := "https://app.example.com/login?next=" + url.QueryEscape("https://app.example.com/orders?id=7")
+
+	// Signed out.
+	wantCheck(t, "browser, Traefik/Caddy headers", h.check("/auth/check", proxyPeer, "", forwarded("app.example.com", "/orders?id=7", htmlAccept)), 302, login)
+	wantCheck(t, "browser, nginx header", h.check("/auth/check", proxyPeer, "", map[string]string{
+		"X-Original-URL": "https://app.example.com/orders?id=7", "Accept": htmlAccept}), 302, login)
+	wantCheck(t, "browser, nginx endpoint", h.check("/auth/request", proxyPeer, "", map[string]string{
+		"X-Original-URL": "https://app.example.com/orders?id=7", "Accept": htmlAccept}), 401, login)
+	wantCheck(t, "API", h.check("/auth/check", proxyPeer, "", forwarded("app.example.com", "/api/orders", "application/json")), 401, "")
+	wantCheck(t, "form post", h.check("/auth/check", proxyPeer, "", map[string]string{
+		"X-Original-URL": "https://app.example.com/orders", "X-Forwarded-Method": "POST", "Accept": htmlAccept}), 401, "")
+	wantCheck(t, "subdomain rule", h.check("/auth/check", proxyPeer, "", forwarded("ci.tools.example.com", "/", "application/json")), 401, "")
+	wantCheck(t, "public host", h.check("/auth/check", proxyPeer, "", forwarded("public.example.com", "/", htmlAccept)), 200, "")
+	wantCheck(t, "host without a rule", h.check("/auth/check", proxyPeer, "", forwarded("other.example.com", "/", htmlAccept)), 403, "")
+	wantCheck(t, "the domain of a *. rule", h.check("/auth/check", proxyPeer, "", forwarded("tools.example.com", "/", htmlAccept)), 403, "")
+
+	// Signed in, without two-step sign-in.
+	b := h.browser()
+	b.signIn("fay@example.com", arrangedPassword)
+	w := h.check("/auth/check", proxyPeer, b.session(), forwarded("App.Example.com:443", "/", htmlAccept))
+	wantCheck(t, "signed in", w, 200, "")
+	if w.Header().Get("X-Tacit-Email") != "fay@example.com" || w.Header().Get("X-Tacit-Account-Id") == "" {
+		t.Errorf("signed in: identity headers %v", w.Header())
+	}
+	wantCheck(t, "mfa host, two-step sign-in off", h.check("/auth/check", proxyPeer, b.session(), forwarded("admin.example.com", "/", htmlAccept)), 403, "")
+
+	// Turning two-step sign-in on lets the same session through at once,
+	// and turning it off shuts it out at once, cached or not.
+	enrolJSON(t, h, b)
+	wantCheck(t, "mfa host, two-step sign-in on", h.check("/auth/check", proxyPeer, b.session(), forwarded("admin.example.com", "/", htmlAccept)), 200, "")
+	wantStatus(t, "disable", b.postJSON("/api/mfa/totp/disable", jsonBody(map[string]string{"password": arrangedPassword})), 204, "")
+	wantCheck(t, "mfa host, two-step sign-in off again", h.check("/auth/check", proxyPeer, b.session(), forwarded("admin.example.com", "/", htmlAccept)), 403, "")
+}
+
+// TestForwardAuthSpoofedHeaders: a client that is not a trusted proxy
+// cannot say which host a check is about: its X-Forwarded-Host and
+// X-Original-URL are ignored, so it can neither borrow a public host's
+// rule nor steer the sign-in redirect to a host of its choice.
+func TestForwardAuthSpoofedHeaders(t *testing.T) {
+	t.Run("rules", func(t *testing.T) {
+		h := newHarness(t, options{forwardAuth: ForwardAuth{Hosts: forwardRules}})
+		wantCheck(t, "spoofed public host", h.check("/auth/check", outsider, "", forwarded("public.example.com", "/", htmlAccept)), 403, "")
+		wantCheck(t, "spoofed original URL", h.check("/auth/check", outsider, "", map[string]string{
+			"X-Original-URL": "https://public.example.com/", "Accept": htmlAccept}), 403, "")
+		// From a trusted proxy the same headers are believed.
+		wantCheck(t, "proxy", h.check("/auth/check", proxyPeer, "", forwarded("public.example.com", "/", htmlAccept)), 200, "")
+	})
+	t.Run("redirect", func(t *testing.T) {
+		h := newHarness(t, options{})
+		for _, hdr := range []map[string]string{
+			forwarded("evil.example", "/x", htmlAccept),
+			{"X-Original-URL": "https://evil.example/x", "Accept": htmlAccept},
+		} {
+			w := h.check("/auth/check", outsider, "", hdr)
+			wantCheck(t, "spoofed host", w, 302, "/login")
+		}
+	})
+	t.Run("proxies setting", func(t *testing.T) {
+		// Only the configured proxies are believed, loopback included.
+		only := []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
+		h := newHarness(t, options{forwardAuth: ForwardAuth{Proxies: only, Hosts: forwardRules}})
+		wantCheck(t, "loopback, not listed", h.check("/auth/check", proxyPeer, "", forwarded("public.example.com", "/", htmlAccept)), 403, "")
+		wantCheck(t, "listed proxy", h.check("/auth/check", "192.0.2.10:5000", "", forwarded("public.example.com", "/", htmlAccept)), 200, "")
+	})
+}
+
+// TestSignInReturnTargets: /login takes next or rd, and follows it after
+// sign-in only to a path of its own host or an absolute URL on a host
+// forward auth lets through: never an open redirect.
+func TestSignInReturnTargets(t *testing.T) {
+	h := newHarness(t, options{forwardAuth: ForwardAuth{Hosts: append(forwardRules, HostRule{Host: "closed.example.com", Policy: PolicyDeny})}})
+	ctx := context.Background()
+	if err := accountstate.Arrange(ctx, h.store, h.hasher, accountstate.Verified, "gil@example.com", arrangedPassword); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ param, target, want string }{
+		{"next", "/orders?id=7", "/orders?id=7"},
+		{"rd", "/orders", "/orders"},
+		{"next", "https://app.example.com/orders?id=7", "https://app.example.com/orders?id=7"},
+		{"rd", "https://ci.tools.example.com/", "https://ci.tools.example.com/"},
+		{"rd", "https://public.example.com/", "https://public.example.com/"},
+		{"next", "https://evil.example/", ""},
+		{"rd", "https://evil.example/", ""},
+		{"next", "https://closed.example.com/", ""},
+		{"next", "//evil.example/", ""},
+		{"next", "https://app.example.com@evil.example/", ""},
+		{"next", "https://evil.example\\@app.example.com/", ""},
+		{"next", "https://evil.example/.app.example.com", ""},
+		{"next", "https://app.example.com.evil.example/", ""},
+		{"next", "javascript://app.example.com/%0aalert(1)", ""},
+		{"next", "ftp://app.example.com/", ""},
+	} {
+		page := h.browser().get("/login?" + url.Values{c.param: {c.target}}.Encode())
+		kept := strings.Contains(page.text(), `name="next" value="`)
+		if kept != (c.want != "") {
+			t.Errorf("GET /login?%s=%s: next kept %v, want %v", c.param, c.target, kept, c.want != "")
+		}
+		b := h.browser()
+		b.get("/login")
+		r := b.postForm("/login", url.Values{"email": {"gil@example.com"}, "password": {arrangedPassword}, c.param: {c.target}})
+		want := c.want
+		if want == "" {
+			want = "/account"
+		}
+		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != want {
+			t.Errorf("sign-in with %s=%s: %d to %q, want 303 to %q", c.param, c.target, r.StatusCode, r.Header.Get("Location"), want)
+		}
+	}
+}
