@@ -45,7 +45,7 @@ func TestEnvelopeCoversCostlierStoredHash(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 
 	c.Envelope = AutoEnvelope
-	auto, err := sizeEnvelope(c, db, live, log)
+	auto, _, err := sizeEnvelope(c, db, live, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestEnvelopeCoversCostlierStoredHash(t *testing.T) {
 
 	logs.Reset()
 	c.Envelope = 10 * time.Millisecond
-	fixed, err := sizeEnvelope(c, db, live, log)
+	fixed, _, err := sizeEnvelope(c, db, live, log)
 	if err != nil || fixed != c.Envelope {
 		t.Fatalf("fixed envelope = %v, %v; want %v kept", fixed, err, c.Envelope)
 	}
