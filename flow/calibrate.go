@@ -57,13 +57,11 @@ const (
 
 	// servedWindow is how many recent sign-ins' hash times are kept, for
 	// servedMaxAge at most: after a burst, an idle service returns to the
-	// idle hash. Their tail (99th percentile; the slowest while there are
-	// fewer than a hundred) counts once minServed are there: soon, since
-	// load that arrives while the envelope sits at the idle hash makes
-	// every sign-in overrun it until the tail counts.
+	// idle hash. Their tail (99th percentile) counts once minServed are
+	// there.
 	servedWindow = 256
 	servedMaxAge = 5 * time.Minute
-	minServed    = 8
+	minServed    = 32
 	// servedHeadroom is kept above that tail for the few small queries
 	// around the hash and the scheduler, as envelopeOver does.
 	servedHeadroom = 6 * time.Millisecond
