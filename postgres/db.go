@@ -13,6 +13,7 @@ package postgres
 
 import (
 	"context"
+	"embed"
 	"errors"
 	"fmt"
 	"strings"
@@ -49,6 +50,20 @@ var dialect = sqlstore.Dialect{
 		WHERE table_schema = current_schema() AND table_name <> 'schema_migrations'
 		ORDER BY table_name, ordinal_position`,
 }
+
+// migrationFiles holds the schema changes, named NNN_name.sql and applied
+// in the order of NNN. A released migration is never edited; a change is a
+// new file.
+//
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// embedded are PostgreSQL's migrations, with how it asks whether
+// schema_migrations exists. to_regclass looks the name up on the search
+// path, as the other queries do, and is NULL rather than an error if it is
+// missing.
+var embedded = sqlstore.Schema{Files: migrationFiles, Steps: sqlstore.GoSteps(),
+	Exists: `SELECT to_regclass('schema_migrations') IS NOT NULL`}
 
 // Open connects to the database at url (a postgres:// URL or a key=value
 // string, as libpq takes) and checks that it answers. It does not migrate:

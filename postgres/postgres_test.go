@@ -72,7 +72,7 @@ func TestMigrate(t *testing.T) {
 	if err := db.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	ms, err := migrations()
+	ms, err := embedded.Migrations()
 	if err != nil {
 		t.Fatal(err)
 	}

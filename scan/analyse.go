@@ -25,6 +25,10 @@ type batch struct {
 	// classes, in a timing measurement, sorts the answers into classes;
 	// only pairs of answers in their starting classes are compared.
 	classes *answerClasses
+	// pathControl, in a timing measurement, pairs every unknown
+	// identifier with the next as the control, not only the control
+	// pair (beforeLock).
+	pathControl bool
 }
 
 // erred reports whether id's answer in round r was a server error: it

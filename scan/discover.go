@@ -309,7 +309,7 @@ func (d *Discoverer) fetch(ctx context.Context, c *http.Client, u *url.URL, obs 
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("User-Agent", UserAgent)
 	req.Header.Set("Accept", "text/html,application/xhtml+xml")
 	resp, body, err := do(c, req)
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/tacitauth/tacit/internal/testenv"
 	"github.com/tacitauth/tacit/scan"
 	"github.com/tacitauth/tacit/scan/lab"
+	scanreport "github.com/tacitauth/tacit/scan/report"
 )
 
 // formSummary lists a discovery's forms as "kind path".
@@ -88,7 +89,7 @@ func TestDiscoverSites(t *testing.T) {
 				}
 			}
 			var b strings.Builder
-			scan.WriteText(&b, rep)
+			scanreport.WriteText(&b, rep)
 			if !strings.Contains(b.String(), "Framework: "+site.Framework) || !strings.Contains(b.String(), "In this framework: ") {
 				t.Errorf("text report does not name the framework and its fix:\n%s", b.String())
 			}
@@ -186,7 +187,7 @@ func TestDiscoverTacit(t *testing.T) {
 			text := disc.TargetFile(ts.url+"/login", []string{known})
 			rep := scanText(t, text, 6)
 			var b strings.Builder
-			scan.WriteText(&b, rep)
+			scanreport.WriteText(&b, rep)
 			if len(rep.Findings) > 0 {
 				t.Fatalf("findings on tacit with the discovered target:\n%s\n%s", text, b.String())
 			}

@@ -89,8 +89,14 @@
 // endpoint with fewer than two rounds that reached the logic is
 // inconclusive, with the wait a paced scan would need. A lock every
 // identifier meets during the channel comparison stops the timing check,
-// which would time the lock page only: the endpoint is inconclusive, with
-// the known identifier's response times before the lock.
+// which would time the lock page only. It judges instead the comparison's
+// rounds before the lock, where each known identifier and its partner had
+// the same history: with several known identifiers named, each adds the
+// pairs it got below its own lock (4 accounts locked at their 6th
+// attempt give 20 pairs, enough for a leak of milliseconds). A leak there
+// is reported; otherwise the endpoint is inconclusive, with the known
+// identifiers' response times before the lock and how many known
+// identifiers would give enough pairs.
 //
 // # Verdicts
 //
@@ -151,8 +157,9 @@
 // and only pairs whose answers (status and masked body) are of the class
 // each identifier's first answer was. When the known identifiers' answers
 // leave that class (a lock, a rate limit, errors) it stops there, judges
-// the comparable pairs in place of an interim look, and an endpoint that
-// look does not call leaky is inconclusive, never clean.
+// the comparable pairs in place of an interim look (with every unknown
+// identifier against the next as the control, the rounds being few), and
+// an endpoint that look does not call leaky is inconclusive, never clean.
 // Its test is group-sequential: it stops at the first look that decides
 // (a difference of milliseconds within the 50-round pilot), and within
 // TimingCheck.Budget, which judges an endpoint at the resolution it
@@ -257,7 +264,10 @@
 // config.paranoid, PreventUserExistenceErrors, …) beside the rule's
 // generic remediation, in every report format.
 //
-// The result is a Report, rendered by WriteText, WriteJSON, WriteSARIF or
-// WriteHTML. Checks that need probes of their own, such as TimingCheck and
-// StateCheck, plug in through Scanner.Checks and use Scanner.Probe.
+// The result is a Report, rendered by package report (scan/report) as
+// text, JSON, SARIF or HTML. Checks that need probes of their own, such
+// as TimingCheck and StateCheck, plug in through Scanner.Checks: they
+// send with Scanner.Probe, and get the endpoint's scan so far, and record
+// what they measured, through the EndpointScan each Run is handed (see
+// ExampleCheck for a check written outside the package).
 package scan

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tacitauth/tacit/scan"
+	scanreport "github.com/tacitauth/tacit/scan/report"
 )
 
 // extractServer answers a page with every HTML source of a variable, a
@@ -221,7 +222,7 @@ endpoints:
 		t.Fatalf("report = %+v", rep)
 	}
 	var b strings.Builder
-	scan.WriteText(&b, rep)
+	scanreport.WriteText(&b, rep)
 	if !strings.Contains(b.String(), "not scanned: POST "+base+"/login: ") || !strings.Contains(b.String(), "No findings, but inconclusive: the scan cannot vouch for 1 of 1 endpoints") {
 		t.Errorf("text report:\n%s", b.String())
 	}

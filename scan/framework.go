@@ -611,17 +611,3 @@ func (b *recordingBody) Close() error {
 	}
 	return b.ReadCloser.Close()
 }
-
-// framework prints the recognised framework and its evidence.
-func (p *printer) framework(fw *FrameworkMatch) {
-	if fw != nil {
-		p.printf("%s", wrap(fmt.Sprintf("Framework: %s (recognised by %s)", fw.Name, strings.Join(fw.Evidence, ", ")), ""))
-	}
-}
-
-// advice prints a finding's framework advice.
-func (p *printer) advice(f Finding) {
-	if f.Advice != "" {
-		p.printf("%s", wrap("In this framework: "+f.Advice, "  "))
-	}
-}

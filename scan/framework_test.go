@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tacitauth/tacit/scan"
+	scanreport "github.com/tacitauth/tacit/scan/report"
 )
 
 // TestDetectFramework recognises each framework of the table from the
@@ -113,7 +114,7 @@ func TestFrameworkAdvice(t *testing.T) {
 func TestFrameworkInEveryFormat(t *testing.T) {
 	rep := siteReport(t, "site-wordpress")
 	var js, sarif, page bytes.Buffer
-	if err := scan.WriteJSON(&js, rep); err != nil {
+	if err := scanreport.WriteJSON(&js, rep); err != nil {
 		t.Fatal(err)
 	}
 	var j struct {
@@ -129,7 +130,7 @@ func TestFrameworkInEveryFormat(t *testing.T) {
 	if j.Framework.Name != "WordPress" || !slices.Contains(j.Framework.Evidence, "path /wp-login.php") || len(j.Findings) == 0 || !strings.Contains(j.Findings[0].Advice, "login_errors") {
 		t.Errorf("JSON: framework %+v, findings %+v", j.Framework, j.Findings)
 	}
-	if err := scan.WriteSARIF(&sarif, rep); err != nil {
+	if err := scanreport.WriteSARIF(&sarif, rep); err != nil {
 		t.Fatal(err)
 	}
 	var s struct {
@@ -151,7 +152,7 @@ func TestFrameworkInEveryFormat(t *testing.T) {
 		!strings.Contains(run.Results[0].Properties.FrameworkAdvice, "login_errors") {
 		t.Errorf("SARIF: %+v", run)
 	}
-	if err := scan.WriteHTML(&page, rep); err != nil {
+	if err := scanreport.WriteHTML(&page, rep); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"Framework: <b>WordPress</b>, recognised by", "How to fix in WordPress", "login_errors", "How to fix</strong>Answer every request"} {

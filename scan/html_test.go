@@ -10,6 +10,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/tacitauth/tacit/scan"
+	scanreport "github.com/tacitauth/tacit/scan/report"
 )
 
 // sampleReport is a report with a finding of every severity, evidence
@@ -68,7 +69,7 @@ func sampleTiming() *scan.TimingResult {
 func writeHTML(t *testing.T, r *scan.Report) string {
 	t.Helper()
 	var b bytes.Buffer
-	if err := scan.WriteHTML(&b, r); err != nil {
+	if err := scanreport.WriteHTML(&b, r); err != nil {
 		t.Fatal(err)
 	}
 	return b.String()

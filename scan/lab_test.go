@@ -15,6 +15,7 @@ import (
 
 	"github.com/tacitauth/tacit/scan"
 	"github.com/tacitauth/tacit/scan/lab"
+	scanreport "github.com/tacitauth/tacit/scan/report"
 )
 
 // scanFixture serves f on a loopback port and scans it.
@@ -68,7 +69,7 @@ func TestLeakyFixturesAreFound(t *testing.T) {
 			rep := scanFixture(t, f, 1, 6)
 			if got := rules(rep); !slices.Equal(got, []string{f.Want}) {
 				var b strings.Builder
-				scan.WriteText(&b, rep)
+				scanreport.WriteText(&b, rep)
 				t.Fatalf("rules = %q, want exactly %s\n%s", got, f.Want, b.String())
 			}
 			pairs := 6
@@ -110,7 +111,7 @@ func TestCleanFixturesStayClean(t *testing.T) {
 				}
 				if len(rep.Findings) > 0 {
 					var b strings.Builder
-					scan.WriteText(&b, rep)
+					scanreport.WriteText(&b, rep)
 					t.Fatalf("run %d: %d findings on a clean fixture:\n%s", run, len(rep.Findings), b.String())
 				}
 			}

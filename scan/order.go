@@ -1,23 +1,15 @@
 package scan
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
-	"net"
-	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
-	"strings"
-	"time"
 
-	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
+	"github.com/tacitauth/tacit/scan/internal/h2race"
+	"github.com/tacitauth/tacit/timing"
 )
 
 // Defaults of an OrderCheck's zero fields.
@@ -148,26 +140,26 @@ func (c *OrderCheck) Planned(_ *Target, ep *Endpoint, ids Identities) int {
 
 // Run tests ep and returns the finding, if any; what it measured goes to
 // the endpoint's notes.
-func (c *OrderCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoint, ids Identities) ([]Finding, error) {
+func (c *OrderCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoint, ids Identities, e *EndpointScan) ([]Finding, error) {
 	if !hasKind(c.Kinds, ep) {
 		return nil, nil
 	}
-	res := s.result()
+	res := e.Result
 	per, maxRounds := len(ids.all()), c.maxRounds(ids)
 	pilotRounds := min(c.pilot(), maxRounds)
 	skip := func(note string) ([]Finding, error) {
-		s.replan(-maxRounds * per)
+		s.Replan(-maxRounds * per)
 		res.Notes = append(res.Notes, note)
 		return nil, nil
 	}
-	if s.cur != nil && slices.ContainsFunc(s.cur.findings, func(f Finding) bool { return f.Rule == RuleTiming }) {
+	if slices.ContainsFunc(e.Findings, func(f Finding) bool { return f.Rule == RuleTiming }) {
 		return skip("order test skipped: the timing check already reported this endpoint")
 	}
 	if pilotRounds*len(ids.Known) < minOrderPairs {
 		return skip(fmt.Sprintf("order test: a budget of %d requests is too small to measure", c.maxRequests()))
 	}
 	d := s.h2Dialer(t.BaseURL)
-	if err := d.check(ctx); errors.Is(err, errNoHTTP2) {
+	if err := d.Check(ctx); errors.Is(err, h2race.ErrNoHTTP2) {
 		return skip("order test skipped: target does not speak HTTP/2")
 	} else if err != nil {
 		return nil, fmt.Errorf("order test: %w", err)
@@ -184,13 +176,11 @@ func (c *OrderCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoin
 	if !c.conclusive(r.known, r.control, alpha) {
 		rounds = c.rounds(r.known.keptShare(r.control), alpha, len(ids.Known), pilotRounds, maxRounds)
 	}
-	s.replan((rounds - maxRounds) * per)
+	s.Replan((rounds - maxRounds) * per)
 	if err := r.send(ctx, pilotRounds, rounds); err != nil {
 		return nil, err
 	}
-	if s.cur != nil {
-		s.cur.rounds += rounds
-	}
+	e.Requests += rounds
 	return c.verdict(ep, r.known, r.control, alpha, res), nil
 }
 
@@ -201,19 +191,10 @@ func (c *OrderCheck) conclusive(known, control *orderTable, alpha float64) bool 
 		known.p() < alpha && math.Abs(known.effect()) >= c.minEffect() && control.p() >= alpha
 }
 
-// result is the result of the endpoint being scanned, for the running
-// check's notes; a stand-in when a check runs outside Scan.
-func (s *Scanner) result() *EndpointResult {
-	if s.cur != nil {
-		return s.cur.res
-	}
-	return &EndpointResult{}
-}
-
 // orderRun is one endpoint's order test under way.
 type orderRun struct {
 	s  *Scanner
-	d  *h2Dialer
+	d  *h2race.Dialer
 	t  *Target
 	ep *Endpoint
 	// pairs are the identifiers compared, a with b: each known one with
@@ -227,7 +208,7 @@ type orderSides struct {
 	tab  *orderTable
 }
 
-func newOrderRun(s *Scanner, d *h2Dialer, t *Target, ep *Endpoint, ids Identities) *orderRun {
+func newOrderRun(s *Scanner, d *h2race.Dialer, t *Target, ep *Endpoint, ids Identities) *orderRun {
 	r := &orderRun{s: s, d: d, t: t, ep: ep, known: &orderTable{}, control: &orderTable{}}
 	for i, k := range ids.Known {
 		r.pairs = append(r.pairs, orderSides{k, ids.Partner[i], r.known})
@@ -265,15 +246,10 @@ func (r *orderRun) send(ctx context.Context, from, to int) error {
 // level alpha (the normal approximation of the two-proportion test, with
 // a margin), at least the pilot and at most the budget.
 func (c *OrderCheck) rounds(kept float64, alpha float64, pairsPerRound, pilotRounds, maxRounds int) int {
-	z := normalQuantile(1-alpha/2) + normalQuantile(timingPower)
+	z := timing.NormalQuantile(1-alpha/2) + timing.NormalQuantile(timingPower)
 	pairs := z * z * kept * (1 - kept) / (c.resolution() * c.resolution()) * sizeMargin
 	n := int(math.Ceil(pairs / float64(pairsPerRound)))
 	return min(max(n, pilotRounds), maxRounds)
-}
-
-// normalQuantile is the standard normal distribution's p-quantile.
-func normalQuantile(p float64) float64 {
-	return math.Sqrt2 * math.Erfinv(2*p-1)
 }
 
 // orderTable counts the pairs of two sides, a (the known identifier, or
@@ -338,35 +314,7 @@ func (o *orderTable) keptShare(more *orderTable) float64 {
 // p is the two-sided p-value of Fisher's exact test of independence of
 // the send order and whether the order was kept.
 func (o *orderTable) p() float64 {
-	return fisherExact(o.kept[0], o.flipped[0], o.kept[1], o.flipped[1])
-}
-
-// fisherExact is the two-sided p-value of Fisher's exact test on the
-// table [[a, b], [c, d]]: the probability, given the margins, of a table
-// no more likely than this one.
-func fisherExact(a, b, c, d int) float64 {
-	row, col, n := a+b, a+c, a+b+c+d
-	lo, hi := max(0, row+col-n), min(row, col)
-	logP := func(x int) float64 {
-		return logChoose(col, x) + logChoose(n-col, row-x) - logChoose(n, row)
-	}
-	observed := logP(a)
-	p := 0.0
-	for x := lo; x <= hi; x++ {
-		// The relative tolerance counts tables as likely as the observed
-		// one despite rounding.
-		if lp := logP(x); lp <= observed+1e-7 {
-			p += math.Exp(lp)
-		}
-	}
-	return min(p, 1)
-}
-
-func logChoose(n, k int) float64 {
-	a, _ := math.Lgamma(float64(n + 1))
-	b, _ := math.Lgamma(float64(k + 1))
-	c, _ := math.Lgamma(float64(n - k + 1))
-	return a - b - c
+	return timing.FisherExact(o.kept[0], o.flipped[0], o.kept[1], o.flipped[1])
 }
 
 // verdict tests the tables, notes what was measured and returns the
@@ -455,7 +403,7 @@ func (a *orderAnswer) swap() {
 // orderPair runs the before steps of a probe of first and of second, then
 // sends both endpoint requests over one new HTTP/2 connection, first's
 // first.
-func (s *Scanner) orderPair(ctx context.Context, d *h2Dialer, t *Target, ep *Endpoint, first, second Input) (*orderAnswer, error) {
+func (s *Scanner) orderPair(ctx context.Context, d *h2race.Dialer, t *Target, ep *Endpoint, first, second Input) (*orderAnswer, error) {
 	var ps [2]*prepared
 	for i, in := range [2]Input{first, second} {
 		p, err := s.prepare(ctx, t, ep, in)
@@ -464,12 +412,12 @@ func (s *Scanner) orderPair(ctx context.Context, d *h2Dialer, t *Target, ep *End
 		}
 		ps[i] = p
 	}
-	c, err := d.dial(ctx)
+	c, err := d.Dial(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer c.close()
-	kept, status, err := c.race(ps)
+	defer c.Close()
+	kept, status, err := c.Race([2]h2race.Request{ps[0].h2(), ps[1].h2()})
 	if err != nil {
 		return nil, fmt.Errorf("%s %s over HTTP/2: %w", ps[0].req.Method, ps[0].req.URL.Redacted(), err)
 	}
@@ -478,315 +426,14 @@ func (s *Scanner) orderPair(ctx context.Context, d *h2Dialer, t *Target, ep *End
 	return &orderAnswer{in: [2]Input{ps[0].in, ps[1].in}, sent: [2]Request{ps[0].sent, ps[1].sent}, status: status, kept: kept}, nil
 }
 
-// check opens a connection and closes it again; the error is errNoHTTP2
-// if the target does not speak HTTP/2.
-func (d *h2Dialer) check(ctx context.Context) error {
-	c, err := d.dial(ctx)
-	if err != nil {
-		return err
-	}
-	c.close()
-	return nil
+// h2Dialer returns the order test's dialer for u, with the timeout and
+// TLS settings of the scanner's client.
+func (s *Scanner) h2Dialer(u *url.URL) *h2race.Dialer {
+	return h2race.NewDialer(u, s.client(), maxBody)
 }
 
-// errNoHTTP2 is a target that does not speak HTTP/2.
-var errNoHTTP2 = errors.New("target does not speak HTTP/2")
-
-const (
-	// h2MaxFrame is the largest frame every HTTP/2 peer accepts (RFC
-	// 9113 §4.2): the test neither sends nor accepts larger ones.
-	h2MaxFrame = 16384
-	// h2Window is the flow-control window the test grants the server,
-	// for the connection and each stream, so that no answer waits for a
-	// window update.
-	h2Window = 1 << 30
-	// h2DefaultWindow is a peer's window before its settings say
-	// otherwise.
-	h2DefaultWindow = 65535
-)
-
-// h2Conn is one HTTP/2 connection of the order test.
-//
-// Its frames are sequenced by hand, on golang.org/x/net/http2's Framer and
-// hpack encoder, because the test needs what an HTTP/2 client does not
-// offer: http2.Transport decides itself when each request's frames are
-// written and flushed (headers, then body as flow control allows), so it
-// cannot put the final frames of two requests into one write, and one
-// write is what makes them one TCP packet. Frames are built in buf and
-// leave by flush, each flush one conn.Write.
-type h2Conn struct {
-	conn  net.Conn
-	fr    *http2.Framer
-	buf   bytes.Buffer // frames not yet written
-	enc   *hpack.Encoder
-	block bytes.Buffer // the header block being encoded
-	stop  func() bool
-}
-
-// h2Dialer opens the order test's connections to one target.
-type h2Dialer struct {
-	addr    string
-	tls     *tls.Config // nil: clear text
-	timeout time.Duration
-}
-
-// h2Dialer returns the dialer of u's host, with the timeout and the TLS
-// settings (the roots it trusts, say) of the scanner's client. Its TLS
-// sessions are resumed: thousands of full handshakes would cost the
-// target more than the test's requests.
-func (s *Scanner) h2Dialer(u *url.URL) *h2Dialer {
-	d := &h2Dialer{timeout: s.client().Timeout}
-	if d.timeout <= 0 {
-		d.timeout = 30 * time.Second
-	}
-	port := u.Port()
-	switch {
-	case port != "":
-	case u.Scheme == "https":
-		port = "443"
-	default:
-		port = "80"
-	}
-	d.addr = net.JoinHostPort(u.Hostname(), port)
-	if u.Scheme == "https" {
-		d.tls = &tls.Config{}
-		if tr, ok := s.client().Transport.(*http.Transport); ok && tr.TLSClientConfig != nil {
-			d.tls = tr.TLSClientConfig.Clone()
-		}
-		d.tls.NextProtos = []string{"h2", "http/1.1"}
-		if d.tls.ClientSessionCache == nil {
-			d.tls.ClientSessionCache = tls.NewLRUClientSessionCache(1)
-		}
-	}
-	return d
-}
-
-// dial opens an HTTP/2 connection: TLS with ALPN h2, or HTTP/2 with prior
-// knowledge in clear text. It returns errNoHTTP2 when the server chooses
-// another protocol or does not answer the connection preface with its
-// settings.
-func (d *h2Dialer) dial(ctx context.Context) (*h2Conn, error) {
-	var nd net.Dialer
-	var conn net.Conn
-	var err error
-	if d.tls != nil {
-		conn, err = (&tls.Dialer{NetDialer: &nd, Config: d.tls}).DialContext(ctx, "tcp", d.addr)
-		if err == nil && conn.(*tls.Conn).ConnectionState().NegotiatedProtocol != "h2" {
-			conn.Close()
-			return nil, errNoHTTP2
-		}
-	} else {
-		conn, err = nd.DialContext(ctx, "tcp", d.addr)
-	}
-	if err != nil {
-		return nil, err
-	}
-	_ = conn.SetDeadline(time.Now().Add(d.timeout)) // a fresh connection takes any deadline
-	c := &h2Conn{conn: conn}
-	// A cancelled scan ends the connection's reads and writes at once.
-	c.stop = context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	c.fr = http2.NewFramer(&c.buf, conn)
-	// An HTTP/1 answer to the preface ("HTTP/1.1 400 …") reads as the
-	// header of a frame of megabytes: refused at once rather than waited
-	// for.
-	c.fr.SetMaxReadFrameSize(h2MaxFrame)
-	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	c.enc = hpack.NewEncoder(&c.block)
-	c.buf.WriteString(http2.ClientPreface)
-	_ = c.fr.WriteSettings(http2.Setting{ID: http2.SettingEnablePush, Val: 0}, http2.Setting{ID: http2.SettingInitialWindowSize, Val: h2Window})
-	_ = c.fr.WriteWindowUpdate(0, h2Window-h2DefaultWindow)
-	if err := c.flush(); err != nil {
-		c.close()
-		return nil, err
-	}
-	f, err := c.fr.ReadFrame()
-	if sf, ok := f.(*http2.SettingsFrame); err != nil || !ok || sf.IsAck() {
-		c.close()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, errNoHTTP2
-	}
-	_ = c.fr.WriteSettingsAck() // leaves with the first request
-	return c, nil
-}
-
-func (c *h2Conn) close() {
-	c.stop()
-	c.conn.Close()
-}
-
-// flush writes the frames built so far in one write.
-func (c *h2Conn) flush() error {
-	_, err := c.conn.Write(c.buf.Bytes())
-	c.buf.Reset()
-	return err
-}
-
-// race sends ps[0]'s request on stream 1 and ps[1]'s on stream 3, and
-// reports whether the answer to the first came first, and the statuses.
-//
-// Everything but each request's final bytes goes first: its headers and
-// all of its body but the last byte (a server that parses the body as it
-// arrives must not finish before the last byte). A PING and its answer
-// make sure the server has read that much. Then the final bytes of both,
-// the last byte in a DATA frame that ends the stream (or, without a body,
-// the whole HEADERS frame), leave in one write.
-func (c *h2Conn) race(ps [2]*prepared) (kept bool, status [2]int, err error) {
-	var order []int
-	var ended [2]bool
-	var ping [8]byte
-	pinged, received := false, 0
-	track := func(f http2.Frame) {
-		id := f.Header().StreamID
-		i := int(id-1) / 2
-		if id != 1 && id != 3 {
-			if p, ok := f.(*http2.PingFrame); ok && p.IsAck() && p.Data == ping {
-				pinged = true
-			}
-			return
-		}
-		switch f := f.(type) {
-		case *http2.MetaHeadersFrame:
-			// Informational answers (1xx) come before the answer.
-			if st, _ := strconv.Atoi(f.PseudoValue("status")); status[i] == 0 && st >= 200 {
-				status[i] = st
-				order = append(order, i)
-			}
-			ended[i] = ended[i] || f.StreamEnded()
-		case *http2.DataFrame:
-			received += len(f.Data())
-			ended[i] = ended[i] || f.StreamEnded()
-		}
-	}
-	bodies := [2][]byte{[]byte(ps[0].sent.Body), []byte(ps[1].sent.Body)}
-	for i, p := range ps {
-		if len(bodies[i]) > h2MaxFrame {
-			return false, status, fmt.Errorf("a body of %d bytes is more than the order test sends (%d)", len(bodies[i]), h2MaxFrame)
-		}
-		if len(bodies[i]) == 0 {
-			continue
-		}
-		if err := c.writeHeaders(i, p, false); err != nil {
-			return false, status, err
-		}
-		if n := len(bodies[i]) - 1; n > 0 {
-			_ = c.fr.WriteData(uint32(2*i+1), false, bodies[i][:n])
-		}
-	}
-	if c.buf.Len() > 0 {
-		copy(ping[:], "tacitord")
-		_ = c.fr.WritePing(false, ping)
-		if err := c.flush(); err != nil {
-			return false, status, err
-		}
-		if err := c.read(track, func() bool { return pinged }); err != nil {
-			return false, status, err
-		}
-	}
-	for i, p := range ps {
-		if len(bodies[i]) == 0 {
-			if err := c.writeHeaders(i, p, true); err != nil {
-				return false, status, err
-			}
-			continue
-		}
-		_ = c.fr.WriteData(uint32(2*i+1), true, bodies[i][len(bodies[i])-1:])
-	}
-	if err := c.flush(); err != nil {
-		return false, status, err
-	}
-	err = c.read(track, func() bool { return ended[0] && ended[1] || received > maxBody })
-	if err != nil {
-		return false, status, err
-	}
-	if len(order) < 2 {
-		return false, status, errors.New("a stream ended without an answer")
-	}
-	return order[0] == 0, status, nil
-}
-
-// writeHeaders writes the HEADERS frame of p's request on the stream of
-// index i; end marks it the request's last frame.
-func (c *h2Conn) writeHeaders(i int, p *prepared, end bool) error {
-	block := c.headerBlock(p)
-	if len(block) > h2MaxFrame {
-		return fmt.Errorf("request headers of %d bytes are more than the order test sends (%d)", len(block), h2MaxFrame)
-	}
-	return c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: uint32(2*i + 1), BlockFragment: block, EndStream: end, EndHeaders: true})
-}
-
-// h2Forbidden are the HTTP/1 headers HTTP/2 forbids (RFC 9113 §8.2.2);
-// Host becomes :authority.
-var h2Forbidden = map[string]bool{"connection": true, "keep-alive": true, "proxy-connection": true, "transfer-encoding": true, "upgrade": true, "te": true, "host": true}
-
-// headerBlock encodes p's request as an HTTP/2 header block: the
-// pseudo-headers, its headers, the cookies its before steps got, and its
-// body's length. Blocks must be encoded in the order they are sent: the
-// encoder's table is shared with the server's decoder.
-func (c *h2Conn) headerBlock(p *prepared) []byte {
-	req := p.req
-	authority := req.Host
-	if authority == "" {
-		authority = req.URL.Host
-	}
-	c.block.Reset()
-	put := func(name, value string) { _ = c.enc.WriteField(hpack.HeaderField{Name: name, Value: value}) } // writes to a bytes.Buffer
-	put(":method", req.Method)
-	put(":scheme", req.URL.Scheme)
-	put(":authority", authority)
-	put(":path", req.URL.RequestURI())
-	for _, name := range slices.Sorted(maps.Keys(req.Header)) {
-		if lower := strings.ToLower(name); !h2Forbidden[lower] {
-			for _, v := range req.Header[name] {
-				put(lower, v)
-			}
-		}
-	}
-	var cookies []string
-	for _, ck := range p.client.Jar.Cookies(req.URL) {
-		cookies = append(cookies, ck.Name+"="+ck.Value)
-	}
-	if len(cookies) > 0 {
-		put("cookie", strings.Join(cookies, "; "))
-	}
-	if n := len(p.sent.Body); n > 0 {
-		put("content-length", strconv.Itoa(n))
-	}
-	return bytes.Clone(c.block.Bytes())
-}
-
-// read reads frames, passing each to track, until done; it answers the
-// server's settings and pings, and fails on a reset stream or a
-// connection closed with an error.
-func (c *h2Conn) read(track func(http2.Frame), done func() bool) error {
-	for !done() {
-		f, err := c.fr.ReadFrame()
-		if err != nil {
-			return err
-		}
-		switch f := f.(type) {
-		case *http2.SettingsFrame:
-			if !f.IsAck() {
-				_ = c.fr.WriteSettingsAck()
-			}
-		case *http2.PingFrame:
-			if !f.IsAck() {
-				_ = c.fr.WritePing(true, f.Data)
-			}
-		case *http2.GoAwayFrame:
-			if f.ErrCode != http2.ErrCodeNo {
-				return fmt.Errorf("the server closed the connection: %v %q", f.ErrCode, f.DebugData())
-			}
-		case *http2.RSTStreamFrame:
-			return fmt.Errorf("the server reset stream %d: %v", f.StreamID, f.ErrCode)
-		}
-		if c.buf.Len() > 0 {
-			if err := c.flush(); err != nil {
-				return err
-			}
-		}
-		track(f)
-	}
-	return nil
+// h2 is p's endpoint request as the order test sends it: with the cookies
+// its before steps got.
+func (p *prepared) h2() h2race.Request {
+	return h2race.Request{Req: p.req, Cookies: p.client.Jar.Cookies(p.req.URL), Body: []byte(p.sent.Body)}
 }

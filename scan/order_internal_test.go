@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"slices"
@@ -14,25 +13,9 @@ import (
 
 	"golang.org/x/net/http2"
 
+	"github.com/tacitauth/tacit/scan/internal/h2race"
 	"github.com/tacitauth/tacit/scan/lab"
 )
-
-func TestFisherExact(t *testing.T) {
-	for _, tc := range []struct {
-		a, b, c, d int
-		want       float64
-	}{
-		{3, 1, 1, 3, 0.4857},       // Fisher's lady tasting tea
-		{1, 9, 11, 3, 0.002759},    // R: fisher.test(matrix(c(1, 11, 9, 3), 2))
-		{10, 0, 0, 10, 1.0825e-05}, // 2 / C(20, 10)
-		{5, 5, 5, 5, 1},
-		{0, 0, 0, 0, 1},
-	} {
-		if got := fisherExact(tc.a, tc.b, tc.c, tc.d); math.Abs(got-tc.want) > 1e-3*tc.want {
-			t.Errorf("fisherExact(%d, %d, %d, %d) = %.5g, want %.5g", tc.a, tc.b, tc.c, tc.d, got, tc.want)
-		}
-	}
-}
 
 // TestOrderSampleSize: an unbiased server (half the pairs keep their
 // order) at a resolution of 0.05 and a level of 1% needs 1,782 pairs for
@@ -167,14 +150,15 @@ func TestOrderOneWrite(t *testing.T) {
 		if _, err := s.Probe(ctx, tg, ep, ps[0].in); err != nil {
 			t.Fatal(err)
 		}
-		c, err := s.h2Dialer(tg.BaseURL).dial(ctx)
+		d := s.h2Dialer(tg.BaseURL)
+		rec := &writeRecorder{}
+		d.Watch = func(c net.Conn) net.Conn { rec.Conn = c; return rec }
+		c, err := d.Dial(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rec := &writeRecorder{Conn: c.conn}
-		c.conn = rec
-		kept, status, err := c.race(ps)
-		c.close()
+		kept, status, err := c.Race([2]h2race.Request{ps[0].h2(), ps[1].h2()})
+		c.Close()
 		if err != nil || status != [2]int{401, 401} {
 			t.Fatalf("%s: kept %v, status %v, %v", ep.Name, kept, status, err)
 		}

@@ -17,8 +17,9 @@ import (
 // and a scan must not be made to buffer an endless stream.
 const maxBody = 4 << 20
 
-// userAgent names the scanner in the target's logs.
-const userAgent = "tacit-scan/1"
+// UserAgent names the scanner in the target's logs: every request it
+// sends carries it, and reports show it in the requests they list.
+const UserAgent = "tacit-scan/1"
 
 // Input is what one probe sends: the values of the built-in placeholders.
 type Input struct {
@@ -112,11 +113,11 @@ func (s *Scanner) Probe(ctx context.Context, t *Target, ep *Endpoint, in Input) 
 		d := time.Since(start)
 		r := &Response{Input: p.in, Request: p.sent, Status: resp.StatusCode, Header: resp.Header, Body: body, Duration: d}
 		wait, throttled := throttleOf(r)
-		if throttled && retry > 0 && s.cur != nil && !s.cur.paceless {
+		if throttled && retry > 0 && s.pacing != nil && !s.pacing.paceless {
 			// Waiting as asked did not help: the target's clock or
 			// its Retry-After is not to be trusted. Waiting more
 			// would only slow the scan down.
-			s.cur.paceless = true
+			s.pacing.paceless = true
 			if s.Log != nil {
 				s.Log(fmt.Sprintf("pacing: %s (%s %s) still answered %d after the wait it asked for; not waiting again on this endpoint",
 					Sanitize(ep.Name), ep.Method, Sanitize(ep.Path), r.Status))
@@ -164,7 +165,7 @@ func (s *Scanner) follow(ctx context.Context, t *Target, p *prepared, r *Respons
 		if err != nil {
 			return nil
 		}
-		req.Header.Set("User-Agent", userAgent)
+		req.Header.Set("User-Agent", UserAgent)
 		for _, h := range t.Headers {
 			if v := expand(h.Value, p.in.lookup(p.vars)); strings.EqualFold(h.Name, "Host") {
 				req.Host = v
@@ -308,7 +309,7 @@ func (t *Target) newRequest(ctx context.Context, rt *RequestTemplate, lookup fun
 	if body == nil {
 		req.Body, req.ContentLength = http.NoBody, 0
 	}
-	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("User-Agent", UserAgent)
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 		sent.ContentType = contentType

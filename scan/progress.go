@@ -130,3 +130,20 @@ func roundDuration(d time.Duration) string {
 	}
 	return d.Round(time.Second).String()
 }
+
+// ProgressBar returns a Scanner.Progress function that draws a one-line
+// bar on w (a terminal): "[#########...........]  45/120 probes". It ends
+// the line when the scan is done.
+func ProgressBar(w io.Writer) func(done, total int) {
+	const width = 30
+	return func(done, total int) {
+		if total <= 0 {
+			return
+		}
+		filled := width * done / total
+		fmt.Fprintf(w, "\r[%s%s] %d/%d probes", strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, total)
+		if done >= total {
+			fmt.Fprintln(w)
+		}
+	}
+}

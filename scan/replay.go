@@ -53,7 +53,7 @@ func (r Request) Curl() string {
 	}
 	header := func(name, value string) { args = append(args, "-H", shellQuote(name+": "+value)) }
 	if !has("User-Agent") {
-		header("User-Agent", userAgent)
+		header("User-Agent", UserAgent)
 	}
 	if r.ContentType != "" && !has("Content-Type") {
 		header("Content-Type", r.ContentType)
@@ -116,13 +116,4 @@ func shellQuote(s string) string {
 	}
 	quote(false)
 	return b.String()
-}
-
-// replay prints the curl commands of a finding's two requests, whole:
-// a terminal wraps them, and a command cut short would not reproduce.
-func (p *printer) replay(ev Evidence) {
-	if ev.Known.Curl == "" || ev.Unknown.Curl == "" {
-		return
-	}
-	p.printf("  replay (known, then unknown):\n    %s\n    %s\n", ev.Known.Curl, ev.Unknown.Curl)
 }

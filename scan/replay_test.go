@@ -16,6 +16,7 @@ import (
 
 	"github.com/tacitauth/tacit/scan"
 	"github.com/tacitauth/tacit/scan/lab"
+	scanreport "github.com/tacitauth/tacit/scan/report"
 )
 
 // received is what a replayed request brought to the server.
@@ -116,7 +117,7 @@ func TestReplayCurlPair(t *testing.T) {
 
 	// Every format carries the replay.
 	var js bytes.Buffer
-	if err := scan.WriteJSON(&js, rep); err != nil {
+	if err := scanreport.WriteJSON(&js, rep); err != nil {
 		t.Fatal(err)
 	}
 	var doc struct {
@@ -133,14 +134,14 @@ func TestReplayCurlPair(t *testing.T) {
 		t.Errorf("text report lacks the replay:\n%s", text)
 	}
 	var h bytes.Buffer
-	if err := scan.WriteHTML(&h, rep); err != nil {
+	if err := scanreport.WriteHTML(&h, rep); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(h.String(), `<pre class="replay">curl -sS -i -g -X &#39;POST&#39;`) || !strings.Contains(h.String(), "Wrong password for alice@lab.example.") {
 		t.Error("HTML report lacks the replay or the answer")
 	}
 	var sarif bytes.Buffer
-	if err := scan.WriteSARIF(&sarif, rep); err != nil {
+	if err := scanreport.WriteSARIF(&sarif, rep); err != nil {
 		t.Fatal(err)
 	}
 	var sd struct {

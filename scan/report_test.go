@@ -13,6 +13,7 @@ import (
 
 	"github.com/tacitauth/tacit/scan"
 	"github.com/tacitauth/tacit/scan/lab"
+	scanreport "github.com/tacitauth/tacit/scan/report"
 )
 
 func TestRulesTable(t *testing.T) {
@@ -53,7 +54,7 @@ func TestWriteText(t *testing.T) {
 		}},
 	}
 	var b bytes.Buffer
-	if err := scan.WriteText(&b, rep); err != nil {
+	if err := scanreport.WriteText(&b, rep); err != nil {
 		t.Fatal(err)
 	}
 	rule, _ := scan.RuleByID(scan.RuleStatusCode)
@@ -113,7 +114,7 @@ func TestWriteJSONAndProgress(t *testing.T) {
 	}
 
 	var b bytes.Buffer
-	if err := scan.WriteJSON(&b, rep); err != nil {
+	if err := scanreport.WriteJSON(&b, rep); err != nil {
 		t.Fatal(err)
 	}
 	var doc struct {

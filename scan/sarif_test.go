@@ -11,6 +11,7 @@ import (
 
 	"github.com/tacitauth/tacit/scan"
 	"github.com/tacitauth/tacit/scan/lab"
+	scanreport "github.com/tacitauth/tacit/scan/report"
 )
 
 // sarifSchema compiles the official SARIF 2.1.0 schema (testdata; see
@@ -42,7 +43,7 @@ func sarifSchema(t *testing.T) *jsonschema.Schema {
 func writeSARIF(t *testing.T, r *scan.Report) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	if err := scan.WriteSARIF(&b, r); err != nil {
+	if err := scanreport.WriteSARIF(&b, r); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()

@@ -68,14 +68,14 @@ type Scanner struct {
 	// noPace turns pacing off, for checks that measure throttling.
 	noPace      bool
 	done, total int
-	// cur is the endpoint being scanned, for this package's checks.
-	cur *endpointScan
+	// pacing is what Probe has waited on the endpoint being scanned;
+	// nil outside Scan.
+	pacing *pacing
 	// seen collects what names the target's framework (framework.go).
 	seen *observations
-	// right are the answers to the known identifiers' right passwords,
-	// sent first (passwordProbes); rightErr what stopped them.
-	right    map[*Endpoint]map[int]*Response
-	rightErr map[*Endpoint]error
+	// drawn are the unknown identifiers drawn so far, lower-cased: none
+	// is drawn twice.
+	drawn map[string]bool
 }
 
 // Check is an analysis that sends its own probes. It must probe the known
@@ -85,8 +85,10 @@ type Check interface {
 	// Planned is how many probes Run sends to ep, for the progress bar.
 	Planned(t *Target, ep *Endpoint, ids Identities) int
 	// Run probes ep with s.Probe and returns its findings (see
-	// NewFinding).
-	Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoint, ids Identities) ([]Finding, error)
+	// NewFinding). e is the endpoint's scan so far: its result, to which
+	// Run adds what it measured, the findings before it, and the requests
+	// each identifier has been sent; Run adds those it sends.
+	Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoint, ids Identities, e *EndpointScan) ([]Finding, error)
 }
 
 func (s *Scanner) client() *http.Client {
@@ -140,13 +142,13 @@ func (s *Scanner) Scan(ctx context.Context, t *Target) (*Report, error) {
 	ids := s.identities(t)
 	s.done, s.total = 0, s.plan(t, ids)
 	rep := &Report{Target: t.BaseURL.String(), Started: start, Findings: []Finding{}}
-	s.right, s.rightErr = s.passwordProbes(ctx, t, ids)
-	defer func() { s.right, s.rightErr = nil, nil }()
+	right, rightErr := s.passwordProbes(ctx, t, ids)
 	var errs []error
 	for _, ep := range t.Endpoints {
 		res := EndpointResult{Name: ep.Name, Kind: ep.Kind, Method: ep.Method, Path: ep.Path}
 		before := s.done
-		s.cur = &endpointScan{res: &res}
+		e := &EndpointScan{Result: &res, right: right[ep], rightErr: rightErr[ep]}
+		s.pacing = &pacing{}
 		epIDs := ids
 		if createsState(ep.Kind) {
 			// Identifiers this endpoint may register are used
@@ -154,17 +156,18 @@ func (s *Scanner) Scan(ctx context.Context, t *Target) (*Report, error) {
 			// unknown.
 			epIDs = s.identities(t)
 		}
-		fs, err := s.scanEndpoint(ctx, t, ep, epIDs, &res)
+		fs, err := s.scanEndpoint(ctx, t, ep, epIDs, e)
+		e.Requests = s.probes() + len(matrixClasses(t, ep))*s.matrixProbes()
 		for _, c := range s.Checks {
 			if err != nil {
 				break
 			}
-			s.cur.findings = fs
+			e.Findings = fs
 			var more []Finding
-			more, err = c.Run(ctx, s, t, ep, epIDs)
+			more, err = c.Run(ctx, s, t, ep, epIDs, e)
 			fs = append(fs, more...)
 		}
-		s.cur = nil
+		s.pacing = nil
 		res.Probes = s.done - before
 		s.sentByKind[ep.Kind] += res.Probes / max(len(epIDs.all()), 1)
 		switch {
@@ -224,9 +227,9 @@ func (s *Scanner) tick() {
 // endpoint's batches, so what the plain probes learned varies by itself
 // (a load balancer's node name in a header) is known to the matrix's
 // shorter batches too.
-func (s *Scanner) scanEndpoint(ctx context.Context, t *Target, ep *Endpoint, ids Identities, res *EndpointResult) ([]Finding, error) {
-	m := newMasker()
-	right, err := s.right[ep], s.rightErr[ep]
+func (s *Scanner) scanEndpoint(ctx context.Context, t *Target, ep *Endpoint, ids Identities, e *EndpointScan) ([]Finding, error) {
+	m, res := newMasker(), e.Result
+	right, err := e.right, e.rightErr
 	if err != nil {
 		return nil, err
 	}
@@ -237,15 +240,15 @@ func (s *Scanner) scanEndpoint(ctx context.Context, t *Target, ep *Endpoint, ids
 	a := b.analyse(m)
 	res.Unstable = unstableNames(a.unstable)
 	res.Notes = notes(b, right)
-	s.setAsideErrors(b, &a)
-	if err := s.setAsideHistory(ctx, t, ep, b, &a); err != nil {
+	s.setAsideErrors(e, b, &a)
+	if err := s.setAsideHistory(ctx, e, t, ep, b, &a); err != nil {
 		return nil, err
 	}
-	s.dropSingleRounds(b, &a)
+	s.dropSingleRounds(e, b, &a)
 	fs := onsetFindings(ep, b, &a, 0)
 	fs = append(fs, channelFindings(ep, b, a)...)
 	if b.fresh {
-		f, ok, err := s.secondRequest(ctx, t, ep, b, a)
+		f, ok, err := s.secondRequest(ctx, e, t, ep, b, a)
 		if err != nil {
 			return nil, err
 		}
@@ -259,10 +262,10 @@ func (s *Scanner) scanEndpoint(ctx context.Context, t *Target, ep *Endpoint, ids
 		fs = append(fs, f)
 	}
 	if len(fs) == 0 {
-		if err := s.positiveControl(ctx, t, ep, b, a); err != nil {
+		if err := s.positiveControl(ctx, e, t, ep, b, a); err != nil {
 			return nil, err
 		}
-		s.passwordControl(ep, b, a, right)
+		s.passwordControl(e, ep, b, a, right)
 	}
 	return fs, nil
 }
@@ -282,7 +285,7 @@ const singleRoundMin = 4
 // control pair shows it only when the moment falls between its two
 // requests; the known identifier and its partner, as often, and that
 // would be a false alarm. A real leak shows again in a longer run.
-func (s *Scanner) dropSingleRounds(b *batch, a *analysis) {
+func (s *Scanner) dropSingleRounds(e *EndpointScan, b *batch, a *analysis) {
 	if b.rounds < singleRoundMin {
 		return
 	}
@@ -313,7 +316,7 @@ func (s *Scanner) dropSingleRounds(b *batch, a *analysis) {
 	a.diffs = kept
 	for k := range b.ids.Known {
 		if single[k] {
-			s.inconclusive("%s differed from an unknown identifier in one round of %d only (round %d: %s); not reported, since a throttle whose wait runs out mid-round looks the same: re-run with more --probes to confirm",
+			e.Inconclusive("%s differed from an unknown identifier in one round of %d only (round %d: %s); not reported, since a throttle whose wait runs out mid-round looks the same: re-run with more --probes to confirm",
 				b.ids.Known[k], b.rounds, round[k]+1, strings.Join(channels[k], ", "))
 		}
 	}

@@ -69,7 +69,7 @@ type timingScan struct {
 	// started is when the current endpoint's measurement began.
 	started time.Time
 	// counted is how many of the check's requests not yet sent the
-	// scan's planned total holds (Scanner.replan).
+	// scan's planned total holds (Scanner.Replan).
 	counted int
 	// s and t are the scanner and target of the scan, done the
 	// scanner's probe count when the check last ran.
@@ -117,7 +117,7 @@ func (c *TimingCheck) recount(s *Scanner, planned int) {
 	}
 	want = max(want, 0)
 	if want != c.scan.counted {
-		s.replan(want - c.scan.counted)
+		s.Replan(want - c.scan.counted)
 		c.scan.counted = want
 	}
 }
@@ -146,7 +146,8 @@ func (c *TimingCheck) share(t *Target, ep *Endpoint) time.Duration {
 // interim looks of timing.Sequential, then at the planned size. It stops
 // at the first look that decides, when its share of Budget runs out, or
 // when ctx is done; whatever it measured stays in the endpoint's result.
-func (c *TimingCheck) runSequential(ctx context.Context, s *Scanner, t *Target, ep *Endpoint, ids Identities, res *EndpointResult) ([]Finding, error) {
+func (c *TimingCheck) runSequential(ctx context.Context, s *Scanner, t *Target, ep *Endpoint, ids Identities, e *EndpointScan) ([]Finding, error) {
+	res := e.Result
 	per, k, maxRounds := len(ids.all()), len(ids.Known), c.maxRounds(ids)
 	pilotRounds := min(c.pilot(), maxRounds)
 	seq := timing.Sequential{Alpha: c.level(t), Max: maxRounds * k}
@@ -218,14 +219,15 @@ func (c *TimingCheck) runSequential(ctx context.Context, s *Scanner, t *Target, 
 		}
 	}
 	c.recount(s, later)
-	if s.cur != nil {
-		s.cur.rounds += b.rounds
-	}
+	e.Requests += b.rounds
 	level := seq.InterimLevel()
 	if decided == nil && stopped == StoppedChanged && next < len(interim) {
 		// An unplanned look in place of the interim looks the change
 		// leaves unused: it spends one of their levels, so the whole
-		// sequence still keeps Alpha.
+		// sequence still keeps Alpha. Cut short, the rounds are few:
+		// every unknown identifier is compared with the next as the
+		// control, as before a lock the channel comparison met.
+		b.pathControl = true
 		l := c.look(b, level)
 		decided = &l
 	}

@@ -92,19 +92,19 @@ func throttleOf(r *Response) (time.Duration, bool) {
 // and says so on Log, with how long the rest of the scan would take at
 // that pace. It reports whether the probe is to be sent again.
 func (s *Scanner) pace(ctx context.Context, ep *Endpoint, r *Response, wait time.Duration) (bool, error) {
-	if s.noPace || (s.cur != nil && s.cur.paceless) {
+	if s.noPace || (s.pacing != nil && s.pacing.paceless) {
 		return false, nil
 	}
-	over := s.cur != nil && wait <= s.maxWait() && s.cur.waited+wait > paceBudget*s.maxWait()
+	over := s.pacing != nil && wait <= s.maxWait() && s.pacing.waited+wait > paceBudget*s.maxWait()
 	if wait <= 0 || wait > s.maxWait() || over {
-		if s.cur != nil && wait > s.cur.longestWait {
-			s.cur.longestWait = wait
+		if s.pacing != nil && wait > s.pacing.longestWait {
+			s.pacing.longestWait = wait
 		}
-		if over && !s.cur.paceless {
-			s.cur.paceless = true
+		if over && !s.pacing.paceless {
+			s.pacing.paceless = true
 			if s.Log != nil {
 				s.Log(fmt.Sprintf("pacing: %s (%s %s): stopped waiting after %s of waits on this endpoint; what stays throttled is not compared",
-					Sanitize(ep.Name), ep.Method, Sanitize(ep.Path), s.cur.waited))
+					Sanitize(ep.Name), ep.Method, Sanitize(ep.Path), s.pacing.waited))
 			}
 		}
 		return false, nil
@@ -114,9 +114,9 @@ func (s *Scanner) pace(ctx context.Context, ep *Endpoint, r *Response, wait time
 		s.Log(fmt.Sprintf("pacing: %s (%s %s) answered %d with Retry-After %s; waiting it out (probe %d of %d; if every remaining probe had to wait as long, about %s more)",
 			Sanitize(ep.Name), ep.Method, Sanitize(ep.Path), r.Status, wait, s.done+1, s.total, (time.Duration(left) * wait).Round(time.Second)))
 	}
-	if s.cur != nil {
-		s.cur.paced++
-		s.cur.waited += wait
+	if s.pacing != nil {
+		s.pacing.paced++
+		s.pacing.waited += wait
 	}
 	t := time.NewTimer(wait + 50*time.Millisecond)
 	defer t.Stop()
@@ -146,7 +146,7 @@ func (b *batch) throttled(id string, r int) bool {
 // says nothing about the identifier. A known identifier whose every
 // answer failed while no unknown one did stays a difference: that is
 // the status leaking.
-func (s *Scanner) setAsideErrors(b *batch, a *analysis) {
+func (s *Scanner) setAsideErrors(e *EndpointScan, b *batch, a *analysis) {
 	failed, total := map[int]int{}, 0
 	for _, rs := range b.resp {
 		for _, r := range rs {
@@ -182,7 +182,7 @@ func (s *Scanner) setAsideErrors(b *batch, a *analysis) {
 			parts = append(parts, fmt.Sprintf("%d %s (%d)", st, http.StatusText(st), n))
 		}
 		slices.Sort(parts)
-		s.inconclusive("%d of %d answers were server errors: %s; a failed request says nothing about the identifier, so the pairs with one were not compared",
+		e.Inconclusive("%d of %d answers were server errors: %s; a failed request says nothing about the identifier, so the pairs with one were not compared",
 			sumValues(failed), total, strings.Join(parts, ", "))
 	}
 }
@@ -224,7 +224,7 @@ func (a *analysis) differences(x, y view) []channelDiff {
 // setAsideHistory takes out of a the differences an identifier's history
 // explains, records them as notes or reasons, and makes the endpoint
 // inconclusive if too few rounds reached the account logic.
-func (s *Scanner) setAsideHistory(ctx context.Context, t *Target, ep *Endpoint, b *batch, a *analysis) error {
+func (s *Scanner) setAsideHistory(ctx context.Context, e *EndpointScan, t *Target, ep *Endpoint, b *batch, a *analysis) error {
 	for k, known := range b.ids.Known {
 		partner := b.ids.Partner[k]
 		var rounds []int // rounds in which this pair differs
@@ -237,6 +237,23 @@ func (s *Scanner) setAsideHistory(ctx context.Context, t *Target, ep *Endpoint, 
 			continue
 		}
 		slices.Sort(rounds)
+		if b.fresh {
+			// Throttled both, neither reached the account logic: the
+			// known identifier by its own count, which grows every
+			// round, the new one by something else (the client's
+			// count, the clock). How long each is told to wait
+			// compares those histories, not the accounts.
+			both := slices.DeleteFunc(slices.Clone(rounds), func(r int) bool { return !b.throttled(known, r) || !b.throttled(partner, r) })
+			if len(both) > 0 {
+				a.diffs = slices.DeleteFunc(a.diffs, func(d pairDiff) bool { return d.known == k && slices.Contains(both, d.round) })
+				rounds = slices.DeleteFunc(rounds, func(r int) bool { return slices.Contains(both, r) })
+				e.Result.Notes = append(e.Result.Notes, fmt.Sprintf("in %d of %d rounds %s and a new identifier were both throttled (%d), the known one after %d or more requests of its own, the new one at its first: their throttles count different requests, so those rounds were not compared",
+					len(both), b.rounds, known, b.resp[known][both[0]].Status, s.sentByKind[ep.Kind]+both[0]+1))
+			}
+			if len(rounds) == 0 {
+				continue
+			}
+		}
 		drop := false
 		switch {
 		case b.fresh:
@@ -265,7 +282,7 @@ func (s *Scanner) setAsideHistory(ctx context.Context, t *Target, ep *Endpoint, 
 			a.diffs = slices.DeleteFunc(a.diffs, func(d pairDiff) bool {
 				return d.known == k && b.throttled(known, d.round)
 			})
-			s.cur.res.Notes = append(s.cur.res.Notes, fmt.Sprintf("from its %s request on this endpoint, %s was throttled (%d), as an identifier never sent before is after %d requests: a limit for every address, which the new identifiers of a sign-up cannot share; those rounds were not compared",
+			e.Result.Notes = append(e.Result.Notes, fmt.Sprintf("from its %s request on this endpoint, %s was throttled (%d), as an identifier never sent before is after %d requests: a limit for every address, which the new identifiers of a sign-up cannot share; those rounds were not compared",
 				ordinal(s.sentByKind[ep.Kind]+first+1), known, b.resp[known][first].Status, j))
 			continue
 		case rounds[0] == 0:
@@ -282,16 +299,16 @@ func (s *Scanner) setAsideHistory(ctx context.Context, t *Target, ep *Endpoint, 
 				continue
 			}
 			drop = true
-			s.inconclusive("%s was answered from its first request as unknown identifiers are after %d requests of their own: a lock or throttle that requests before this scan left on it (an earlier scan?), not a difference between accounts; wait until it expires, or name another known identifier",
+			e.Inconclusive("%s was answered from its first request as unknown identifiers are after %d requests of their own: a lock or throttle that requests before this scan left on it (an earlier scan?), not a difference between accounts; wait until it expires, or name another known identifier",
 				known, j)
 		}
 		if drop {
 			a.diffs = slices.DeleteFunc(a.diffs, func(d pairDiff) bool { return d.known == k })
 		}
 	}
-	s.setAsideThrottleRaces(b, a)
-	s.reached(b, a)
-	s.lockOnset(b, a)
+	s.setAsideThrottleRaces(e, b, a)
+	s.reached(e, b, a)
+	s.lockOnset(e, b, a)
 	return nil
 }
 
@@ -303,7 +320,7 @@ func (s *Scanner) setAsideHistory(ctx context.Context, t *Target, ep *Endpoint, 
 // client, the clock), and the order of a round decides who meets it. A
 // known identifier throttled in every round, or from some round on for
 // good, while its partner is not, stays a difference (a lockout).
-func (s *Scanner) setAsideThrottleRaces(b *batch, a *analysis) {
+func (s *Scanner) setAsideThrottleRaces(e *EndpointScan, b *batch, a *analysis) {
 	if !b.unknownThrottled() {
 		return
 	}
@@ -328,7 +345,7 @@ func (s *Scanner) setAsideThrottleRaces(b *batch, a *analysis) {
 			continue
 		}
 		a.diffs = slices.DeleteFunc(a.diffs, func(d pairDiff) bool { return d.known == k && slices.Contains(mixed, d.round) })
-		s.inconclusive("in %d of %d rounds one of %s and its partner was throttled and the other not, and unknown identifiers were throttled too: a limit per client or on the clock, which the order of a round decides; those rounds were not compared",
+		e.Inconclusive("in %d of %d rounds one of %s and its partner was throttled and the other not, and unknown identifiers were throttled too: a limit per client or on the clock, which the order of a round decides; those rounds were not compared",
 			len(mixed), b.rounds, known)
 	}
 }
@@ -390,7 +407,7 @@ func (s *Scanner) historySeries(ctx context.Context, t *Target, ep *Endpoint, b 
 // reached makes the endpoint inconclusive when fewer than minReached
 // rounds of some pair reached the account logic: rounds where either
 // side was throttled or failed, or that history explains, do not count.
-func (s *Scanner) reached(b *batch, a *analysis) {
+func (s *Scanner) reached(e *EndpointScan, b *batch, a *analysis) {
 	need := min(b.rounds, minReached)
 	throttled, total := 0, 0
 	for _, rs := range b.resp {
@@ -402,9 +419,9 @@ func (s *Scanner) reached(b *batch, a *analysis) {
 		}
 	}
 	wait := ""
-	if s.cur != nil && s.cur.longestWait > 0 {
+	if s.pacing != nil && s.pacing.longestWait > 0 {
 		wait = fmt.Sprintf(" and asked to wait up to %s (Retry-After), more than the %s the scan waits (--max-wait): a paced scan would wait about %s; re-run with --max-wait %s, or lift the target's limits for this client",
-			s.cur.longestWait, s.maxWait(), (time.Duration(throttled) * s.cur.longestWait).Round(time.Second), s.cur.longestWait)
+			s.pacing.longestWait, s.maxWait(), (time.Duration(throttled) * s.pacing.longestWait).Round(time.Second), s.pacing.longestWait)
 	}
 	short := false
 	for k, known := range b.ids.Known {
@@ -423,13 +440,13 @@ func (s *Scanner) reached(b *batch, a *analysis) {
 		}
 		if n < need {
 			short = true
-			s.inconclusive("only %d of %d rounds reached the account logic for %s; %d of %d answers were throttled%s", n, b.rounds, known, throttled, total, wait)
+			e.Inconclusive("only %d of %d rounds reached the account logic for %s; %d of %d answers were throttled%s", n, b.rounds, known, throttled, total, wait)
 		}
 	}
 	if !short && throttled > 0 && len(a.unstable) > 0 {
 		// Throttled answers that come to some identifiers of a round
 		// and not to others make channels vary by themselves.
-		s.inconclusive("%d of %d answers were throttled, some identifiers of a round and not others%s", throttled, total, wait)
+		e.Inconclusive("%d of %d answers were throttled, some identifiers of a round and not others%s", throttled, total, wait)
 	}
 }
 
@@ -437,8 +454,8 @@ func (s *Scanner) reached(b *batch, a *analysis) {
 // every identifier of the batch was answered differently than before and
 // alike from then on: a lock or throttle for every address. Timing there
 // would time that answer, not the account logic.
-func (s *Scanner) lockOnset(b *batch, a *analysis) {
-	if s.cur == nil || b.rounds < 2 {
+func (s *Scanner) lockOnset(e *EndpointScan, b *batch, a *analysis) {
+	if b.rounds < 2 {
 		return
 	}
 	all := b.ids.all()
@@ -467,7 +484,7 @@ func (s *Scanner) lockOnset(b *batch, a *analysis) {
 				d = append(d, b.resp[known][r].Duration-b.resp[b.ids.Partner[k]][r].Duration)
 			}
 		}
-		s.cur.lock = &lockInfo{after: j, answer: b.resp[b.ids.Known[0]][j].Status, before: d}
+		e.lock = &lockInfo{after: j, answer: b.resp[b.ids.Known[0]][j].Status, before: d, pre: b.head(j)}
 		return
 	}
 }
@@ -478,15 +495,33 @@ type lockInfo struct {
 	after  int // requests each identifier was answered normally
 	answer int // the status from then on
 	before []time.Duration
+	// pre is the batch's rounds before the lock: every identifier in
+	// them had been sent as often as every other, and none was locked.
+	pre *batch
 }
 
-// timingBlocked says why a timing check cannot measure ep, or "".
-func (s *Scanner) timingBlocked() string {
-	if s.cur == nil || s.cur.lock == nil {
+// head is the first n rounds of b.
+func (b *batch) head(n int) *batch {
+	h := &batch{ids: b.ids, rounds: n, resp: map[string][]*Response{}, fresh: b.fresh, kind: b.kind}
+	for id, rs := range b.resp {
+		h.resp[id] = rs[:n]
+	}
+	for _, ref := range b.order {
+		if ref.round < n {
+			h.order = append(h.order, ref)
+		}
+	}
+	return h
+}
+
+// timingBlocked says why a timing check cannot measure the endpoint of
+// e, or "".
+func timingBlocked(e *EndpointScan) string {
+	if e.lock == nil {
 		return ""
 	}
-	l := s.cur.lock
-	msg := fmt.Sprintf("timing: every identifier was answered differently from its %s request on (%d from then on): a lock or throttle for every address, which the known identifiers are past, so response times would time that answer only",
+	l := e.lock
+	msg := fmt.Sprintf("every identifier was answered differently from its %s request on (%d from then on): a lock or throttle for every address, which the known identifiers are past, so response times would time that answer only",
 		ordinal(l.after+1), l.answer)
 	if len(l.before) > 0 {
 		slower := 0
@@ -498,7 +533,17 @@ func (s *Scanner) timingBlocked() string {
 		msg += fmt.Sprintf("; in the %d pairs before it, the known identifier was answered %s slower on median (%d of %d slower)",
 			len(l.before), micros(timing.Median(l.before)), slower, len(l.before))
 	}
-	return msg + "; scan again once the lock has expired with --probes below " + strconv.Itoa(l.after) + ", or name more known identifiers"
+	// Each known identifier gives one pair per request before the lock;
+	// the timing test needs timing.MinPairs of them.
+	need := (timing.MinPairs + l.after - 1) / max(l.after, 1)
+	// Pairs cut short by a lock can show a leak, never vouch for its
+	// absence: only a scan the lock does not stop can call the timing
+	// clean.
+	msg += "; to call its timing clean, raise or lift the lock for the scan"
+	if l.pre != nil && len(l.pre.ids.Known) < need {
+		msg += fmt.Sprintf("; to find a leak of milliseconds before it, name at least %d known identifiers (each is answered %d times before its lock)", need, l.after)
+	}
+	return msg
 }
 
 // secondRequest sends the first unknown identifiers of a batch whose
@@ -507,7 +552,7 @@ func (s *Scanner) timingBlocked() string {
 // difference is USER_ENUM_REGISTER: a second sign-up tells who was
 // registered before the first. An unknown identifier that now answers
 // as the known one did has been registered by the scan: a note says so.
-func (s *Scanner) secondRequest(ctx context.Context, t *Target, ep *Endpoint, b *batch, a analysis) (Finding, bool, error) {
+func (s *Scanner) secondRequest(ctx context.Context, e *EndpointScan, t *Target, ep *Endpoint, b *batch, a analysis) (Finding, bool, error) {
 	if b.rounds < 2 {
 		return Finding{}, false, nil
 	}
@@ -542,7 +587,7 @@ func (s *Scanner) secondRequest(ctx context.Context, t *Target, ep *Endpoint, b 
 			continue
 		}
 		if len(a.differences(a.masked[p][0], v)) > 0 {
-			s.cur.res.Notes = append(s.cur.res.Notes, fmt.Sprintf("%s, unknown when first sent, was answered as the known identifier when sent again: the endpoint registered it (or started its sign-up), which is why every probe sent an identifier never sent before", id))
+			e.Result.Notes = append(e.Result.Notes, fmt.Sprintf("%s, unknown when first sent, was answered as the known identifier when sent again: the endpoint registered it (or started its sign-up), which is why every probe sent an identifier never sent before", id))
 		}
 	}
 	if first == nil {
@@ -577,11 +622,11 @@ func (s *Scanner) secondRequest(ctx context.Context, t *Target, ep *Endpoint, b 
 // the target file most likely sends the identifier under a name the
 // application does not read, and "no difference" proves nothing: the
 // endpoint is inconclusive.
-func (s *Scanner) positiveControl(ctx context.Context, t *Target, ep *Endpoint, b *batch, a analysis) error {
-	if s.cur == nil || b.rounds == 0 || !ep.usesIdentifier() {
+func (s *Scanner) positiveControl(ctx context.Context, e *EndpointScan, t *Target, ep *Endpoint, b *batch, a analysis) error {
+	if b.rounds == 0 || !ep.usesIdentifier() {
 		return nil
 	}
-	if len(s.cur.res.Inconclusive) > 0 || len(a.unstable) > 0 {
+	if len(e.Result.Inconclusive) > 0 || len(a.unstable) > 0 {
 		// Inconclusive already, for a reason of its own; a control
 		// compared with such answers would only add a wrong one.
 		return nil
@@ -611,7 +656,7 @@ func (s *Scanner) positiveControl(ctx context.Context, t *Target, ep *Endpoint, 
 		tried = append(tried, strconv.Quote(id))
 	}
 	if len(tried) > 0 {
-		s.inconclusive("the identifier seems to be ignored: %s got the same answer as a well-formed unknown identifier; check the identifier's field name and the before steps in the target file",
+		e.Inconclusive("the identifier seems to be ignored: %s got the same answer as a well-formed unknown identifier; check the identifier's field name and the before steps in the target file",
 			strings.Join(tried, " and "))
 	}
 	return nil
@@ -713,8 +758,8 @@ func (s *Scanner) passwordProbes(ctx context.Context, t *Target, ids Identities)
 // round of b. If no known identifier's is, the identifier or the password
 // does not reach the application (a misspelt field, a missing before
 // step), and "no difference" between identifiers proves nothing.
-func (s *Scanner) passwordControl(ep *Endpoint, b *batch, a analysis, right map[int]*Response) {
-	if s.cur == nil || len(right) == 0 || b.rounds == 0 || len(s.cur.res.Inconclusive) > 0 {
+func (s *Scanner) passwordControl(e *EndpointScan, ep *Endpoint, b *batch, a analysis, right map[int]*Response) {
+	if len(right) == 0 || b.rounds == 0 || len(e.Result.Inconclusive) > 0 {
 		return
 	}
 	var same []string
@@ -730,7 +775,7 @@ func (s *Scanner) passwordControl(ep *Endpoint, b *batch, a analysis, right map[
 	}
 	if len(same) > 0 {
 		slices.Sort(same)
-		s.inconclusive("the sign-in endpoint answered the right password like a wrong one (%s, %d %s both): the identifier or password seems not to reach the app; check the password's field name, the before steps and the password itself in the target file",
+		e.Inconclusive("the sign-in endpoint answered the right password like a wrong one (%s, %d %s both): the identifier or password seems not to reach the app; check the password's field name, the before steps and the password itself in the target file",
 			strings.Join(same, ", "), b.resp[same[0]][0].Status, http.StatusText(b.resp[same[0]][0].Status))
 	}
 }

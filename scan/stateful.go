@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 )
 
 // Answers that change with repetition. A target that counts failed
@@ -43,42 +42,10 @@ import (
 //     lockout or throttle that only one side gets is not also a timing
 //     finding.
 
-// endpointScan is what this package's checks share about the endpoint
-// being scanned.
-type endpointScan struct {
-	res *EndpointResult
-	// findings are the endpoint's findings before the running check.
-	findings []Finding
-	// rounds counts the requests per identifier that this package's
-	// checks sent to the endpoint so far.
-	rounds int
-	// lock is a lock or throttle every identifier met in the channel
-	// comparison, if any.
-	lock *lockInfo
-	// longestWait is the longest Retry-After not waited out; paced
-	// counts the probes sent again after a wait.
-	longestWait time.Duration
-	waited      time.Duration
-	paced       int
-	// paceless is set once a wait did not help: no more waiting on
-	// this endpoint.
-	paceless bool
-}
-
-// earlierRequests is how many requests each identifier has been sent on ep
-// before the running check: the channel comparison's rounds, the
-// registration matrix's, and earlier checks' of this package.
-func (s *Scanner) earlierRequests(t *Target, ep *Endpoint) int {
-	n := s.probes() + len(matrixClasses(t, ep))*s.matrixProbes()
-	if s.cur != nil {
-		n += s.cur.rounds
-	}
-	return n
-}
-
-// replan corrects the scan's planned total by delta probes, once a check
-// knows better, and tells Progress.
-func (s *Scanner) replan(delta int) {
+// Replan corrects the scan's planned total by delta probes, once a check
+// knows better than its Planned (it stopped early, or sized its sample),
+// and tells Progress.
+func (s *Scanner) Replan(delta int) {
 	if delta == 0 {
 		return
 	}
@@ -281,27 +248,21 @@ func (c *StateCheck) Planned(_ *Target, _ *Endpoint, ids Identities) int {
 
 // Run probes ep repeatedly and returns the onset finding, if any. Without
 // s.AllowStateChanges it sends nothing.
-func (c *StateCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoint, ids Identities) ([]Finding, error) {
+func (c *StateCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoint, ids Identities, e *EndpointScan) ([]Finding, error) {
 	if !s.AllowStateChanges {
-		s.replan(-c.Planned(t, ep, ids))
+		s.Replan(-c.Planned(t, ep, ids))
 		return nil, nil
 	}
-	earlier := s.earlierRequests(t, ep)
+	earlier := e.Requests
 	b, err := s.runRepeated(ctx, t, ep, ids, c.attempts(), s.Input)
 	if err != nil {
 		return nil, fmt.Errorf("repeated requests: %w", err)
 	}
-	var res *EndpointResult
-	var before []Finding
-	if s.cur != nil {
-		s.cur.rounds += c.attempts()
-		res, before = s.cur.res, s.cur.findings
-	}
+	e.Requests += c.attempts()
+	before := e.Findings
 	a := b.analyse(newMasker())
-	if res != nil {
-		for _, u := range unstableNames(a.unstable) {
-			res.Unstable = appendNew(res.Unstable, "repeated requests: "+u)
-		}
+	for _, u := range unstableNames(a.unstable) {
+		e.Result.Unstable = appendNew(e.Result.Unstable, "repeated requests: "+u)
 	}
 	found := onsets(b, a, minLasting)
 	if len(found) == 0 {

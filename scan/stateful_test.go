@@ -11,6 +11,7 @@ import (
 	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/scan"
 	"github.com/tacitauth/tacit/scan/lab"
+	scanreport "github.com/tacitauth/tacit/scan/report"
 )
 
 // scanWith serves f on a loopback port and scans it with s, checking that
@@ -43,7 +44,7 @@ func stateScanner(seed uint64) *scan.Scanner {
 
 func report(rep *scan.Report) string {
 	var b strings.Builder
-	scan.WriteText(&b, rep)
+	scanreport.WriteText(&b, rep)
 	return b.String()
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/tacitauth/tacit/internal/testenv"
 	"github.com/tacitauth/tacit/mail"
 	"github.com/tacitauth/tacit/scan"
+	scanreport "github.com/tacitauth/tacit/scan/report"
 	"github.com/tacitauth/tacit/web"
 )
 
@@ -192,7 +193,7 @@ func TestTacitHasNoFindings(t *testing.T) {
 				t.Fatal(err)
 			}
 			var b strings.Builder
-			scan.WriteText(&b, rep)
+			scanreport.WriteText(&b, rep)
 			if len(rep.Findings) > 0 {
 				t.Fatalf("findings on tacit:\n%s", b.String())
 			}

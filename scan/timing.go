@@ -62,6 +62,11 @@ const (
 // When Budget or MaxRequests stops the measurement before the planned
 // size, the final look tests what was measured: the endpoint is a leak,
 // or clean at the (coarser) resolution reached, which the report states.
+// When every identifier met a lock or throttle during the channel
+// comparison, the check sends nothing: it judges the comparison's rounds
+// before the lock in one look at the endpoint's level (beforeLock), a
+// leak if that look decides and inconclusive otherwise.
+//
 // With too few pairs for a test (MinPairs), or when the scan's context is
 // cancelled (SIGINT) before a look found a leak, the endpoint is
 // inconclusive; what was measured is kept in the report either way.
@@ -173,17 +178,16 @@ func (c *TimingCheck) Planned(_ *Target, ep *Endpoint, ids Identities) int {
 // Run measures ep and returns the timing finding, if any. It records the
 // samples and the estimate in the endpoint's result. The design is
 // sequential (see runSequential): it stops as soon as it can decide.
-func (c *TimingCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoint, ids Identities) ([]Finding, error) {
+func (c *TimingCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoint, ids Identities, e *EndpointScan) ([]Finding, error) {
 	if !c.applies(ep) {
 		return nil, nil
 	}
-	res := s.result()
+	res := e.Result
 	maxRounds := c.maxRounds(ids)
 	c.begin(s, t, ep, ids)
-	if why := s.timingBlocked(); why != "" {
+	if why := timingBlocked(e); why != "" {
 		c.recount(s, c.laterPlanned(t, ep, ids))
-		s.inconclusive("%s", why)
-		return nil, nil
+		return c.beforeLock(t, ep, e.lock.pre, why, res), nil
 	}
 	pilotRounds := min(c.pilot(), maxRounds)
 	if pilotRounds*len(ids.Known) < timing.MinPairs {
@@ -191,7 +195,35 @@ func (c *TimingCheck) Run(ctx context.Context, s *Scanner, t *Target, ep *Endpoi
 		res.Inconclusive = appendNew(res.Inconclusive, fmt.Sprintf("timing: a budget of %d requests is too small to measure", c.maxRequests()))
 		return nil, nil
 	}
-	return c.runSequential(ctx, s, t, ep, ids, res)
+	return c.runSequential(ctx, s, t, ep, ids, e)
+}
+
+// beforeLock judges ep's timing on the rounds of the channel comparison
+// before a lock that every identifier met (pre): the only requests the
+// target answered with its account logic. In those rounds every
+// identifier had been sent as often as every other, so each known
+// identifier is compared with its own partner at the same history, and
+// several known identifiers each add the pairs before their own lock.
+// The control is every unknown identifier against the next (partners
+// and the control pair): one control pair per round more than there are
+// known identifiers, where the control pair alone gives one a round.
+// One look at the endpoint's whole level: a leak if it decides;
+// otherwise inconclusive, since so few pairs cannot vouch for the
+// endpoint.
+func (c *TimingCheck) beforeLock(t *Target, ep *Endpoint, pre *batch, why string, res *EndpointResult) []Finding {
+	if pre == nil || pre.rounds == 0 {
+		res.Inconclusive = appendNew(res.Inconclusive, "timing: "+why)
+		return nil
+	}
+	b := pre.head(pre.rounds)
+	b.pathControl = true
+	b.classes = &answerClasses{why: why, outside: map[string][]bool{}}
+	for _, id := range b.ids.all() {
+		b.classes.outside[id] = make([]bool, b.rounds)
+	}
+	level := c.level(t)
+	l := c.look(b, level)
+	return c.conclude(ep, b, l, timingPairs(b).diffs(), level, StoppedChanged, 1, res)
 }
 
 // input is the probes' input: the scan's, with the long password if
@@ -279,6 +311,19 @@ func timingPairs(b *batch) *pairSamples {
 
 func controlPairs(b *batch) *pairSamples {
 	p := &pairSamples{}
+	if b.pathControl {
+		unknown := b.ids.unknown()
+		for r := range b.rounds {
+			for i := 0; i+1 < len(unknown); i++ {
+				if !b.classes.comparable(unknown[i], unknown[i+1], r) {
+					p.changed++
+					continue
+				}
+				p.add(b.resp[unknown[i]][r], b.resp[unknown[i+1]][r])
+			}
+		}
+		return p
+	}
 	for r := range b.rounds {
 		if !b.classes.comparable(b.ids.Control[0], b.ids.Control[1], r) {
 			p.changed++

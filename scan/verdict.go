@@ -23,15 +23,6 @@ const (
 	VerdictInconclusive = "inconclusive"
 )
 
-// inconclusive records why the endpoint being scanned cannot be called
-// clean.
-func (s *Scanner) inconclusive(format string, args ...any) {
-	if s.cur == nil {
-		return
-	}
-	s.cur.res.Inconclusive = appendNew(s.cur.res.Inconclusive, fmt.Sprintf(format, args...))
-}
-
 // setVerdict gives e its one verdict from its findings and reasons.
 func setVerdict(e *EndpointResult, findings int) {
 	switch {
@@ -120,23 +111,4 @@ func needsSanitizing(s string) bool {
 		i += size
 	}
 	return false
-}
-
-// sanitizeJSON escapes, in an encoded JSON document, the characters that
-// encoding/json leaves raw but a terminal obeys: DEL and the C1 controls.
-// They can only stand inside strings, where \u escapes are valid.
-func sanitizeJSON(doc []byte) []byte {
-	s := string(doc)
-	if !needsSanitizing(s) {
-		return doc
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if r == 0x7f || (r >= 0x80 && r <= 0x9f) {
-			fmt.Fprintf(&b, `\u%04x`, r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return []byte(b.String())
 }

@@ -7,6 +7,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"embed"
 	"errors"
 	"fmt"
 	"net/url"
@@ -53,6 +54,18 @@ var dialect = sqlstore.Dialect{
 		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite%' AND m.name <> 'schema_migrations'
 		ORDER BY m.name, p.cid`,
 }
+
+// migrationFiles holds the schema changes, named NNN_name.sql and applied
+// in the order of NNN. A released migration is never edited; a change is a
+// new file.
+//
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// embedded are SQLite's migrations, with how it asks whether
+// schema_migrations exists.
+var embedded = sqlstore.Schema{Files: migrationFiles, Steps: sqlstore.GoSteps(),
+	Exists: `SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'`}
 
 // Open opens the SQLite database at path, creating the file if needed, and
 // switches it to WAL. It does not migrate: call Migrate.

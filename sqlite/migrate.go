@@ -2,32 +2,10 @@ package sqlite
 
 import (
 	"context"
-	"embed"
 	"fmt"
 
 	"github.com/tacitauth/tacit/internal/sqlstore"
 )
-
-// migrationFiles holds the schema changes, named NNN_name.sql and applied
-// in the order of NNN. A released migration is never edited; a change is a
-// new file.
-//
-//go:embed migrations/*.sql
-var migrationFiles embed.FS
-
-// goSteps are the migrations' steps in Go (see sqlstore.GoSteps).
-var goSteps = sqlstore.GoSteps()
-
-// migrations returns the embedded migrations in version order.
-func migrations() ([]sqlstore.Migration, error) {
-	return sqlstore.Migrations(migrationFiles, goSteps)
-}
-
-const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
-    version    INTEGER PRIMARY KEY,
-    name       TEXT    NOT NULL,
-    applied_at INTEGER NOT NULL
-)`
 
 // Migrate applies the embedded migrations that the database lacks, each in
 // its own transaction together with its schema_migrations row, so a failed
@@ -35,11 +13,11 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 // It is safe to call on every start, from several processes at once: each
 // transaction takes the write lock before checking what is applied.
 func (db *DB) Migrate(ctx context.Context) error {
-	ms, err := migrations()
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
+	ms, err := embedded.Migrations()
+	if err == nil {
+		err = sqlstore.CreateMigrationsTable(ctx, querier{db: db.writer})
 	}
-	if _, err := db.writer.ExecContext(ctx, createMigrationsTable); err != nil {
+	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	for i := range ms {
@@ -54,12 +32,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 // MigrationsCurrent reports whether every embedded migration has been
 // applied, so a server can refuse to report ready on an old schema.
 func (db *DB) MigrationsCurrent(ctx context.Context) (bool, error) {
-	ms, err := migrations()
-	if err != nil {
-		return false, fmt.Errorf("check migrations: %w", err)
-	}
-	current, err := sqlstore.Current(ctx, querier{db: db.reader},
-		`SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'`, ms)
+	current, err := embedded.Current(ctx, querier{db: db.reader})
 	if err != nil {
 		return false, fmt.Errorf("check migrations: %w", err)
 	}

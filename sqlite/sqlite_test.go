@@ -74,7 +74,7 @@ func TestPragmas(t *testing.T) {
 // Migrate runs, again and at once from several servers, is in storetest.)
 func TestMigrate(t *testing.T) {
 	db := engine.OpenMigrated(t)
-	ms, err := migrations()
+	ms, err := embedded.Migrations()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tacitauth/tacit/scan"
+	"github.com/tacitauth/tacit/scan/report"
 )
 
 // scanStatus is how "tacit scan" ends when it does not end cleanly: 1
@@ -56,7 +57,7 @@ type scanOptions struct {
 
 // formats are the report formats --format takes, by name.
 var formats = map[string]func(io.Writer, *scan.Report) error{
-	"text": scan.WriteText, "json": scan.WriteJSON, "sarif": scan.WriteSARIF, "html": scan.WriteHTML,
+	"text": report.WriteText, "json": report.WriteJSON, "sarif": report.WriteSARIF, "html": report.WriteHTML,
 }
 
 func (o *scanOptions) flags(fs *flag.FlagSet) {
@@ -262,7 +263,7 @@ func (o *scanOptions) verdict(rep *scan.Report, scanErr error) error {
 	// An endpoint the scan cannot vouch for is not a pass, whatever else
 	// was found: exit 2, as for one it could not scan.
 	if inc := rep.InconclusiveEndpoints(); len(inc) > 0 {
-		return scanFailure("inconclusive: %d of %d endpoints could not be called leaky or clean; %s: %s", len(inc), len(rep.Endpoints), inc[0].Name, scan.Sanitize(strings.Join(inc[0].Inconclusive, "; ")))
+		return scanFailure("inconclusive: %d of %d endpoints could not be called leaky or clean; %s: %s%s", len(inc), len(rep.Endpoints), inc[0].Name, scan.Sanitize(strings.Join(inc[0].Inconclusive, "; ")), o.limitsHint(inc))
 	}
 	if o.failOn == "none" {
 		return nil
@@ -282,6 +283,37 @@ func (o *scanOptions) verdict(rep *scan.Report, scanErr error) error {
 		noun = "finding"
 	}
 	return scanStatus{1, fmt.Errorf("%d %s at or above --fail-on %s", n, noun, o.failOn)}
+}
+
+// presetLimits are the settings that let the preset's scan compare every
+// channel of a tacit server: the per-client rules off (every probe comes
+// from one machine) and the per-address ones above the dozen or so
+// requests the scan sends each address on the two endpoints of a kind.
+// .ci/run and the tests serve with the same.
+const presetLimits = "TACIT_LIMIT_LOGIN_IP=off TACIT_LIMIT_REQUESTS_IP=off TACIT_LIMIT_RESET_SUBMIT_IP=off and free=50 lock=100 in TACIT_LIMIT_LOGIN, TACIT_LIMIT_SIGNUP, TACIT_LIMIT_RESET and TACIT_LIMIT_RESEND"
+
+// limitsHint is what the preset adds to an inconclusive scan that tacit's
+// own limits throttled: which settings to change while scanning. tacit's
+// default limits are right for production and too tight for one machine
+// sending every address a dozen times, and no plan of the scan's fits
+// them: the per-client rule lets one machine make 30 requests an hour
+// before it delays, the per-address ones 3 sign-ups, resets or resends,
+// and the preset's 7 endpoints need about 190 requests, 12 or more per
+// address and kind. The scan cannot lift them itself.
+func (o *scanOptions) limitsHint(inc []scan.EndpointResult) string {
+	if o.preset != "tacit" {
+		return ""
+	}
+	throttled := 0
+	for _, e := range inc {
+		if strings.Contains(strings.Join(e.Inconclusive, " "), "throttled") {
+			throttled++
+		}
+	}
+	if throttled == 0 {
+		return ""
+	}
+	return fmt.Sprintf("\ntacit's limits throttled %d of these endpoints: to have every channel compared, serve while scanning with %s (as .ci/run does)", throttled, presetLimits)
 }
 
 // isTerminal reports whether w is a terminal, where a progress bar is

@@ -192,6 +192,42 @@ func TestScanPresetTacit(t *testing.T) {
 	}
 }
 
+// TestScanPresetDefaultLimits is the README's scan of a "tacit serve" with
+// its default limits: they throttle one machine's scan, so some endpoints
+// cannot be compared. The scan must say so (exit 2), name the settings to
+// change while scanning, and report nothing as a leak: a known address
+// throttled by its own count and a new one throttled by the client's
+// differ in Retry-After, which is not the account's doing.
+func TestScanPresetDefaultLimits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("paces a scan by Retry-After")
+	}
+	addr := freeAddr(t)
+	var serveErr lockedBuffer
+	stop := startServe(t, addr, fastEnv(filepath.Join(t.TempDir(), "data")), &serveErr)
+	defer func() {
+		if err := stop(); err != nil {
+			t.Errorf("serve: %v\n%s", err, serveErr.String())
+		}
+	}()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"scan", "--preset", "tacit", "--format", "json", "http://" + addr}, env(), &stdout, &stderr)
+	var rep struct {
+		Endpoints []scan.EndpointResult
+		Findings  []scan.Finding
+	}
+	if jerr := json.Unmarshal(stdout.Bytes(), &rep); jerr != nil {
+		t.Fatalf("%v\n%s", jerr, stdout.String())
+	}
+	if code := exitCode(err, &stderr); code != 2 || !strings.Contains(stderr.String(), "tacit's limits throttled") ||
+		!strings.Contains(stderr.String(), "serve while scanning with TACIT_LIMIT_LOGIN_IP=off") {
+		t.Errorf("exit status %d, stderr:\n%s", code, stderr.String())
+	}
+	for _, f := range rep.Findings {
+		t.Errorf("finding on tacit: %s on %s: %s", f.Rule, f.Endpoint, f.Message)
+	}
+}
+
 // progressLine matches the progress lines "tacit scan" writes to stderr
 // off a terminal.
 var progressLine = regexp.MustCompile(`(?m)^tacit scan: \d+/\d+ probes \(\d+%\), [^\n]* elapsed(, about [^\n]* left at most)?\n`)

@@ -33,6 +33,44 @@ func GoSteps() map[int]func(context.Context, Querier) error {
 	}
 }
 
+// Schema is an engine's migrations: its migrations/NNN_name.sql files, in
+// its dialect, with the Go steps (GoSteps), and its query for whether
+// schema_migrations exists.
+type Schema struct {
+	Files  fs.FS
+	Steps  map[int]func(context.Context, Querier) error
+	Exists string
+}
+
+// Migrations returns s's migrations in version order.
+func (s Schema) Migrations() ([]Migration, error) {
+	return Migrations(s.Files, s.Steps)
+}
+
+// Current reports whether schema_migrations records every migration of s.
+func (s Schema) Current(ctx context.Context, q Querier) (bool, error) {
+	ms, err := s.Migrations()
+	if err != nil {
+		return false, err
+	}
+	return Current(ctx, q, s.Exists, ms)
+}
+
+// migrationsTable records the migrations applied. BIGINT is an INTEGER in
+// SQLite too: any declared type that contains INT has integer affinity.
+const migrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    name       TEXT    NOT NULL,
+    applied_at BIGINT  NOT NULL
+)`
+
+// CreateMigrationsTable creates schema_migrations, where Apply records
+// the migrations, unless it exists.
+func CreateMigrationsTable(ctx context.Context, q Querier) error {
+	_, err := q.Exec(ctx, migrationsTable)
+	return err
+}
+
 // Migrations returns the migrations in files (migrations/NNN_name.sql,
 // which a released version never edits), with their Go steps, in version
 // order.

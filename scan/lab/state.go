@@ -23,15 +23,24 @@ func StateFixtures() []Fixture {
 		{Name: "register-taken", Want: "USER_ENUM_REGISTER", Verdict: "leak",
 			About: "sign-up creates the account at once and answers \"already registered\" (409) for an address that has one: the scan's own first sign-up registers each unknown address",
 			New:   registerTaken, target: jsonRegisterTarget},
+		{Name: "register-throttled", Verdict: "clean",
+			About: "a uniform sign-up (202 for every valid address) as tacit's default limits make it: each address is throttled from its 3rd sign-up (429, Retry-After: 60) and the client from its 9th (429, Retry-After: 30); the known address, sent every round, meets its own limit, the new addresses of later rounds the client's, and the two answers differ only in how long to wait",
+			New:   registerThrottled, target: jsonRegisterTarget},
 		{Name: "lock-any", Verdict: "clean",
 			About: "sign-in locks every address alike after 4 failures, for the rest of the server's life, with a \"too many failed attempts\" page (401, no Retry-After); a second scan finds the known address locked from its first request",
 			New:   func() http.Handler { return lockAny(4, 0) }, target: jsonLoginTarget},
 		{Name: "lock-any-slow", Needs: NeedsTiming, Verdict: "inconclusive",
 			About: "as lock-any, and a sign-in of a real account takes 40ms longer until the lock: a timing leak that only the first attempts show",
 			New:   func() http.Handler { return lockAny(4, 40*time.Millisecond) }, target: jsonLoginTarget},
-		{Name: "lock-many-slow", Needs: NeedsTiming, Verdict: "inconclusive",
-			About: "sign-in as django-allauth serves it (200 and a page with a fresh CSRF token), 40ms slower for a real account, that answers every address, known or not, with a fast \"too many failed attempts\" page from its 6th attempt on; the target names 8 accounts, so a scan with --probes 2 meets the lock in the timing check, not in the channel comparison",
+		{Name: "lock-many-slow", Needs: NeedsTiming, Want: "USER_ENUM_TIMING", Verdict: "leak",
+			About: "sign-in as django-allauth serves it (200 and a page with a fresh CSRF token), 40ms slower for a real account, that answers every address, known or not, with a fast \"too many failed attempts\" page from its 6th attempt on; the target names 8 accounts, whose 5 attempts each before the lock give 40 pairs; a scan with --probes 2 meets the lock in the timing check, not in the channel comparison",
 			New:   func() http.Handler { return lockMany(5, 40*time.Millisecond) }, target: manyKnownTarget},
+		{Name: "lock-four-slow", Needs: NeedsTiming, Want: "USER_ENUM_TIMING", Verdict: "leak",
+			About: "as lock-many-slow with 4 accounts named: every address, known or not, is locked at its 6th attempt, which the channel comparison's rounds reach; the timing leak shows only in the 5 attempts each address gets before, 20 pairs over the 4 accounts",
+			New:   func() http.Handler { return lockMany(5, 40*time.Millisecond) }, target: fourKnownTarget},
+		{Name: "lock-four", Needs: NeedsTiming, Verdict: "inconclusive",
+			About: "as lock-four-slow without the timing leak: 20 pairs before the lock cannot vouch for the endpoint's timing",
+			New:   func() http.Handler { return lockMany(5, 0) }, target: fourKnownTarget},
 		{Name: "slow-window-token", Needs: NeedsTiming, Want: "USER_ENUM_TIMING", Verdict: "leak",
 			About: "sign-in 40ms slower for a real account, whose page carries a token that every request of the same 200ms gets alike (a per-window nonce, a cache buster): the scan's first round sees it equal, later ones changed, and timing must still compare those pages",
 			New:   func() http.Handler { return windowToken(40 * time.Millisecond) }, target: jsonLoginTarget},
@@ -94,6 +103,38 @@ func registerTaken() http.Handler {
 	})
 }
 
+// registerThrottled is a uniform sign-up behind two limits, checked after
+// validation: one per address (from its 3rd valid sign-up on) and one per
+// client (from its 9th), each with its own Retry-After.
+func registerThrottled() http.Handler {
+	var byAddress counter
+	var mu sync.Mutex
+	client := 0
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := readCredentials(r)
+		if !validSignup(w, c) {
+			return
+		}
+		mu.Lock()
+		client++
+		n := client
+		mu.Unlock()
+		wait := ""
+		switch {
+		case byAddress.add(c.Email) >= 3:
+			wait = "60"
+		case n >= 9:
+			wait = "30"
+		}
+		if wait != "" {
+			w.Header().Set("Retry-After", wait)
+			writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "rate_limited", "message": "Too many attempts. Try again in " + wait + " seconds."})
+			return
+		}
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "check_inbox"})
+	})
+}
+
 // lockAny fails every sign-in and locks every address, known or not,
 // after threshold failures, for good; a real account's sign-in takes
 // slow longer until then.
@@ -142,6 +183,10 @@ var ManyKnown = []string{Known, "bob@lab.example", "carol@lab.example", "dave@la
 // manyKnownTarget scans a JSON sign-in whose target names every account
 // of ManyKnown.
 var manyKnownTarget = strings.Replace(jsonLoginTarget, "known: [alice@lab.example]", "known: ["+strings.Join(ManyKnown, ", ")+"]", 1)
+
+// fourKnownTarget scans a JSON sign-in whose target names the first four
+// accounts of ManyKnown.
+var fourKnownTarget = strings.Replace(jsonLoginTarget, "known: [alice@lab.example]", "known: ["+strings.Join(ManyKnown[:4], ", ")+"]", 1)
 
 // lockMany fails every sign-in with an HTML page, spending slow longer
 // on the accounts of ManyKnown, and answers every address after

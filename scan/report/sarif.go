@@ -1,4 +1,4 @@
-package scan
+package report
 
 import (
 	"fmt"
@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tacitauth/tacit/scan"
 )
 
 // SARIF constants: the format version WriteSARIF writes, the schema it
@@ -139,11 +141,11 @@ type (
 // a partial fingerprint, so services track it across scans. Endpoints
 // that could not be scanned are error notifications of the invocation,
 // which then did not succeed.
-func WriteSARIF(w io.Writer, r *Report) error {
+func WriteSARIF(w io.Writer, r *scan.Report) error {
 	return encodeJSON(w, sarifOf(r), "SARIF")
 }
 
-func sarifOf(r *Report) sarifLog {
+func sarifOf(r *scan.Report) sarifLog {
 	run := sarifRun{
 		Tool:        sarifTool{Driver: sarifDriverOf()},
 		Invocations: []sarifInvocation{sarifInvocationOf(r)},
@@ -166,13 +168,13 @@ func sarifDriverOf() sarifDriver {
 		d.Version = bi.Main.Version
 		d.SemanticVersion = strings.TrimPrefix(bi.Main.Version, "v")
 	}
-	for _, rule := range Rules {
+	for _, rule := range scan.Rules {
 		d.Rules = append(d.Rules, sarifRuleOf(rule))
 	}
 	return d
 }
 
-func sarifRuleOf(rule Rule) sarifRule {
+func sarifRuleOf(rule scan.Rule) sarifRule {
 	return sarifRule{
 		ID:                   rule.ID,
 		Name:                 ruleName(rule.ID),
@@ -206,7 +208,7 @@ func ruleName(id string) string {
 // services link: CWE-208 (observable timing discrepancy) for timing, and
 // CWE-204 (observable response discrepancy) for every other channel.
 func cweTag(id string) string {
-	if id == RuleTiming {
+	if id == scan.RuleTiming {
 		return "external/cwe/cwe-208"
 	}
 	return "external/cwe/cwe-204"
@@ -214,11 +216,11 @@ func cweTag(id string) string {
 
 // sarifLevel maps a severity to a SARIF level: high is an error, medium a
 // warning, low a note.
-func sarifLevel(s Severity) string {
+func sarifLevel(s scan.Severity) string {
 	switch s {
-	case SeverityHigh:
+	case scan.SeverityHigh:
 		return "error"
-	case SeverityMedium:
+	case scan.SeverityMedium:
 		return "warning"
 	}
 	return "note"
@@ -226,17 +228,17 @@ func sarifLevel(s Severity) string {
 
 // securitySeverity scores a severity on the CVSS scale services use to
 // bucket security results (7.0 and up is high, 4.0 to 6.9 medium).
-func securitySeverity(s Severity) string {
+func securitySeverity(s scan.Severity) string {
 	switch s {
-	case SeverityHigh:
+	case scan.SeverityHigh:
 		return "7.5"
-	case SeverityMedium:
+	case scan.SeverityMedium:
 		return "5.3"
 	}
 	return "3.1"
 }
 
-func sarifInvocationOf(r *Report) sarifInvocation {
+func sarifInvocationOf(r *scan.Report) sarifInvocation {
 	inv := sarifInvocation{ExecutionSuccessful: true}
 	if !r.Started.IsZero() {
 		inv.StartTimeUTC = r.Started.UTC().Format(time.RFC3339Nano)
@@ -247,7 +249,7 @@ func sarifInvocationOf(r *Report) sarifInvocation {
 		switch {
 		case e.Error != "":
 			text = fmt.Sprintf("The endpoint %s (%s %s) could not be scanned: %s", e.Name, e.Method, e.Path, e.Error)
-		case e.Verdict == VerdictInconclusive:
+		case e.Verdict == scan.VerdictInconclusive:
 			text = fmt.Sprintf("The endpoint %s (%s %s) is inconclusive: %s", e.Name, e.Method, e.Path, strings.Join(e.Inconclusive, "; "))
 		default:
 			continue
@@ -264,9 +266,9 @@ func sarifInvocationOf(r *Report) sarifInvocation {
 	return inv
 }
 
-func sarifResultOf(r *Report, f Finding) sarifResult {
+func sarifResultOf(r *scan.Report, f scan.Finding) sarifResult {
 	index := -1
-	for i, rule := range Rules {
+	for i, rule := range scan.Rules {
 		if rule.ID == f.Rule {
 			index = i
 		}
@@ -309,9 +311,9 @@ func sarifResultOf(r *Report, f Finding) sarifResult {
 // header and cookie sent, so that it can be replayed, but for the values
 // of Authorization headers: a target file may carry credentials there (a
 // staging password), and SARIF logs are uploaded to third parties.
-func webRequestOf(req Request) *sarifWebRequest {
+func webRequestOf(req scan.Request) *sarifWebRequest {
 	req = redacted(req)
-	wr := &sarifWebRequest{Protocol: "HTTP", Target: req.URL, Method: req.Method, Headers: map[string]string{"User-Agent": userAgent}}
+	wr := &sarifWebRequest{Protocol: "HTTP", Target: req.URL, Method: req.Method, Headers: map[string]string{"User-Agent": scan.UserAgent}}
 	if req.ContentType != "" {
 		wr.Headers["Content-Type"] = req.ContentType
 	}
@@ -333,7 +335,7 @@ func webRequestOf(req Request) *sarifWebRequest {
 
 // webResponseOf describes the answer of one side of the evidence, with
 // its headers and body (the first 64 KiB).
-func webResponseOf(s Sample) *sarifWebResponse {
+func webResponseOf(s scan.Sample) *sarifWebResponse {
 	wr := &sarifWebResponse{Protocol: "HTTP", StatusCode: s.Status, ReasonPhrase: http.StatusText(s.Status)}
 	if len(s.Headers) > 0 {
 		wr.Headers = map[string]string{}
@@ -354,7 +356,7 @@ func webResponseOf(s Sample) *sarifWebResponse {
 // sarifReplay is the finding's two requests, known and unknown, as curl
 // commands (with Authorization values redacted), and the unknown one's
 // answer, which webResponse, holding the known one's, cannot.
-func sarifReplay(ev Evidence) map[string]any {
+func sarifReplay(ev scan.Evidence) map[string]any {
 	out := map[string]any{
 		"curlKnown":   redacted(ev.Known.Request).Curl(),
 		"curlUnknown": redacted(ev.Unknown.Request).Curl(),
@@ -368,7 +370,7 @@ func sarifReplay(ev Evidence) map[string]any {
 
 // redacted is req with the values of its Authorization and
 // Proxy-Authorization headers replaced.
-func redacted(req Request) Request {
+func redacted(req scan.Request) scan.Request {
 	req.Header = slices.Clone(req.Header)
 	for i, h := range req.Header {
 		if strings.EqualFold(h.Name, "Authorization") || strings.EqualFold(h.Name, "Proxy-Authorization") {

@@ -1,4 +1,4 @@
-package scan
+package report
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tacitauth/tacit/scan"
 )
 
 // textWidth is where WriteText wraps prose.
@@ -13,7 +15,7 @@ const textWidth = 78
 
 // WriteText writes the report for a terminal: each finding with its
 // evidence and remediation, then one line per endpoint and a summary.
-func WriteText(w io.Writer, r *Report) error {
+func WriteText(w io.Writer, r *scan.Report) error {
 	p := &printer{w: w}
 	p.printf("tacit scan of %s\n", r.Target)
 	p.printf("%s, %s in %s\n", plural(len(r.Endpoints), "endpoint"), plural(r.Requests, "probe"), r.Duration.Round(time.Millisecond))
@@ -39,11 +41,11 @@ func (p *printer) printf(format string, args ...any) {
 	if p.err == nil {
 		// Every string a target sent is printed through here:
 		// escape what a terminal would obey.
-		_, p.err = io.WriteString(p.w, Sanitize(fmt.Sprintf(format, args...)))
+		_, p.err = io.WriteString(p.w, scan.Sanitize(fmt.Sprintf(format, args...)))
 	}
 }
 
-func (p *printer) finding(f Finding) {
+func (p *printer) finding(f scan.Finding) {
 	p.printf("\n%-6s  %s  %s (%s %s)\n", strings.ToUpper(string(f.Severity)), f.Rule, f.Endpoint, f.Method, f.Path)
 	p.printf("%s", wrap(f.Message, "  "))
 	ev := f.Evidence
@@ -56,20 +58,20 @@ func (p *printer) finding(f Finding) {
 		p.printf("  diff (- known, + unknown):\n%s\n", indent(ev.Diff, "    "))
 	}
 	p.replay(ev)
-	if rule, ok := RuleByID(f.Rule); ok {
+	if rule, ok := scan.RuleByID(f.Rule); ok {
 		p.printf("%s", wrap("Fix: "+rule.Remediation, "  "))
 	}
 	p.advice(f)
 }
 
-func (p *printer) sample(label string, s Sample) {
+func (p *printer) sample(label string, s scan.Sample) {
 	p.printf("  %s %s → %d\n", label, s.Request, s.Status)
 	if s.Observed != "" && s.Observed != strconv.Itoa(s.Status) {
 		p.printf("%s\n", indent(s.Observed, "            "))
 	}
 }
 
-func (p *printer) endpoint(e EndpointResult, fs []Finding) {
+func (p *printer) endpoint(e scan.EndpointResult, fs []scan.Finding) {
 	n := 0
 	for _, f := range fs {
 		if f.Endpoint == e.Name {
@@ -86,7 +88,7 @@ func (p *printer) endpoint(e EndpointResult, fs []Finding) {
 		state = "leak: 1 finding"
 	case n > 1:
 		state = fmt.Sprintf("leak: %d findings", n)
-	case e.Verdict == VerdictInconclusive:
+	case e.Verdict == scan.VerdictInconclusive:
 		state = "inconclusive"
 	}
 	p.printf("  %-16s %-14s %-6s %-28s %4d probes  %s\n", e.Name, e.Kind, e.Method, e.Path, e.Probes, state)
@@ -101,7 +103,7 @@ func (p *printer) endpoint(e EndpointResult, fs []Finding) {
 	}
 }
 
-func summary(r *Report) string {
+func summary(r *scan.Report) string {
 	inc := len(r.InconclusiveEndpoints())
 	if len(r.Findings) == 0 {
 		if inc > 0 {
@@ -109,12 +111,12 @@ func summary(r *Report) string {
 		}
 		return "No findings: no endpoint told a known identifier from an unknown one."
 	}
-	count := map[Severity]int{}
+	count := map[scan.Severity]int{}
 	for _, f := range r.Findings {
 		count[f.Severity]++
 	}
 	var parts []string
-	for _, s := range []Severity{SeverityHigh, SeverityMedium, SeverityLow} {
+	for _, s := range []scan.Severity{scan.SeverityHigh, scan.SeverityMedium, scan.SeverityLow} {
 		if count[s] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", count[s], s))
 		}
@@ -153,27 +155,33 @@ func indent(s, prefix string) string {
 	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
 }
 
-// ProgressBar returns a Scanner.Progress function that draws a one-line
-// bar on w (a terminal): "[#########...........]  45/120 probes". It ends
-// the line when the scan is done.
-func ProgressBar(w io.Writer) func(done, total int) {
-	const width = 30
-	return func(done, total int) {
-		if total <= 0 {
-			return
-		}
-		filled := width * done / total
-		fmt.Fprintf(w, "\r[%s%s] %d/%d probes", strings.Repeat("#", filled), strings.Repeat(".", width-filled), done, total)
-		if done >= total {
-			fmt.Fprintln(w)
-		}
-	}
-}
-
 // plural writes n with its noun, in the singular for one.
 func plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// replay prints the curl commands of a finding's two requests, whole:
+// a terminal wraps them, and a command cut short would not reproduce.
+func (p *printer) replay(ev scan.Evidence) {
+	if ev.Known.Curl == "" || ev.Unknown.Curl == "" {
+		return
+	}
+	p.printf("  replay (known, then unknown):\n    %s\n    %s\n", ev.Known.Curl, ev.Unknown.Curl)
+}
+
+// framework prints the recognised framework and its evidence.
+func (p *printer) framework(fw *scan.FrameworkMatch) {
+	if fw != nil {
+		p.printf("%s", wrap(fmt.Sprintf("Framework: %s (recognised by %s)", fw.Name, strings.Join(fw.Evidence, ", ")), ""))
+	}
+}
+
+// advice prints a finding's framework advice.
+func (p *printer) advice(f scan.Finding) {
+	if f.Advice != "" {
+		p.printf("%s", wrap("In this framework: "+f.Advice, "  "))
+	}
 }
