@@ -14,4 +14,12 @@ var (
 	// space. Nothing was written; the same request can succeed once space
 	// returns. The HTTP layer answers it 503, not 500.
 	ErrStorageFull = errors.New("storage full")
+	// ErrStorageReplaced means the database file was replaced or removed
+	// while the server had it open, say by a backup moved over it. The
+	// file the server holds is no longer the one at its path: reading it
+	// would answer from data nobody keeps, and writing to it would lose
+	// the writes. Nothing was read or written; the server refuses every
+	// request until it is restarted, which opens the file now there. The
+	// HTTP layer answers it 503 and logs an error.
+	ErrStorageReplaced = errors.New("storage replaced")
 )

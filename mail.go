@@ -96,6 +96,16 @@ const (
 	MailRecoveryCodesRenewed MailKind = "recovery_codes_renewed"
 )
 
+// Mails about passkeys.
+const (
+	// MailPasskeyAdded tells an owner that a passkey now signs in to
+	// their account (Data: name, reset).
+	MailPasskeyAdded MailKind = "passkey_added"
+	// MailPasskeyRemoved tells an owner that a passkey no longer signs
+	// in to their account (Data: name, reset).
+	MailPasskeyRemoved MailKind = "passkey_removed"
+)
+
 // MaskEmail shortens an address for logs: "alice@example.com" becomes
 // "a***@example.com". The domain helps to diagnose delivery; the full
 // address would put personal data, and who signed up, into every log.
@@ -110,7 +120,7 @@ func MaskEmail(addr string) string {
 
 // OwnerNotice reports whether k is a security notice to an account's
 // holder about their own account: what changed on it (password, address,
-// two-step sign-in) or that someone is guessing at it. No limit or cap
+// two-step sign-in, passkeys) or that someone is guessing at it. No limit or cap
 // ever drops one: flow's per-address mail allowance does not apply to
 // them, and an outbox over its cap drops other pending mail first and
 // never these (see flow's ownerNotice for why each is here).
@@ -118,7 +128,7 @@ func (k MailKind) OwnerNotice() bool {
 	switch k {
 	case MailPasswordChanged, MailEmailChanged, MailEmailChangeRequested,
 		MailMFAEnabled, MailMFADisabled, MailMFALocked, MailAccountLocked,
-		MailRecoveryCodesRenewed:
+		MailRecoveryCodesRenewed, MailPasskeyAdded, MailPasskeyRemoved:
 		return true
 	}
 	return false
@@ -129,5 +139,5 @@ func (k MailKind) OwnerNotice() bool {
 func OwnerNoticeKinds() []MailKind {
 	return []MailKind{MailPasswordChanged, MailEmailChanged, MailEmailChangeRequested,
 		MailMFAEnabled, MailMFADisabled, MailMFALocked, MailAccountLocked,
-		MailRecoveryCodesRenewed}
+		MailRecoveryCodesRenewed, MailPasskeyAdded, MailPasskeyRemoved}
 }

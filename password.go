@@ -2,6 +2,8 @@ package tacit
 
 import (
 	"bufio"
+	"maps"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -30,6 +32,12 @@ type PasswordPolicy struct {
 	// Blocklist holds common passwords, lower-cased; a password whose
 	// lower-cased form is listed is refused as "breached".
 	Blocklist map[string]struct{}
+	// Context holds words of this service, lower-cased (see
+	// ContextWords): a password that is little more than one of them,
+	// fewer than Min characters once it is taken out ("Acme2024!"), is
+	// refused as "breached", since it is among the first an attacker of
+	// this service tries. They are the same for every address.
+	Context []string
 }
 
 // DefaultPasswordPolicy is NIST SP 800-63B's shape: 8 or more characters, a
@@ -75,10 +83,42 @@ func (p PasswordPolicy) checkPassword(pw string) string {
 	case !hasClasses(pw, p.Require):
 		return CodeMissingClasses
 	}
-	if _, listed := p.Blocklist[strings.ToLower(pw)]; listed {
+	lower := strings.ToLower(pw)
+	if _, listed := p.Blocklist[lower]; listed {
 		return CodeBreached
 	}
+	for _, w := range p.Context {
+		if rest := strings.ReplaceAll(lower, w, ""); rest != lower && utf8.RuneCountInString(rest) < p.Min {
+			return CodeBreached
+		}
+	}
 	return ""
+}
+
+// genericLabels are parts of host names that name no service.
+var genericLabels = map[string]bool{"www": true, "auth": true, "login": true, "accounts": true, "account": true, "localhost": true}
+
+// ContextWords returns the context-specific words of a service called
+// product at host (ASVS 6.1.2, NIST SP 800-63B §5.1.1.2: "the name of
+// the service"): "tacit", and each word of four or more letters or digits,
+// not all digits, of the product name and of the host's labels but its
+// last (the top-level domain) and generic ones such as www and auth.
+func ContextWords(product, host string) []string {
+	words := map[string]bool{"tacit": true}
+	add := func(text string) {
+		for _, w := range strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+			return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+		}) {
+			if utf8.RuneCountInString(w) >= 4 && strings.TrimFunc(w, unicode.IsDigit) != "" && !genericLabels[w] {
+				words[w] = true
+			}
+		}
+	}
+	add(product)
+	if labels := strings.Split(host, "."); len(labels) > 1 {
+		add(strings.Join(labels[:len(labels)-1], " "))
+	}
+	return slices.Sorted(maps.Keys(words))
 }
 
 func hasClasses(pw string, want []CharClass) bool {

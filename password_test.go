@@ -1,6 +1,9 @@
 package tacit
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestPasswordPolicyCheck(t *testing.T) {
 	p := PasswordPolicy{Min: 8, Max: 20, Require: []CharClass{Upper, Digit}, Blocklist: ParseBlocklist("# c\nPassword1A\n\n")}
@@ -66,5 +69,38 @@ func TestCommonPasswordsRefused(t *testing.T) {
 	}
 	if fe := p.Check("correct horse battery staple 7", "correct horse battery staple 7"); len(fe) != 0 {
 		t.Errorf("an uncommon passphrase is refused: %v", fe)
+	}
+}
+
+// The service's own words (ASVS 6.1.2, NIST SP 800-63B §5.1.1.2) come
+// from its product name and host, and a password that is one of them
+// with a few characters around it is refused; one that only contains one
+// among enough of its own is not.
+func TestContextWords(t *testing.T) {
+	got := ContextWords("Acme Cloud 2", "auth.acme-corp.example.com")
+	want := []string{"acme", "cloud", "corp", "example", "tacit"}
+	if !slices.Equal(got, want) {
+		t.Errorf("ContextWords = %q, want %q", got, want)
+	}
+	if got := ContextWords("tacit", "127.0.0.1"); !slices.Equal(got, []string{"tacit"}) {
+		t.Errorf("ContextWords on an address = %q, want just tacit", got)
+	}
+
+	p := DefaultPasswordPolicy()
+	p.Context = ContextWords("Acme", "auth.acme.io")
+	for pw, want := range map[string]string{
+		"Acme2024!":                      CodeBreached,
+		"acmeacmeacme":                   CodeBreached,
+		"ACME pass":                      CodeBreached, // " pass" is 5 characters
+		"ACME password":                  "",           // " password" is 9
+		"tacit-1234":                     CodeBreached,
+		"correct horse battery":          "",
+		"my acme password is long":       "",
+		"Ａｃｍｅ2024!":                      CodeBreached, // full-width letters are NFKC-normalised first
+		"a perfectly ordinary sentence!": "",
+	} {
+		if got := p.Check(pw, pw)["password"]; got != want {
+			t.Errorf("Check(%q) = %q, want %q", pw, got, want)
+		}
 	}
 }

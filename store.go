@@ -17,7 +17,9 @@ type Store interface {
 	Outbox
 	DevMailbox
 	// Purge deletes expired sign-ups, sessions, reset tokens, email
-	// changes, MFA challenges and counters, and delivered mail older than now-keep; it
+	// changes, MFA and passkey challenges, counters, OpenID Connect
+	// authorization requests and grants, and delivered mail older than
+	// now-keep; it
 	// keeps storage bounded.
 	Purge(ctx context.Context, now time.Time, keep time.Duration) error
 	// TrimCounters deletes expired counters and then, while more than max
@@ -52,8 +54,10 @@ type Tx interface {
 	SessionStore
 	TokenStore
 	MFAStore
+	PasskeyStore
 	CounterStore
 	MailQueue
+	OpenIDStore
 }
 
 // AccountStore reads and changes accounts.
@@ -172,6 +176,39 @@ type MFAStore interface {
 	FailMFAChallenge(ctx context.Context, id int64) (int, error)
 	// DeleteMFAChallenges removes every challenge of an account.
 	DeleteMFAChallenges(ctx context.Context, accountID int64) error
+}
+
+// PasskeyStore keeps passkeys and the WebAuthn ceremonies waiting for a
+// browser's answer.
+type PasskeyStore interface {
+	// CreatePasskey inserts p and sets p.ID. ErrConflict if its
+	// credential id is stored already, for any account.
+	CreatePasskey(ctx context.Context, p *Passkey) error
+	// PasskeyByCredential finds the passkey whose credential id is id.
+	PasskeyByCredential(ctx context.Context, id []byte) (Passkey, error)
+	// PasskeysByAccount lists an account's passkeys, oldest first.
+	PasskeysByAccount(ctx context.Context, accountID int64) ([]Passkey, error)
+	// UsePasskey records a sign-in with passkey id: its new signature
+	// counter and backup state, and when.
+	UsePasskey(ctx context.Context, id int64, signCount uint32, backupState bool, at time.Time) error
+	// RenamePasskey sets the name of one of an account's passkeys;
+	// ErrNotFound if the account has no such passkey.
+	RenamePasskey(ctx context.Context, accountID, id int64, name string) error
+	// DeletePasskey removes one of an account's passkeys; ErrNotFound if
+	// the account has no such passkey.
+	DeletePasskey(ctx context.Context, accountID, id int64) error
+	// DeletePasskeys removes every passkey of an account.
+	DeletePasskeys(ctx context.Context, accountID int64) error
+
+	// CreatePasskeyChallenge inserts c and sets c.ID.
+	CreatePasskeyChallenge(ctx context.Context, c *PasskeyChallenge) error
+	// TakePasskeyChallenge deletes and returns the challenge whose hash
+	// is h, if its ExpiresAt is after now; ErrNotFound otherwise. Taking
+	// is one statement, so two answers to one challenge cannot both get
+	// it.
+	TakePasskeyChallenge(ctx context.Context, h []byte, now time.Time) (PasskeyChallenge, error)
+	// DeletePasskeyChallenges removes every challenge of an account.
+	DeletePasskeyChallenges(ctx context.Context, accountID int64) error
 }
 
 // CounterStore keeps the throttling counters.

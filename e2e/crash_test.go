@@ -4,8 +4,8 @@ package e2e
 // keeps its state and its mail; nothing is half made; the restarted
 // server needs no manual step. The mail outbox delivers at least once:
 // a worker killed between handing a mail to the SMTP server and recording
-// it sent leaves it to be sent again once its claim (mail.DefaultLease)
-// has lapsed, so a kill may duplicate the one mail each worker had in
+// it sent leaves it to be sent again once its claim (the mail_lease
+// setting, crashLease here) has lapsed, so a kill may duplicate the one mail each worker had in
 // hand, and never loses one.
 
 import (
@@ -25,8 +25,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/tacitauth/tacit/mail"
 )
 
 var crashRounds = flag.Int("crash.rounds", 3, "kill -9 rounds per crash test")
@@ -129,11 +127,16 @@ func (p *proc) kill() {
 	}
 }
 
+// crashLease is the mail lease of a crash-test server: short, so that the
+// mail a killed worker had in hand goes out again within seconds, not the
+// default minute, and long enough for the local sink to take any mail.
+const crashLease = 3 * time.Second
+
 // crashEnv is the environment of a crash-test server: cheap hashes, no
 // envelope and no throttling (the burst repeats requests for a few
-// addresses from one client), and mail through the sink.
+// addresses from one client), mail through the sink, and a short lease.
 func crashEnv(sink *smtpSink, extra ...string) []string {
-	return append([]string{
+	return append([]string{"TACIT_MAIL_LEASE=" + crashLease.String(),
 		"TACIT_HASH_MEMORY_KIB=64", "TACIT_HASH_TIME=1", "TACIT_ENVELOPE=0s",
 		"TACIT_LIMIT_REQUESTS_IP=off", "TACIT_LIMIT_MAIL=off", "TACIT_LIMIT_SIGNUP=off",
 		"TACIT_LIMIT_RESET=off", "TACIT_LIMIT_LOGIN=off", "TACIT_LIMIT_LOGIN_IP=off",
@@ -441,7 +444,7 @@ func checkCrash(t *testing.T, b *crashBurst, ops []crashOp, sink *smtpSink, kill
 		}
 	}
 	waitStart := time.Now()
-	waitFor(t, mail.DefaultLease+30*time.Second, "every accepted request mailed", func() bool {
+	waitFor(t, crashLease+30*time.Second, "every accepted request mailed", func() bool {
 		got := map[string]int{}
 		for _, m := range sink.Mails() {
 			if m.Path == "/password/reset" {

@@ -61,7 +61,12 @@ func startServer(t testing.TB, env ...string) *server {
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, binary, "serve")
 	cmd.Env = append(os.Environ(), "TACIT_ADDR="+addr, "TACIT_DATA_DIR="+s.DataDir)
-	cmd.Env = append(cmd.Env, env...)
+	// "{port}" in a setting stands for the port chosen here, for a base
+	// URL that names the host as localhost (passkeys need a host name).
+	_, port, _ := net.SplitHostPort(addr)
+	for _, e := range env {
+		cmd.Env = append(cmd.Env, strings.ReplaceAll(e, "{port}", port))
+	}
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second

@@ -41,6 +41,7 @@ type smtpSink struct {
 	conns   []time.Time // every connection accepted while up
 	refused int         // connections tried while down (see down)
 	downLn  net.Listener
+	latest  map[string]sinkMail // by To and Path: see Latest
 }
 
 // startSMTPSink runs a sink on a free loopback port until the test ends.
@@ -140,6 +141,15 @@ func (s *smtpSink) Mails() []sinkMail {
 	return append([]sinkMail(nil), s.mails...)
 }
 
+// Latest returns the newest message to to with a link to path, without
+// copying every message: a long test looks up thousands.
+func (s *smtpSink) Latest(to, path string) (sinkMail, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.latest[to+" "+path]
+	return m, ok
+}
+
 // Conns returns when each connection to the running server was accepted,
 // and how many were tried while it was down.
 func (s *smtpSink) Conns() ([]time.Time, int) {
@@ -197,6 +207,10 @@ func (ss *sinkSession) Data(r io.Reader) error {
 	for _, to := range ss.to {
 		m.To = to
 		ss.s.mails = append(ss.s.mails, m)
+		if ss.s.latest == nil {
+			ss.s.latest = map[string]sinkMail{}
+		}
+		ss.s.latest[to+" "+m.Path] = m
 	}
 	return nil
 }

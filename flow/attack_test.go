@@ -11,6 +11,7 @@ import (
 	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/internal/accountstate"
+	"github.com/tacitauth/tacit/internal/passkeytest"
 	"github.com/tacitauth/tacit/internal/testenv"
 )
 
@@ -265,7 +266,13 @@ func (o *ownerSide) signInMFA(t *testing.T, e *env, email, password string) {
 	ctx := context.Background()
 	out := e.ok(e.svc.Login(ctx, email, password, o.client))
 	if out.Kind == tacit.MFARequired {
-		out = e.ok(e.svc.LoginMFA(ctx, out.Challenge.Token, e.code(accountstate.TOTPSecret, 0), o.client))
+		if cer, ok, err := e.svc.PasskeySecondStep(ctx, out.Challenge.Token); err != nil {
+			t.Fatal(err)
+		} else if ok {
+			out = e.ok(e.svc.LoginMFAPasskey(ctx, out.Challenge.Token, cer.Token, e.assert(cer, accountstate.Passkey(email), passkeytest.Honest), o.client))
+		} else {
+			out = e.ok(e.svc.LoginMFA(ctx, out.Challenge.Token, e.code(accountstate.TOTPSecret, 0), o.client))
+		}
 	}
 	wantKind(t, out, tacit.SignedIn)
 	o.keep(out)

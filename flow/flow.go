@@ -191,6 +191,9 @@ type Service struct {
 	// completion), so that a second post of the same form signs in
 	// rather than finding the link dead (see completeAgain).
 	completed sync.Map
+	// passkeys is WebAuthn's relying party; nil when the base URL's host
+	// is an IP address (ErrPasskeysOff).
+	passkeys *passkeys
 }
 
 // New returns a Service. It hashes one random password to make the dummy
@@ -219,6 +222,9 @@ func New(store tacit.Store, hasher tacit.Hasher, cfg Config) (*Service, error) {
 	s.envelope.Store(int64(cfg.Envelope))
 	if cfg.RecalibrateEnvelope && cfg.Envelope > 0 {
 		s.calib = newCalibrator(cfg.Envelope)
+	}
+	if s.passkeys, err = newPasskeys(cfg.Links.Base); err != nil && !errors.Is(err, ErrPasskeysOff) {
+		return nil, fmt.Errorf("flow: %w", err)
 	}
 	// A first live verification time, which verify pads cheaper hashes
 	// to until the flows have timed their own.

@@ -38,7 +38,15 @@ const (
 	ChallengeFailures = 5
 	// RecoveryCodes is how many recovery codes enabling MFA makes.
 	RecoveryCodes = 10
-	recoveryChars = 10 // base32 characters per code: 50 bits
+	// recoveryChars is the base32 characters of a recovery code: 120
+	// bits, past the 112 from which ASVS (6.5.2) and NIST SP 800-63B
+	// (§5.1.2.2) let a look-up secret be stored under a plain hash
+	// rather than a salted password hash: a stolen database cannot be
+	// searched for them offline.
+	recoveryChars = 24
+	// legacyRecoveryChars is the length of the 50-bit codes made before
+	// them, which still work until renewed.
+	legacyRecoveryChars = 10
 )
 
 // ErrMFAEnabled means a set-up was asked for an account that already has
@@ -485,7 +493,7 @@ func checkCode(ctx context.Context, tx tacit.Tx, id int64, code string, now time
 			return false, nil
 		}
 		return err == nil, err
-	case len(code) == recoveryChars:
+	case len(code) == recoveryChars || len(code) == legacyRecoveryChars:
 		err := tx.UseRecoveryCode(ctx, id, tacit.HashToken(code))
 		if errors.Is(err, tacit.ErrNotFound) {
 			return false, nil
@@ -540,14 +548,13 @@ func matchTOTP(secret, code string, now time.Time, last int64) (int64, bool) {
 	return 0, false
 }
 
-// newRecoveryCodes returns RecoveryCodes fresh codes, as shown
-// ("abcde-fghij"), and their hashes, as stored. Each carries 50 random
-// bits: a challenge allows ChallengeFailures guesses and the MFA limit few
-// more, so guessing one is hopeless.
+// newRecoveryCodes returns RecoveryCodes fresh codes, as shown, in groups
+// of six ("abcdef-ghijkl-mnopqr-stuvwx"), and their hashes, as stored.
+// Each carries 120 random bits (see recoveryChars).
 func newRecoveryCodes() (codes []string, hashes [][]byte) {
 	for range RecoveryCodes {
 		c := strings.ToLower(rand.Text()[:recoveryChars])
-		codes = append(codes, c[:recoveryChars/2]+"-"+c[recoveryChars/2:])
+		codes = append(codes, c[:6]+"-"+c[6:12]+"-"+c[12:18]+"-"+c[18:])
 		hashes = append(hashes, tacit.HashToken(c))
 	}
 	return codes, hashes

@@ -148,7 +148,7 @@ func TestTOTPEnrolment(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, c := range codes {
-		if len(c) != 11 || c[5] != '-' || seen[c] {
+		if len(c) != 27 || c[6] != '-' || c[13] != '-' || c[20] != '-' || seen[c] {
 			t.Fatalf("recovery codes %q", codes)
 		}
 		seen[c] = true
@@ -407,4 +407,48 @@ func TestRenewRecoveryCodes(t *testing.T) {
 	if got := mailKinds(e.mails(t), email); got != nil {
 		t.Fatalf("mails %v", got)
 	}
+}
+
+// Recovery codes carry 120 random bits (24 base32 characters, shown in
+// groups of six), past the 112 from which ASVS 6.5.2 and NIST SP 800-63B
+// §5.1.2.2 allow storing a look-up secret under a plain hash: what is
+// stored is SHA-256 of the code, and no two codes are alike. The 50-bit
+// codes of earlier versions still work, once, until renewed.
+func TestRecoveryCodeStrength(t *testing.T) {
+	e := newEnv(t, flow.EmailFirst)
+	const email = "una@example.com"
+	id, _, codes := e.enrol(email)
+	seen := map[string]bool{}
+	for _, c := range codes {
+		groups := strings.Split(c, "-")
+		if len(groups) != 4 {
+			t.Fatalf("code %q: want four groups", c)
+		}
+		for _, g := range groups {
+			if len(g) != 6 || strings.Trim(g, "abcdefghijklmnopqrstuvwxyz234567") != "" {
+				t.Fatalf("code %q: want groups of six base32 characters", c)
+			}
+		}
+		if seen[c] {
+			t.Fatalf("code %q made twice", c)
+		}
+		seen[c] = true
+	}
+	// 24 base32 characters: 24 × 5 = 120 bits.
+	if bits := 5 * len(strings.ReplaceAll(codes[0], "-", "")); bits < 112 {
+		t.Fatalf("%d bits per code, want at least 112", bits)
+	}
+
+	// A code of an earlier version, stored as it was.
+	ctx := context.Background()
+	const legacy = "abcde-fghij"
+	if err := e.store.Update(ctx, func(tx tacit.Tx) error {
+		return tx.SetRecoveryCodes(ctx, id.Account.ID, [][]byte{tacit.HashToken("abcdefghij"), tacit.HashToken("mnopqrstuvwx")})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, e.loginMFA(e.challenge(email), legacy), tacit.SignedIn)
+	wantKind(t, e.loginMFA(e.challenge(email), legacy), tacit.InvalidCredentials)
+	// Lengths that are neither are never looked up.
+	wantKind(t, e.loginMFA(e.challenge(email), "mnopqr-stuvwx"), tacit.InvalidCredentials)
 }

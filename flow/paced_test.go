@@ -32,6 +32,9 @@ var notAnonymous = map[string]string{
 	"SignupAddress":       "a mailed link's page: the answer depends on the link alone, which only its mailbox's holder has",
 	"CompleteAddress":     "a mailed link's page: the answer depends on the link alone, which only its mailbox's holder has",
 	"EmailChangeAddress":  "a mailed link's page: the answer depends on the link alone, which only its mailbox's holder has",
+	"PasskeysOn":          "configuration, read when pages are drawn",
+	"PasskeyLoginOptions": "takes nothing and names nobody: the same fresh options for every caller",
+	"PasskeySecondStep":   "answers only the holder of a second-step token, which only the right password gets",
 }
 
 // pacedSignedIn are flows that take an Identity and are paced all the

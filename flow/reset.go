@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/tacitauth/tacit"
@@ -239,7 +240,11 @@ func (s *Service) setPassword(ctx context.Context, tx tacit.Tx, a tacit.Account,
 	if err := tx.ClearTOTPFailures(ctx, a.ID); err != nil {
 		return err
 	}
-	return s.enqueue(ctx, tx, tacit.Mail{Kind: tacit.MailPasswordChanged, To: a.Email, Data: map[string]string{
-		"reset": s.cfg.Links.ForgotPassword(),
-	}}, now)
+	// Passkeys go too (see endPasskeys); the owner adds theirs again.
+	removed, err := endPasskeys(ctx, tx, a.ID)
+	if err != nil {
+		return err
+	}
+	data := map[string]string{"reset": s.cfg.Links.ForgotPassword(), "passkeys": strconv.Itoa(removed)}
+	return s.enqueue(ctx, tx, tacit.Mail{Kind: tacit.MailPasswordChanged, To: a.Email, Data: data}, now)
 }

@@ -32,7 +32,13 @@ func (s *Service) finishSignIn(ctx context.Context, tx tacit.Tx, a tacit.Account
 		if err != nil {
 			return tacit.Outcome{}, err
 		}
-		if mfa {
+		// A passkey is a second step too: once added, the password alone
+		// no longer signs in.
+		pk, err := s.hasPasskeys(ctx, tx, a.ID)
+		if err != nil {
+			return tacit.Outcome{}, err
+		}
+		if mfa || pk {
 			ch, err := s.startChallenge(ctx, tx, a.ID, now)
 			if err != nil {
 				return tacit.Outcome{}, err

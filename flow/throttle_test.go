@@ -112,7 +112,7 @@ func TestLoginThrottleUniform(t *testing.T) {
 	for _, s := range accountstate.All {
 		want := tacit.MailNone
 		// A spent mail allowance does not silence the lock notice.
-		if s == accountstate.Verified || s == accountstate.ResetPending || s == accountstate.MFAEnabled || s == accountstate.MailSpent {
+		if s == accountstate.Verified || s == accountstate.ResetPending || s == accountstate.MFAEnabled || s == accountstate.PasskeyEnabled || s == accountstate.MailSpent {
 			want = tacit.MailAccountLocked
 		}
 		if got[addr(string(s))] != want {

@@ -55,7 +55,7 @@ var (
 		return map[accountstate.State]tacit.MailKind{
 			accountstate.None: k, accountstate.Pending: k, accountstate.SeveralPending: k,
 			accountstate.Verified: tacit.MailAlreadyRegistered, accountstate.Disabled: tacit.MailNone,
-			accountstate.ResetPending: tacit.MailAlreadyRegistered, accountstate.MFAEnabled: tacit.MailAlreadyRegistered,
+			accountstate.ResetPending: tacit.MailAlreadyRegistered, accountstate.MFAEnabled: tacit.MailAlreadyRegistered, accountstate.PasskeyEnabled: tacit.MailAlreadyRegistered,
 			accountstate.MailSpent: tacit.MailNone,
 		}
 	}
@@ -64,7 +64,7 @@ var (
 		return map[accountstate.State]tacit.MailKind{
 			accountstate.None: unknown, accountstate.Pending: unknown, accountstate.SeveralPending: unknown,
 			accountstate.Verified: tacit.MailResetPassword, accountstate.Disabled: tacit.MailNone,
-			accountstate.ResetPending: tacit.MailResetPassword, accountstate.MFAEnabled: tacit.MailResetPassword,
+			accountstate.ResetPending: tacit.MailResetPassword, accountstate.MFAEnabled: tacit.MailResetPassword, accountstate.PasskeyEnabled: tacit.MailResetPassword,
 			accountstate.MailSpent: tacit.MailNone,
 		}
 	}
@@ -86,7 +86,7 @@ var (
 		{name: "resend", mode: flow.EmailFirst, run: resend, mails: map[accountstate.State]tacit.MailKind{
 			accountstate.None: tacit.MailNone, accountstate.Pending: tacit.MailFinishSignup, accountstate.SeveralPending: tacit.MailFinishSignup,
 			accountstate.Verified: tacit.MailAlreadyRegistered, accountstate.Disabled: tacit.MailNone,
-			accountstate.ResetPending: tacit.MailAlreadyRegistered, accountstate.MFAEnabled: tacit.MailAlreadyRegistered,
+			accountstate.ResetPending: tacit.MailAlreadyRegistered, accountstate.MFAEnabled: tacit.MailAlreadyRegistered, accountstate.PasskeyEnabled: tacit.MailAlreadyRegistered,
 			accountstate.MailSpent: tacit.MailNone,
 		}},
 		{name: "forgot", mode: flow.EmailFirst, run: forgot, mails: resetMails(tacit.MailNone)},

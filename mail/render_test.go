@@ -108,10 +108,10 @@ func mailCases() []mailCase {
 		},
 		{
 			kind:    tacit.MailPasswordChanged,
-			data:    map[string]string{"reset": forgot},
+			data:    map[string]string{"reset": forgot, "passkeys": "2"},
 			links:   []string{"reset"},
 			subject: "Your Acme Health password was changed",
-			phrases: []string{"was just changed", "has been signed out", "reset your password now", "no one else can read this mailbox"},
+			phrases: []string{"was just changed", "has been signed out", "Every passkey of the account (2)", "reset your password now", "no one else can read this mailbox"},
 			reason:  reasonAccount,
 		},
 		{
@@ -177,6 +177,22 @@ func mailCases() []mailCase {
 			links:   []string{"reset"},
 			subject: "New recovery codes for your Acme Health account",
 			phrases: []string{"recovery codes were just made", "your old recovery codes no longer work", "someone knows your password"},
+			reason:  reasonAccount,
+		},
+		{
+			kind:    tacit.MailPasskeyAdded,
+			data:    map[string]string{"reset": forgot, "name": "work laptop"},
+			links:   []string{"reset"},
+			subject: "A passkey was added to your Acme Health account",
+			phrases: []string{"work laptop", "removes every passkey"},
+			reason:  reasonAccount,
+		},
+		{
+			kind:    tacit.MailPasskeyRemoved,
+			data:    map[string]string{"reset": forgot, "name": "work laptop"},
+			links:   []string{"reset"},
+			subject: "A passkey was removed from your Acme Health account",
+			phrases: []string{"work laptop", "no longer signs in"},
 			reason:  reasonAccount,
 		},
 		{
@@ -486,6 +502,8 @@ var renderedKinds = []tacit.MailKind{
 	tacit.MailMFADisabled,
 	tacit.MailMFALocked,
 	tacit.MailRecoveryCodesRenewed,
+	tacit.MailPasskeyAdded,
+	tacit.MailPasskeyRemoved,
 }
 
 func TestEveryKindHasTemplates(t *testing.T) {

@@ -160,7 +160,7 @@ func (e *pgEngine) Read(ctx context.Context, fn func(sqlstore.Querier) error) er
 // Statement runs fn's statement on the pool, in the statement's own
 // transaction.
 func (e *pgEngine) Statement(ctx context.Context, fn func(sqlstore.Querier) error) error {
-	return fn(querier{e.pool})
+	return classify(fn(querier{e.pool}))
 }
 
 // Reader is the pool.
@@ -193,7 +193,23 @@ func (db *DB) inTx(ctx context.Context, opts pgx.TxOptions, fn func(sqlstore.Que
 		return fnErr
 	})
 	if err != nil && fnErr == nil {
-		return fmt.Errorf("transaction: %w", err)
+		return fmt.Errorf("transaction: %w", classify(err))
+	}
+	return classify(err)
+}
+
+// diskFull is the SQLSTATE of a write (or a temporary file) refused for
+// want of disk space.
+const diskFull = "53100"
+
+// classify marks an error of a full disk (SQLSTATE 53100, disk_full) as
+// tacit.ErrStorageFull, so that it is answered as the passing condition
+// it is rather than as a fault, as SQLite's SQLITE_FULL is. PostgreSQL
+// rolls back the transaction that met it: nothing is half written.
+func classify(err error) error {
+	var e *pgconn.PgError
+	if errors.As(err, &e) && e.Code == diskFull && !errors.Is(err, tacit.ErrStorageFull) {
+		return fmt.Errorf("%w: %w", tacit.ErrStorageFull, err)
 	}
 	return err
 }

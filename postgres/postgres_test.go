@@ -285,3 +285,70 @@ func TestTrimReportsHoldingWhileAnotherTrims(t *testing.T) {
 func housekeepingLock(ctx context.Context, t pgx.Tx, key int64) (bool, error) {
 	return (*pgEngine)(nil).Lock(ctx, querier{t}, key, false)
 }
+
+// A full disk (SQLSTATE 53100) is tacit.ErrStorageFull, which the HTTP
+// surface answers 503 with Retry-After, as SQLite's SQLITE_FULL; other
+// errors, including the rest of class 53, are not. The error keeps its
+// PostgreSQL detail for the log.
+func TestClassifyDiskFull(t *testing.T) {
+	full := fmt.Errorf("insert: %w", &pgconn.PgError{Code: "53100", Message: `could not extend file "base/16384/16390": No space left on device`})
+	for _, c := range []struct {
+		err  error
+		full bool
+	}{
+		{full, true},
+		{fmt.Errorf("commit: %w", full), true},
+		{&pgconn.PgError{Code: "53200", Message: "out of memory"}, false},
+		{&pgconn.PgError{Code: "53300", Message: "too many connections"}, false},
+		{&pgconn.PgError{Code: uniqueViolation}, false},
+		{errors.New("no space left on device"), false},
+		{nil, false},
+	} {
+		got := classify(c.err)
+		if errors.Is(got, tacit.ErrStorageFull) != c.full {
+			t.Errorf("classify(%v) = %v; storage full %v, want %v", c.err, got, !c.full, c.full)
+		}
+		var pg *pgconn.PgError
+		if c.err != nil && errors.As(c.err, &pg) && !errors.As(got, &pg) {
+			t.Errorf("classify(%v) = %v lost the PostgreSQL error", c.err, got)
+		}
+	}
+	if got := classify(classify(full)); strings.Count(got.Error(), tacit.ErrStorageFull.Error()) != 1 {
+		t.Errorf("classify twice = %q, want storage full said once", got)
+	}
+}
+
+// A write transaction and a lone statement that meet disk_full on a real
+// server return tacit.ErrStorageFull, and the transaction's other writes
+// are rolled back.
+func TestDiskFullFromServer(t *testing.T) {
+	testenv.PostgresServer(t)
+	ctx := context.Background()
+	db, err := Open(ctx, engine.Fresh(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.pool.Exec(ctx, `CREATE TABLE full_probe (n int)`); err != nil {
+		t.Fatal(err)
+	}
+	const raise = `DO $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; END $$`
+	e := (*pgEngine)(db)
+	err = e.Write(ctx, func(q sqlstore.Querier) error {
+		if _, err := q.Exec(ctx, `INSERT INTO full_probe VALUES (1)`); err != nil {
+			return err
+		}
+		_, err := q.Exec(ctx, raise)
+		return err
+	})
+	if !errors.Is(err, tacit.ErrStorageFull) {
+		t.Errorf("Write meeting disk_full: %v, want tacit.ErrStorageFull", err)
+	}
+	if n := count(t, db, `SELECT count(*) FROM full_probe`); n != 0 {
+		t.Errorf("%d rows written by the transaction that met disk_full, want 0", n)
+	}
+	err = e.Statement(ctx, func(q sqlstore.Querier) error { _, err := q.Exec(ctx, raise); return err })
+	if !errors.Is(err, tacit.ErrStorageFull) {
+		t.Errorf("Statement meeting disk_full: %v, want tacit.ErrStorageFull", err)
+	}
+}

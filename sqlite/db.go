@@ -10,9 +10,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/internal/sqlstore"
@@ -43,6 +45,10 @@ type DB struct {
 	reader      *sql.DB
 	writerStmts *stmts
 	readerStmts *stmts
+
+	path     string      // absolute
+	file     os.FileInfo // the file opened, to tell it from a replacement
+	replaced atomic.Bool // once set, every transaction is refused
 }
 
 var _ tacit.Store = (*DB)(nil)
@@ -85,11 +91,21 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		writer.Close()
 		return nil, fmt.Errorf("open sqlite %q: %w", path, err)
 	}
+	// After the writer has created the file: this is the file the pools
+	// hold from now on, whatever comes to be at the path.
+	file, err := os.Stat(abs)
+	if err != nil {
+		writer.Close()
+		reader.Close()
+		return nil, fmt.Errorf("open sqlite %q: %w", path, err)
+	}
 	db := &DB{
 		writer:      writer,
 		reader:      reader,
 		writerStmts: newStmts(writer, sqlstore.CounterByKey, sqlstore.HitCounter),
 		readerStmts: newStmts(reader, sqlstore.CounterByKey),
+		path:        abs,
+		file:        file,
 	}
 	db.Store = sqlstore.Store{Engine: (*sqlEngine)(db), Dialect: &dialect}
 	return db, nil
@@ -166,8 +182,34 @@ func (db *DB) Close() error {
 // DB's own.
 type sqlEngine DB
 
+// checkFile returns tacit.ErrStorageReplaced if the file at the DB's path
+// is no longer the one it opened (moved over, or removed): its pools
+// still hold the old one, and SQLite would go on using it, and its WAL,
+// unaware. A stat per transaction costs a microsecond or two. Once
+// found, the refusal stays until the DB is closed, so that a file moved
+// back does not make the writes in between seem kept. It cannot see a
+// file overwritten in place (cp onto it), which keeps its identity; the
+// restore steps in the README never do that.
+func (db *DB) checkFile() error {
+	if !db.replaced.Load() {
+		fi, err := os.Stat(db.path)
+		switch {
+		case err == nil && os.SameFile(fi, db.file):
+			return nil
+		case err != nil && !errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("check database file: %w", err)
+		}
+		db.replaced.Store(true)
+	}
+	return fmt.Errorf("%w: %s is not the file opened at start (it was replaced or removed while in use); restart to open the file now there",
+		tacit.ErrStorageReplaced, db.path)
+}
+
 // Write runs fn in one IMMEDIATE transaction on the writer connection.
 func (e *sqlEngine) Write(ctx context.Context, fn func(sqlstore.Querier) error) error {
+	if err := (*DB)(e).checkFile(); err != nil {
+		return err
+	}
 	e.writerStmts.warm(ctx)
 	return inTx(ctx, e.writer, nil, e.writerStmts, fn)
 }
@@ -175,6 +217,9 @@ func (e *sqlEngine) Write(ctx context.Context, fn func(sqlstore.Querier) error) 
 // Read runs fn in a read-only transaction on the reader pool; it sees one
 // consistent snapshot and never waits for writers.
 func (e *sqlEngine) Read(ctx context.Context, fn func(sqlstore.Querier) error) error {
+	if err := (*DB)(e).checkFile(); err != nil {
+		return err
+	}
 	e.readerStmts.warm(ctx)
 	return inTx(ctx, e.reader, &sql.TxOptions{ReadOnly: true}, e.readerStmts, fn)
 }
@@ -183,6 +228,9 @@ func (e *sqlEngine) Read(ctx context.Context, fn func(sqlstore.Querier) error) e
 // database's write lock from its start: two workers, in this process or
 // another, can never claim the same mail.
 func (e *sqlEngine) Statement(ctx context.Context, fn func(sqlstore.Querier) error) error {
+	if err := (*DB)(e).checkFile(); err != nil {
+		return err
+	}
 	return inTx(ctx, e.writer, nil, e.writerStmts, fn)
 }
 

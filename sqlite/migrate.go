@@ -32,6 +32,10 @@ func (db *DB) Migrate(ctx context.Context) error {
 // MigrationsCurrent reports whether every embedded migration has been
 // applied, so a server can refuse to report ready on an old schema.
 func (db *DB) MigrationsCurrent(ctx context.Context) (bool, error) {
+	// Readiness asks this: a replaced file is not ready.
+	if err := db.checkFile(); err != nil {
+		return false, err
+	}
 	current, err := embedded.Current(ctx, querier{db: db.reader})
 	if err != nil {
 		return false, fmt.Errorf("check migrations: %w", err)

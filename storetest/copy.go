@@ -63,7 +63,8 @@ func copyChecked(t *testing.T, src *sqlstore.Snapshot, dst tacit.Store, after fu
 	if err != nil {
 		t.Fatalf("Copy: %v", err)
 	}
-	if n.Accounts != len(copyFixtureEmails) || n.TOTP != 2 || n.TOTPOn != 1 || n.Codes != 3 || n.Sessions != 2 {
+	if n.Accounts != len(copyFixtureEmails) || n.TOTP != 2 || n.TOTPOn != 1 || n.Codes != 3 || n.Passkeys != 2 || n.Sessions != 2 ||
+		n.Keys != 1 || n.Subjects != 2 || n.Clients != 1 || n.Consents != 1 || n.Grants != 1 {
 		t.Errorf("Copy copied %+v", n)
 	}
 	schema, err := src.Columns(ctx)
@@ -151,7 +152,21 @@ func fillEveryTable(t *testing.T, s tacit.Store) {
 			tx.CreateResetToken(ctx, &tacit.ResetToken{AccountID: ada, TokenHash: hash(31), PasswordStamp: []byte("stamp"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}),
 			tx.CreateEmailChange(ctx, &tacit.EmailChange{AccountID: ada, NewEmail: "ada2@example.com", TokenHash: hash(32), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}),
 			tx.CreateMFAChallenge(ctx, &tacit.MFAChallenge{AccountID: ada, TokenHash: hash(33), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}),
+			tx.CreatePasskey(ctx, &tacit.Passkey{AccountID: ada, CredentialID: hash(40), UserHandle: hash(41), Name: "laptop",
+				Credential: []byte(`{"publicKey":"AQ"}`), SignCount: 7, BackupEligible: true, BackupState: true, CreatedAt: base, LastUsedAt: base.Add(time.Hour)}),
+			tx.CreatePasskey(ctx, &tacit.Passkey{AccountID: bob, CredentialID: hash(42), UserHandle: hash(43), Name: "key",
+				Credential: []byte(`{}`), CreatedAt: base}),
+			tx.CreatePasskeyChallenge(ctx, &tacit.PasskeyChallenge{TokenHash: hash(34), Purpose: tacit.PasskeyLogin, Session: []byte(`{}`), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}),
 			tx.EnqueueMail(ctx, &tacit.Mail{Kind: tacit.MailVerify, To: "new@example.com", CreatedAt: now}),
+			tx.CreateSigningKey(ctx, tacit.SigningKey{ID: "k1", Algorithm: "ES256", PrivateKey: []byte("der"), CreatedAt: base}),
+			tx.CreateSubject(ctx, ada, "sub-ada"),
+			tx.CreateSubject(ctx, bob, "sub-bob"),
+			tx.CreateOIDCClient(ctx, tacit.OIDCClient{ID: "app", Name: "App", SecretHash: hash(40), RedirectURIs: []string{"https://app.example/cb"}, CreatedAt: base}),
+			tx.SaveConsent(ctx, tacit.Consent{AccountID: ada, ClientID: "app", Scopes: []string{"openid", "email"}, CreatedAt: base}),
+			tx.CreateGrant(ctx, tacit.Grant{ID: "g1", AccountID: bob, ClientID: "app", Scopes: []string{"openid"}, AuthTime: base,
+				PasswordStamp: []byte("stamp"), RefreshHash: hash(41), AccessHash: hash(42), AccessExpiresAt: now.Add(time.Minute),
+				CreatedAt: base, ExpiresAt: now.Add(time.Hour)}),
+			tx.CreateAuthRequest(ctx, tacit.AuthRequest{ID: "r1", ClientID: "app", Request: []byte("{}"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}),
 		}
 		_, err := tx.HitCounter(ctx, []byte("counter"), now, time.Hour)
 		for _, e := range append(steps, err) {
@@ -175,6 +190,7 @@ type copiedState struct {
 	Account  tacit.Account
 	TOTP     tacit.TOTP
 	Codes    []bool // which of fillEveryTable's codes it holds
+	Passkeys []tacit.Passkey
 	Sessions []tacit.Session
 }
 
@@ -196,6 +212,15 @@ func accountState(t *testing.T, s tacit.Store, email string) copiedState {
 		}
 		for _, h := range [][]byte{hash(10), hash(11), hash(12)} {
 			st.Codes = append(st.Codes, tx.UseRecoveryCode(ctx, a.ID, h) == nil)
+		}
+		passkeys, err := tx.PasskeysByAccount(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		for _, p := range passkeys {
+			p = utcPasskey(p)
+			p.ID, p.AccountID = 0, 0
+			st.Passkeys = append(st.Passkeys, p)
 		}
 		sessions, err := tx.SessionsByAccount(ctx, a.ID)
 		for _, se := range sessions {

@@ -202,6 +202,14 @@ func Run[S Migrator](t *testing.T, e Engine[S]) {
 		{"TOTP", one(testTOTP)},
 		{"RecoveryCodes", one(testRecoveryCodes)},
 		{"MFAChallenge", one(testMFAChallenge)},
+		{"OpenIDKeysAndSubjects", one(testOpenIDKeysAndSubjects)},
+		{"OpenIDAuthRequest", one(testOpenIDAuthRequest)},
+		{"OpenIDGrantRotation", one(testOpenIDGrantRotation)},
+		{"OpenIDClientsAndConsents", one(testOpenIDClientsAndConsents)},
+		{"OpenIDPurge", one(testOpenIDPurge)},
+		{"Passkeys", one(testPasskeys)},
+		{"PasskeyChallenges", one(testPasskeyChallenges)},
+		{"PasskeysDieWithAccount", testPasskeysDieWithAccount},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, e) })

@@ -131,6 +131,10 @@ func handleAuthCheck(svc *flow.Service, s sessions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, ok, err := identify(r, svc, s.ck)
 		if err != nil {
+			if storageRefused(w, r, s.log, err) {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
 			logError(s.log, r, "auth check", err)
 			w.WriteHeader(http.StatusInternalServerError)
 			return

@@ -24,15 +24,17 @@ type cookies struct {
 	csrfName    string
 	mfaName     string
 	deviceName  string
+	passkeyName string
 }
 
 func newCookies(secure bool) cookies {
-	c := cookies{secure: secure, sessionName: "tacit_session", csrfName: "tacit_csrf", mfaName: "tacit_mfa", deviceName: "tacit_device"}
+	c := cookies{secure: secure, sessionName: "tacit_session", csrfName: "tacit_csrf", mfaName: "tacit_mfa", deviceName: "tacit_device", passkeyName: "tacit_passkey"}
 	if secure {
 		c.sessionName = "__Host-" + c.sessionName
 		c.csrfName = "__Host-" + c.csrfName
 		c.mfaName = "__Host-" + c.mfaName
 		c.deviceName = "__Host-" + c.deviceName
+		c.passkeyName = "__Host-" + c.passkeyName
 	}
 	return c
 }
@@ -90,6 +92,25 @@ func (c cookies) clearMFA(w http.ResponseWriter) { c.clear(w, c.mfaName) }
 
 // mfa returns the request's second-step token, or "".
 func (c cookies) mfa(r *http.Request) string { return value(r, c.mfaName) }
+
+// setPasskey binds a passkey ceremony to this browser: its challenge,
+// kept only as long as the ceremony waits. A sign-in with a passkey needs
+// it, so a challenge seen elsewhere cannot be answered from here.
+func (c cookies) setPasskey(w http.ResponseWriter, token string) {
+	ck := c.base(c.passkeyName, token)
+	ck.MaxAge = int(flow.PasskeyTTL / time.Second)
+	http.SetCookie(w, ck)
+}
+
+// takePasskey returns the request's passkey ceremony and tells the
+// browser to drop it: a ceremony is answered once.
+func (c cookies) takePasskey(w http.ResponseWriter, r *http.Request) string {
+	tok := value(r, c.passkeyName)
+	if tok != "" {
+		c.clear(w, c.passkeyName)
+	}
+	return tok
+}
 
 // deviceCookieAge is how long a browser keeps its device token: long
 // enough that an owner's usual browsers still hold one when an outsider

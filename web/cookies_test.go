@@ -119,7 +119,7 @@ func TestSessionLifecycle(t *testing.T) {
 // for an https public URL.
 func TestHeaders(t *testing.T) {
 	want := map[string]string{
-		"Content-Security-Policy":    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+		"Content-Security-Policy":    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 		"X-Content-Type-Options":     "nosniff",
 		"Referrer-Policy":            "no-referrer",
 		"X-Frame-Options":            "DENY",

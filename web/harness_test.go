@@ -20,6 +20,7 @@ import (
 	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/internal/testenv"
 	"github.com/tacitauth/tacit/mail"
+	"github.com/tacitauth/tacit/openid"
 	"github.com/tacitauth/tacit/sqlite"
 )
 
@@ -66,6 +67,12 @@ type options struct {
 	sender mail.Sender
 	// ready is Config.Ready.
 	ready func(context.Context) error
+	// oidc, if set, turns the OpenID Connect provider on with these
+	// clients.
+	oidc []openid.Client
+	// passkeys names the server localhost instead of 127.0.0.1 in its
+	// base URL, which WebAuthn needs (a host name, not an address).
+	passkeys bool
 }
 
 func newHarness(t testing.TB, o options) *harness {
@@ -74,6 +81,9 @@ func newHarness(t testing.TB, o options) *harness {
 
 	srv := httptest.NewUnstartedServer(nil)
 	base, _ := url.Parse("http://" + srv.Listener.Addr().String())
+	if o.passkeys {
+		base.Host = "localhost:" + base.Port()
+	}
 	links := tacit.Links{Base: base}
 	h := &harness{t: t, url: base.String(), store: db, hasher: hasher, ck: newCookies(o.secure), logs: &lockedBuffer{}}
 
@@ -98,6 +108,14 @@ func newHarness(t testing.TB, o options) *harness {
 	// Whole microseconds, as the store keeps times, so frozen waits are
 	// exact.
 	start := time.Now().Truncate(time.Microsecond)
+	if o.oidc != nil {
+		p, err := openid.New(context.Background(), db, openid.Config{Issuer: base.String(), Clients: o.oidc, Insecure: true,
+			Now: func() time.Time { return time.Now().Add(time.Duration(h.skew.Load())) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.OpenID = p
+	}
 	inst, err := NewInstance(Options{
 		Store: db, Hasher: hasher, Sender: sender, Config: cfg,
 		Flow: flow.Config{

@@ -50,11 +50,20 @@ func withStorageWatch(h http.Handler, sw *storageWatch) http.Handler {
 	})
 }
 
-// storageFull reports whether err is the database's disk being full; if
-// so it logs that, says so to the server's storageWatch and sets
-// Retry-After. The caller answers 503: the request did nothing and can be
-// repeated once space returns, which is not a fault of the server's code.
-func storageFull(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) bool {
+// storageRefused reports whether err is the database refusing for a
+// reason that is not a fault of the server's code, which the caller
+// answers 503, having logged it:
+//   - its disk is full: it also says so to the server's storageWatch and
+//     sets Retry-After; the request did nothing and can be repeated once
+//     space returns;
+//   - its file was replaced while serving (tacit.ErrStorageReplaced):
+//     nothing was read or written, and nothing will be until a restart,
+//     so no Retry-After.
+func storageRefused(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) bool {
+	if errors.Is(err, tacit.ErrStorageReplaced) {
+		logError(log, r, "request refused: the database file was replaced while in use; restart tacit to open the new one", err)
+		return true
+	}
 	if !errors.Is(err, tacit.ErrStorageFull) {
 		return false
 	}

@@ -34,6 +34,11 @@ type Options struct {
 	Config Config
 	// Upkeep bounds storage; its zero fields mean their defaults.
 	Upkeep Upkeep
+	// MailLease is how long the mail worker's claim on a mail lasts, and
+	// so how long a mail that a crashed worker had in hand waits before
+	// another worker sends it again. It also bounds one send. Zero means
+	// mail.DefaultLease.
+	MailLease time.Duration
 	// Logger receives what the housekeeping reports, and, with a
 	// component attribute, what the flows, the mail worker, the envelope
 	// and the HTTP surface report, unless Flow.Log or Config.Logger say
@@ -77,6 +82,9 @@ func NewInstance(o Options) (*Instance, error) {
 	cfg = cfg.withDefaults()
 
 	worker := mail.NewWorker(o.Store, mail.Renderer{Product: cfg.Product, Links: o.Flow.Links}, o.Sender, log.With("component", "mail"))
+	if o.MailLease > 0 {
+		worker.Lease = o.MailLease
+	}
 	fc := o.Flow
 	if queued := fc.MailQueued; queued != nil {
 		fc.MailQueued = func() { queued(); worker.Kick() }

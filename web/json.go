@@ -61,8 +61,9 @@ func malformed(format string, args ...any) *requestError {
 type kind uint8
 
 const (
-	text kind = iota // a string
-	flag             // a boolean; only the few fields that are yes/no
+	text   kind = iota // a string
+	flag               // a boolean; only the few fields that are yes/no
+	object             // a JSON object kept as it is (a WebAuthn credential)
 )
 
 // schema names the members a request body may have and their kinds.
@@ -80,17 +81,20 @@ func texts(names ...string) schema {
 // fields is a decoded request body. Missing members read as "" and false:
 // which fields are required is the flow's business.
 type fields struct {
-	texts map[string]string
-	flags map[string]bool
+	texts   map[string]string
+	flags   map[string]bool
+	objects map[string]json.RawMessage
 }
 
-func (f fields) text(name string) string { return f.texts[name] }
-func (f fields) flag(name string) bool   { return f.flags[name] }
+func (f fields) text(name string) string            { return f.texts[name] }
+func (f fields) flag(name string) bool              { return f.flags[name] }
+func (f fields) object(name string) json.RawMessage { return f.objects[name] }
 
 func (f fields) has(name string) bool {
 	_, t := f.texts[name]
 	_, b := f.flags[name]
-	return t || b
+	_, o := f.objects[name]
+	return t || b || o
 }
 
 // decode reads a JSON request body that must be one object whose members
@@ -143,7 +147,7 @@ func decodeObject(body []byte, sc schema) (fields, error) {
 	if tok != json.Delim('{') {
 		return fields{}, malformed("The request body must be a JSON object.")
 	}
-	out := fields{texts: map[string]string{}, flags: map[string]bool{}}
+	out := fields{texts: map[string]string{}, flags: map[string]bool{}, objects: map[string]json.RawMessage{}}
 	for dec.More() {
 		if err := member(dec, sc, out); err != nil {
 			return fields{}, err
@@ -180,6 +184,19 @@ func member(dec *json.Decoder, sc schema, out fields) error {
 	}
 	if out.has(name) {
 		return malformed("The field %s appears more than once.", quoteName(name))
+	}
+	if k == object {
+		// Its members are the business of what reads it (go-webauthn's
+		// parser); here it must be one JSON object.
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return invalidJSON(err)
+		}
+		if len(raw) == 0 || raw[0] != '{' {
+			return malformed("The field %s must be an object.", quoteName(name))
+		}
+		out.objects[name] = raw
+		return nil
 	}
 	tok, err = dec.Token()
 	if err != nil {

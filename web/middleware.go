@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"github.com/tacitauth/tacit/openid"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -12,11 +13,12 @@ import (
 )
 
 // contentSecurityPolicy allows nothing but our own stylesheet, script and
-// images and forms that post back to us. The one script is a file of this
+// images, requests to ourselves (the passkey ceremonies' fetch) and forms
+// that post back to us. The one script is a file of this
 // origin (no inline script, no eval): the pages work without it, and a
 // page that can run only that file cannot leak a token from the address
 // bar.
-const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // securityHeaders sets the headers every response carries. Handlers may
 // override Cache-Control (only the static stylesheet does).
@@ -76,6 +78,13 @@ func limitTime(next http.Handler, d time.Duration) http.Handler {
 func crossOriginProtection(next http.Handler, v *views) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.AddInsecureBypassPattern("/auth/check")
+	// The OpenID Connect endpoints that clients call with their own
+	// credentials (a client secret, a code verifier, a bearer token),
+	// never with the browser's cookies: a single-page app calls them
+	// from its own origin.
+	for _, p := range []string{openid.PathToken, openid.PathIntrospect, openid.PathRevoke, openid.PathUserinfo} {
+		cop.AddInsecureBypassPattern(p)
+	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isAPI(r) {
 			encodeError(w, http.StatusForbidden, "forbidden", "Cross-origin requests are refused.")

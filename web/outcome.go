@@ -85,7 +85,7 @@ func respond(w http.ResponseWriter, r *http.Request, s sessions, o tacit.Outcome
 		err = fmt.Errorf("flow returned unknown outcome %q", o.Kind)
 	}
 	if err != nil {
-		if storageFull(w, r, s.log, err) {
+		if storageRefused(w, r, s.log, err) {
 			encodeError(w, http.StatusServiceUnavailable, "unavailable", "")
 			return
 		}

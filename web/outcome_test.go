@@ -58,7 +58,7 @@ func TestFlowErrorIsHidden(t *testing.T) {
 	if rec.Code != 500 || rec.Body.String() != `{"error":"internal_error"}`+"\n" {
 		t.Errorf("JSON: %d %q", rec.Code, rec.Body)
 	}
-	v := newViews("tacit", newCookies(true), s.log)
+	v := newViews("tacit", newCookies(true), s.log, false)
 	rec = httptest.NewRecorder()
 	v.answer(rec, httptest.NewRequest("POST", "/login", nil), tacit.Outcome{}, errSecret, loginAnswer(s, tacit.DefaultPasswordPolicy(), "", ""))
 	if rec.Code != 500 || strings.Contains(rec.Body.String(), errSecret.Error()) {
@@ -74,7 +74,7 @@ var errSecret = errors.New("storage on fire")
 // TestFormOutcomes: the pages answer each failure with the status of the
 // JSON API.
 func TestFormOutcomes(t *testing.T) {
-	v := newViews("tacit", newCookies(true), slog.New(slog.DiscardHandler))
+	v := newViews("tacit", newCookies(true), slog.New(slog.DiscardHandler), false)
 	cases := []struct {
 		o        tacit.Outcome
 		status   int

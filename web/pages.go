@@ -230,7 +230,14 @@ func newLoginPage(next string) *loginPage {
 
 func handleLoginForm(v *views) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v.render(w, r, http.StatusOK, newLoginPage(localPath(r.URL.Query().Get("next"))))
+		q := r.URL.Query()
+		p := newLoginPage(localPath(q.Get("next")))
+		// An address to fill in (an OpenID Connect login_hint): shown
+		// as given, never looked up.
+		if email := q.Get("email"); email != "" && len(email) <= 320 {
+			p.Form.Values = map[string]string{"email": email}
+		}
+		v.render(w, r, http.StatusOK, p)
 	})
 }
 

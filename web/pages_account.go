@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/flow"
+	"github.com/tacitauth/tacit/openid"
 )
 
 // This file is the account page and the forms on it: change the password,
@@ -35,7 +37,19 @@ var accountNotices = map[string]string{
 	"email_sent":              "We have sent a link to the new address. Your address changes when you follow it.",
 	"session_ended":           "That device is signed out.",
 	"sessions_ended":          "Your other devices are signed out.",
+	"app_revoked":             "The app can no longer sign you in without asking.",
 	"mfa_disabled":            "Two-step sign-in is off.",
+	"passkey_added":           "Your passkey is added.",
+	"passkey_renamed":         "Your passkey is renamed.",
+	"passkey_removed":         "Your passkey is removed.",
+}
+
+// passkeyRow is one line of the account page's passkey list.
+type passkeyRow struct {
+	ID                int64
+	Name              string
+	Created, LastUsed string
+	Synced            bool
 }
 
 // timeLayout is how the account page shows times.
@@ -56,6 +70,16 @@ type accountPage struct {
 
 	Sessions     []sessionRow
 	OtherDevices bool // a session other than this one is live
+
+	PasskeyRows []passkeyRow
+
+	// Apps are the OpenID Connect clients the account consented to.
+	Apps []appRow
+}
+
+// appRow is one remembered consent on the account page.
+type appRow struct {
+	ClientID, Name, Since string
 }
 
 // SetupLink is the otpauth:// link of a TOTP set-up in progress, for the
@@ -96,6 +120,19 @@ func newAccountPage(ctx context.Context, svc *flow.Service, id flow.Identity, is
 		MFADisableForm: form{IDPrefix: "mfaoff-", Order: []string{"password"}, Wording: disableMFAWording},
 		RenewForm:      form{IDPrefix: "renew-", Order: []string{"password"}, Wording: disableMFAWording},
 	}
+	if svc.PasskeysOn() {
+		keys, err := svc.Passkeys(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("account page: %w", err)
+		}
+		for _, k := range keys {
+			used := "Never"
+			if !k.LastUsedAt.IsZero() {
+				used = k.LastUsedAt.UTC().Format(timeLayout)
+			}
+			p.PasskeyRows = append(p.PasskeyRows, passkeyRow{ID: k.ID, Name: k.Name, Created: k.CreatedAt.UTC().Format(timeLayout), LastUsed: used, Synced: k.Synced})
+		}
+	}
 	for _, si := range list {
 		p.Sessions = append(p.Sessions, sessionRow{
 			ID: si.ID, Device: deviceName(si.UserAgent), Agent: si.UserAgent, IP: si.IP,
@@ -106,13 +143,16 @@ func newAccountPage(ctx context.Context, svc *flow.Service, id flow.Identity, is
 	return p, nil
 }
 
-func handleAccount(svc *flow.Service, v *views) http.Handler {
+func handleAccount(svc *flow.Service, op *openid.Provider, v *views) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, ok := v.signedIn(w, r, svc)
 		if !ok {
 			return
 		}
 		p, err := newAccountPage(r.Context(), svc, id, v.product)
+		if err == nil && op != nil {
+			p.Apps, err = appRows(r, op, id.Account.ID)
+		}
 		if err != nil {
 			v.internalError(w, r, err)
 			return
@@ -247,4 +287,48 @@ func handleEndOtherSessionsForm(svc *flow.Service, v *views) http.Handler {
 		o, err := svc.EndOtherSessions(r.Context(), id)
 		v.answer(w, r, o, err, formAnswer{done: "/account?done=sessions_ended"})
 	})
+}
+
+// handlePasskeyRenameForm renames one of the account's passkeys.
+func handlePasskeyRenameForm(svc *flow.Service, v *views) http.Handler {
+	return accountPost(svc, v, func(w http.ResponseWriter, r *http.Request, f url.Values, id flow.Identity) {
+		pk, ok := sessionID(f.Get("passkey"))
+		if !ok {
+			v.errorPage(w, r, http.StatusBadRequest, "Form not understood",
+				"The form could not be read. Go back, reload the page and try again.")
+			return
+		}
+		o, err := svc.RenamePasskey(r.Context(), id, pk, f.Get("name"))
+		v.passkeyAnswer(w, r, o, err, "/account?done=passkey_renamed")
+	})
+}
+
+// handlePasskeyRemoveForm removes one of the account's passkeys.
+func handlePasskeyRemoveForm(svc *flow.Service, v *views) http.Handler {
+	return accountPost(svc, v, func(w http.ResponseWriter, r *http.Request, f url.Values, id flow.Identity) {
+		pk, ok := sessionID(f.Get("passkey"))
+		if !ok {
+			v.errorPage(w, r, http.StatusBadRequest, "Form not understood",
+				"The form could not be read. Go back, reload the page and try again.")
+			return
+		}
+		o, err := svc.RemovePasskey(r.Context(), id, pk)
+		v.passkeyAnswer(w, r, o, err, "/account?done=passkey_removed")
+	})
+}
+
+// passkeyAnswer answers a passkey form: a passkey that is not the
+// account's (removed already, in another tab) or a name too long gets a
+// page that says so.
+func (v *views) passkeyAnswer(w http.ResponseWriter, r *http.Request, o tacit.Outcome, err error, done string) {
+	switch {
+	case errors.Is(err, flow.ErrNoPasskey):
+		v.errorPage(w, r, http.StatusNotFound, "No such passkey",
+			"That passkey is not on your account any more. Go back to your account and reload the page.")
+	case err == nil && o.Kind == tacit.Invalid:
+		v.errorPage(w, r, http.StatusUnprocessableEntity, "Name too long",
+			fmt.Sprintf("A passkey's name can have at most %d characters. Go back and choose a shorter one.", flow.PasskeyNameMax))
+	default:
+		v.answer(w, r, o, err, formAnswer{done: done})
+	}
 }

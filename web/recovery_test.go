@@ -11,7 +11,7 @@ import (
 	"github.com/tacitauth/tacit/internal/accountstate"
 )
 
-var codeOnPage = regexp.MustCompile(`<li><code>([a-z2-7]{5}-[a-z2-7]{5})</code></li>`)
+var codeOnPage = regexp.MustCompile(`<li><code>([a-z2-7]{6}-[a-z2-7]{6}-[a-z2-7]{6}-[a-z2-7]{6})</code></li>`)
 
 // codesOnPage returns the recovery codes a page lists.
 func codesOnPage(page string) []string {

@@ -31,6 +31,15 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("POST /api/mfa/totp/enable", handleAPITOTPEnable(svc, s))
 	mux.Handle("POST /api/mfa/totp/disable", handleAPITOTPDisable(svc, s))
 	mux.Handle("POST /api/mfa/recovery-codes", handleAPIRenewRecoveryCodes(svc, s))
+	mux.Handle("POST /api/passkey/login/options", handleAPIPasskeyLoginOptions(svc, s))
+	mux.Handle("POST /api/passkey/login", handleAPIPasskeyLogin(svc, s))
+	mux.Handle("POST /api/login/mfa/passkey/options", handleAPIPasskeySecondStepOptions(svc, s))
+	mux.Handle("POST /api/login/mfa/passkey", handleAPIPasskeySecondStep(svc, s))
+	mux.Handle("GET /api/passkeys", handleAPIPasskeys(svc, s))
+	mux.Handle("POST /api/passkeys/options", handleAPIPasskeyOptions(svc, s))
+	mux.Handle("POST /api/passkeys", handleAPIPasskeyAdd(svc, s))
+	mux.Handle("PATCH /api/passkeys/{id}", handleAPIPasskeyRename(svc, s))
+	mux.Handle("DELETE /api/passkeys/{id}", handleAPIPasskeyRemove(svc, s))
 
 	// Health checks for load balancers and orchestrators.
 	mux.Handle("GET /healthz", handleHealth())
@@ -66,7 +75,7 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("GET /email/confirm", handleEmailConfirmForm(svc, v))
 	mux.Handle("POST /email/confirm", handleEmailConfirm(svc, v))
 	mux.Handle("GET /email/confirm/done", handleEmailConfirmDone(v))
-	mux.Handle("GET /account", handleAccount(svc, v))
+	mux.Handle("GET /account", handleAccount(svc, cfg.OpenID, v))
 	mux.Handle("POST /account/password", handleChangePassword(svc, v))
 	mux.Handle("POST /account/email", handleChangeEmail(svc, v))
 	mux.Handle("POST /account/sessions/end", handleEndSessionForm(svc, v))
@@ -76,8 +85,15 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("POST /account/mfa/enable", handleTOTPEnableForm(svc, v))
 	mux.Handle("POST /account/mfa/disable", handleTOTPDisableForm(svc, v))
 	mux.Handle("POST /account/mfa/recovery-codes", handleRenewRecoveryCodesForm(svc, v))
+	mux.Handle("POST /account/passkeys/rename", handlePasskeyRenameForm(svc, v))
+	mux.Handle("POST /account/passkeys/remove", handlePasskeyRemoveForm(svc, v))
 	mux.Handle("GET /static/style.css", handleStyle())
 	mux.Handle("GET /static/tacit.js", handleScript())
+
+	// The OpenID Connect provider, when configured.
+	if cfg.OpenID != nil {
+		addOpenIDRoutes(mux, cfg.OpenID, svc, s, v)
+	}
 
 	// The dev mailbox exists only with the dev mail driver.
 	if cfg.DevMailbox != nil {

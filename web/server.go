@@ -16,6 +16,7 @@ import (
 
 	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/flow"
+	"github.com/tacitauth/tacit/openid"
 )
 
 // DefaultMaxBodyBytes bounds every request body unless Config says
@@ -56,6 +57,9 @@ type Config struct {
 	// header says. The client address keys the per-client throttling
 	// rules, so list only proxies that append to X-Forwarded-For.
 	TrustedProxies []netip.Prefix
+	// OpenID, if set, is the OpenID Connect provider to serve
+	// (/authorize, /oauth/token, /.well-known/openid-configuration, …).
+	OpenID *openid.Provider
 
 	storage *storageWatch // set by withDefaults; shared by copies
 }
@@ -96,7 +100,7 @@ func (c Config) withDefaults() Config {
 func NewServer(svc *flow.Service, cfg Config) http.Handler {
 	cfg = cfg.withDefaults()
 	ck := newCookies(cfg.SecureCookies)
-	v := newViews(cfg.Product, ck, cfg.Logger)
+	v := newViews(cfg.Product, ck, cfg.Logger, svc.PasskeysOn())
 
 	mux := http.NewServeMux()
 	addRoutes(mux, svc, cfg, ck, v)

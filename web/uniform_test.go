@@ -13,6 +13,7 @@ import (
 
 	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/internal/accountstate"
+	"github.com/tacitauth/tacit/internal/passkeytest"
 	"github.com/tacitauth/tacit/internal/testenv"
 )
 
@@ -241,7 +242,8 @@ func TestUniformAcrossAccountStates(t *testing.T) {
 	for _, mode := range []flow.Mode{flow.EmailFirst, flow.FullForm} {
 		t.Run(string(mode), func(t *testing.T) {
 			t.Parallel()
-			h := newHarness(t, options{mode: mode})
+			// Passkeys on, so an account with a passkey is one.
+			h := newHarness(t, options{mode: mode, passkeys: true})
 			for _, pair := range accountstate.Pairs() {
 				t.Run(string(pair[0])+"_vs_"+string(pair[1]), func(t *testing.T) {
 					h.t = t
@@ -299,7 +301,15 @@ func (h *harness) ownerSignIn(t *testing.T, b *browser, email, password string) 
 	t.Helper()
 	r := b.postJSON("/api/login", jsonBody(map[string]string{"email": email, "password": password}))
 	if r.StatusCode == http.StatusOK && strings.Contains(r.text(), "mfa_required") {
-		r = b.postJSON("/api/login/mfa", codeBody(h.code(accountstate.TOTPSecret, 0)))
+		if opt := b.postJSON("/api/login/mfa/passkey/options", ""); opt.StatusCode == http.StatusOK {
+			cred, err := h.authenticator().Get(opt.body, accountstate.Passkey(email), passkeytest.Honest)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r = b.postJSON("/api/login/mfa/passkey", withCredential(nil, cred))
+		} else {
+			r = b.postJSON("/api/login/mfa", codeBody(h.code(accountstate.TOTPSecret, 0)))
+		}
 	}
 	if r.StatusCode != http.StatusOK || b.session() == "" {
 		t.Fatalf("owner's sign-in to %s: %d %s", email, r.StatusCode, r.text())
@@ -320,7 +330,7 @@ func TestUniformBetweenOutsiderRequests(t *testing.T) {
 	full := repeat(6, tooMany("60"))
 	for _, between := range accountstate.AllBetween {
 		t.Run(string(between), func(t *testing.T) {
-			h := newHarness(t, options{frozen: true})
+			h := newHarness(t, options{frozen: true, passkeys: true})
 			emails := map[accountstate.State]string{}
 			owners := map[accountstate.State]*browser{}
 			for _, s := range accountstate.All {

@@ -51,10 +51,13 @@ type views struct {
 	ck      cookies
 	log     *slog.Logger
 	pages   map[string]*template.Template
+	// passkeys says whether the pages offer passkeys (flow.Service's
+	// PasskeysOn).
+	passkeys bool
 }
 
-func newViews(product string, ck cookies, log *slog.Logger) *views {
-	return &views{product: product, ck: ck, log: log, pages: parsePages()}
+func newViews(product string, ck cookies, log *slog.Logger, passkeys bool) *views {
+	return &views{product: product, ck: ck, log: log, pages: parsePages(), passkeys: passkeys}
 }
 
 // parsePages builds one template set per page: the layout plus that page's
@@ -101,6 +104,12 @@ type frame struct {
 	// SignedInAs is the signed-in address, on the pages that show it.
 	SignedInAs string
 	Wide       bool // a wider column, for pages of text such as mail
+	// Refresh, if set, is where the page sends the browser at once (a
+	// meta refresh, which needs no script).
+	Refresh string
+	// Passkeys says that the pages offer passkeys, which the script
+	// drives: without it, or without the script, none is offered.
+	Passkeys bool
 }
 
 func (f *frame) base() *frame { return f }
@@ -181,6 +190,7 @@ func (v *views) render(w http.ResponseWriter, r *http.Request, status int, p pag
 	f.StyleHref = "/static/style.css?v=" + styleVersion
 	f.ScriptHref = "/static/tacit.js?v=" + scriptVersion
 	f.CSRF = v.ck.csrfToken(w, r)
+	f.Passkeys = v.passkeys
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
 		logError(v.log, r, "render page", err)
@@ -201,7 +211,7 @@ func (v *views) errorPage(w http.ResponseWriter, r *http.Request, status int, ti
 
 // internalError logs err and renders a page that says nothing about it.
 func (v *views) internalError(w http.ResponseWriter, r *http.Request, err error) {
-	if storageFull(w, r, v.log, err) {
+	if storageRefused(w, r, v.log, err) {
 		v.errorPage(w, r, http.StatusServiceUnavailable, "Please try again later",
 			"The server cannot save anything just now. Nothing was changed; please try again in a few minutes. Reference: "+requestID(r)+".")
 		return

@@ -14,7 +14,7 @@ import (
 // its page does not have fails only when executed.
 func TestEveryTemplateRenders(t *testing.T) {
 	h := newHarness(t, options{})
-	v := newViews("tacit", newCookies(true), slog.New(slog.DiscardHandler))
+	v := newViews("tacit", newCookies(true), slog.New(slog.DiscardHandler), false)
 	failed := func(f *form) { f.Errors, f.Message = map[string]string{"password": "x"}, "Too many attempts." }
 	register := newRegisterPage(h.svc)
 	failed(&register.Form)
@@ -28,7 +28,8 @@ func TestEveryTemplateRenders(t *testing.T) {
 	failed(&mfa.Form)
 	account := &accountPage{frame: frame{page: "account"},
 		MFA:      flow.MFAStatus{Pending: &flow.TOTPSetup{Secret: "S", URI: "otpauth://totp/x"}},
-		Sessions: []sessionRow{{ID: 1, Current: true}, {ID: 2}}, OtherDevices: true}
+		Sessions: []sessionRow{{ID: 1, Current: true}, {ID: 2}}, OtherDevices: true,
+		Apps: []appRow{{ClientID: "app", Name: "App", Since: "today"}}}
 	failed(&account.MFAEnableForm)
 	pages := []pageData{
 		&frame{page: "home", SignedInAs: "a@example.com"}, register, resend, forgot, login, mfa,
@@ -36,6 +37,8 @@ func TestEveryTemplateRenders(t *testing.T) {
 		newEmailConfirmPage("tok", "a@example.com"), account,
 		&recoveryCodesPage{frame: frame{page: "recovery_codes"}, RecoveryCodes: []string{"c1", "c2"}},
 		&devMailPage{frame: frame{page: "devmail"}, Mails: []devMail{{To: "a@example.com", Parts: splitLinks("see https://x/")}}},
+		&consentPage{frame: frame{page: "consent"}, ID: "id", Client: "App", Scopes: []string{"your email address"}},
+		&leavingPage{frame: frame{page: "leaving", Refresh: "https://app.example/cb?code=c&state=s"}, URL: "https://app.example/cb?code=c&state=s"},
 	}
 	for _, name := range []string{"sent", "forgot_sent", "reset_done", "reset_expired", "signup_expired", "email_done", "logout", "error"} {
 		pages = append(pages, plain(name, name)())

@@ -22,6 +22,7 @@ import (
 	"github.com/tacitauth/tacit/argon2id"
 	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/mail"
+	"github.com/tacitauth/tacit/openid"
 	"github.com/tacitauth/tacit/web"
 	"go.yaml.in/yaml/v3"
 )
@@ -59,6 +60,10 @@ type Config struct {
 	Mail             string   // MailDev or MailSMTP
 	SMTPURL          *url.URL // with MailSMTP; nil otherwise
 	MailFrom         string   // From header of every mail
+	// MailLease is how long the mail worker's claim on a mail lasts:
+	// after a crash, the mail in the dead worker's hands goes out again
+	// this long after it was claimed.
+	MailLease time.Duration
 
 	HashMemoryKiB uint32
 	HashTime      uint32
@@ -78,6 +83,12 @@ type Config struct {
 
 	LogLevel  slog.Level
 	LogFormat string // "text" or "json"
+
+	// OIDC serves the OpenID Connect provider; OIDCClients are its
+	// clients from the configuration file (the oidc_clients list, which
+	// only the file can give).
+	OIDC        bool
+	OIDCClients []openid.Client
 
 	// from records, per YAML key, where the value in force came from (an
 	// environment variable, a flag, a line of the file), so that an error
@@ -114,6 +125,7 @@ var defaults = func() Config {
 		DataDir:          "./tacit-data",
 		RegistrationMode: mode,
 		Mail:             MailDev,
+		MailLease:        mail.DefaultLease,
 		HashMemoryKiB:    hash.Memory,
 		HashTime:         hash.Time,
 		PasswordMin:      policy.Min,
@@ -192,6 +204,8 @@ var baseSettings = []setting{
 		set: setSMTPURL, get: func(c *Config) string { return maskPassword(c.SMTPURL) }},
 	{key: "mail_from", about: `From address (default "<product> <no-reply@<base URL host>>")`,
 		set: setMailFrom, get: func(c *Config) string { return c.MailFrom }},
+	durationSetting("mail_lease", "how long the mail worker holds a mail it is sending; a mail a crashed process had in hand goes out again after it (so at most this late, and perhaps twice)",
+		func(c *Config) *time.Duration { return &c.MailLease }),
 	wholeSetting("hash_memory_kib", "Argon2id memory per hash, KiB", 8, maxHashMemoryKiB,
 		func(c *Config) *uint32 { return &c.HashMemoryKiB }),
 	wholeSetting("hash_time", "Argon2id passes per hash", 1, 1<<32-1,
@@ -214,6 +228,8 @@ var baseSettings = []setting{
 		func(c *Config) *time.Duration { return &c.SessionLifetime }),
 	durationSetting("signup_ttl", "how long a sign-up link works",
 		func(c *Config) *time.Duration { return &c.SignupTTL }),
+	boolSetting("oidc", "true to serve the OpenID Connect provider (clients from oidc_clients in the config file and from tacit clients add)",
+		func(c *Config) *bool { return &c.OIDC }),
 }
 
 // outputSettings are how tacit answers and logs.
@@ -386,6 +402,12 @@ func (c *Config) applyFile(path, from string) error {
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
+		if k.Value == oidcClientsKey {
+			if err := c.applyClients(v, fmt.Sprintf("%s:%d: %s", path, k.Line, oidcClientsKey)); err != nil {
+				return err
+			}
+			continue
+		}
 		s, ok := lookupSetting(k.Value)
 		if !ok {
 			return fmt.Errorf("%s:%d: unknown key %q", path, k.Line, k.Value)
@@ -403,6 +425,41 @@ func (c *Config) applyFile(path, from string) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// oidcClientsKey is the config file's list of OpenID Connect clients.
+const oidcClientsKey = "oidc_clients"
+
+// applyClients reads the oidc_clients list: mappings of id, name, secret
+// (none for a public client), redirect_uris, post_logout_redirect_uris
+// and first_party. Unknown keys are errors, as for settings.
+func (c *Config) applyClients(n *yaml.Node, at string) error {
+	if n.Kind != yaml.SequenceNode {
+		return fmt.Errorf("%s: must be a list of clients", at)
+	}
+	var list []openid.Client
+	for _, item := range n.Content {
+		if item.Kind != yaml.MappingNode {
+			return fmt.Errorf("%s:%d: must be a mapping of id, name, secret, redirect_uris, post_logout_redirect_uris, first_party", at, item.Line)
+		}
+		for i := 0; i < len(item.Content); i += 2 {
+			switch k := item.Content[i]; k.Value {
+			case "id", "name", "secret", "redirect_uris", "post_logout_redirect_uris", "first_party":
+			default:
+				return fmt.Errorf("%s:%d: unknown key %q", at, k.Line, k.Value)
+			}
+		}
+		var cl openid.Client
+		if err := item.Decode(&cl); err != nil {
+			return fmt.Errorf("%s: %w", at, err)
+		}
+		if cl.ID == "" || len(cl.RedirectURIs) == 0 {
+			return fmt.Errorf("%s:%d: a client needs an id and at least one redirect URI", at, item.Line)
+		}
+		list = append(list, cl)
+	}
+	c.OIDCClients = list
 	return nil
 }
 
@@ -513,6 +570,9 @@ func (c *Config) PasswordPolicy() (tacit.PasswordPolicy, error) {
 		Require:   c.PasswordRequire,
 		Blocklist: tacit.CommonPasswords(),
 	}
+	if c.BaseURL != nil {
+		p.Context = tacit.ContextWords(c.Product, c.BaseURL.Hostname())
+	}
 	if c.PasswordBlocklist == "" {
 		return p, nil
 	}
@@ -555,6 +615,20 @@ func (c *Config) YAML() ([]byte, error) {
 		m.Content = append(m.Content,
 			&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s.key},
 			&yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: s.get(c)})
+	}
+	if len(c.OIDCClients) > 0 {
+		clients := make([]openid.Client, len(c.OIDCClients))
+		for i, cl := range c.OIDCClients {
+			if cl.Secret != "" {
+				cl.Secret = "****"
+			}
+			clients[i] = cl
+		}
+		var list yaml.Node
+		if err := list.Encode(clients); err != nil {
+			return nil, err
+		}
+		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: oidcClientsKey}, &list)
 	}
 	return yaml.Marshal(m)
 }

@@ -466,6 +466,14 @@ func TestPasswordPolicy(t *testing.T) {
 	if got := p.Check("no digits here", "no digits here")["password"]; got != tacit.CodeMissingClasses {
 		t.Errorf("missing digit: code %q, want missing_classes", got)
 	}
+	// The service's own words: its product name and host.
+	if got := p.Check("Tacit1234", "Tacit1234")["password"]; got != tacit.CodeBreached {
+		t.Errorf("the product's name and a few digits: code %q, want breached", got)
+	}
+	c.Product, c.BaseURL = "Acme", &url.URL{Scheme: "https", Host: "auth.acme.io"}
+	if p, _ := c.PasswordPolicy(); p.Check("acme2024!", "acme2024!")["password"] != tacit.CodeBreached {
+		t.Errorf("the product's name and a year allowed")
+	}
 	if _, listed := tacit.CommonPasswords()["correcthorse9"]; listed {
 		t.Error("the extra blocklist leaked into the shared shipped list")
 	}
@@ -558,5 +566,51 @@ func TestTrustedProxies(t *testing.T) {
 	}
 	if !c.trustsEveryone() {
 		t.Error("::/0 not reported as trusting everyone")
+	}
+}
+
+// TestLoadOIDCClients reads the config file's oidc_clients list, and
+// refuses a client with an unknown key, without an id or redirect URI.
+func TestLoadOIDCClients(t *testing.T) {
+	file := writeFile(t, "tacit.yaml", `
+oidc: true
+oidc_clients:
+  - id: grafana
+    name: Grafana
+    secret: s3cret
+    redirect_uris: [https://grafana.example.com/cb]
+    first_party: true
+  - id: spa
+    redirect_uris: [http://127.0.0.1:5173/cb]
+    post_logout_redirect_uris: [http://127.0.0.1:5173/]
+`)
+	c, err := Load("config", nil, env("TACIT_CONFIG", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.OIDC || len(c.OIDCClients) != 2 {
+		t.Fatalf("OIDC %v, clients %+v", c.OIDC, c.OIDCClients)
+	}
+	g, s := c.OIDCClients[0], c.OIDCClients[1]
+	if g.ID != "grafana" || g.Name != "Grafana" || g.Secret != "s3cret" || !g.FirstParty || g.RedirectURIs[0] != "https://grafana.example.com/cb" {
+		t.Errorf("first client %+v", g)
+	}
+	if s.Secret != "" || s.FirstParty || s.PostLogoutRedirectURIs[0] != "http://127.0.0.1:5173/" {
+		t.Errorf("second client %+v", s)
+	}
+	text, err := c.YAML()
+	if err != nil || !strings.Contains(string(text), "oidc_clients:\n    - id: grafana\n") || strings.Contains(string(text), "s3cret") ||
+		!strings.Contains(string(text), "secret: '****'") {
+		t.Errorf("tacit config prints the clients as:\n%s (%v)", text, err)
+	}
+	for name, body := range map[string]string{
+		"unknown key":     "oidc_clients:\n  - id: a\n    redirect_uris: [https://a/]\n    scret: x\n",
+		"no id":           "oidc_clients:\n  - redirect_uris: [https://a/]\n",
+		"no redirect URI": "oidc_clients:\n  - id: a\n",
+		"not a list":      "oidc_clients: a\n",
+	} {
+		if _, err := Load("config", nil, env("TACIT_CONFIG", writeFile(t, "bad.yaml", body))); err == nil || !strings.Contains(err.Error(), "oidc_clients") {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }

@@ -81,6 +81,25 @@ the copy before it starts.`,
 		},
 	},
 	{
+		name:     "backup",
+		synopsis: []string{"backup [flags] FILE"},
+		about: `Writes a copy of the configured SQLite database (chosen as serve chooses
+it) to FILE, which must not exist, while a serve may go on using the
+database: the copy is one consistent moment (SQLite's VACUUM INTO, in a
+read transaction that does not stop writers), compacted, readable by its
+owner only, and whole or absent. To restore it, stop tacit, remove
+<database>-wal and <database>-shm, move the copy to <database>, and start
+tacit. A database file replaced while a serve runs is refused (each
+request that uses it answers 503 and logs an error) until that serve is
+restarted.
+PostgreSQL is backed up with its own tools (pg_dump).`,
+		flags:    configFlags,
+		settings: true,
+		examples: []string{
+			"tacit backup --data-dir /var/lib/tacit /var/backups/tacit-$(date +%F).db",
+		},
+	},
+	{
 		name:     "seed",
 		synopsis: []string{"seed --accounts N [--password P] [--prefix seed] [flags]"},
 		about: `Adds N verified accounts <prefix>-1@example.com … <prefix>-N@example.com
@@ -93,6 +112,32 @@ serve runs on the same SQLite file.`,
 		examples: []string{
 			"tacit seed --accounts 100000 --data-dir /tmp/bench",
 		},
+	},
+	{
+		name:     "clients",
+		synopsis: []string{"clients add --id ID --redirect-uri URI[,URI] [--name N] [--public] [--first-party] [--post-logout-redirect-uri URI] [flags]", "clients list [flags]", "clients remove --id ID [flags]"},
+		about: `Adds, lists or removes the OpenID Connect clients kept in the configured
+database (those of the config file's oidc_clients are not listed). add
+prints a confidential client's secret once; only its hash is kept. A
+public client has no secret and must use PKCE (S256). Redirect URIs are
+matched exactly. remove ends the client's tokens and consents too.`,
+		flags:    func(fs *flag.FlagSet) { configFlags(fs); new(clientOptions).flags(fs) },
+		settings: true,
+		examples: []string{
+			"tacit clients add --id grafana --name Grafana --redirect-uri https://grafana.example.com/login/generic_oauth --first-party",
+			"tacit clients add --id spa --public --redirect-uri https://app.example.com/callback",
+			"tacit clients list",
+		},
+	},
+	{
+		name:     "keys",
+		synopsis: []string{"keys rotate [flags]"},
+		about: `Makes a new OpenID Connect signing key (ES256), which signs from now on on
+every instance. The old keys stay in the JWKS, so tokens they signed
+still verify until they expire.`,
+		flags:    configFlags,
+		settings: true,
+		examples: []string{"tacit keys rotate --config /etc/tacit.yaml"},
 	},
 	{
 		name:     "config",

@@ -142,9 +142,15 @@ func migrateData(ctx context.Context, opts migrateDataOptions, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	if _, err := fmt.Fprintf(stdout, "copied %d accounts, %d authenticators (%d on), %d recovery codes and %d sessions\n",
-		n.Accounts, n.TOTP, n.TOTPOn, n.Codes, n.Sessions); err != nil {
+	if _, err := fmt.Fprintf(stdout, "copied %d accounts, %d authenticators (%d on), %d recovery codes, %d passkeys and %d sessions\n",
+		n.Accounts, n.TOTP, n.TOTPOn, n.Codes, n.Passkeys, n.Sessions); err != nil {
 		return err
+	}
+	if n.Keys+n.Subjects+n.Clients+n.Consents+n.Grants > 0 {
+		if _, err := fmt.Fprintf(stdout, "copied OpenID Connect: %d signing keys, %d subject ids, %d clients, %d consents and %d grants\n",
+			n.Keys, n.Subjects, n.Clients, n.Consents, n.Grants); err != nil {
+			return err
+		}
 	}
 	return reportNotCopied(ctx, src, opts, now, stdout, stderr)
 }

@@ -174,6 +174,14 @@ func fillSource(t *testing.T, dbURL string, fillers int) sourceFixture {
 		if err := tx.SetRecoveryCodes(ctx, alice.ID, aliceCodes); err != nil {
 			return err
 		}
+		for i, id := range []int64{alice.ID, bob.ID} {
+			_, credID := tacit.NewToken()
+			_, handle := tacit.NewToken()
+			if err := tx.CreatePasskey(ctx, &tacit.Passkey{AccountID: id, CredentialID: credID, UserHandle: handle,
+				Name: fmt.Sprintf("key %d", i), Credential: []byte(`{}`), SignCount: uint32(i), CreatedAt: at[i]}); err != nil {
+				return err
+			}
+		}
 		_, r1 := tacit.NewToken()
 		_, r2 := tacit.NewToken()
 		_, r3 := tacit.NewToken()
@@ -191,6 +199,21 @@ func fillSource(t *testing.T, dbURL string, fillers int) sourceFixture {
 		}
 		if _, err := tx.HitCounter(ctx, []byte("a throttle key"), now, time.Hour); err != nil {
 			return err
+		}
+		_, g1 := tacit.NewToken()
+		for _, err := range []error{
+			tx.CreateSigningKey(ctx, tacit.SigningKey{ID: "k1", Algorithm: "ES256", PrivateKey: []byte("der"), CreatedAt: now}),
+			tx.CreateSubject(ctx, alice.ID, "alice-subject"),
+			tx.CreateOIDCClient(ctx, tacit.OIDCClient{ID: "app", Name: "App", RedirectURIs: []string{"https://app.example/cb"}, CreatedAt: now}),
+			tx.SaveConsent(ctx, tacit.Consent{AccountID: alice.ID, ClientID: "app", Scopes: []string{"openid"}, CreatedAt: now}),
+			tx.CreateGrant(ctx, tacit.Grant{ID: "g1", AccountID: alice.ID, ClientID: "app", Scopes: []string{"openid"}, AuthTime: now,
+				PasswordStamp: tacit.PasswordStamp(alice.PasswordHash), RefreshHash: g1, AccessExpiresAt: now.Add(time.Minute),
+				CreatedAt: now, ExpiresAt: now.Add(time.Hour)}),
+			tx.CreateAuthRequest(ctx, tacit.AuthRequest{ID: "r1", ClientID: "app", Request: []byte("{}"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}),
+		} {
+			if err != nil {
+				return err
+			}
 		}
 		sessions := []tacit.Session{
 			{AccountID: alice.ID, TokenHash: hash, CreatedAt: at[0], LastSeenAt: at[1], ExpiresAt: at[2],
@@ -246,6 +269,8 @@ const notCopiedLines = "not copied: signups (1 pending sign-ups; those users sig
 	"not copied: reset_tokens (password reset links; their owners ask again)\n" +
 	"not copied: email_changes (address change links; those addresses stay as they were)\n" +
 	"not copied: mfa_challenges (sign-ins waiting for their second step; those users sign in again)\n" +
+	"not copied: oidc_auth_requests (OpenID Connect sign-ins in progress and unexchanged codes; those apps sign in again)\n" +
+	"not copied: passkey_challenges (passkey ceremonies waiting for a browser; those users try again)\n" +
 	"not copied: counters (throttle counters; every limit starts afresh)\n" +
 	"not copied: secrets (the throttle counters' key; the target makes its own)\n" +
 	"not copied: outbox (mail, sent or queued)\n" +
@@ -286,7 +311,8 @@ func testMigrateData(t *testing.T, from, to string, fillers int) {
 		t.Fatalf("migrate-data: %v\nstdout:\n%s\nstderr:\n%s", err, &stdout, &stderr)
 	}
 	want := "database " + toDB.Display() + " migrated\n" +
-		fmt.Sprintf("copied %d accounts, 2 authenticators (1 on), 3 recovery codes and 2 sessions\n", fx.accounts) +
+		fmt.Sprintf("copied %d accounts, 2 authenticators (1 on), 3 recovery codes, 2 passkeys and 2 sessions\n", fx.accounts) +
+		"copied OpenID Connect: 1 signing keys, 1 subject ids, 1 clients, 1 consents and 1 grants\n" +
 		notCopiedLines
 	if stdout.String() != want {
 		t.Errorf("stdout:\n%s\nwant:\n%s", &stdout, want)
@@ -635,7 +661,7 @@ func TestMigrateDataProgress(t *testing.T) {
 	want := "database " + opts.to.Path + " migrated\n" +
 		"copied 20 accounts so far\n" +
 		"copied 40 accounts so far\n" +
-		"copied 45 accounts, 2 authenticators (1 on), 3 recovery codes and 2 sessions\n"
+		"copied 45 accounts, 2 authenticators (1 on), 3 recovery codes, 2 passkeys and 2 sessions\n"
 	if got := stdout.String(); !strings.HasPrefix(got, want) {
 		t.Errorf("stdout:\n%s\nwant it to start:\n%s", got, want)
 	}
@@ -653,7 +679,7 @@ func TestMigrateDataWithoutSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, line := range []string{
-		"copied 2 accounts, 2 authenticators (1 on), 3 recovery codes and 0 sessions\n",
+		"copied 2 accounts, 2 authenticators (1 on), 3 recovery codes, 2 passkeys and 0 sessions\n",
 		"not copied: sessions (--sessions=false); every user signs in again\n",
 	} {
 		if !strings.Contains(stdout.String(), line) {
@@ -841,13 +867,13 @@ func testMigrateDataKeepsTwoStepSignIn(t *testing.T, from, to string) {
 // TestMigrateDataRefusesUnknownSchema checks that migrate-data stops,
 // copying nothing, at a table or a column of a copied table that it does
 // not know: what it would leave behind might be what protects an account
-// (a passkey, a lock), and the summary could not say so.
+// (a second factor, a lock), and the summary could not say so.
 func TestMigrateDataRefusesUnknownSchema(t *testing.T) {
 	for _, tt := range []struct {
 		name, stmt, want string
 	}{
-		{"table", `CREATE TABLE passkeys (account_id INTEGER NOT NULL, credential BLOB NOT NULL)`,
-			"--from: table passkeys is not one this tacit knows, so migrate-data cannot tell whether it holds what protects an account; copy with the tacit version that made it"},
+		{"table", `CREATE TABLE security_keys (account_id INTEGER NOT NULL, credential BLOB NOT NULL)`,
+			"--from: table security_keys is not one this tacit knows, so migrate-data cannot tell whether it holds what protects an account; copy with the tacit version that made it"},
 		{"column", `ALTER TABLE totp ADD COLUMN passkey_hint TEXT NOT NULL DEFAULT ''`,
 			"--from: column totp.passkey_hint is not one this tacit knows, so migrate-data cannot tell whether it holds what protects an account; copy with the tacit version that made it"},
 	} {

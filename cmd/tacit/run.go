@@ -63,6 +63,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return migrateData(ctx, opts, stdout, stderr)
+	case "backup":
+		path, flags := splitBackupArgs(rest)
+		return withConfig(cmd, flags, getenv, stdout, stderr, nil, func(c Config) error {
+			return backup(ctx, c, path, stdout)
+		})
 	case "seed":
 		var o seedOptions
 		return withConfig(cmd, rest, getenv, stdout, stderr, o.flags, func(c Config) error {
@@ -74,6 +79,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		})
 	case "scan":
 		return runScan(ctx, rest, stdout, stderr)
+	case "clients":
+		return runClients(ctx, rest, getenv, stdout, stderr)
+	case "keys":
+		return runKeys(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		if err := noArgs("version", rest); err != nil {
 			return helpOr("version", err, stdout)
@@ -170,6 +179,7 @@ Commands:
   serve          run the server
   migrate        create or upgrade the database schema, then exit
   migrate-data   copy accounts (two-step sign-in too) and sessions elsewhere
+  backup         copy the SQLite database to a new file, while serving
   seed           fill the database with test accounts, for benchmarks
   scan           scan a web application for account enumeration ("tacit scan -h")
   config         print the configuration in force as YAML (secrets masked)

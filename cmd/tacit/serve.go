@@ -15,6 +15,7 @@ import (
 	"github.com/tacitauth/tacit/argon2id"
 	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/mail"
+	"github.com/tacitauth/tacit/openid"
 	"github.com/tacitauth/tacit/web"
 )
 
@@ -118,14 +119,24 @@ func assemble(c Config, db store, log *slog.Logger) (*web.Instance, time.Duratio
 	if err != nil {
 		return nil, 0, err
 	}
+	hc := c.httpConfig(db, devBox, longest)
+	if c.OIDC {
+		hc.OpenID, err = openid.New(context.Background(), db, openid.Config{
+			Issuer: c.BaseURL.String(), Clients: c.OIDCClients, Insecure: c.BaseURL.Scheme != "https", Logger: log})
+		if err != nil {
+			return nil, 0, err
+		}
+		log.Info("serving OpenID Connect", "issuer", c.BaseURL.String(), "configured_clients", len(c.OIDCClients))
+	}
 	inst, err := web.NewInstance(web.Options{
-		Store:  db,
-		Hasher: hasher,
-		Sender: sender,
-		Flow:   fc,
-		Config: c.httpConfig(db, devBox, longest),
-		Upkeep: c.Upkeep,
-		Logger: log,
+		Store:     db,
+		Hasher:    hasher,
+		Sender:    sender,
+		Flow:      fc,
+		Config:    hc,
+		Upkeep:    c.Upkeep,
+		MailLease: c.MailLease,
+		Logger:    log,
 	})
 	if err != nil {
 		return nil, 0, err

@@ -8,11 +8,15 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/flow"
+	"github.com/tacitauth/tacit/internal/passkeytest"
 )
 
 // State is one condition an address can be in.
@@ -28,6 +32,7 @@ const (
 	Disabled       State = "disabled"        // an account an operator disabled
 	ResetPending   State = "reset_pending"   // a verified account with an unused reset link out
 	MFAEnabled     State = "mfa_enabled"     // a verified account that signs in with a TOTP code too
+	PasskeyEnabled State = "passkey"         // a verified account with a passkey (its second step after the password)
 	// MailSpent is a verified account whose mail allowance (the default
 	// Limits.Mail) someone else has spent: the next mail an outsider can
 	// cause is held back.
@@ -39,7 +44,7 @@ const (
 const TOTPSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 // All lists every state.
-var All = []State{None, Pending, SeveralPending, Verified, Disabled, ResetPending, MFAEnabled, MailSpent}
+var All = []State{None, Pending, SeveralPending, Verified, Disabled, ResetPending, MFAEnabled, PasskeyEnabled, MailSpent}
 
 // Pairs returns every ordered pair of distinct states plus each state with
 // itself, the cases a uniformity test compares.
@@ -55,7 +60,7 @@ func Pairs() [][2]State {
 
 // HasAccount reports whether the state includes an account.
 func (s State) HasAccount() bool {
-	return s == Verified || s == Disabled || s == ResetPending || s == MFAEnabled || s == MailSpent
+	return s == Verified || s == Disabled || s == ResetPending || s == MFAEnabled || s == PasskeyEnabled || s == MailSpent
 }
 
 // Arrange puts email into state. Accounts get password as their password,
@@ -105,6 +110,11 @@ func Arrange(ctx context.Context, st tacit.Store, h tacit.Hasher, state State, e
 					return fmt.Errorf("arrange %s: %w", state, err)
 				}
 			}
+			if state == PasskeyEnabled {
+				if err := AddPasskey(ctx, tx, a, now); err != nil {
+					return fmt.Errorf("arrange %s: %w", state, err)
+				}
+			}
 			if state == ResetPending {
 				_, th := tacit.NewToken()
 				r := tacit.ResetToken{AccountID: a.ID, TokenHash: th, PasswordStamp: tacit.PasswordStamp(a.PasswordHash), CreatedAt: now, ExpiresAt: now.Add(30 * time.Minute)}
@@ -115,6 +125,25 @@ func Arrange(ctx context.Context, st tacit.Store, h tacit.Hasher, state State, e
 		}
 		return nil
 	})
+}
+
+// Passkey is the passkey of a PasskeyEnabled account at email, for tests
+// that sign in with it.
+func Passkey(email string) *passkeytest.Passkey { return passkeytest.Fixed(email) }
+
+// AddPasskey stores Passkey(a.Email) as a's, as adding it would.
+func AddPasskey(ctx context.Context, tx tacit.Tx, a tacit.Account, now time.Time) error {
+	pk := Passkey(a.Email)
+	pub, err := pk.PublicKey()
+	if err != nil {
+		return err
+	}
+	record, err := json.Marshal(webauthn.Credential{ID: pk.ID, PublicKey: pub, AttestationType: "none"})
+	if err != nil {
+		return err
+	}
+	p := tacit.Passkey{AccountID: a.ID, CredentialID: pk.ID, UserHandle: pk.UserHandle, Name: "Passkey", Credential: record, CreatedAt: now}
+	return tx.CreatePasskey(ctx, &p)
 }
 
 // Between is what happens to an address between an outsider's requests

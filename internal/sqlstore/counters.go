@@ -157,7 +157,7 @@ func (s *Store) TrimCounters(ctx context.Context, now time.Time, keep int) (int,
 }
 
 // Purge deletes expired sign-ups, sessions, reset tokens, email changes,
-// MFA challenges and counters, and delivered, abandoned or captured mail
+// MFA and passkey challenges and counters, and delivered, abandoned or captured mail
 // older than now-keep, in one transaction.
 func (s *Store) Purge(ctx context.Context, now time.Time, keep time.Duration) error {
 	cutoff := Micros(now.Add(-keep))
@@ -170,7 +170,10 @@ func (s *Store) Purge(ctx context.Context, now time.Time, keep time.Duration) er
 		{`DELETE FROM reset_tokens WHERE expires_at <= $1`, Micros(now)},
 		{`DELETE FROM email_changes WHERE expires_at <= $1`, Micros(now)},
 		{`DELETE FROM mfa_challenges WHERE expires_at <= $1`, Micros(now)},
+		{`DELETE FROM passkey_challenges WHERE expires_at <= $1`, Micros(now)},
 		{`DELETE FROM counters WHERE expires_at <= $1`, Micros(now)},
+		{`DELETE FROM oidc_auth_requests WHERE expires_at <= $1`, Micros(now)},
+		{`DELETE FROM oidc_grants WHERE expires_at <= $1`, Micros(now)},
 		{`DELETE FROM outbox WHERE sent_at < $1 OR failed_at < $1`, cutoff},
 		{`DELETE FROM dev_mailbox WHERE sent_at < $1`, cutoff},
 	}

@@ -12,13 +12,25 @@ import (
 
 // CopiedTables are the tables Copy carries over, with their columns: each
 // account and everything that decides how it signs in (its authenticator,
-// the last step used, its recovery codes), and its sessions. IDs change;
+// the last step used, its recovery codes, its passkeys), and its sessions. IDs change;
 // every row follows its account to the new one.
 var CopiedTables = map[string][]string{
 	"accounts":       {"id", "email", "password_hash", "created_at", "disabled"},
 	"totp":           {"account_id", "secret", "enabled", "last_step", "created_at", "failures"},
 	"recovery_codes": {"account_id", "code_hash"},
-	"sessions":       {"id", "account_id", "token_hash", "created_at", "last_seen_at", "expires_at", "user_agent", "ip"},
+	"passkeys": {"id", "account_id", "credential_id", "user_handle", "name", "credential", "sign_count",
+		"backup_eligible", "backup_state", "created_at", "last_used_at"},
+	"sessions": {"id", "account_id", "token_hash", "created_at", "last_seen_at", "expires_at", "user_agent", "ip"},
+	// OpenID Connect: the signing keys (so tokens already issued stay
+	// verifiable), each account's subject id (so relying parties still
+	// know the account), the clients, the consents, and with the
+	// sessions the live grants (so signed-in apps stay signed in).
+	"oidc_keys":     {"id", "algorithm", "private_key", "created_at", "retired_at"},
+	"oidc_subjects": {"account_id", "subject"},
+	"oidc_clients":  {"id", "name", "secret_hash", "redirect_uris", "post_logout_redirect_uris", "first_party", "created_at"},
+	"oidc_consents": {"account_id", "client_id", "scopes", "created_at"},
+	"oidc_grants": {"id", "account_id", "client_id", "scopes", "auth_time", "password_stamp", "refresh_hash",
+		"access_hash", "access_expires_at", "created_at", "expires_at"},
 }
 
 // DroppedTable is a table Copy leaves behind on purpose, and what that
@@ -38,6 +50,8 @@ var DroppedTables = []DroppedTable{
 	{"reset_tokens", "password reset links; their owners ask again"},
 	{"email_changes", "address change links; those addresses stay as they were"},
 	{"mfa_challenges", "sign-ins waiting for their second step; those users sign in again"},
+	{"oidc_auth_requests", "OpenID Connect sign-ins in progress and unexchanged codes; those apps sign in again"},
+	{"passkey_challenges", "passkey ceremonies waiting for a browser; those users try again"},
 	{"counters", "throttle counters; every limit starts afresh"},
 	{"secrets", "the throttle counters' key; the target makes its own"},
 	{"outbox", "mail, sent or queued"},
@@ -124,6 +138,7 @@ type accountBatch struct {
 	accounts []tacit.Account
 	totp     []tacit.TOTP
 	codes    map[int64][][]byte
+	passkeys []tacit.Passkey
 }
 
 // readAccounts reads the batch of up to limit accounts whose IDs follow
@@ -168,6 +183,16 @@ func (s *Snapshot) readAccounts(ctx context.Context, after int64, limit int) (ac
 		return struct{}{}, nil
 	}, `SELECT account_id, code_hash FROM recovery_codes
 		WHERE account_id BETWEEN $1 AND $2 ORDER BY account_id, code_hash`, first, last)
+	if err != nil {
+		return b, err
+	}
+	b.passkeys, err = collect(ctx, s.q, func(row Row) (tacit.Passkey, error) {
+		p, err := scanPasskey(row)
+		if err != nil {
+			return p, fmt.Errorf("read passkey: %w", err)
+		}
+		return p, nil
+	}, `SELECT `+passkeyColumns+` FROM passkeys WHERE account_id BETWEEN $1 AND $2 ORDER BY id`, first, last)
 	return b, err
 }
 
@@ -188,15 +213,18 @@ type CopyOptions struct {
 }
 
 // Copied is what Copy copied: accounts, authenticators (and how many of
-// them on), recovery codes and sessions.
+// them on), recovery codes, passkeys and sessions, and of the OpenID
+// Connect provider signing keys, subject ids, clients, consents and grants.
 type Copied struct {
-	Accounts, TOTP, TOTPOn, Codes, Sessions int
+	Accounts, TOTP, TOTPOn, Codes, Passkeys, Sessions int
+	Keys, Subjects, Clients, Consents, Grants         int
 }
 
 // Copy copies every account of src, keeping its address, password hash,
 // creation time and disabled flag, together with its authenticator
 // (secret, whether on, the last step used, creation time) and recovery
-// codes, and, if asked, every live session, tokens (stored hashed) and
+// codes and passkeys (with their signature counters, backup flags, user
+// handles and times of last use), and, if asked, every live session, tokens (stored hashed) and
 // all, into dst through tacit.Store, so either engine works on either
 // side. Account IDs may change; what belongs to an account follows it to
 // its new ID. It writes o.Batch rows per transaction.
@@ -215,6 +243,9 @@ func Copy(ctx context.Context, src *Snapshot, dst tacit.Store, o CopyOptions) (C
 		if err := c.copySessions(ctx); err != nil {
 			return c.n, err
 		}
+	}
+	if err := c.copyOpenID(ctx); err != nil {
+		return c.n, fmt.Errorf("copy OpenID Connect state: %w", err)
 	}
 	return c.n, nil
 }
@@ -301,6 +332,16 @@ func (c *copier) writeAccounts(ctx context.Context, b accountBatch) error {
 		if codes != 0 {
 			return errors.New("recovery codes of accounts that are not in the source")
 		}
+		for _, p := range b.passkeys {
+			id, ok := newIDs[p.AccountID]
+			if !ok {
+				return fmt.Errorf("passkey of account %d, which is not in the source", p.AccountID)
+			}
+			p.ID, p.AccountID = 0, id
+			if err := tx.CreatePasskey(ctx, &p); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -319,6 +360,7 @@ func (c *copier) writeAccounts(ctx context.Context, b accountBatch) error {
 	for _, hs := range b.codes {
 		c.n.Codes += len(hs)
 	}
+	c.n.Passkeys += len(b.passkeys)
 	return nil
 }
 

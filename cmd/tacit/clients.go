@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/openid"
+)
+
+// clientOptions are the flags of tacit clients add and remove.
+type clientOptions struct {
+	id, name, redirects, postLogout string
+	public, firstParty              bool
+}
+
+func (o *clientOptions) flags(fs *flag.FlagSet) {
+	fs.StringVar(&o.id, "id", "", "the client id")
+	fs.StringVar(&o.name, "name", "", "the name shown on the consent screen (default the id)")
+	fs.StringVar(&o.redirects, "redirect-uri", "", "redirect URIs, comma-separated, matched exactly")
+	fs.StringVar(&o.postLogout, "post-logout-redirect-uri", "", "where end_session may send the browser back, comma-separated")
+	fs.BoolVar(&o.public, "public", false, "a public client (single-page or mobile app): no secret, PKCE required")
+	fs.BoolVar(&o.firstParty, "first-party", false, "ask no consent (the app belongs to whoever runs tacit)")
+}
+
+// commaList splits a comma-separated flag, dropping empty items.
+func commaList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// withStore opens and migrates the configured database for fn.
+func withStore(ctx context.Context, c Config, fn func(store) error) (err error) {
+	db, err := openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer closeStore(db, &err)
+	if err := db.Migrate(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return fn(db)
+}
+
+// runClients is tacit clients add|list|remove: the OpenID Connect clients
+// kept in the database (those of the config file's oidc_clients are not
+// listed).
+func runClients(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+			return printHelp("clients", stdout)
+		}
+		return usageError{"clients: say add, list or remove"}
+	}
+	sub, rest := args[0], args[1:]
+	var o clientOptions
+	switch sub {
+	case "add":
+		return withConfig("clients", rest, getenv, stdout, stderr, o.flags, func(c Config) error {
+			return addClient(ctx, c, o, stdout)
+		})
+	case "list":
+		return withConfig("clients", rest, getenv, stdout, stderr, nil, func(c Config) error {
+			return withStore(ctx, c, func(db store) error { return listClients(ctx, db, stdout) })
+		})
+	case "remove":
+		return withConfig("clients", rest, getenv, stdout, stderr, o.flags, func(c Config) error {
+			if o.id == "" {
+				return usageError{"clients remove: --id is required"}
+			}
+			return withStore(ctx, c, func(db store) error {
+				err := db.Update(ctx, func(tx tacit.Tx) error { return tx.DeleteOIDCClient(ctx, o.id) })
+				if errors.Is(err, tacit.ErrNotFound) {
+					return fmt.Errorf("clients remove: no client %q in the database", o.id)
+				}
+				if err == nil {
+					fmt.Fprintf(stdout, "removed client %s, with its tokens and consents\n", o.id)
+				}
+				return err
+			})
+		})
+	}
+	return usageError{fmt.Sprintf("clients: unknown sub-command %q (add, list or remove)", sub)}
+}
+
+func addClient(ctx context.Context, c Config, o clientOptions, stdout io.Writer) error {
+	redirects := commaList(o.redirects)
+	if o.id == "" || len(redirects) == 0 {
+		return usageError{"clients add: --id and --redirect-uri are required"}
+	}
+	for _, cl := range c.OIDCClients {
+		if cl.ID == o.id {
+			return fmt.Errorf("clients add: %q is a client of the config file already", o.id)
+		}
+	}
+	name := o.name
+	if name == "" {
+		name = o.id
+	}
+	client, secret := openid.NewClient(o.id, name, redirects, commaList(o.postLogout), o.public, o.firstParty, time.Now())
+	return withStore(ctx, c, func(db store) error {
+		err := db.Update(ctx, func(tx tacit.Tx) error { return tx.CreateOIDCClient(ctx, client) })
+		if errors.Is(err, tacit.ErrConflict) {
+			return fmt.Errorf("clients add: a client %q exists already", o.id)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "added client %s\n", o.id)
+		if secret != "" {
+			fmt.Fprintf(stdout, "client secret (shown once, only its hash is kept): %s\n", secret)
+		} else {
+			fmt.Fprintln(stdout, "public client: no secret; it must use PKCE (S256)")
+		}
+		return nil
+	})
+}
+
+func listClients(ctx context.Context, db store, stdout io.Writer) error {
+	var list []tacit.OIDCClient
+	err := db.View(ctx, func(tx tacit.Tx) error {
+		var err error
+		list, err = tx.OIDCClients(ctx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, c := range list {
+		kind := "confidential"
+		if c.SecretHash == nil {
+			kind = "public"
+		}
+		if c.FirstParty {
+			kind += ", first-party"
+		}
+		fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\n", c.ID, c.Name, kind, strings.Join(c.RedirectURIs, ","))
+	}
+	return nil
+}
+
+// runKeys is tacit keys rotate: a new signing key signs from now on; the
+// old ones stay published so the tokens they signed still verify.
+func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "rotate" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+			return printHelp("keys", stdout)
+		}
+		return usageError{"keys: say rotate"}
+	}
+	return withConfig("keys", args[1:], getenv, stdout, stderr, nil, func(c Config) error {
+		return withStore(ctx, c, func(db store) error {
+			if err := openid.RotateKey(ctx, db, time.Now()); err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, "a new signing key signs from now on; the old ones stay in the JWKS")
+			return nil
+		})
+	})
+}
