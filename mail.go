@@ -77,6 +77,9 @@ const (
 	// MailAccountLocked tells an owner that sign-in to their account is
 	// paused after repeated failures (Data: reset, until).
 	MailAccountLocked MailKind = "account_locked"
+	// MailAccountDeleted confirms to the former owner that their account
+	// and its data were deleted (Data: register, to sign up again).
+	MailAccountDeleted MailKind = "account_deleted"
 )
 
 // Mails about multi-factor sign-in.
@@ -128,7 +131,7 @@ func (k MailKind) OwnerNotice() bool {
 	switch k {
 	case MailPasswordChanged, MailEmailChanged, MailEmailChangeRequested,
 		MailMFAEnabled, MailMFADisabled, MailMFALocked, MailAccountLocked,
-		MailRecoveryCodesRenewed, MailPasskeyAdded, MailPasskeyRemoved:
+		MailRecoveryCodesRenewed, MailPasskeyAdded, MailPasskeyRemoved, MailAccountDeleted:
 		return true
 	}
 	return false
@@ -139,5 +142,5 @@ func (k MailKind) OwnerNotice() bool {
 func OwnerNoticeKinds() []MailKind {
 	return []MailKind{MailPasswordChanged, MailEmailChanged, MailEmailChangeRequested,
 		MailMFAEnabled, MailMFADisabled, MailMFALocked, MailAccountLocked,
-		MailRecoveryCodesRenewed, MailPasskeyAdded, MailPasskeyRemoved}
+		MailRecoveryCodesRenewed, MailPasskeyAdded, MailPasskeyRemoved, MailAccountDeleted}
 }

@@ -38,6 +38,8 @@ type Store interface {
 	// not held by a worker at now. Owner notices are never dropped, so
 	// more than max rows may remain.
 	TrimOutbox(ctx context.Context, now time.Time, max int) (OutboxTrim, error)
+	// PurgeActivity deletes the activity events from before before.
+	PurgeActivity(ctx context.Context, before time.Time) error
 	// Secret returns the named server secret, creating 32 random bytes
 	// the first time. Every instance on one database shares it.
 	Secret(ctx context.Context, name string) ([]byte, error)
@@ -57,6 +59,7 @@ type Tx interface {
 	PasskeyStore
 	CounterStore
 	MailQueue
+	ActivityStore
 	OpenIDStore
 }
 
@@ -72,6 +75,16 @@ type AccountStore interface {
 	// UpdateEmail sets an account's address. ErrConflict if another
 	// account has it.
 	UpdateEmail(ctx context.Context, accountID int64, email string) error
+	// SetDisabled sets whether an account is disabled; ErrNotFound if
+	// there is no such account.
+	SetDisabled(ctx context.Context, accountID int64, disabled bool) error
+	// DeleteAccount removes an account and everything tied to it: its
+	// sessions, reset and address-change links, second factors and
+	// second-step challenges, and every sign-up of its address, so that
+	// the address is left as if it never had an account. ErrNotFound if
+	// there is no such account. It is the one place an account is
+	// deleted: a table that holds an account's rows deletes them there.
+	DeleteAccount(ctx context.Context, accountID int64) error
 }
 
 // SignupStore keeps sign-ups waiting for their address to be confirmed.
@@ -176,6 +189,14 @@ type MFAStore interface {
 	FailMFAChallenge(ctx context.Context, id int64) (int, error)
 	// DeleteMFAChallenges removes every challenge of an account.
 	DeleteMFAChallenges(ctx context.Context, accountID int64) error
+}
+
+// ActivityStore keeps each account's activity, an append-only log.
+type ActivityStore interface {
+	// AddEvent appends e and sets e.ID.
+	AddEvent(ctx context.Context, e *Event) error
+	// Events lists up to limit of an account's events, newest first.
+	Events(ctx context.Context, accountID int64, limit int) ([]Event, error)
 }
 
 // PasskeyStore keeps passkeys and the WebAuthn ceremonies waiting for a

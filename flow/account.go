@@ -53,6 +53,9 @@ func (s *Service) ChangePassword(ctx context.Context, id Identity, in ChangePass
 				return err
 			}
 		}
+		if err := s.record(ctx, tx, verified.ID, tacit.EventPasswordChanged, c, s.cfg.Now()); err != nil {
+			return err
+		}
 		return s.setPassword(ctx, tx, verified, hash)
 	})
 	if errors.Is(err, errPasswordReplaced) {
@@ -279,6 +282,9 @@ func (s *Service) confirmEmailChange(ctx context.Context, token string) (tacit.O
 				return err
 			}
 		}
+		if err := s.record(ctx, tx, a.ID, tacit.EventEmailChanged, Client{}, now); err != nil {
+			return err
+		}
 		return s.enqueue(ctx, tx, tacit.Mail{Kind: tacit.MailEmailChanged, To: a.Email, Data: map[string]string{
 			"new_email": ec.NewEmail, "reset": s.cfg.Links.ForgotPassword(),
 		}}, now)
@@ -364,7 +370,10 @@ func (s *Service) EndSession(ctx context.Context, id Identity, sessionID int64) 
 		if errors.Is(err, tacit.ErrNotFound) {
 			return nil
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, id.Account.ID, tacit.EventSessionsEnded, Client{}, s.cfg.Now())
 	})
 	if err != nil {
 		return tacit.Outcome{}, fmt.Errorf("end session: %w", err)
@@ -377,7 +386,10 @@ func (s *Service) EndSession(ctx context.Context, id Identity, sessionID int64) 
 // deletes them with their session).
 func (s *Service) EndOtherSessions(ctx context.Context, id Identity) (tacit.Outcome, error) {
 	err := s.store.Update(ctx, func(tx tacit.Tx) error {
-		return tx.DeleteSessions(ctx, id.Account.ID, id.Session.ID)
+		if err := tx.DeleteSessions(ctx, id.Account.ID, id.Session.ID); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, id.Account.ID, tacit.EventSessionsEnded, Client{}, s.cfg.Now())
 	})
 	if err != nil {
 		return tacit.Outcome{}, fmt.Errorf("end other sessions: %w", err)

@@ -73,6 +73,11 @@ type Config struct {
 	// MailQueued, if set, is called after a transaction that queued mail
 	// has committed, to wake the outbox worker.
 	MailQueued func()
+	// Throttle, if set, is told each throttle decision: the name of the
+	// request's first rule, and whether it was held back (metrics).
+	Throttle func(rule string, throttled bool)
+	// SessionStarted, if set, is told of each session started (metrics).
+	SessionStarted func()
 }
 
 // DefaultConfig returns the settings the flows use where Config leaves

@@ -120,6 +120,11 @@ func TestOwnerNoticesIgnoreSpentMailAllowance(t *testing.T) {
 					t.Fatalf("renew = %+v, %v", o, err)
 				}
 			}},
+		{"account deleted", tacit.MailAccountDeleted,
+			func(e *env) any { return e.identity(email) },
+			func(e *env, v any) {
+				wantKind(t, e.ok(e.svc.DeleteAccount(ctx, v.(flow.Identity), statePassword, flow.Client{})), tacit.Done)
+			}},
 		{"email change requested", tacit.MailEmailChangeRequested,
 			func(e *env) any { return e.identity(email) },
 			func(e *env, v any) {

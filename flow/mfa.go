@@ -176,6 +176,9 @@ func (s *Service) EnableTOTP(ctx context.Context, id Identity, code, password st
 		if err := tx.SetRecoveryCodes(ctx, id.Account.ID, hashes); err != nil {
 			return err
 		}
+		if err := s.record(ctx, tx, id.Account.ID, tacit.EventMFAEnabled, c, now); err != nil {
+			return err
+		}
 		return s.enqueue(ctx, tx, tacit.Mail{Kind: tacit.MailMFAEnabled, To: id.Account.Email, Data: map[string]string{
 			"reset": s.cfg.Links.ForgotPassword(),
 		}}, now)
@@ -222,6 +225,9 @@ func (s *Service) DisableTOTP(ctx context.Context, id Identity, password string,
 		if err := tx.DeleteMFAChallenges(ctx, id.Account.ID); err != nil {
 			return err
 		}
+		if err := s.record(ctx, tx, id.Account.ID, tacit.EventMFADisabled, c, s.cfg.Now()); err != nil {
+			return err
+		}
 		return s.enqueue(ctx, tx, tacit.Mail{Kind: tacit.MailMFADisabled, To: id.Account.Email, Data: map[string]string{
 			"reset": s.cfg.Links.ForgotPassword(),
 		}}, s.cfg.Now())
@@ -261,6 +267,9 @@ func (s *Service) RenewRecoveryCodes(ctx context.Context, id Identity, password 
 			return ErrMFAOff
 		}
 		if err := tx.SetRecoveryCodes(ctx, id.Account.ID, hashes); err != nil {
+			return err
+		}
+		if err := s.record(ctx, tx, id.Account.ID, tacit.EventRecoveryCodesRenewed, c, s.cfg.Now()); err != nil {
 			return err
 		}
 		return s.enqueue(ctx, tx, tacit.Mail{Kind: tacit.MailRecoveryCodesRenewed, To: id.Account.Email, Data: map[string]string{

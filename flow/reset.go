@@ -122,6 +122,9 @@ func (s *Service) resetPassword(ctx context.Context, in ResetInput, c Client) (t
 		if err := tx.DeleteSessions(ctx, a.ID, 0); err != nil {
 			return err
 		}
+		if err := s.record(ctx, tx, a.ID, tacit.EventPasswordReset, c, s.cfg.Now()); err != nil {
+			return err
+		}
 		return s.setPassword(ctx, tx, a, hash)
 	})
 	if errors.Is(err, errTokenSpent) {

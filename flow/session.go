@@ -35,6 +35,9 @@ func (s *Service) startSession(ctx context.Context, tx tacit.Tx, id int64, c Cli
 	if err := tx.CreateSession(ctx, &ss); err != nil {
 		return nil, fmt.Errorf("start session: %w", err)
 	}
+	if s.cfg.SessionStarted != nil {
+		s.cfg.SessionStarted()
+	}
 	return &tacit.NewSession{Token: token, ExpiresAt: ss.ExpiresAt}, nil
 }
 

@@ -50,5 +50,8 @@ func (s *Service) finishSignIn(ctx context.Context, tx tacit.Tx, a tacit.Account
 	if err != nil {
 		return tacit.Outcome{}, err
 	}
+	if err := s.recordSignIn(ctx, tx, a, c, now); err != nil {
+		return tacit.Outcome{}, err
+	}
 	return tacit.Outcome{Kind: tacit.SignedIn, Session: ns, Device: s.deviceToken(a.Email, tacit.PasswordStamp(a.PasswordHash), c.Device)}, nil
 }

@@ -260,6 +260,9 @@ func (s *Service) admitFirst(ctx context.Context, tx tacit.Tx, now time.Time, ru
 		}
 		wait = max(wait, r.limit.wait(c, now))
 	}
+	if s.cfg.Throttle != nil && len(rules) > 0 {
+		s.cfg.Throttle(rules[0].name, wait > 0)
+	}
 	if wait > 0 {
 		return wait, false, admission{}, nil
 	}

@@ -56,7 +56,7 @@ var (
 			accountstate.None: k, accountstate.Pending: k, accountstate.SeveralPending: k,
 			accountstate.Verified: tacit.MailAlreadyRegistered, accountstate.Disabled: tacit.MailNone,
 			accountstate.ResetPending: tacit.MailAlreadyRegistered, accountstate.MFAEnabled: tacit.MailAlreadyRegistered, accountstate.PasskeyEnabled: tacit.MailAlreadyRegistered,
-			accountstate.MailSpent: tacit.MailNone,
+			accountstate.MailSpent: tacit.MailNone, accountstate.Deleted: k,
 		}
 	}
 	// Mail for a reset request: only a live account's owner hears of it.
@@ -65,7 +65,7 @@ var (
 			accountstate.None: unknown, accountstate.Pending: unknown, accountstate.SeveralPending: unknown,
 			accountstate.Verified: tacit.MailResetPassword, accountstate.Disabled: tacit.MailNone,
 			accountstate.ResetPending: tacit.MailResetPassword, accountstate.MFAEnabled: tacit.MailResetPassword, accountstate.PasskeyEnabled: tacit.MailResetPassword,
-			accountstate.MailSpent: tacit.MailNone,
+			accountstate.MailSpent: tacit.MailNone, accountstate.Deleted: unknown,
 		}
 	}
 	noMails         = map[accountstate.State]tacit.MailKind{}
@@ -87,7 +87,7 @@ var (
 			accountstate.None: tacit.MailNone, accountstate.Pending: tacit.MailFinishSignup, accountstate.SeveralPending: tacit.MailFinishSignup,
 			accountstate.Verified: tacit.MailAlreadyRegistered, accountstate.Disabled: tacit.MailNone,
 			accountstate.ResetPending: tacit.MailAlreadyRegistered, accountstate.MFAEnabled: tacit.MailAlreadyRegistered, accountstate.PasskeyEnabled: tacit.MailAlreadyRegistered,
-			accountstate.MailSpent: tacit.MailNone,
+			accountstate.MailSpent: tacit.MailNone, accountstate.Deleted: tacit.MailNone,
 		}},
 		{name: "forgot", mode: flow.EmailFirst, run: forgot, mails: resetMails(tacit.MailNone)},
 		{name: "forgot/notify_unknown", mode: flow.EmailFirst, notifyUnknown: true, run: forgot, mails: resetMails(tacit.MailResetUnknown)},

@@ -180,6 +180,14 @@ func mailCases() []mailCase {
 			reason:  reasonAccount,
 		},
 		{
+			kind:    tacit.MailAccountDeleted,
+			data:    map[string]string{"register": testBase + "register"},
+			links:   []string{"register"},
+			subject: "Your Acme Health account was deleted",
+			phrases: []string{"was deleted, with everything", "signed out\neverywhere", "sign up again"},
+			reason:  "You received this because this was the address of your Acme Health account.",
+		},
+		{
 			kind:    tacit.MailPasskeyAdded,
 			data:    map[string]string{"reset": forgot, "name": "work laptop"},
 			links:   []string{"reset"},
@@ -502,6 +510,7 @@ var renderedKinds = []tacit.MailKind{
 	tacit.MailMFADisabled,
 	tacit.MailMFALocked,
 	tacit.MailRecoveryCodesRenewed,
+	tacit.MailAccountDeleted,
 	tacit.MailPasskeyAdded,
 	tacit.MailPasskeyRemoved,
 }

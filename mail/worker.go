@@ -64,6 +64,9 @@ type Worker struct {
 	BackoffMin  time.Duration // wait after the first failure; DefaultBackoffMin
 	BackoffMax  time.Duration // longest wait between tries; DefaultBackoffMax
 	Now         func() time.Time
+	// Sent and Failed, if set, are told of each mail delivered and each
+	// failed or abandoned delivery, by kind (metrics).
+	Sent, Failed func(kind tacit.MailKind)
 
 	box    tacit.Outbox
 	render Renderer
@@ -304,6 +307,9 @@ func (w *Worker) sent(ctx context.Context, m tacit.Mail) error {
 		return fmt.Errorf("mark mail %d sent: %w", m.ID, err)
 	}
 	w.log.Info("mail sent", "id", m.ID, "kind", m.Kind, "to", MaskAddress(m.To))
+	if w.Sent != nil {
+		w.Sent(m.Kind)
+	}
 	return nil
 }
 
@@ -335,6 +341,9 @@ func (w *Worker) failed(ctx context.Context, m tacit.Mail, next time.Time, cause
 	defer cancel()
 	if err := retry(ctx, func() error { return w.box.MailFailed(ctx, m.ID, next, reason) }); err != nil {
 		return fmt.Errorf("mark mail %d failed: %w", m.ID, err)
+	}
+	if w.Failed != nil {
+		w.Failed(m.Kind)
 	}
 	return nil
 }

@@ -56,6 +56,9 @@ var _ tacit.Store = (*DB)(nil)
 // dialect is SQLite's: one writer at a time, so no row is ever locked.
 var dialect = sqlstore.Dialect{
 	Unique: isUnique,
+	// SQLite would give the next row the highest ID in the table plus
+	// one: a newest account just deleted would hand its ID on.
+	NewAccountID: `(max(coalesce((SELECT max(id) FROM accounts), 0), coalesce((SELECT max(highest_deleted) FROM account_ids), 0)) + 1)`,
 	Columns: `SELECT m.name, p.name FROM sqlite_schema AS m, pragma_table_info(m.name) AS p
 		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite%' AND m.name <> 'schema_migrations'
 		ORDER BY m.name, p.cid`,

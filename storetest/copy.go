@@ -140,6 +140,14 @@ func fillEveryTable(t *testing.T, s tacit.Store) {
 			ids = append(ids, a.ID)
 		}
 		ada, bob := ids[0], ids[1]
+		// A deleted account, which leaves its ID behind (account_ids).
+		gone := tacit.Account{Email: "gone@example.com", PasswordHash: "h", CreatedAt: base}
+		if err := tx.CreateAccount(ctx, &gone); err != nil {
+			return err
+		}
+		if err := tx.DeleteAccount(ctx, gone.ID); err != nil {
+			return err
+		}
 		steps := []error{
 			tx.SaveTOTP(ctx, tacit.TOTP{AccountID: ada, Secret: "ada secret", Enabled: true, LastStep: 7, CreatedAt: base, Failures: 2}),
 			tx.SaveTOTP(ctx, tacit.TOTP{AccountID: bob, Secret: "bob secret", CreatedAt: base}),
@@ -158,6 +166,8 @@ func fillEveryTable(t *testing.T, s tacit.Store) {
 				Credential: []byte(`{}`), CreatedAt: base}),
 			tx.CreatePasskeyChallenge(ctx, &tacit.PasskeyChallenge{TokenHash: hash(34), Purpose: tacit.PasskeyLogin, Session: []byte(`{}`), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}),
 			tx.EnqueueMail(ctx, &tacit.Mail{Kind: tacit.MailVerify, To: "new@example.com", CreatedAt: now}),
+			tx.AddEvent(ctx, &tacit.Event{AccountID: ada, Kind: tacit.EventSignedIn, At: base, IP: "192.0.2.1", UserAgent: "ua", Count: 3}),
+			tx.AddEvent(ctx, &tacit.Event{AccountID: bob, Kind: tacit.EventPasswordChanged, At: base.Add(time.Second)}),
 			tx.CreateSigningKey(ctx, tacit.SigningKey{ID: "k1", Algorithm: "ES256", PrivateKey: []byte("der"), CreatedAt: base}),
 			tx.CreateSubject(ctx, ada, "sub-ada"),
 			tx.CreateSubject(ctx, bob, "sub-bob"),
@@ -192,6 +202,7 @@ type copiedState struct {
 	Codes    []bool // which of fillEveryTable's codes it holds
 	Passkeys []tacit.Passkey
 	Sessions []tacit.Session
+	Events   []tacit.Event
 }
 
 // accountState reads the copiedState of email's account.
@@ -227,6 +238,14 @@ func accountState(t *testing.T, s tacit.Store, email string) copiedState {
 			se = utcSession(se)
 			se.ID, se.AccountID = 0, 0
 			st.Sessions = append(st.Sessions, se)
+		}
+		if err != nil {
+			return err
+		}
+		events, err := tx.Events(ctx, a.ID, 100)
+		for _, e := range events {
+			e.ID, e.AccountID, e.At = 0, 0, e.At.UTC()
+			st.Events = append(st.Events, e)
 		}
 		if err != nil {
 			return err

@@ -38,7 +38,9 @@ type identityFlow func(ctx context.Context, id flow.Identity, in fields, c flow.
 
 // apiAccountFlow is apiFlow for endpoints that act for the signed-in
 // account. Without a valid session it answers 401 before reading the body.
-func apiAccountFlow(svc *flow.Service, s sessions, sc schema, run identityFlow) http.Handler {
+// Each of after, if any, may set headers for the outcome before it is
+// answered.
+func apiAccountFlow(svc *flow.Service, s sessions, sc schema, run identityFlow, after ...func(http.ResponseWriter, tacit.Outcome)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, ok, err := identify(r, svc, s.ck)
 		if err != nil || !ok {
@@ -51,6 +53,11 @@ func apiAccountFlow(svc *flow.Service, s sessions, sc schema, run identityFlow) 
 			return
 		}
 		o, err := run(r.Context(), id, in, clientOf(r))
+		for _, f := range after {
+			if err == nil {
+				f(w, o)
+			}
+		}
 		respond(w, r, s, o, err)
 	})
 }

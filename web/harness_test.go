@@ -20,6 +20,7 @@ import (
 	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/internal/testenv"
 	"github.com/tacitauth/tacit/mail"
+	"github.com/tacitauth/tacit/metrics"
 	"github.com/tacitauth/tacit/openid"
 	"github.com/tacitauth/tacit/sqlite"
 )
@@ -67,6 +68,8 @@ type options struct {
 	sender mail.Sender
 	// ready is Config.Ready.
 	ready func(context.Context) error
+	// metrics is Config.Metrics, served at /metrics.
+	metrics *metrics.Metrics
 	// oidc, if set, turns the OpenID Connect provider on with these
 	// clients.
 	oidc []openid.Client
@@ -96,7 +99,7 @@ func newHarness(t testing.TB, o options) *harness {
 	}
 	cfg := Config{
 		BaseURL: base, SecureCookies: o.secure, DevMailbox: db, MaxBodyBytes: o.maxBody, TrustedProxies: o.trusted,
-		Ready:  o.ready,
+		Ready: o.ready, Metrics: o.metrics, MetricsRoute: o.metrics != nil,
 		Logger: slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if o.noDevMailbox {

@@ -94,6 +94,16 @@ func NewInstance(o Options) (*Instance, error) {
 	if fc.Log == nil && o.Logger != nil {
 		fc.Log = log.With("component", "flow")
 	}
+	if m := cfg.Metrics; m != nil {
+		if fc.Throttle == nil {
+			fc.Throttle = m.Throttle
+		}
+		if fc.SessionStarted == nil {
+			fc.SessionStarted = m.SessionStarted
+		}
+		worker.Sent = func(k tacit.MailKind) { m.MailSent(string(k)) }
+		worker.Failed = func(k tacit.MailKind) { m.MailFailed(string(k)) }
+	}
 	svc, err := flow.New(o.Store, o.Hasher, fc)
 	if err != nil {
 		return nil, err
@@ -133,7 +143,9 @@ func (in *Instance) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { in.worker.Run(ctx) })
 	wg.Go(func() { in.svc.RecalibrateEnvelope(ctx) })
-	wg.Go(func() { purgeLoop(ctx, in.store, in.upkeep.PurgeEvery, in.upkeep.MailKeep, in.log) })
+	wg.Go(func() {
+		purgeLoop(ctx, in.store, in.upkeep.PurgeEvery, in.upkeep.MailKeep, in.upkeep.ActivityKeep, in.log)
+	})
 	wg.Go(func() {
 		trimLoop(ctx, in.store, in.upkeep.ThrottleMaxKeys, in.upkeep.TrimEvery, in.log, in.svc.SetCounterTableFull)
 	})

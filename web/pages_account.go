@@ -67,10 +67,12 @@ type accountPage struct {
 	MFAEnableForm  form
 	MFADisableForm form
 	RenewForm      form // new recovery codes, with the password
+	DeleteForm     form // delete the account, with the password
 
 	Sessions     []sessionRow
 	OtherDevices bool // a session other than this one is live
 
+	Activity    []activityRow // the newest events, newest first
 	PasskeyRows []passkeyRow
 
 	// Apps are the OpenID Connect clients the account consented to.
@@ -103,6 +105,10 @@ func newAccountPage(ctx context.Context, svc *flow.Service, id flow.Identity, is
 	if err != nil {
 		return nil, fmt.Errorf("account page: %w", err)
 	}
+	events, err := svc.Activity(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("account page: %w", err)
+	}
 	p := &accountPage{
 		frame: frame{page: "account", Title: "Your account", SignedInAs: id.Account.Email},
 		Since: id.Account.CreatedAt.UTC().Format("2 January 2006"),
@@ -119,6 +125,8 @@ func newAccountPage(ctx context.Context, svc *flow.Service, id flow.Identity, is
 		},
 		MFADisableForm: form{IDPrefix: "mfaoff-", Order: []string{"password"}, Wording: disableMFAWording},
 		RenewForm:      form{IDPrefix: "renew-", Order: []string{"password"}, Wording: disableMFAWording},
+		Activity:       activityRows(events),
+		DeleteForm:     form{IDPrefix: "del-", Order: []string{"password"}, Wording: disableMFAWording},
 	}
 	if svc.PasskeysOn() {
 		keys, err := svc.Passkeys(ctx, id)

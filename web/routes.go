@@ -31,6 +31,10 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("POST /api/mfa/totp/enable", handleAPITOTPEnable(svc, s))
 	mux.Handle("POST /api/mfa/totp/disable", handleAPITOTPDisable(svc, s))
 	mux.Handle("POST /api/mfa/recovery-codes", handleAPIRenewRecoveryCodes(svc, s))
+	mux.Handle("POST /api/account/delete", handleAPIDeleteAccount(svc, s))
+	mux.Handle("GET /api/account/data", handleAccountData(svc, s, false))
+	mux.Handle("GET /api/account/activity", handleAPIActivity(svc, s))
+	mux.Handle("POST /api/account/not-me", handleAPINotMe(svc, s))
 	mux.Handle("POST /api/passkey/login/options", handleAPIPasskeyLoginOptions(svc, s))
 	mux.Handle("POST /api/passkey/login", handleAPIPasskeyLogin(svc, s))
 	mux.Handle("POST /api/login/mfa/passkey/options", handleAPIPasskeySecondStepOptions(svc, s))
@@ -85,11 +89,19 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("POST /account/mfa/enable", handleTOTPEnableForm(svc, v))
 	mux.Handle("POST /account/mfa/disable", handleTOTPDisableForm(svc, v))
 	mux.Handle("POST /account/mfa/recovery-codes", handleRenewRecoveryCodesForm(svc, v))
+	mux.Handle("GET /account/data", handleAccountData(svc, s, true))
+	mux.Handle("POST /account/delete", handleDeleteAccountForm(svc, s, v))
+	mux.Handle("GET /account/deleted", handleAccountDeleted(v))
+	mux.Handle("POST /account/not-me", handleNotMeForm(svc, s, v))
+	mux.Handle("GET /account/secured", handleAccountSecured(v))
 	mux.Handle("POST /account/passkeys/rename", handlePasskeyRenameForm(svc, v))
 	mux.Handle("POST /account/passkeys/remove", handlePasskeyRemoveForm(svc, v))
 	mux.Handle("GET /static/style.css", handleStyle())
 	mux.Handle("GET /static/tacit.js", handleScript())
 
+	if cfg.Metrics != nil && cfg.MetricsRoute {
+		mux.Handle("GET /metrics", cfg.Metrics.Handler())
+	}
 	// The OpenID Connect provider, when configured.
 	if cfg.OpenID != nil {
 		addOpenIDRoutes(mux, cfg.OpenID, svc, s, v)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/flow"
+	"github.com/tacitauth/tacit/metrics"
 	"github.com/tacitauth/tacit/openid"
 )
 
@@ -57,6 +58,13 @@ type Config struct {
 	// header says. The client address keys the per-client throttling
 	// rules, so list only proxies that append to X-Forwarded-For.
 	TrustedProxies []netip.Prefix
+	// Metrics, if set, counts requests by route and status, and the
+	// instance's throttle decisions, sessions and mail. MetricsRoute
+	// also serves it at GET /metrics on this handler; without it the
+	// caller serves Metrics.Handler where it likes (an address of its
+	// own).
+	Metrics      *metrics.Metrics
+	MetricsRoute bool
 	// OpenID, if set, is the OpenID Connect provider to serve
 	// (/authorize, /oauth/token, /.well-known/openid-configuration, …).
 	OpenID *openid.Provider
@@ -108,6 +116,9 @@ func NewServer(svc *flow.Service, cfg Config) http.Handler {
 	// Innermost first. limitBody is outermost so that it wraps the
 	// server's own ResponseWriter (see limitBody).
 	var h http.Handler = mux
+	if cfg.Metrics != nil {
+		h = notePattern(h)
+	}
 	h = withStorageWatch(h, cfg.storage)
 	h = crossOriginProtection(h, v)
 	h = securityHeaders(h, hstsFor(cfg.BaseURL))
@@ -116,6 +127,9 @@ func NewServer(svc *flow.Service, cfg Config) http.Handler {
 	h = limitTime(h, cfg.RequestTimeout)
 	h = logRequests(h, cfg.Logger)
 	h = limitBody(h, cfg.MaxBodyBytes)
+	if cfg.Metrics != nil {
+		h = countRequests(h, cfg.Metrics)
+	}
 	return h
 }
 

@@ -30,6 +30,9 @@ const (
 	DefaultTrimEvery = time.Minute
 	// DefaultMailKeep is how long handled mail is kept for diagnosis.
 	DefaultMailKeep = 7 * 24 * time.Hour
+	// DefaultActivityKeep is how long an account's activity is kept:
+	// long enough for an owner to notice what was not their doing.
+	DefaultActivityKeep = 90 * 24 * time.Hour
 )
 
 // Upkeep is the storage housekeeping an Instance runs: expired sign-ups,
@@ -48,6 +51,8 @@ type Upkeep struct {
 	TrimEvery time.Duration
 	// MailKeep is how long handled mail is kept.
 	MailKeep time.Duration
+	// ActivityKeep is how long activity events are kept.
+	ActivityKeep time.Duration
 }
 
 // DefaultUpkeep returns the housekeeping an Instance runs where Upkeep
@@ -59,6 +64,7 @@ func DefaultUpkeep() Upkeep {
 		PurgeEvery:      DefaultPurgeEvery,
 		TrimEvery:       DefaultTrimEvery,
 		MailKeep:        DefaultMailKeep,
+		ActivityKeep:    DefaultActivityKeep,
 	}
 }
 
@@ -80,17 +86,24 @@ func (u Upkeep) withDefaults() Upkeep {
 	if u.MailKeep <= 0 {
 		u.MailKeep = d.MailKeep
 	}
+	if u.ActivityKeep <= 0 {
+		u.ActivityKeep = d.ActivityKeep
+	}
 	return u
 }
 
-// purgeLoop deletes expired records now and every interval, keeping
-// storage bounded.
-func purgeLoop(ctx context.Context, db tacit.Store, interval, mailKeep time.Duration, log *slog.Logger) {
+// purgeLoop deletes expired records and activity older than
+// activityKeep now and every interval, keeping storage bounded.
+func purgeLoop(ctx context.Context, db tacit.Store, interval, mailKeep, activityKeep time.Duration, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if err := db.Purge(ctx, time.Now(), mailKeep); err != nil && ctx.Err() == nil {
+		now := time.Now()
+		if err := db.Purge(ctx, now, mailKeep); err != nil && ctx.Err() == nil {
 			log.Error("purge expired records", "err", err)
+		}
+		if err := db.PurgeActivity(ctx, now.Add(-activityKeep)); err != nil && ctx.Err() == nil {
+			log.Error("purge old activity", "err", err)
 		}
 		select {
 		case <-ctx.Done():

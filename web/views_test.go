@@ -29,8 +29,10 @@ func TestEveryTemplateRenders(t *testing.T) {
 	account := &accountPage{frame: frame{page: "account"},
 		MFA:      flow.MFAStatus{Pending: &flow.TOTPSetup{Secret: "S", URI: "otpauth://totp/x"}},
 		Sessions: []sessionRow{{ID: 1, Current: true}, {ID: 2}}, OtherDevices: true,
-		Apps: []appRow{{ClientID: "app", Name: "App", Since: "today"}}}
+		Activity: []activityRow{{What: "Signed in", When: "now", Device: "Firefox", IP: "192.0.2.1"}},
+		Apps:     []appRow{{ClientID: "app", Name: "App", Since: "today"}}}
 	failed(&account.MFAEnableForm)
+	failed(&account.DeleteForm)
 	pages := []pageData{
 		&frame{page: "home", SignedInAs: "a@example.com"}, register, resend, forgot, login, mfa,
 		newCompletePage(h.svc, "tok"), newVerifyPage("tok", "a@example.com"), newResetPage(h.svc, "tok"),
@@ -40,7 +42,7 @@ func TestEveryTemplateRenders(t *testing.T) {
 		&consentPage{frame: frame{page: "consent"}, ID: "id", Client: "App", Scopes: []string{"your email address"}},
 		&leavingPage{frame: frame{page: "leaving", Refresh: "https://app.example/cb?code=c&state=s"}, URL: "https://app.example/cb?code=c&state=s"},
 	}
-	for _, name := range []string{"sent", "forgot_sent", "reset_done", "reset_expired", "signup_expired", "email_done", "logout", "error"} {
+	for _, name := range []string{"sent", "forgot_sent", "reset_done", "reset_expired", "signup_expired", "email_done", "logout", "error", "account_deleted", "account_secured"} {
 		pages = append(pages, plain(name, name)())
 	}
 	seen := map[string]bool{}

@@ -46,7 +46,7 @@ type Config struct {
 	// here counts beyond the envelope. httpConfig sets the rest
 	// (SecureCookies and Logger here are the methods).
 	httpSettings
-	// Upkeep holds ThrottleMaxKeys and OutboxMaxRows.
+	// Upkeep holds ThrottleMaxKeys, OutboxMaxRows and ActivityKeep.
 	web.Upkeep
 
 	Addr    string // listen address, host:port
@@ -83,6 +83,9 @@ type Config struct {
 
 	LogLevel  slog.Level
 	LogFormat string // "text" or "json"
+	// Metrics is where Prometheus metrics are served: "off", "on" (at
+	// /metrics on Addr) or a host:port of their own.
+	Metrics string
 
 	// OIDC serves the OpenID Connect provider; OIDCClients are its
 	// clients from the configuration file (the oidc_clients list, which
@@ -134,6 +137,7 @@ var defaults = func() Config {
 		CookieSecure:     "auto",
 		LogLevel:         slog.LevelInfo,
 		LogFormat:        "text",
+		Metrics:          "off",
 	}
 }()
 
@@ -240,6 +244,21 @@ var outputSettings = []setting{
 		set: setLogLevel, get: func(c *Config) string { return strings.ToLower(c.LogLevel.String()) }},
 	choiceSetting("log_format", "text or json",
 		func(c *Config) *string { return &c.LogFormat }, "text", "json"),
+	{key: "metrics", about: "Prometheus metrics: off, on (GET /metrics on addr) or host:port to serve them on an address of their own",
+		set: setMetrics, get: func(c *Config) string { return c.Metrics }},
+}
+
+// setMetrics takes off, on or a host:port.
+func setMetrics(c *Config, v string) error {
+	if v == "off" || v == "on" {
+		c.Metrics = v
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(v); err != nil {
+		return fmt.Errorf("must be off, on or host:port, got %q", v)
+	}
+	c.Metrics = v
+	return nil
 }
 
 func lookupSetting(key string) (setting, bool) {
@@ -288,19 +307,40 @@ func Load(command string, args []string, getenv func(string) string) (Config, er
 // loadWith is Load for a command with flags of its own, which extra
 // defines on the flag set (nil for none).
 func loadWith(command string, args []string, getenv func(string) string, extra func(*flag.FlagSet)) (Config, error) {
+	c, _, err := loadArgs(command, args, getenv, extra, 0)
+	return c, err
+}
+
+// loadArgs is loadWith for a command that also takes up to maxArgs
+// arguments, before, after or between its flags; it returns them.
+func loadArgs(command string, args []string, getenv func(string) string, extra func(*flag.FlagSet), maxArgs int) (Config, []string, error) {
 	fs, configPath := newFlagSet(command)
 	if extra != nil {
 		extra(fs)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return Config{}, err
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return Config{}, nil, err
+			}
+			return Config{}, nil, usageError{err.Error()}
 		}
-		return Config{}, usageError{err.Error()}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional, args = append(positional, fs.Arg(0)), fs.Args()[1:]
 	}
-	if fs.NArg() > 0 {
-		return Config{}, usageError{fmt.Sprintf("%s: unexpected argument %q", command, fs.Arg(0))}
+	if len(positional) > maxArgs {
+		return Config{}, nil, usageError{fmt.Sprintf("%s: unexpected argument %q", command, positional[maxArgs])}
 	}
+	c, err := loadConfig(fs, configPath, getenv)
+	return c, positional, err
+}
+
+// loadConfig builds the configuration from the defaults, the file, the
+// environment and the flags parsed into fs.
+func loadConfig(fs *flag.FlagSet, configPath *string, getenv func(string) string) (Config, error) {
 
 	c, err := defaultConfig()
 	if err != nil {

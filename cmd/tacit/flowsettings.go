@@ -67,6 +67,8 @@ var throttleSettings = []setting{
 	{key: "trusted_proxies",
 		about: "reverse proxies whose X-Forwarded-For gives the client address: comma list of IPs or CIDRs (default none: the connection's address is the client's)",
 		set:   setTrustedProxies, get: getTrustedProxies},
+	durationSetting("activity_keep", "how long each account's activity (sign-ins, changes) is kept before housekeeping deletes it",
+		func(c *Config) *time.Duration { return &c.ActivityKeep }),
 	wholeSetting("outbox_max_rows", "most mail outbox rows kept; past it handled mail goes first, then the oldest pending mail anyone can cause (never a security notice)",
 		1, 1<<32-1, func(c *Config) *int { return &c.OutboxMaxRows }),
 }

@@ -114,6 +114,53 @@ serve runs on the same SQLite file.`,
 		},
 	},
 	{
+		name: "users",
+		synopsis: []string{
+			"users list [--contains TEXT] [--state active|disabled] [--limit 50] [--after ID] [--json] [flags]",
+			"users show ADDRESS [--json] [flags]",
+			"users disable ADDRESS | enable ADDRESS [--json] [flags]",
+			"users delete ADDRESS --yes [--json] [flags]",
+			"users end-sessions ADDRESS [--json] [flags]",
+			"users send-reset ADDRESS [--json] [flags]",
+			"users create ADDRESS [--json] [flags]",
+		},
+		about: `Administers accounts in the configured database (chosen as serve chooses
+it), alongside a running serve.
+
+  list          the accounts in ID order, a page at a time, filtered by part
+                of the address and by state; the last line says how to get
+                the next page
+  show          one account: state, creation, two-step sign-in and recovery
+                codes left, live sessions
+  disable       the account can no longer sign in, and its sessions and
+                mailed links end; every public page then answers for the
+                address as for one without an account
+  enable        lets a disabled account sign in again with its password
+  delete        deletes the account and everything tied to it (sessions,
+                links, two-step sign-in, sign-ups of its address): the
+                address is as if it never had one, and can sign up again.
+                Needs --yes
+  end-sessions  signs the account out everywhere
+  send-reset    queues a mail with a password reset link to the account
+  create        queues an invitation to an address without an account: a
+                link to choose a password, which makes the account
+
+Mail is queued in the outbox, which the server's mail worker delivers.
+These commands say whether an address has an account: they are for
+operators, never exposed to the public. Exit status: 0 done, 1 failure,
+2 usage error, 3 refused because of the account's state (no account for
+the address, an account already there for create, a disabled one for
+send-reset).`,
+		flags:    usersFlags,
+		settings: true,
+		examples: []string{
+			"tacit users list --contains @example.com --state disabled",
+			"tacit users show alice@example.com --json",
+			"tacit users delete alice@example.com --yes",
+			"tacit users create bob@example.com",
+		},
+	},
+	{
 		name:     "clients",
 		synopsis: []string{"clients add --id ID --redirect-uri URI[,URI] [--name N] [--public] [--first-party] [--post-logout-redirect-uri URI] [flags]", "clients list [flags]", "clients remove --id ID [flags]"},
 		about: `Adds, lists or removes the OpenID Connect clients kept in the configured
@@ -186,7 +233,7 @@ func configFlags(fs *flag.FlagSet) {
 var flagValueNames = map[string]string{
 	"config": "FILE", "addr": "HOST:PORT", "data-dir": "DIR", "database-url": "URL",
 	"base-url": "URL", "from": "URL", "to": "URL", "accounts": "N", "password": "P",
-	"prefix": "PREFIX",
+	"prefix": "PREFIX", "contains": "TEXT", "state": "STATE", "limit": "N", "after": "ID",
 }
 
 // lookupCommand returns the command called name.

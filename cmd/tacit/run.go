@@ -79,6 +79,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		})
 	case "scan":
 		return runScan(ctx, rest, stdout, stderr)
+	case "users":
+		return runUsers(ctx, rest, getenv, stdout, stderr)
 	case "clients":
 		return runClients(ctx, rest, getenv, stdout, stderr)
 	case "keys":
@@ -182,13 +184,14 @@ Commands:
   backup         copy the SQLite database to a new file, while serving
   seed           fill the database with test accounts, for benchmarks
   scan           scan a web application for account enumeration ("tacit scan -h")
+  users          list, show, disable, enable, delete accounts; end their sessions; mail reset links and invitations
   config         print the configuration in force as YAML (secrets masked)
   version        print the version ("tacit --version" too)
   help           print this help, or a command's ("tacit help serve")
 
 Every command prints its own flags and examples with --help (-h).
 
-Flags (serve, migrate, seed, config):
+Flags (serve, migrate, seed, users, config):
   --config FILE   read settings from a YAML file (or set TACIT_CONFIG)
 
 Settings come from, in rising precedence: defaults, the YAML file, TACIT_*

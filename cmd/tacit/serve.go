@@ -15,6 +15,7 @@ import (
 	"github.com/tacitauth/tacit/argon2id"
 	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/mail"
+	"github.com/tacitauth/tacit/metrics"
 	"github.com/tacitauth/tacit/openid"
 	"github.com/tacitauth/tacit/web"
 )
@@ -80,6 +81,12 @@ func serve(ctx context.Context, c Config, stderr io.Writer) (err error) {
 			return err
 		}
 	}
+	stopMetrics, err := serveMetrics(c, inst, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopMetrics()
 	srv := &http.Server{
 		Handler:           inst,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -120,6 +127,10 @@ func assemble(c Config, db store, log *slog.Logger) (*web.Instance, time.Duratio
 		return nil, 0, err
 	}
 	hc := c.httpConfig(db, devBox, longest)
+	if c.Metrics != "off" {
+		hc.Metrics = metrics.New(metrics.Gauges{OutboxPending: db.OutboxPending})
+		hc.MetricsRoute = c.Metrics == "on"
+	}
 	if c.OIDC {
 		hc.OpenID, err = openid.New(context.Background(), db, openid.Config{
 			Issuer: c.BaseURL.String(), Clients: c.OIDCClients, Insecure: c.BaseURL.Scheme != "https", Logger: log})
@@ -297,4 +308,23 @@ func ready(ctx context.Context, db store) error {
 		return errors.New("database schema is not the one this binary expects")
 	}
 	return nil
+}
+
+// serveMetrics serves the metrics on an address of their own when the
+// metrics setting is one, and returns what stops it.
+func serveMetrics(c Config, inst *web.Instance, log *slog.Logger) (stop func(), err error) {
+	m := inst.Config().Metrics
+	if m == nil || c.Metrics == "on" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", c.Metrics)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.name("metrics"), err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go srv.Serve(ln)
+	log.Info(fmt.Sprintf("metrics at http://%s/metrics", ln.Addr()))
+	return func() { srv.Close() }, nil
 }

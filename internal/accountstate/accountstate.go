@@ -37,6 +37,11 @@ const (
 	// Limits.Mail) someone else has spent: the next mail an outsider can
 	// cause is held back.
 	MailSpent State = "mail_spent"
+	// Deleted is an address whose account, with everything it held (a
+	// session, two-step sign-in, a reset link, a pending address
+	// change, a sign-up made while it existed), was deleted: it must be
+	// indistinguishable from None.
+	Deleted State = "deleted"
 )
 
 // TOTPSecret is the authenticator secret of MFAEnabled accounts, so tests
@@ -44,7 +49,7 @@ const (
 const TOTPSecret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 // All lists every state.
-var All = []State{None, Pending, SeveralPending, Verified, Disabled, ResetPending, MFAEnabled, PasskeyEnabled, MailSpent}
+var All = []State{None, Pending, SeveralPending, Verified, Disabled, ResetPending, MFAEnabled, PasskeyEnabled, MailSpent, Deleted}
 
 // Pairs returns every ordered pair of distinct states plus each state with
 // itself, the cases a uniformity test compares.
@@ -68,6 +73,9 @@ func (s State) HasAccount() bool {
 func Arrange(ctx context.Context, st tacit.Store, h tacit.Hasher, state State, email, password string) error {
 	now := time.Now()
 	signups := map[State]int{Pending: 1, SeveralPending: 3}[state]
+	if state == Deleted {
+		return arrangeDeleted(ctx, st, h, email, password)
+	}
 	var hash string
 	if state.HasAccount() {
 		var err error
@@ -195,4 +203,45 @@ func throttleKey(secret []byte, rule, identifier string) []byte {
 	m.Write([]byte{0})
 	m.Write([]byte(identifier))
 	return m.Sum(nil)
+}
+
+// arrangeDeleted gives email an account holding one of everything an
+// account can hold, and deletes it.
+func arrangeDeleted(ctx context.Context, st tacit.Store, h tacit.Hasher, email, password string) error {
+	hash, err := h.Hash(tacit.NormalizePassword(password))
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	err = st.Update(ctx, func(tx tacit.Tx) error {
+		a := tacit.Account{Email: email, PasswordHash: hash, CreatedAt: now}
+		if err := tx.CreateAccount(ctx, &a); err != nil {
+			return err
+		}
+		ss := tacit.Session{AccountID: a.ID, TokenHash: tacit.HashToken("session of " + email), CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}
+		if err := tx.CreateSession(ctx, &ss); err != nil {
+			return err
+		}
+		_, rh := tacit.NewToken()
+		_, eh := tacit.NewToken()
+		_, sh := tacit.NewToken()
+		_, ch := tacit.NewToken()
+		for _, err := range []error{
+			tx.SaveTOTP(ctx, tacit.TOTP{AccountID: a.ID, Secret: TOTPSecret, Enabled: true, CreatedAt: now}),
+			tx.SetRecoveryCodes(ctx, a.ID, [][]byte{tacit.HashToken("code of " + email)}),
+			tx.CreateResetToken(ctx, &tacit.ResetToken{AccountID: a.ID, TokenHash: rh, PasswordStamp: tacit.PasswordStamp(hash), CreatedAt: now, ExpiresAt: now.Add(30 * time.Minute)}),
+			tx.CreateEmailChange(ctx, &tacit.EmailChange{AccountID: a.ID, NewEmail: "moved-" + email, TokenHash: eh, SessionID: ss.ID, PasswordStamp: tacit.PasswordStamp(hash), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}),
+			tx.CreateSignup(ctx, &tacit.Signup{Email: email, TokenHash: sh, CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}),
+			tx.CreateMFAChallenge(ctx, &tacit.MFAChallenge{AccountID: a.ID, TokenHash: ch, CreatedAt: now, ExpiresAt: now.Add(5 * time.Minute)}),
+		} {
+			if err != nil {
+				return err
+			}
+		}
+		return tx.DeleteAccount(ctx, a.ID)
+	})
+	if err != nil {
+		return fmt.Errorf("arrange %s: %w", Deleted, err)
+	}
+	return nil
 }

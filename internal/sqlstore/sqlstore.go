@@ -75,6 +75,11 @@ type Dialect struct {
 	// rows to change, passing over those another transaction holds.
 	// Both are empty where one writer runs at a time.
 	Lock, SkipLocked string
+	// NewAccountID is an SQL expression for a new account's ID, or
+	// empty to let the engine's identity column choose. An engine whose
+	// own choice could give a deleted account's ID to a new one sets it
+	// (see the account_ids table).
+	NewAccountID string
 	// Columns lists every table and its columns, in the engine's own
 	// catalogue, leaving out the migration runner's table: two columns,
 	// table and column, in table and then column order.
@@ -192,11 +197,15 @@ func collect[T any](ctx context.Context, q Querier, scan func(Row) (T, error), q
 
 // Admin is what the maintenance commands read of a store beyond
 // tacit.Store: the address report `tacit migrate` prints, and the hash
-// samples that size serve's envelope. Every engine's DB has it through
-// Store; listing whole tables is Snapshot's.
+// samples that size serve's envelope, and the operator's directory of
+// accounts (`tacit users`). Every engine's DB has it through Store;
+// listing whole tables is Snapshot's.
 type Admin interface {
 	AddressReport(ctx context.Context) (upkeep.Report, error)
 	HashSamples(ctx context.Context) ([]string, error)
+	tacit.AccountDirectory
+	// OutboxPending counts the mails neither delivered nor given up.
+	OutboxPending(ctx context.Context) (int64, error)
 }
 
 var _ Admin = (*Store)(nil)

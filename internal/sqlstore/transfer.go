@@ -12,7 +12,7 @@ import (
 
 // CopiedTables are the tables Copy carries over, with their columns: each
 // account and everything that decides how it signs in (its authenticator,
-// the last step used, its recovery codes, its passkeys), and its sessions. IDs change;
+// the last step used, its recovery codes, its passkeys), its activity, and its sessions. IDs change;
 // every row follows its account to the new one.
 var CopiedTables = map[string][]string{
 	"accounts":       {"id", "email", "password_hash", "created_at", "disabled"},
@@ -21,6 +21,7 @@ var CopiedTables = map[string][]string{
 	"passkeys": {"id", "account_id", "credential_id", "user_handle", "name", "credential", "sign_count",
 		"backup_eligible", "backup_state", "created_at", "last_used_at"},
 	"sessions": {"id", "account_id", "token_hash", "created_at", "last_seen_at", "expires_at", "user_agent", "ip"},
+	"events":   {"id", "account_id", "kind", "at", "ip", "user_agent", "count"},
 	// OpenID Connect: the signing keys (so tokens already issued stay
 	// verifiable), each account's subject id (so relying parties still
 	// know the account), the clients, the consents, and with the
@@ -56,6 +57,7 @@ var DroppedTables = []DroppedTable{
 	{"secrets", "the throttle counters' key; the target makes its own"},
 	{"outbox", "mail, sent or queued"},
 	{"dev_mailbox", "mail captured by the dev mail driver"},
+	{"account_ids", "the highest ID of a deleted account; the copy numbers accounts afresh"},
 }
 
 // Snapshot is one read-only transaction over a whole database, for the
@@ -81,13 +83,26 @@ func (s *Snapshot) Close() error { return s.close() }
 // Columns returns the database's tables, each with its columns, as its
 // schema lists them; the migration runner's table is left out.
 func (s *Snapshot) Columns(ctx context.Context) (map[string][]string, error) {
+	return columns(ctx, s.q, s.dialect)
+}
+
+// Columns returns the database's tables, each with its columns, as its
+// schema lists them; the migration runner's table is left out. The store
+// test suite checks with it that deleting an account leaves no row of it
+// in any table.
+func (s *Store) Columns(ctx context.Context) (map[string][]string, error) {
+	return columns(ctx, s.Engine.Reader(), s.Dialect)
+}
+
+// columns reads the schema's tables and columns through q.
+func columns(ctx context.Context, q Querier, d *Dialect) (map[string][]string, error) {
 	out := map[string][]string{}
-	_, err := collect(ctx, s.q, func(row Row) (struct{}, error) {
+	_, err := collect(ctx, q, func(row Row) (struct{}, error) {
 		var table, column string
 		err := row.Scan(&table, &column)
 		out[table] = append(out[table], column)
 		return struct{}{}, err
-	}, s.dialect.Columns)
+	}, d.Columns)
 	return out, err
 }
 
@@ -138,6 +153,7 @@ type accountBatch struct {
 	accounts []tacit.Account
 	totp     []tacit.TOTP
 	codes    map[int64][][]byte
+	events   []tacit.Event
 	passkeys []tacit.Passkey
 }
 
@@ -186,6 +202,11 @@ func (s *Snapshot) readAccounts(ctx context.Context, after int64, limit int) (ac
 	if err != nil {
 		return b, err
 	}
+	b.events, err = collect(ctx, s.q, scanEvent, `SELECT `+eventColumns+` FROM events
+		WHERE account_id BETWEEN $1 AND $2 ORDER BY id`, first, last)
+	if err != nil {
+		return b, err
+	}
 	b.passkeys, err = collect(ctx, s.q, func(row Row) (tacit.Passkey, error) {
 		p, err := scanPasskey(row)
 		if err != nil {
@@ -213,11 +234,12 @@ type CopyOptions struct {
 }
 
 // Copied is what Copy copied: accounts, authenticators (and how many of
-// them on), recovery codes, passkeys and sessions, and of the OpenID
-// Connect provider signing keys, subject ids, clients, consents and grants.
+// them on), recovery codes, passkeys, sessions and activity events, and
+// of the OpenID Connect provider signing keys, subject ids, clients,
+// consents and grants.
 type Copied struct {
-	Accounts, TOTP, TOTPOn, Codes, Passkeys, Sessions int
-	Keys, Subjects, Clients, Consents, Grants         int
+	Accounts, TOTP, TOTPOn, Codes, Passkeys, Sessions, Events int
+	Keys, Subjects, Clients, Consents, Grants                 int
 }
 
 // Copy copies every account of src, keeping its address, password hash,
@@ -332,6 +354,16 @@ func (c *copier) writeAccounts(ctx context.Context, b accountBatch) error {
 		if codes != 0 {
 			return errors.New("recovery codes of accounts that are not in the source")
 		}
+		for _, e := range b.events {
+			id, ok := newIDs[e.AccountID]
+			if !ok {
+				return fmt.Errorf("event of account %d, which is not in the source", e.AccountID)
+			}
+			e.ID, e.AccountID = 0, id
+			if err := tx.AddEvent(ctx, &e); err != nil {
+				return err
+			}
+		}
 		for _, p := range b.passkeys {
 			id, ok := newIDs[p.AccountID]
 			if !ok {
@@ -360,6 +392,7 @@ func (c *copier) writeAccounts(ctx context.Context, b accountBatch) error {
 	for _, hs := range b.codes {
 		c.n.Codes += len(hs)
 	}
+	c.n.Events += len(b.events)
 	c.n.Passkeys += len(b.passkeys)
 	return nil
 }
