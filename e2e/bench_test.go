@@ -22,7 +22,10 @@ import (
 
 var (
 	timingPairs    = flag.Int("timing.pairs", 300, "interleaved request triples for BenchmarkLoginTiming")
+	timingFor      = flag.Duration("timing.for", 0, "stop BenchmarkLoginTiming after this long, at the end of a triple, even if fewer than -timing.pairs were sent (0: no limit)")
 	timingEnvelope = flag.String("timing.envelope", "", "TACIT_ENVELOPE for BenchmarkLoginTiming (empty: the default, measured)")
+	idleStarts     = flag.Int("idle.starts", 2, "fresh starts of the server for BenchmarkIdleSignIn")
+	idleSettle     = flag.Duration("idle.settle", 0, "how long BenchmarkIdleSignIn lets each start serve before it measures (recalibration's first minute)")
 )
 
 // noLoginLimits lifts the sign-in limits: with them, every address would
@@ -99,7 +102,9 @@ func benchBareArgon2id(b *testing.B) {
 // registered address and two unknown ones, in random order, one at a time,
 // and compares the registered-vs-unknown response times against the
 // unknown-vs-unknown control (docs/DESIGN.md §5). Run it with -benchtime=1x;
-// -timing.pairs sets the sample size.
+// -timing.pairs sets the sample size, -timing.for bounds its time (on a
+// busy machine the pairs asked for may not fit), and the pairs sent are
+// reported.
 func BenchmarkLoginTiming(b *testing.B) {
 	env := noLoginLimits
 	if *timingEnvelope != "" {
@@ -111,9 +116,14 @@ func BenchmarkLoginTiming(b *testing.B) {
 	addrs := []string{"known@example.com", "unknown-1@example.com", "unknown-2@example.com"}
 	samples := make([][]time.Duration, len(addrs))
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	begin := time.Now()
 	b.ResetTimer()
 	for range b.N {
 		for i := 0; i < *timingPairs; i++ {
+			if *timingFor > 0 && time.Since(begin) > *timingFor {
+				b.Logf("stopped after %v: %d of %d triples sent", *timingFor, i, *timingPairs)
+				break
+			}
 			for _, k := range r.Perm(len(addrs)) {
 				start := time.Now()
 				code, _ := postJSON(b, client, s.URL+"/api/login", map[string]string{"email": addrs[k], "password": "wrong password"})
@@ -126,8 +136,12 @@ func BenchmarkLoginTiming(b *testing.B) {
 	}
 	b.StopTimer()
 	known, control := compare(b, samples[0], samples[1]), compare(b, samples[2], samples[1])
+	if m := envelopeLine.FindStringSubmatch(s.log.String()); m != nil {
+		b.Logf("envelope %s at start-up", m[1])
+	}
 	b.Logf("registered vs unknown: %v", known)
 	b.Logf("unknown vs unknown (control): %v", control)
+	b.ReportMetric(float64(len(samples[0])), "triples")
 	b.ReportMetric(float64(known.Median1.Microseconds()), "µs-median-registered")
 	b.ReportMetric(float64(known.Median2.Microseconds()), "µs-median-unknown")
 	b.ReportMetric(float64(known.Diff.Microseconds()), "µs-diff")
@@ -160,15 +174,17 @@ func verdict(known, control timing.Comparison) string {
 // is calibrated anew; x-hash is the median sign-in over the median hash
 // (goal ≤ 1.5), and comparing the sub-benchmarks' medians shows how much
 // the envelope moves from one start to the next (goal ±20%).
+// -idle.starts sets how many starts; -idle.settle lets each serve that
+// long first, so that the envelope measured is the recalibrated one.
 func BenchmarkIdleSignIn(b *testing.B) {
 	h, err := argon2id.New(argon2id.DefaultParams(), 0)
 	if err != nil {
 		b.Fatal(err)
 	}
 	enc, _ := h.Hash("bench password 1")
-	for _, start := range []string{"start1", "start2"} {
+	for i := range *idleStarts {
 		var s *server
-		b.Run(start, func(sb *testing.B) {
+		b.Run(fmt.Sprintf("start%d", i+1), func(sb *testing.B) {
 			if s == nil {
 				// One start for all runs of the sub-benchmark (the
 				// testing package runs it with b.N = 1 first), stopped
@@ -176,6 +192,7 @@ func BenchmarkIdleSignIn(b *testing.B) {
 				// logs each request whose own work overran the envelope.
 				s = startServer(b, append([]string{"TACIT_LOG_LEVEL=debug"}, noLoginLimits...)...)
 				signUp(sb, s, "idle@example.com", "bench password 1")
+				time.Sleep(*idleSettle)
 			}
 			b := sb
 			before := strings.Count(s.log.String(), "overran the envelope")
@@ -200,14 +217,21 @@ func BenchmarkIdleSignIn(b *testing.B) {
 			b.ReportMetric(float64(ml)/float64(mh), "x-hash")
 			b.ReportMetric(float64(strings.Count(s.log.String(), "overran the envelope")-before), "overruns")
 			if m := envelopeLine.FindStringSubmatch(s.log.String()); m != nil {
-				b.Logf("envelope %s", m[1])
+				b.Logf("envelope %s at start-up", m[1])
+			}
+			if m := recalibratedLine.FindAllStringSubmatch(s.log.String(), -1); m != nil {
+				b.Logf("envelope %s when measured (recalibrated %d times)", m[len(m)-1][1], len(m))
 			}
 		})
 	}
 }
 
-// envelopeLine finds the envelope the server measured in its log.
-var envelopeLine = regexp.MustCompile(`envelope measured[^\n]*envelope=(\S+)`)
+// envelopeLine finds the envelope the server measured in its log, and
+// recalibratedLine each new value recalibration gave it (at DEBUG).
+var (
+	envelopeLine     = regexp.MustCompile(`envelope measured[^\n]*envelope=(\S+)`)
+	recalibratedLine = regexp.MustCompile(`envelope recalibrated[^\n]*envelope=(\S+)`)
+)
 
 // median returns the median of d (which it sorts).
 func median(d []time.Duration) time.Duration {

@@ -20,8 +20,11 @@ import (
 // more query). So pace sleeps on a timer only until paceMargin before the
 // end, and the rest in a sleep of nanosecond precision (fineSleep) that
 // starts from wherever the timer left it.
+//
+// The envelope is read once, when the request starts waiting: every
+// request, whatever its address, reads the value in force at that moment.
 func (s *Service) pace(ctx context.Context, start time.Time) {
-	end := start.Add(s.cfg.Envelope)
+	end := start.Add(s.Envelope())
 	if d := time.Until(end) - paceMargin; d > 0 {
 		t := time.NewTimer(d)
 		defer t.Stop()

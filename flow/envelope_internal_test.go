@@ -36,7 +36,8 @@ func TestPaceEndsAloneFromWorkBesideIt(t *testing.T) {
 // returns the median overshoot of each.
 func paceOvershoots(t *testing.T) (m0, m1 time.Duration) {
 	const envelope = 15 * time.Millisecond
-	s := &Service{cfg: Config{Envelope: envelope}}
+	s := &Service{}
+	s.envelope.Store(int64(envelope))
 	work := []time.Duration{0, 800 * time.Microsecond}
 	late := make([][]time.Duration, len(work))
 	for i := range 150 {

@@ -45,6 +45,14 @@ type Config struct {
 	// difference the equal work leaves (a cache hit, an index miss) is
 	// hidden under it (docs/DESIGN.md §3). Zero disables it; see MeasureEnvelope.
 	Envelope time.Duration
+	// RecalibrateEnvelope keeps the envelope measured while the service
+	// runs, starting from Envelope (see Service.RecalibrateEnvelope).
+	RecalibrateEnvelope bool
+	// EnvelopeSamples are encoded hashes made with other parameters than
+	// the hasher's, one per parameter set the store holds (see
+	// MeasureEnvelopeFor): recalibration keeps the envelope above their
+	// verification too.
+	EnvelopeSamples []string
 
 	ResetTTL       time.Duration // how long a password reset link works
 	EmailChangeTTL time.Duration // how long an email change link works
@@ -176,6 +184,10 @@ type Service struct {
 	liveTimes recentTimes
 	// overruns counts requests whose own work overran the envelope.
 	overruns overruns
+	// envelope is the envelope in force, in nanoseconds: Config.Envelope,
+	// moved by RecalibrateEnvelope if calib is set.
+	envelope atomic.Int64
+	calib    *calibrator
 
 	secretKey []byte // HMAC key of throttle counters (Store.Secret "throttle")
 	deviceKey []byte // HMAC key of device tokens, derived from secretKey
@@ -217,6 +229,10 @@ func New(store tacit.Store, hasher tacit.Hasher, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("flow: load throttle secret: %w", err)
 	}
 	s := &Service{store: store, hasher: hasher, cfg: cfg, dummyHash: dummy, secretKey: secret, deviceKey: deriveKey(secret, "device token")}
+	s.envelope.Store(int64(cfg.Envelope))
+	if cfg.RecalibrateEnvelope && cfg.Envelope > 0 {
+		s.calib = newCalibrator(cfg.Envelope)
+	}
 	if s.passkeys, err = newPasskeys(cfg.Links.Base); err != nil && !errors.Is(err, ErrPasskeysOff) {
 		return nil, fmt.Errorf("flow: %w", err)
 	}

@@ -20,12 +20,13 @@ type overruns struct {
 // risk, and the sign the envelope is too short for this machine's load).
 func (s *Service) workDone(start time.Time) {
 	work := time.Since(start)
-	if s.cfg.Envelope <= 0 || work <= s.cfg.Envelope {
+	envelope := s.Envelope()
+	if envelope <= 0 || work <= envelope {
 		return
 	}
 	n := s.overruns.n.Add(1)
 	if l := s.overruns.log.Load(); l != nil {
-		l.Debug("request's own work overran the envelope", "work", work, "envelope", s.cfg.Envelope, "overruns", n)
+		l.Debug("request's own work overran the envelope", "work", work, "envelope", envelope, "overruns", n)
 	}
 }
 

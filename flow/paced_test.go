@@ -22,6 +22,8 @@ var notAnonymous = map[string]string{
 	"SessionIdle":         "configuration, read when pages are drawn",
 	"EnvelopeOverruns":    "the operator's figure, not a request",
 	"LogOverruns":         "the operator's setting, not a request",
+	"Envelope":            "the operator's figure, not a request",
+	"RecalibrateEnvelope": "the service's own background work, not a request",
 	"SetCounterTableFull": "the trimmer's signal, not a request",
 	"Session":             "runs on every signed-in request; its answer depends on the caller's own session token alone",
 	"CheckSession":        "forward auth: Session from memory; its answer depends on the caller's own session token alone",

@@ -55,7 +55,7 @@ func ExampleRequireSession() {
 		Store:  db,
 		Hasher: hasher,
 		Sender: mail.DevSender{Box: db},
-		Flow:   flow.Config{Links: tacit.Links{Base: base}, Envelope: flow.MeasureEnvelope(hasher)},
+		Flow:   flow.Config{Links: tacit.Links{Base: base}, Envelope: flow.MeasureEnvelope(hasher), RecalibrateEnvelope: true},
 		Config: web.Config{Product: "Example", SecureCookies: true},
 	})
 	if err != nil {

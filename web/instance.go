@@ -132,14 +132,17 @@ func (in *Instance) Service() *flow.Service { return in.svc }
 // one to give RequireSession.
 func (in *Instance) Config() Config { return in.cfg }
 
-// Run delivers mail and keeps storage bounded (see Upkeep) until ctx is
-// done; then it delivers one more batch of due mail, so that what the
-// last requests queued is not left for the next start. Call it once, for
+// Run delivers mail, keeps storage bounded (see Upkeep) and, if the
+// flows' configuration asks for it, keeps the envelope measured
+// (flow.Service.RecalibrateEnvelope) until ctx is done; then it delivers
+// one more batch of due mail, so that what the last requests queued is
+// not left for the next start. Call it once, for
 // as long as the handler serves, and end ctx only once the handler has
 // stopped (after http.Server.Shutdown).
 func (in *Instance) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { in.worker.Run(ctx) })
+	wg.Go(func() { in.svc.RecalibrateEnvelope(ctx) })
 	wg.Go(func() {
 		purgeLoop(ctx, in.store, in.upkeep.PurgeEvery, in.upkeep.MailKeep, in.upkeep.ActivityKeep, in.log)
 	})

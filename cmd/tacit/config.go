@@ -149,7 +149,7 @@ const (
 )
 
 // AutoEnvelope as Config.Envelope asks for an envelope derived from the
-// hash time measured at start-up.
+// hash time measured at start-up, and measured again while serving.
 const AutoEnvelope time.Duration = -1
 
 // maxHashMemoryKiB is the most memory a hash may use. Package argon2id
@@ -215,7 +215,7 @@ var baseSettings = []setting{
 		func(c *Config) *uint32 { return &c.HashMemoryKiB }),
 	wholeSetting("hash_time", "Argon2id passes per hash", 1, 1<<32-1,
 		func(c *Config) *uint32 { return &c.HashTime }),
-	{key: "envelope", about: "least response time of sensitive requests: a duration, or auto (just above the idle hash time, measured at start-up)",
+	{key: "envelope", about: "least response time of sensitive requests: a duration, or auto (just above the idle hash time, measured at start-up and again while serving)",
 		set: setEnvelope, get: getEnvelope},
 	durationSetting("request_timeout", "longest a request may take beyond the envelope; past it, it gives up waiting for the database and is answered 500",
 		func(c *Config) *time.Duration { return &c.RequestTimeout }),

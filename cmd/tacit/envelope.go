@@ -16,11 +16,12 @@ import (
 // costlier than the live one (imported, or made before the cost was
 // lowered) still answers at the envelope; cheaper ones the flows pad
 // themselves. A fixed envelope is kept, with a warning if such a hash
-// takes it past the envelope.
-func sizeEnvelope(c Config, db store, hasher tacit.Hasher, log *slog.Logger) (time.Duration, error) {
+// takes it past the envelope. It also returns those other hashes, which
+// an automatic envelope's recalibration keeps timing.
+func sizeEnvelope(c Config, db store, hasher tacit.Hasher, log *slog.Logger) (time.Duration, []string, error) {
 	samples, err := db.HashSamples(context.Background())
 	if err != nil {
-		return 0, c.Database.redact(err)
+		return 0, nil, c.Database.redact(err)
 	}
 	var other []string
 	for _, h := range samples {
@@ -31,7 +32,7 @@ func sizeEnvelope(c Config, db store, hasher tacit.Hasher, log *slog.Logger) (ti
 	if c.Envelope == AutoEnvelope {
 		envelope := flow.MeasureEnvelopeFor(hasher, other)
 		log.Info("envelope measured from the idle hash time", "envelope", envelope, "other_hash_parameters", len(other))
-		return envelope, nil
+		return envelope, other, nil
 	}
 	if len(other) > 0 {
 		if need := flow.MeasureEnvelopeFor(hasher, other); need > c.Envelope {
@@ -40,5 +41,5 @@ func sizeEnvelope(c Config, db store, hasher tacit.Hasher, log *slog.Logger) (ti
 				" or set it to auto", "envelope", c.Envelope, "needed", need)
 		}
 	}
-	return c.Envelope, nil
+	return c.Envelope, other, nil
 }

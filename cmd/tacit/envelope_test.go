@@ -44,30 +44,39 @@ func TestEnvelopeCoversCostlierStoredHash(t *testing.T) {
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 
-	c.Envelope = AutoEnvelope
-	auto, err := sizeEnvelope(c, db, live, log)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Verifying the costly hash takes tens of milliseconds; the live one
 	// well under one. The envelope must cover the costly verification at
-	// its fastest (its idle time).
-	liveOnly := flow.MeasureEnvelope(live)
+	// its fastest (its idle time). Both are measured on a shared machine
+	// whose load comes and goes: a measurement of the envelope made under
+	// more load than the verification timed right after it says nothing,
+	// so up to three attempts are made. An envelope sized without the
+	// costly hash stays near the live hash's and fails every one.
+	c.Envelope = AutoEnvelope
 	enc, _ := costly.Hash("pw")
-	costlyTime := time.Hour
-	for range 5 {
-		start := time.Now()
-		costly.Verify("wrong", enc)
-		costlyTime = min(costlyTime, time.Since(start))
-	}
-	t.Logf("auto envelope %v; from the live hash alone %v; costly verification %v", auto, liveOnly, costlyTime)
-	if auto <= costlyTime || auto <= liveOnly {
-		t.Errorf("auto envelope %v does not cover the costlier stored hash (%v; live alone: %v)", auto, costlyTime, liveOnly)
+	for attempt := 1; ; attempt++ {
+		auto, _, err := sizeEnvelope(c, db, live, log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		liveOnly := flow.MeasureEnvelope(live)
+		costlyTime := time.Hour
+		for range 16 {
+			start := time.Now()
+			costly.Verify("wrong", enc)
+			costlyTime = min(costlyTime, time.Since(start))
+		}
+		t.Logf("auto envelope %v; from the live hash alone %v; costly verification %v", auto, liveOnly, costlyTime)
+		if auto > costlyTime && auto > liveOnly {
+			break
+		}
+		if attempt == 3 {
+			t.Fatalf("auto envelope %v does not cover the costlier stored hash (%v; live alone: %v), on 3 attempts", auto, costlyTime, liveOnly)
+		}
 	}
 
 	logs.Reset()
 	c.Envelope = 10 * time.Millisecond
-	fixed, err := sizeEnvelope(c, db, live, log)
+	fixed, _, err := sizeEnvelope(c, db, live, log)
 	if err != nil || fixed != c.Envelope {
 		t.Fatalf("fixed envelope = %v, %v; want %v kept", fixed, err, c.Envelope)
 	}

@@ -100,8 +100,9 @@ func serve(ctx context.Context, c Config, stderr io.Writer) (err error) {
 }
 
 // assemble builds the tacit instance over an open database: the hasher,
-// the mail sender, the flows and the HTTP surface. It returns the envelope
-// in force, measured if the configuration says auto.
+// the mail sender, the flows and the HTTP surface. It returns the longest
+// envelope a request may wait for: the one in force, or, measured if the
+// configuration says auto, the most its recalibration may raise it to.
 func assemble(c Config, db store, log *slog.Logger) (*web.Instance, time.Duration, error) {
 	policy, err := c.PasswordPolicy()
 	if err != nil {
@@ -111,15 +112,21 @@ func assemble(c Config, db store, log *slog.Logger) (*web.Instance, time.Duratio
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s, %s: %w", c.name("hash_memory_kib"), c.name("hash_time"), err)
 	}
-	envelope, err := sizeEnvelope(c, db, hasher, log)
+	envelope, other, err := sizeEnvelope(c, db, hasher, log)
 	if err != nil {
 		return nil, 0, err
+	}
+	fc := c.flowConfig(policy, tacit.Links{Base: c.BaseURL}, envelope, nil)
+	longest := envelope
+	if c.Envelope == AutoEnvelope {
+		fc.RecalibrateEnvelope, fc.EnvelopeSamples = true, other
+		longest = flow.EnvelopeCeiling(envelope)
 	}
 	sender, devBox, err := newSender(c, db, log)
 	if err != nil {
 		return nil, 0, err
 	}
-	hc := c.httpConfig(db, devBox, envelope)
+	hc := c.httpConfig(db, devBox, longest)
 	if c.Metrics != "off" {
 		hc.Metrics = metrics.New(metrics.Gauges{OutboxPending: db.OutboxPending})
 		hc.MetricsRoute = c.Metrics == "on"
@@ -136,7 +143,7 @@ func assemble(c Config, db store, log *slog.Logger) (*web.Instance, time.Duratio
 		Store:     db,
 		Hasher:    hasher,
 		Sender:    sender,
-		Flow:      c.flowConfig(policy, tacit.Links{Base: c.BaseURL}, envelope, nil),
+		Flow:      fc,
 		Config:    hc,
 		Upkeep:    c.Upkeep,
 		MailLease: c.MailLease,
@@ -145,7 +152,7 @@ func assemble(c Config, db store, log *slog.Logger) (*web.Instance, time.Duratio
 	if err != nil {
 		return nil, 0, err
 	}
-	return inst, envelope, nil
+	return inst, longest, nil
 }
 
 // flowConfig returns the settings of the flows.
