@@ -69,6 +69,27 @@ func TestCheckSessionEndsAtOnce(t *testing.T) {
 			e.mails(t)
 			wantKind(t, e.reset(e.forgot(owner.Account.Email), "a new password 2"), tacit.Done)
 		}},
+		{"owner deletes the account", func(e *env, owner flow.Identity, _ string, _ flow.Identity) {
+			wantKind(t, e.ok(e.svc.DeleteAccount(ctx, owner, pw, flow.Client{})), tacit.Done)
+		}},
+		{"this wasn't me", func(e *env, owner flow.Identity, _ string, _ flow.Identity) {
+			wantKind(t, e.ok(e.svc.NotMe(ctx, owner, flow.Client{})), tacit.Done)
+		}},
+		{"operator disables", func(e *env, owner flow.Identity, _ string, _ flow.Identity) {
+			if _, err := e.operator().Disable(ctx, owner.Account.Email); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"operator deletes", func(e *env, owner flow.Identity, _ string, _ flow.Identity) {
+			if err := e.operator().Delete(ctx, owner.Account.Email); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"operator ends the sessions", func(e *env, owner flow.Identity, _ string, _ flow.Identity) {
+			if _, err := e.operator().EndSessions(ctx, owner.Account.Email); err != nil {
+				t.Fatal(err)
+			}
+		}},
 		{"idle expiry", func(e *env, _ flow.Identity, _ string, _ flow.Identity) {
 			e.clock.Advance(time.Hour)
 		}},

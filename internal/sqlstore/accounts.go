@@ -83,6 +83,8 @@ func scanAccount(row Row) (tacit.Account, error) {
 // tacit.ErrNotFound.
 func (t *Tx) SetDisabled(ctx context.Context, accountID int64, disabled bool) error {
 	n, err := t.Q.Exec(ctx, `UPDATE accounts SET disabled = $1 WHERE id = $2`, disabled, accountID)
+	// A disabled account's sessions stop passing forward auth at once.
+	t.revokes = true
 	return oneRow(fmt.Sprintf("set disabled of account %d", accountID), n, err)
 }
 
@@ -145,5 +147,8 @@ func (t *Tx) DeleteAccount(ctx context.Context, accountID int64) error {
 		}
 	}
 	n, err := t.Q.Exec(ctx, `DELETE FROM accounts WHERE id = $1`, accountID)
+	// Its sessions, cached for forward auth, stop passing at once here
+	// (and elsewhere within the revocation bound).
+	t.revokes = true
 	return oneRow(what, n, err)
 }

@@ -13,9 +13,9 @@ CREATE TABLE revocations (
 );
 INSERT INTO revocations (id, generation) VALUES (1, 0);
 
--- tacit never disables or deletes an account itself; an operator does, by
--- hand. These triggers make such a change end the account's cached
--- sessions too.
+-- tacit's own disabling and deleting (tacit users, "delete my account")
+-- bump it like any revoking transaction; these triggers make a change
+-- made by hand in SQL end the account's cached sessions too.
 CREATE FUNCTION tacit_bump_revocations() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE revocations SET generation = generation + 1 WHERE id = 1;
