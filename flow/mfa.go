@@ -374,23 +374,9 @@ func (s *Service) loginMFA(ctx context.Context, challenge, code string, c Client
 		if err != nil {
 			return err
 		}
-		wait, locked, err = s.admit(ctx, tx, now, s.mfaRules(ch.AccountID)...)
+		var a tacit.Account
+		a, wait, locked, err = s.admitSecondStep(ctx, tx, ch.AccountID, now)
 		if err != nil || wait > 0 {
-			return err
-		}
-		// Locked until a password reset: refused before the code is
-		// checked. Read after admit, which serialises the account's
-		// second steps (on PostgreSQL through the counter's lock), so
-		// parallel guesses cannot all pass a count read before any
-		// was added to it.
-		if cur, err := tx.TOTPByAccount(ctx, ch.AccountID); err == nil && s.mfaLockedOut(cur) {
-			wait, locked = s.mfaLockRetry(), false
-			return nil
-		} else if err != nil && !errors.Is(err, tacit.ErrNotFound) {
-			return err
-		}
-		a, err := tx.AccountByID(ctx, ch.AccountID)
-		if err != nil {
 			return err
 		}
 		ok, err := checkCode(ctx, tx, a.ID, code, now)
@@ -475,6 +461,29 @@ func (s *Service) mfaLockedOut(t tacit.TOTP) bool {
 // there is no time at which it ends by itself, so the client is told to
 // come back after the hourly MFA lock would have ended, by when the owner,
 // who was mailed, may have reset the password.
+// admitSecondStep admits a second step (a code or a passkey) for account
+// id under its MFA limits and reads the account; a wait above zero
+// refuses the attempt, for the throttle or (locked false) because wrong
+// second steps locked it until a password reset. An admitted attempt's
+// locked says that this attempt reached the limit's lock, as admit's
+// does. The lock-out is read after
+// admit, which serialises the account's second steps (on PostgreSQL
+// through the counter's lock), so parallel guesses cannot all pass a
+// count read before any was added to it.
+func (s *Service) admitSecondStep(ctx context.Context, tx tacit.Tx, id int64, now time.Time) (a tacit.Account, wait time.Duration, locked bool, err error) {
+	wait, locked, err = s.admit(ctx, tx, now, s.mfaRules(id)...)
+	if err != nil || wait > 0 {
+		return a, wait, locked, err
+	}
+	if cur, err := tx.TOTPByAccount(ctx, id); err == nil && s.mfaLockedOut(cur) {
+		return a, s.mfaLockRetry(), false, nil
+	} else if err != nil && !errors.Is(err, tacit.ErrNotFound) {
+		return a, 0, locked, err
+	}
+	a, err = tx.AccountByID(ctx, id)
+	return a, 0, locked, err
+}
+
 func (s *Service) mfaLockRetry() time.Duration {
 	return cmp.Or(s.cfg.Limits.MFA.LockFor, 15*time.Minute)
 }

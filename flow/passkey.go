@@ -645,18 +645,9 @@ func (s *Service) loginMFAPasskey(ctx context.Context, challenge, token string, 
 		if err != nil {
 			return err
 		}
-		wait, locked, err = s.admit(ctx, tx, now, s.mfaRules(ch.AccountID)...)
+		var a tacit.Account
+		a, wait, locked, err = s.admitSecondStep(ctx, tx, ch.AccountID, now)
 		if err != nil || wait > 0 {
-			return err
-		}
-		if cur, err := tx.TOTPByAccount(ctx, ch.AccountID); err == nil && s.mfaLockedOut(cur) {
-			wait, locked = s.mfaLockRetry(), false
-			return nil
-		} else if err != nil && !errors.Is(err, tacit.ErrNotFound) {
-			return err
-		}
-		a, err := tx.AccountByID(ctx, ch.AccountID)
-		if err != nil {
 			return err
 		}
 		list, err := tx.PasskeysByAccount(ctx, a.ID)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -61,7 +62,7 @@ func New(g Gauges) *Metrics {
 		}, []string{"kind"}),
 	}
 	m.reg.MustRegister(m.requests, m.throttle, m.sessions, m.mailSent, m.mailFailed,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if g.OutboxPending != nil {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "tacit_outbox_pending", Help: "Mails in the outbox neither delivered nor given up (-1: could not be read).",
