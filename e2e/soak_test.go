@@ -451,9 +451,10 @@ func runSoak(t *testing.T, engine string, tg *soakTarget, sink *smtpSink, d time
 	}
 	// A short run (CI's) is mostly warm-up, and a few seconds' readings
 	// of a value that swings by a third are noise: RSS is judged on long
-	// runs.
-	if d >= soakRSSMin && !(math.Abs(growth) <= 0.10) { // NaN too: no readings
-		t.Errorf("peak RSS over %v went from %.1f MiB before %v to %.1f MiB at the end (%+.1f%%), want within 10%%",
+	// runs. Only growth is a leak: the runtime giving memory back (a
+	// 30-minute run fell 10.6%) is not.
+	if d >= soakRSSMin && !(growth <= 0.10) { // NaN too: no readings
+		t.Errorf("peak RSS over %v went from %.1f MiB before %v to %.1f MiB at the end (%+.1f%%), want at most 10%% more",
 			every, mib(baseMax), baseline.at.Round(time.Second), mib(endMax), 100*growth)
 	}
 	// The outbox is trimmed every minute: between trims it may pass the
