@@ -85,17 +85,11 @@ func (s *Service) NotMe(ctx context.Context, id Identity, c Client) (tacit.Outco
 		if err := s.record(ctx, tx, a.ID, tacit.EventNotMe, c, now); err != nil {
 			return err
 		}
-		token, th := tacit.NewToken()
-		r := tacit.ResetToken{
-			AccountID: a.ID, TokenHash: th, PasswordStamp: tacit.PasswordStamp(a.PasswordHash),
-			CreatedAt: now, ExpiresAt: now.Add(s.cfg.ResetTTL),
-		}
-		if err := tx.CreateResetToken(ctx, &r); err != nil {
+		m, err := resetLink(ctx, tx, s.cfg, a, now)
+		if err != nil {
 			return err
 		}
-		return s.notify(ctx, tx, tacit.Mail{Kind: tacit.MailResetPassword, To: a.Email, Data: map[string]string{
-			"link": s.cfg.Links.ResetPassword(token), "expires": humanDuration(s.cfg.ResetTTL),
-		}}, now)
+		return s.notify(ctx, tx, m, now)
 	})
 	if err != nil {
 		return tacit.Outcome{}, fmt.Errorf("not me: %w", err)

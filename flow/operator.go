@@ -146,21 +146,14 @@ func (o *Operator) SendReset(ctx context.Context, email string) error {
 		if a.Disabled {
 			return fmt.Errorf("%w: %s", ErrAccountDisabled, a.Email)
 		}
-		now := o.cfg.Now()
-		token, th := tacit.NewToken()
-		r := tacit.ResetToken{
-			AccountID: a.ID, TokenHash: th, PasswordStamp: tacit.PasswordStamp(a.PasswordHash),
-			CreatedAt: now, ExpiresAt: now.Add(o.cfg.ResetTTL),
-		}
-		if err := tx.CreateResetToken(ctx, &r); err != nil {
+		m, err := resetLink(ctx, tx, o.cfg, a, o.cfg.Now())
+		if err != nil {
 			return err
 		}
 		if err := o.record(ctx, tx, a.ID, tacit.EventResetSent, true); err != nil {
 			return err
 		}
-		return tx.EnqueueMail(ctx, &tacit.Mail{Kind: tacit.MailResetPassword, To: a.Email, CreatedAt: now, Data: map[string]string{
-			"link": o.cfg.Links.ResetPassword(token), "expires": humanDuration(o.cfg.ResetTTL),
-		}})
+		return tx.EnqueueMail(ctx, &m)
 	})
 }
 

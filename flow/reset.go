@@ -48,19 +48,30 @@ func (s *Service) forgotPassword(ctx context.Context, email string, c Client) (t
 }
 
 // startReset makes a reset token bound to the account's current password
-// and queues the mail with its link.
+// and queues the mail with its link, under the mail cap.
 func (s *Service) startReset(ctx context.Context, tx tacit.Tx, a tacit.Account, now time.Time) error {
+	m, err := resetLink(ctx, tx, s.cfg, a, now)
+	if err != nil {
+		return err
+	}
+	return s.enqueue(ctx, tx, m, now)
+}
+
+// resetLink stores a reset token for account a, bound to its current
+// password, and returns the mail that carries its link; the caller
+// queues it (under the mail cap or not).
+func resetLink(ctx context.Context, tx tacit.Tx, cfg Config, a tacit.Account, now time.Time) (tacit.Mail, error) {
 	token, th := tacit.NewToken()
 	r := tacit.ResetToken{
 		AccountID: a.ID, TokenHash: th, PasswordStamp: tacit.PasswordStamp(a.PasswordHash),
-		CreatedAt: now, ExpiresAt: now.Add(s.cfg.ResetTTL),
+		CreatedAt: now, ExpiresAt: now.Add(cfg.ResetTTL),
 	}
 	if err := tx.CreateResetToken(ctx, &r); err != nil {
-		return err
+		return tacit.Mail{}, err
 	}
-	return s.enqueue(ctx, tx, tacit.Mail{Kind: tacit.MailResetPassword, To: a.Email, Data: map[string]string{
-		"link": s.cfg.Links.ResetPassword(token), "expires": humanDuration(s.cfg.ResetTTL),
-	}}, now)
+	return tacit.Mail{Kind: tacit.MailResetPassword, To: a.Email, CreatedAt: now, Data: map[string]string{
+		"link": cfg.Links.ResetPassword(token), "expires": humanDuration(cfg.ResetTTL),
+	}}, nil
 }
 
 // ResetInput sets a new password from a reset link.
