@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -20,6 +22,7 @@ var (
 	checkSeconds = flag.Int("check.seconds", 5, "seconds of each wrk run in BenchmarkForwardAuth")
 	checkRounds  = flag.Int("check.rounds", 3, "alternating bare/tacit wrk runs in BenchmarkForwardAuth")
 	checkBefore  = flag.String("check.before", "", "another tacit binary (an older version, say) that BenchmarkForwardAuth measures too, in the same run")
+	checkRate    = flag.Int("check.rate", 0, "offered checks a second in BenchmarkForwardAuth (0: as fast as wrk can); each connection waits between its requests")
 )
 
 // checkConnections is how many connections wrk keeps open, as a reverse
@@ -130,8 +133,12 @@ var (
 
 // runWrk runs wrk against url with the header for check.seconds.
 func runWrk(b *testing.B, url, header string) wrkResult {
-	out, err := exec.Command("wrk", "-t2", fmt.Sprintf("-c%d", checkConnections),
-		fmt.Sprintf("-d%ds", *checkSeconds), "--latency", "-H", header, url).CombinedOutput()
+	args := []string{"-t2", fmt.Sprintf("-c%d", checkConnections),
+		fmt.Sprintf("-d%ds", *checkSeconds), "--latency", "-H", header}
+	if *checkRate > 0 {
+		args = append(args, "-s", pacedScript(b, *checkRate))
+	}
+	out, err := exec.Command("wrk", append(args, url)...).CombinedOutput()
 	if err != nil {
 		b.Fatalf("wrk: %v\n%s", err, out)
 	}
@@ -149,6 +156,26 @@ func runWrk(b *testing.B, url, header string) wrkResult {
 		r.non2xx, _ = strconv.Atoi(n[1])
 	}
 	return r
+}
+
+// pacedScript writes a wrk script that holds the offered load near rate:
+// each connection waits between its requests. wrk's delay() counts whole
+// milliseconds, so the wait is 1 or 2 ms drawn at random for a mean of
+// checkConnections/rate less 0.4 ms: the service time and the lateness of
+// wrk's timer (measured: a mean wait of 1.5 ms gave 1.78 ms a request).
+// The p99 then is a request's own latency at that load, not the queue a
+// saturating client builds.
+func pacedScript(b *testing.B, rate int) string {
+	mean := float64(checkConnections)*1000/float64(rate) - 0.4
+	if mean < 1 || mean > 2 {
+		b.Fatalf("-check.rate=%d needs a wait of %.2f ms a connection; wrk can pace 1-2 ms", rate, mean)
+	}
+	path := filepath.Join(b.TempDir(), "paced.lua")
+	script := fmt.Sprintf("function delay()\n  if math.random() < %.3f then return 2 end\n  return 1\nend\n", mean-1)
+	if err := os.WriteFile(path, []byte(script), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return path
 }
 
 // medianRun returns the run of median rate.

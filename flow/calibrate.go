@@ -64,7 +64,7 @@ const (
 	minServed    = 32
 	// servedHeadroom is kept above that tail for the few small queries
 	// around the hash and the scheduler, as envelopeOver does.
-	servedHeadroom = 6 * time.Millisecond
+	servedHeadroom = 4 * time.Millisecond
 
 	// riseStep and fallStep bound one tick's move, as a fraction of the
 	// envelope: up by an eighth (about a quarter a second), down by a

@@ -50,7 +50,7 @@ func TestCalibratorCorrectsBusyStart(t *testing.T) {
 		c.addHash(d)
 	}
 	es := run(t, c, &now, 200, hash)
-	want := envelopeOver(30 * ms) // 43.5 ms
+	want := envelopeOver(30 * ms) // 37.75 ms
 	if got := es[len(es)-1]; got != want {
 		t.Fatalf("envelope after 100 s: %v, want %v", got, want)
 	}

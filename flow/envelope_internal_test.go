@@ -118,7 +118,7 @@ func TestLowTimeSameOnEveryStart(t *testing.T) {
 	}
 }
 
-// The envelope over a production hash (~35 ms here) keeps an idle sign-in
+// The envelope over a production hash (17-35 ms on the machines seen) keeps an idle sign-in
 // within 1.5 times the hash, and never below the hash itself.
 func TestEnvelopeOver(t *testing.T) {
 	for _, hash := range []time.Duration{5 * time.Millisecond, 35 * time.Millisecond, 100 * time.Millisecond, time.Second} {
@@ -126,11 +126,11 @@ func TestEnvelopeOver(t *testing.T) {
 		if e <= hash {
 			t.Errorf("envelope %v over a %v hash does not cover it", e, hash)
 		}
-		if hash >= 30*time.Millisecond && e > hash*3/2 {
+		if hash >= 15*time.Millisecond && e > hash*3/2 {
 			t.Errorf("envelope %v over a %v hash is more than 1.5 times it", e, hash)
 		}
 	}
-	if got, want := envelopeOver(32*time.Millisecond), 46*time.Millisecond; got != want {
+	if got, want := envelopeOver(32*time.Millisecond), 40*time.Millisecond; got != want {
 		t.Errorf("envelopeOver(32ms) = %v, want %v", got, want)
 	}
 }
