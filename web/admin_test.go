@@ -531,3 +531,51 @@ func TestAdminAPIOwnAddress(t *testing.T) {
 		})
 	}
 }
+
+// TestAdminAPIOnUniformWithoutToken: with the administration API on the
+// main address, a caller without a valid token learns nothing of any
+// address: the 401 answers for an address with an account, a disabled
+// one and one without are the same, whatever the operation, and the
+// accounts' activity gets nothing from them.
+func TestAdminAPIOnUniformWithoutToken(t *testing.T) {
+	s := newAdminServer(t, testenv.SQLite(t), true, false)
+	const ada, dora, nobody = "ada@example.com", "dora@example.com", "nobody@example.com"
+	s.account(ada)
+	s.account(dora)
+	if _, err := s.op.Disable(context.Background(), dora); err != nil {
+		t.Fatal(err)
+	}
+	id, _, _ := strings.Cut(strings.TrimPrefix(s.write, "tacit_admin_"), ".")
+	wrong, _ := tacit.NewToken()
+	for _, tok := range []string{"", "nonsense", "tacit_admin_" + id + "." + wrong} {
+		for _, c := range []struct{ method, path, body string }{
+			{"GET", "/accounts/%s", ""}, {"POST", "/accounts/%s/disable", ""}, {"POST", "/accounts/%s/send-reset", ""},
+			{"DELETE", "/accounts/%s", ""}, {"POST", "/accounts", `{"email":"%s"}`},
+		} {
+			var first reply
+			var firstEmail string
+			for _, email := range []string{ada, dora, nobody} {
+				r := s.api(c.method, strings.ReplaceAll(c.path, "%s", email), tok, strings.ReplaceAll(c.body, "%s", email))
+				if r.StatusCode != 401 {
+					t.Errorf("%s %s %s: %d, want 401", tok, c.method, c.path, r.StatusCode)
+				}
+				if firstEmail == "" {
+					first, firstEmail = r, email
+					continue
+				}
+				sameResponse(t, c.method+" "+c.path+" token "+tok, first, r, firstEmail, email)
+			}
+		}
+	}
+	for _, email := range []string{ada, dora} {
+		_, events, err := s.op.Show(context.Background(), email, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range events {
+			if e.Kind == tacit.EventAdminAPI {
+				t.Errorf("%s: a call without a valid token was recorded in the activity: %+v", email, e)
+			}
+		}
+	}
+}
