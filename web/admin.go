@@ -120,25 +120,6 @@ func (a admin) handle(o adminOp) http.Handler {
 	})
 }
 
-// adminError maps what an operation refused to its answer: the one place
-// the administration API's errors become statuses.
-func adminError(err error) (status int, code, message string) {
-	var bad *requestError
-	switch {
-	case errors.As(err, &bad):
-		return bad.status, bad.code, bad.message
-	case errors.Is(err, flow.ErrBadAddress):
-		return http.StatusBadRequest, "invalid_email", "The address is not a valid email address."
-	case errors.Is(err, flow.ErrNoAccount):
-		return http.StatusNotFound, "no_account", "The address has no account."
-	case errors.Is(err, flow.ErrHasAccount):
-		return http.StatusConflict, "has_account", "The address has an account already."
-	case errors.Is(err, flow.ErrAccountDisabled):
-		return http.StatusConflict, "account_disabled", "The account is disabled: enable it first."
-	}
-	return http.StatusInternalServerError, "internal_error", ""
-}
-
 // fail answers 500 and logs the error, and the call.
 func (a admin) fail(w http.ResponseWriter, r *http.Request, audit flow.Audit, err error) {
 	a.log.ErrorContext(r.Context(), "admin api", "operation", audit.Operation, "err", err)
