@@ -111,7 +111,7 @@ type Finding struct {
 func (f Finding) Fingerprint() string {
 	parts := []string{f.Rule, f.Endpoint, f.Method, f.Path}
 	switch {
-	case f.Rule == RulePasswordReset:
+	case f.Rule == RulePasswordReset || f.Rule == RulePasskey:
 		parts = append(parts, f.Evidence.Channel)
 	case f.Rule == RuleRegister && f.Evidence.Input == "":
 		// A sign-up reports one finding per channel, and one for a

@@ -1,0 +1,247 @@
+package scan_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tacitauth/tacit/scan"
+	"github.com/tacitauth/tacit/scan/lab"
+	scanreport "github.com/tacitauth/tacit/scan/report"
+)
+
+// scanPasskeyFixture serves f and scans it, returning the report.
+func scanPasskeyFixture(t *testing.T, f lab.Fixture, seed uint64) *scan.Report {
+	t.Helper()
+	srv := httptest.NewServer(f.New())
+	defer srv.Close()
+	target, err := scan.LoadTarget(strings.NewReader(f.Target(srv.URL)))
+	if err != nil {
+		t.Fatalf("%s: target: %v", f.Name, err)
+	}
+	s := &scan.Scanner{Client: srv.Client(), Probes: 4, Rand: rand.New(rand.NewPCG(seed, 7)), MaxWait: 1}
+	rep, _ := s.Scan(context.Background(), target)
+	return rep
+}
+
+// wantPasskeyChannel is the evidence channel of each leaky passkey
+// fixture's one finding.
+var wantPasskeyChannel = map[string]string{
+	"passkey-empty":    "allowCredentials count",
+	"passkey-missing":  "allowCredentials count",
+	"passkey-length":   "credential id length",
+	"passkey-random":   "credential id stability",
+	"passkey-constant": "credential id constancy",
+	"passkey-error":    "status code",
+}
+
+// TestPasskeyLeaksAreFound: each way of listing credential ids that tells
+// a known address from an unknown one is one USER_ENUM_PASSKEY finding on
+// its own channel, whose message says what differs and whose rule says how
+// to fix it (discoverable credentials, or imaginary ids from an HMAC of the
+// identifier, §14.6.2–14.6.3).
+func TestPasskeyLeaksAreFound(t *testing.T) {
+	for _, f := range lab.PasskeyFixtures() {
+		if f.Want == "" {
+			continue
+		}
+		t.Run(f.Name, func(t *testing.T) {
+			t.Parallel()
+			for seed := range uint64(3) {
+				rep := scanPasskeyFixture(t, f, seed)
+				if len(rep.Findings) == 0 || rules(rep)[0] != scan.RulePasskey || len(rules(rep)) != 1 || rep.Endpoints[0].Verdict != scan.VerdictLeak {
+					t.Fatalf("seed %d: rules %q, want only %s:\n%s", seed, rules(rep), scan.RulePasskey, report(rep))
+				}
+				fd := rep.Findings[0]
+				if fd.Evidence.Channel != wantPasskeyChannel[f.Name] || fd.Kind != scan.KindWebAuthnOptions || fd.Severity != scan.SeverityHigh {
+					t.Errorf("seed %d: channel %q kind %s severity %s, want %q:\n%s", seed, fd.Evidence.Channel, fd.Kind, fd.Severity, wantPasskeyChannel[f.Name], report(rep))
+				}
+				if fd.Evidence.Known.Identifier != lab.Known || fd.Evidence.Unknown.Identifier == lab.Known || fd.Evidence.Unknown.Identifier == "" {
+					t.Errorf("seed %d: evidence identifiers %q and %q", seed, fd.Evidence.Known.Identifier, fd.Evidence.Unknown.Identifier)
+				}
+				if f.Name != "passkey-error" && len(rep.Findings) != 1 {
+					t.Errorf("seed %d: %d findings, want one:\n%s", seed, len(rep.Findings), report(rep))
+				}
+			}
+		})
+	}
+}
+
+// TestPasskeyMessages: the findings say what an attacker compares.
+func TestPasskeyMessages(t *testing.T) {
+	for name, want := range map[string]string{
+		"passkey-empty":    "On the passkey options endpoint passkey (POST /webauthn/options), allowCredentials tells whether an account exists: 2 credential ids for a known identifier, 0 credential ids for every one of 13 unknown identifiers.",
+		"passkey-missing":  "On the passkey options endpoint passkey (POST /webauthn/options), allowCredentials tells whether an account exists: 2 credential ids for a known identifier, no allowCredentials for every one of 13 unknown identifiers.",
+		"passkey-length":   "the credential ids are 64 bytes long for a known identifier and 16 bytes for every one of the unknown identifiers",
+		"passkey-random":   "a known identifier gets the same ids on every request and each of 13 unknown identifiers different ids on every request",
+		"passkey-constant": "every one of 13 unknown identifiers gets the same credential ids (",
+	} {
+		f, _ := lab.Lookup(name)
+		rep := scanPasskeyFixture(t, f, 9)
+		if len(rep.Findings) != 1 || !strings.Contains(rep.Findings[0].Message, want) {
+			t.Errorf("%s: want a finding saying %q:\n%s", name, want, report(rep))
+		}
+	}
+}
+
+// TestPasskeyCleanStaysClean: imaginary ids from an HMAC of the address
+// (stable per address, varied across addresses, of the real count and
+// lengths) and discoverable-only options, with or without an identifier,
+// are clean, over many scans.
+func TestPasskeyCleanStaysClean(t *testing.T) {
+	for _, f := range lab.PasskeyFixtures() {
+		if f.Want != "" || f.Verdict != "" {
+			continue
+		}
+		t.Run(f.Name, func(t *testing.T) {
+			t.Parallel()
+			for seed := range uint64(10) {
+				rep := scanPasskeyFixture(t, f, 100+seed)
+				e := rep.Endpoints[0]
+				if len(rep.Findings) > 0 || e.Verdict != scan.VerdictClean || len(e.Notes) > 0 || e.Error != "" {
+					t.Fatalf("seed %d: %s, inconclusive %q, notes %q:\n%s", seed, e.Verdict, e.Inconclusive, e.Notes, report(rep))
+				}
+			}
+		})
+	}
+}
+
+// TestPasskeyUncomparableIsInconclusive: an options endpoint that answers
+// only errors, throttling or something else than request options is
+// inconclusive, never clean, and has no finding.
+func TestPasskeyUncomparableIsInconclusive(t *testing.T) {
+	for _, f := range lab.PasskeyFixtures() {
+		if f.Verdict != "inconclusive" {
+			continue
+		}
+		t.Run(f.Name, func(t *testing.T) {
+			t.Parallel()
+			rep := scanPasskeyFixture(t, f, 1)
+			e := rep.Endpoints[0]
+			if len(rep.Findings) > 0 || e.Verdict != scan.VerdictInconclusive || len(e.Inconclusive) == 0 {
+				t.Fatalf("%s, inconclusive %q:\n%s", e.Verdict, e.Inconclusive, report(rep))
+			}
+		})
+	}
+}
+
+// TestPasskeyNoIdentifierShape: an endpoint that takes no identifier
+// (discoverable credentials) whose options sometimes list ids and
+// sometimes not cannot be vouched for.
+func TestPasskeyNoIdentifierShape(t *testing.T) {
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n++
+		opts := map[string]any{"challenge": strings.Repeat("c", 20+n%3), "rpId": "lab.example"}
+		if n%2 == 0 {
+			opts["allowCredentials"] = []map[string]string{{"type": "public-key", "id": "AAAA"}}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(opts)
+	}))
+	defer srv.Close()
+	tg := loadTarget(t, `base_url: BASE
+known: [alice@lab.example]
+endpoints:
+  - {name: passkey, kind: webauthn_options, method: POST, path: /options}
+`, srv.URL)
+	rep, _ := (&scan.Scanner{Client: srv.Client(), Probes: 4, Rand: rand.New(rand.NewPCG(1, 2))}).Scan(context.Background(), tg)
+	e := rep.Endpoints[0]
+	if e.Verdict != scan.VerdictInconclusive || !strings.Contains(strings.Join(e.Inconclusive, " "), "varied in shape between identical requests") {
+		t.Fatalf("%s, inconclusive %q:\n%s", e.Verdict, e.Inconclusive, report(rep))
+	}
+}
+
+// TestPasskeyHostileIDs: credential ids with terminal escapes are printed
+// escaped in the text and HTML reports, and stay intact in JSON.
+func TestPasskeyHostileIDs(t *testing.T) {
+	const evil = "\x1b]0;pwned\x07\x1b[2J<script>"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ Email string }
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		id := evil
+		if in.Email == lab.Known {
+			id = "real-credential-id-" + strings.Repeat("A", 40)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"challenge": "c" + strings.Repeat("x", 10),
+			"allowCredentials": []map[string]string{{"type": "public-key", "id": id}}})
+	}))
+	defer srv.Close()
+	tg := loadTarget(t, `base_url: BASE
+known: [alice@lab.example]
+endpoints:
+  - {name: passkey, kind: webauthn_options, path: /options, json: {email: "{{identifier}}"}}
+`, srv.URL)
+	rep, _ := (&scan.Scanner{Client: srv.Client(), Probes: 3, Rand: rand.New(rand.NewPCG(1, 2))}).Scan(context.Background(), tg)
+	if len(rep.Findings) == 0 || rules(rep)[0] != scan.RulePasskey {
+		t.Fatalf("no finding:\n%s", report(rep))
+	}
+	for name, write := range map[string]func(*bytes.Buffer, *scan.Report) error{
+		"text": func(b *bytes.Buffer, r *scan.Report) error { return scanreport.WriteText(b, r) },
+		"html": func(b *bytes.Buffer, r *scan.Report) error { return scanreport.WriteHTML(b, r) },
+	} {
+		var b bytes.Buffer
+		if err := write(&b, rep); err != nil {
+			t.Fatal(err)
+		}
+		if strings.ContainsAny(b.String(), "\x1b\x07") || (name == "html" && strings.Contains(b.String(), "<script>")) {
+			t.Errorf("%s report prints the target's escapes as they came", name)
+		}
+	}
+}
+
+// TestPasskeyInEveryFormat: a USER_ENUM_PASSKEY finding shows in the text,
+// JSON, SARIF and HTML reports, with its rule's remediation.
+func TestPasskeyInEveryFormat(t *testing.T) {
+	f, _ := lab.Lookup("passkey-random")
+	rep := scanPasskeyFixture(t, f, 4)
+	r, _ := scan.RuleByID(scan.RulePasskey)
+	for name, write := range map[string]func(*bytes.Buffer, *scan.Report) error{
+		"text":  func(b *bytes.Buffer, r *scan.Report) error { return scanreport.WriteText(b, r) },
+		"json":  func(b *bytes.Buffer, r *scan.Report) error { return scanreport.WriteJSON(b, r) },
+		"sarif": func(b *bytes.Buffer, r *scan.Report) error { return scanreport.WriteSARIF(b, r) },
+		"html":  func(b *bytes.Buffer, r *scan.Report) error { return scanreport.WriteHTML(b, r) },
+	} {
+		var b bytes.Buffer
+		if err := write(&b, rep); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		if !strings.Contains(out, scan.RulePasskey) || !strings.Contains(out, "different ids on every request") {
+			t.Errorf("%s report lacks the finding:\n%s", name, out)
+		}
+		if name != "json" && !strings.Contains(out, "HMAC") {
+			t.Errorf("%s report lacks the remediation %q", name, r.Remediation)
+		}
+	}
+}
+
+// TestPasskeyTargetNeedsNoIdentifier: a webauthn_options endpoint may
+// take no identifier; any other kind still must.
+func TestPasskeyTargetNeedsNoIdentifier(t *testing.T) {
+	for kind, ok := range map[string]bool{"webauthn_options": true, "login": false} {
+		_, err := scan.LoadTarget(strings.NewReader("base_url: http://127.0.0.1:1\nknown: [a@b.example]\nendpoints:\n  - {name: x, kind: " + kind + ", method: POST, path: /o}\n"))
+		if (err == nil) != ok {
+			t.Errorf("kind %s: err %v", kind, err)
+		}
+	}
+	if !slices.Contains(strings.Split(strings.TrimSpace(mustErr(t)), ", "), "webauthn_options") {
+		t.Error("the kinds listed on a mistake lack webauthn_options")
+	}
+}
+
+func mustErr(t *testing.T) string {
+	_, err := scan.LoadTarget(strings.NewReader("base_url: http://127.0.0.1:1\nknown: [a@b.example]\nendpoints:\n  - {name: x, kind: nope, path: /o}\n"))
+	if err == nil {
+		t.Fatal("kind nope accepted")
+	}
+	_, list, _ := strings.Cut(err.Error(), "want one of ")
+	return list
+}
