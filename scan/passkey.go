@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -224,26 +225,29 @@ func (p *passkeySide) identifiers() int {
 	return n
 }
 
-// others lists the statuses of the answers that were not request options.
-func (p *passkeySide) others() []string {
+// othersText lists the statuses of the sides' answers that were not
+// request options, with how many: "429 Too Many Requests (32)".
+func othersText(sides ...*passkeySide) string {
 	counts := map[int]int{}
 	var order []int
-	for _, id := range p.order {
-		for _, a := range p.by[id] {
-			if a.ok {
-				continue
+	for _, p := range sides {
+		for _, id := range p.order {
+			for _, a := range p.by[id] {
+				if a.ok {
+					continue
+				}
+				if counts[a.r.Status] == 0 {
+					order = append(order, a.r.Status)
+				}
+				counts[a.r.Status]++
 			}
-			if counts[a.r.Status] == 0 {
-				order = append(order, a.r.Status)
-			}
-			counts[a.r.Status]++
 		}
 	}
 	var out []string
 	for _, st := range order {
-		out = append(out, fmt.Sprintf("%d×%d", counts[st], st))
+		out = append(out, fmt.Sprintf("%d %s (%d)", st, http.StatusText(st), counts[st]))
 	}
-	return out
+	return strings.Join(out, ", ")
 }
 
 // passkeyAnalysis judges the allowCredentials of a webauthn_options
@@ -279,13 +283,13 @@ func (s *Scanner) passkeyAnalysis(ctx context.Context, e *EndpointScan, t *Targe
 	ko, uo := known.options(), unknown.options()
 	if len(ko) == 0 || unknown.identifiers() < passkeyMinUnknown {
 		if !found {
-			e.Inconclusive("the passkey options endpoint answered %d of %d known and %d of %d unknown probes with request options (others: %s); allowCredentials not compared",
-				len(ko), len(ko)+countOthers(&known), len(uo), len(uo)+countOthers(&unknown), strings.Join(append(known.others(), unknown.others()...), ", "))
+			e.Inconclusive("the passkey options endpoint answered %d of %d known and %d of %d unknown probes with request options (the others: %s); allowCredentials not compared",
+				len(ko), len(ko)+countOthers(&known), len(uo), len(uo)+countOthers(&unknown), othersText(&known, &unknown))
 		}
 		return nil, nil
 	}
-	if others := append(known.others(), unknown.others()...); len(others) > 0 && !found {
-		e.Inconclusive("the passkey options endpoint answered some probes with something else than request options (%s); allowCredentials compared on the others only", strings.Join(others, ", "))
+	if n := countOthers(&known) + countOthers(&unknown); n > 0 && !found {
+		e.Inconclusive("the passkey options endpoint answered %d probes with something else than request options (%s); allowCredentials compared on the others only", n, othersText(&known, &unknown))
 	}
 	var fs []Finding
 	pairs := len(ko)
@@ -402,9 +406,9 @@ func (s *Scanner) passkeySpreadProbes(ctx context.Context, t *Target, ep *Endpoi
 // allowCredentials count. Anything else makes the endpoint inconclusive.
 func passkeySameShape(e *EndpointScan, ep *Endpoint, all *passkeySide) {
 	opts := all.options()
-	if others := all.others(); len(others) > 0 {
+	if n := countOthers(all); n > 0 {
 		e.Inconclusive("the passkey options endpoint answered %d of %d probes with something else than request options (%s)",
-			countOthers(all), len(opts)+countOthers(all), strings.Join(others, ", "))
+			n, len(opts)+n, othersText(all))
 	}
 	shapes := map[string]bool{}
 	var list []string
