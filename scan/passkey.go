@@ -30,6 +30,7 @@ import (
 //	credential id length     the ids' decoded lengths
 //	credential id stability  whether one identifier's ids stay the same across requests
 //	credential id constancy  whether every unknown identifier gets the same ids
+//	credential descriptor    what is listed beside each id: type, transports
 //
 // A property is a leak when every unknown identifier's answers agree on it
 // and no known identifier's answer does: the unknown side is one value the
@@ -79,6 +80,9 @@ type requestOptions struct {
 	lengths []int
 	// keys are the options' member names but allowCredentials, sorted.
 	keys []string
+	// descriptors are the distinct credential descriptors without their
+	// ids (type, transports, …), as canonical JSON, sorted.
+	descriptors []string
 }
 
 // parseRequestOptions reads WebAuthn request options from a body: a JSON
@@ -111,23 +115,28 @@ func parseRequestOptions(body []byte) (requestOptions, bool) {
 	if !ok || string(raw) == "null" {
 		return o, true
 	}
-	var creds []struct {
-		ID json.RawMessage `json:"id"`
-	}
+	var creds []map[string]any
 	if json.Unmarshal(raw, &creds) != nil {
 		return requestOptions{}, false
 	}
 	o.listed = true
 	for _, c := range creds {
-		var id string
-		if json.Unmarshal(c.ID, &id) != nil {
-			id = string(c.ID) // a byte array or anything else, as it came
+		id, ok := c["id"].(string)
+		if !ok {
+			b, _ := json.Marshal(c["id"]) // a byte array or anything else, as it came
+			id = string(b)
 		}
 		o.ids = append(o.ids, id)
 		o.lengths = append(o.lengths, idLength(id))
+		delete(c, "id")
+		d, _ := json.Marshal(c) // decoded JSON always encodes, keys sorted
+		if !slices.Contains(o.descriptors, string(d)) {
+			o.descriptors = append(o.descriptors, string(d))
+		}
 	}
 	slices.Sort(o.ids)
 	slices.Sort(o.lengths)
+	slices.Sort(o.descriptors)
 	return o, true
 }
 
@@ -323,6 +332,12 @@ func (s *Scanner) passkeyAnalysis(ctx context.Context, e *EndpointScan, t *Targe
 	if k, u, ok := lengthSplit(withIDs(ko), withIDs(uo)); ok {
 		finding("credential id length", fmt.Sprintf("the credential ids are %s long for a known identifier and %s for every one of the unknown identifiers: imaginary ids must be as long as real ones.",
 			k.opts.lengthText(), u.opts.lengthText()), k, u, k.opts.lengthText(), u.opts.lengthText())
+	}
+	// The descriptors but for their ids: type, transports.
+	descr := func(a passkeyAnswer) string { return strings.Join(a.opts.descriptors, ", ") }
+	if k, u, ok := sideSplit(withIDs(ko), withIDs(uo), descr); ok && len(withIDs(uo)) >= passkeyMinUnknown {
+		finding("credential descriptor", fmt.Sprintf("the credentials listed for a known identifier are described as %s, those of every unknown identifier as %s: imaginary credentials must look like real ones.",
+			quoteShort(descr(k)), quoteShort(descr(u))), k, u, descr(k), descr(u))
 	}
 	// (c) stability across repeated requests for one identifier.
 	stability := func(p *passkeySide) map[string]string {

@@ -33,12 +33,13 @@ func scanPasskeyFixture(t *testing.T, f lab.Fixture, seed uint64) *scan.Report {
 // wantPasskeyChannel is the evidence channel of each leaky passkey
 // fixture's one finding.
 var wantPasskeyChannel = map[string]string{
-	"passkey-empty":    "allowCredentials count",
-	"passkey-missing":  "allowCredentials count",
-	"passkey-length":   "credential id length",
-	"passkey-random":   "credential id stability",
-	"passkey-constant": "credential id constancy",
-	"passkey-error":    "status code",
+	"passkey-empty":      "allowCredentials count",
+	"passkey-missing":    "allowCredentials count",
+	"passkey-length":     "credential id length",
+	"passkey-random":     "credential id stability",
+	"passkey-constant":   "credential id constancy",
+	"passkey-error":      "status code",
+	"passkey-transports": "credential descriptor",
 }
 
 // TestPasskeyLeaksAreFound: each way of listing credential ids that tells

@@ -79,6 +79,13 @@ func PasskeyFixtures() []Fixture {
 				}
 				return []cred{{id: fixedBytes(0xf0, 64)}}
 			}, false), target: passkeyTarget},
+		{Name: "passkey-transports", Want: "USER_ENUM_PASSKEY", About: "imaginary ids from an HMAC of the address, of the real count and lengths, but listed without the transports real ones have",
+			New: passkeyServer(func(id string) []cred {
+				if exists(id) {
+					return aliceCreds
+				}
+				return []cred{{id: derive("t", id, 0, 32), bare: true}, {id: derive("t", id, 1, 64), bare: true}}
+			}, false), target: passkeyTarget},
 		{Name: "passkey-error", Want: "USER_ENUM_PASSKEY", About: "an unknown address gets 404 \"no credentials\" instead of options",
 			New: func() http.Handler {
 				ok := passkeyServer(func(string) []cred { return aliceCreds }, true)()
@@ -127,8 +134,12 @@ func PasskeyFixtures() []Fixture {
 	}
 }
 
-// cred is a credential id as the options list it (base64url of id).
-type cred struct{ id []byte }
+// cred is a credential as the options list it: base64url of id, its
+// type, and its transports unless bare.
+type cred struct {
+	id   []byte
+	bare bool
+}
 
 // aliceCreds are the known account's passkeys: a platform one (32 bytes)
 // and a security key (64 bytes); aliceKey is the security key alone.
@@ -188,7 +199,11 @@ func passkeyServer(creds func(identifier string) []cred, wrap bool) func() http.
 			if list := creds(id); list != nil {
 				allow := []map[string]any{}
 				for _, c := range list {
-					allow = append(allow, map[string]any{"type": "public-key", "id": base64.RawURLEncoding.EncodeToString(c.id), "transports": []string{"usb", "internal"}})
+					d := map[string]any{"type": "public-key", "id": base64.RawURLEncoding.EncodeToString(c.id), "transports": []string{"usb", "internal"}}
+					if c.bare {
+						delete(d, "transports")
+					}
+					allow = append(allow, d)
 				}
 				opts["allowCredentials"] = allow
 			}
