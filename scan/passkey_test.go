@@ -246,3 +246,52 @@ func mustErr(t *testing.T) string {
 	_, list, _ := strings.Cut(err.Error(), "want one of ")
 	return list
 }
+
+// TestDiscoverHARPasskeyOptions: a recorded POST answered with WebAuthn
+// request options is a webauthn_options endpoint, with its identifier
+// field ({"username": …}) or with none (a POST with no body); the target
+// written from the recording finds the lab's leak, and the discoverable
+// endpoint scans clean.
+func TestDiscoverHARPasskeyOptions(t *testing.T) {
+	leaky, _ := lab.Lookup("passkey-random")
+	open, _ := lab.Lookup("passkey-discoverable")
+	mux := http.NewServeMux()
+	mux.Handle("/webauthn/options", leaky.New())
+	discoverable := open.New()
+	mux.Handle("/discoverable/webauthn/options", http.StripPrefix("/discoverable", discoverable))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	type entry = map[string]any
+	var entries []entry
+	record := func(path, body string) {
+		resp, err := srv.Client().Post(srv.URL+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(resp.Body)
+		resp.Body.Close()
+		req := entry{"method": "POST", "url": srv.URL + path, "headers": []any{}}
+		if body != "" {
+			req["postData"] = entry{"mimeType": "application/json", "text": body}
+		}
+		entries = append(entries, entry{"request": req, "response": entry{"status": resp.StatusCode, "headers": []any{},
+			"content": entry{"mimeType": "application/json", "text": b.String()}}})
+	}
+	record("/webauthn/options", `{"username":"alice@lab.example"}`)
+	record("/discoverable/webauthn/options", "")
+	har, _ := json.Marshal(entry{"log": entry{"entries": entries}})
+	disc, err := scan.DiscoverHAR(bytes.NewReader(har))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := formSummary(disc); !slices.Equal(got, []string{"webauthn_options /webauthn/options", "webauthn_options /discoverable/webauthn/options"}) {
+		t.Fatalf("forms %q", got)
+	}
+	text := disc.TargetFile("passkey.har", []string{lab.Known})
+	rep := scanText(t, text, 4)
+	if len(rep.Findings) != 1 || rep.Findings[0].Rule != scan.RulePasskey || rep.Findings[0].Endpoint != "webauthn_options" ||
+		rep.Endpoints[1].Verdict != scan.VerdictClean {
+		t.Fatalf("target:\n%s\nreport:\n%s", text, report(rep))
+	}
+}
