@@ -298,7 +298,7 @@ const presetLimits = "TACIT_LIMIT_LOGIN_IP=off TACIT_LIMIT_REQUESTS_IP=off TACIT
 // sending every address a dozen times, and no plan of the scan's fits
 // them: the per-client rule lets one machine make 30 requests an hour
 // before it delays, the per-address ones 3 sign-ups, resets or resends,
-// and the preset's 7 endpoints need about 190 requests, 12 or more per
+// and the preset's 7 endpoints (8 with passkeys) need about 190 requests, 12 or more per
 // address and kind. The scan cannot lift them itself.
 func (o *scanOptions) limitsHint(inc []scan.EndpointResult) string {
 	if o.preset != "tacit" {
@@ -359,8 +359,9 @@ Express, MediaWiki, DokuWiki, tacit), the clues, and that framework's own
 fix for each finding.
 
 --preset tacit scans a tacit server with no file: its JSON API (sign-in,
-sign-up, password reset, verification resend) and its HTML forms (sign-in,
-sign-up, password reset). With the dev mailbox on (mail: dev), it makes an
+sign-up, password reset, verification resend), its HTML forms (sign-in,
+sign-up, password reset) and, when passkeys are on (a base URL with a host
+name), the passkey sign-in's options. With the dev mailbox on (mail: dev), it makes an
 account of its own first; otherwise --known names an existing account, one
 with no sign-up, reset or failed sign-in in the last hour (a throttle
 counter it has and unknown addresses lack shows as a difference), and its
