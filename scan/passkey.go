@@ -39,8 +39,10 @@ import (
 // lengths real ids have) can never be told from a real account this way,
 // and no finding is made. Besides the channel comparison's partners and
 // controls, the analysis asks passkeySpread more unknown identifiers twice
-// each (and each known identifier as often), so that "every unknown
-// identifier agrees" rests on a dozen identifiers, not three.
+// each (and every identifier of the scan as often, so that the known ones
+// and their partners keep the same history for the checks that follow),
+// so that "every unknown identifier agrees" rests on a dozen identifiers,
+// not three.
 //
 // An endpoint that takes no identifier (a sign-in with discoverable
 // credentials only) is sent the same request every time: nothing can
@@ -64,10 +66,16 @@ const passkeyMinUnknown = 3
 
 // passkeyPlanned is how many probes the passkey analysis sends to ep.
 func passkeyPlanned(ep *Endpoint, ids Identities) int {
+	return passkeyRequests(ep) * (len(ids.all()) + passkeySpread)
+}
+
+// passkeyRequests is how many requests the passkey analysis sends each
+// identifier of the scan on ep.
+func passkeyRequests(ep *Endpoint) int {
 	if ep.Kind != KindWebAuthnOptions || !ep.usesIdentifier() {
 		return 0
 	}
-	return (len(ids.Known) + passkeySpread) * passkeyRepeats
+	return passkeyRepeats
 }
 
 // requestOptions is what the analysis reads from an answer.
@@ -277,10 +285,10 @@ func (s *Scanner) passkeyAnalysis(ctx context.Context, e *EndpointScan, t *Targe
 		}
 	}
 	if !ep.usesIdentifier() {
-		all := known
-		for _, u := range unknown.order {
-			for _, a := range unknown.by[u] {
-				all.add(u, a.r)
+		var all passkeySide
+		for _, id := range ids.all() {
+			for _, r := range b.resp[id] {
+				all.add(id, r)
 			}
 		}
 		passkeySameShape(e, ep, &all)
@@ -390,14 +398,13 @@ func (s *Scanner) passkeyAnalysis(ctx context.Context, e *EndpointScan, t *Targe
 }
 
 // passkeySpreadProbes asks passkeySpread fresh unknown identifiers and
-// every known identifier passkeyRepeats times each, in a random order per
-// repeat.
+// every identifier of the scan passkeyRepeats times each, in a random
+// order per repeat.
 func (s *Scanner) passkeySpreadProbes(ctx context.Context, t *Target, ep *Endpoint, ids Identities, known, unknown *passkeySide) error {
-	var extra []string
+	all := ids.all()
 	for i := range passkeySpread {
-		extra = append(extra, s.unknownLike(t.Known[i%len(t.Known)]))
+		all = append(all, s.unknownLike(t.Known[i%len(t.Known)]))
 	}
-	all := append(slices.Clone(ids.Known), extra...)
 	for range passkeyRepeats {
 		order := slices.Clone(all)
 		s.rand().Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tacitauth/tacit/scan"
@@ -293,5 +294,39 @@ func TestDiscoverHARPasskeyOptions(t *testing.T) {
 	if len(rep.Findings) != 1 || rep.Findings[0].Rule != scan.RulePasskey || rep.Findings[0].Endpoint != "webauthn_options" ||
 		rep.Endpoints[1].Verdict != scan.VerdictClean {
 		t.Fatalf("target:\n%s\nreport:\n%s", text, report(rep))
+	}
+}
+
+// TestPasskeyKeepsHistoryEven: the passkey analysis's extra probes go to
+// every identifier of the scan alike, so the known address and its
+// partner and controls have been sent the same number of requests when
+// the checks that follow (lockout and rate-limit onsets) count them; the
+// ten extra unknown addresses get two each.
+func TestPasskeyKeepsHistoryEven(t *testing.T) {
+	var mu sync.Mutex
+	counts := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ Email string }
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		mu.Lock()
+		counts[in.Email]++
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"publicKey": map[string]any{"challenge": strings.Repeat("x", 10), "allowCredentials": []any{}}})
+	}))
+	defer srv.Close()
+	tg := loadTarget(t, `base_url: BASE
+known: [alice@lab.example]
+endpoints:
+  - {name: passkey, kind: webauthn_options, path: /options, json: {email: "{{identifier}}"}}
+`, srv.URL)
+	rep, _ := (&scan.Scanner{Client: srv.Client(), Probes: 4, Rand: rand.New(rand.NewPCG(3, 4))}).Scan(context.Background(), tg)
+	byCount := map[int]int{}
+	for _, n := range counts {
+		byCount[n]++
+	}
+	if counts[lab.Known] != 6 || byCount[6] != 4 || byCount[2] != 10 || len(byCount) != 2 || rep.Endpoints[0].Verdict != scan.VerdictClean {
+		t.Fatalf("requests per address %v (known %d), verdict %s; want 6 for the known address, its partner and the controls, 2 for ten more",
+			byCount, counts[lab.Known], rep.Endpoints[0].Verdict)
 	}
 }

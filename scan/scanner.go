@@ -157,7 +157,7 @@ func (s *Scanner) Scan(ctx context.Context, t *Target) (*Report, error) {
 			epIDs = s.identities(t)
 		}
 		fs, err := s.scanEndpoint(ctx, t, ep, epIDs, e)
-		e.Requests = s.probes() + len(matrixClasses(t, ep))*s.matrixProbes()
+		e.Requests = s.probes() + len(matrixClasses(t, ep))*s.matrixProbes() + passkeyRequests(ep)
 		for _, c := range s.Checks {
 			if err != nil {
 				break
