@@ -37,6 +37,10 @@ var scanFixtures = map[string]string{
 	"ignored.yaml": "ignored-field",  // inconclusive
 	"hostile.yaml": "hostile",        // USER_ENUM_RESPONSE_CONTENT, in escapes
 	"errors.yaml":  "errors-some",    // inconclusive
+	// Passkey sign-in options: ids drawn anew for unknown addresses, and
+	// imaginary ids from an HMAC of the address.
+	"passkey.yaml":      "passkey-random", // USER_ENUM_PASSKEY
+	"passkey-hmac.yaml": "passkey-hmac",   // nothing to find
 }
 
 // TestScanScripts runs the scan scenarios in testdata/script/scan. Each
