@@ -165,6 +165,8 @@ func (o requestOptions) count() string {
 	switch {
 	case !o.listed:
 		return "no allowCredentials"
+	case len(o.ids) == 0:
+		return "an empty allowCredentials"
 	case len(o.ids) == 1:
 		return "1 credential id"
 	}

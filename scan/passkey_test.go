@@ -78,7 +78,7 @@ func TestPasskeyLeaksAreFound(t *testing.T) {
 // TestPasskeyMessages: the findings say what an attacker compares.
 func TestPasskeyMessages(t *testing.T) {
 	for name, want := range map[string]string{
-		"passkey-empty":    "On the passkey options endpoint passkey (POST /webauthn/options), allowCredentials tells whether an account exists: 2 credential ids for a known identifier, 0 credential ids for every one of 13 unknown identifiers.",
+		"passkey-empty":    "On the passkey options endpoint passkey (POST /webauthn/options), allowCredentials tells whether an account exists: 2 credential ids for a known identifier, an empty allowCredentials for every one of 13 unknown identifiers.",
 		"passkey-missing":  "On the passkey options endpoint passkey (POST /webauthn/options), allowCredentials tells whether an account exists: 2 credential ids for a known identifier, no allowCredentials for every one of 13 unknown identifiers.",
 		"passkey-length":   "the credential ids are 64 bytes long for a known identifier and 16 bytes for every one of the unknown identifiers",
 		"passkey-random":   "a known identifier gets the same ids on every request and each of 13 unknown identifiers different ids on every request",
@@ -223,6 +223,11 @@ func TestPasskeyInEveryFormat(t *testing.T) {
 			t.Errorf("%s report lacks the remediation %q", name, r.Remediation)
 		}
 	}
+	for _, want := range []string{"§14.6.2 and §14.6.3", "discoverable credentials", "HMAC", "normalised identifier", "Re-run the scan"} {
+		if !strings.Contains(r.Remediation, want) {
+			t.Errorf("the remediation lacks %q", want)
+		}
+	}
 }
 
 // TestPasskeyTargetNeedsNoIdentifier: a webauthn_options endpoint may
@@ -328,5 +333,20 @@ endpoints:
 	if counts[lab.Known] != 6 || byCount[6] != 4 || byCount[2] != 10 || len(byCount) != 2 || rep.Endpoints[0].Verdict != scan.VerdictClean {
 		t.Fatalf("requests per address %v (known %d), verdict %s; want 6 for the known address, its partner and the controls, 2 for ten more",
 			byCount, counts[lab.Known], rep.Endpoints[0].Verdict)
+	}
+}
+
+// TestPasskeyFrameworkAdvice: a framework's general advice (Devise's
+// config.paranoid) is no fix for a passkey library's allowCredentials, so
+// a USER_ENUM_PASSKEY finding gets none; tacit's own says what tacit does.
+func TestPasskeyFrameworkAdvice(t *testing.T) {
+	if a := scan.FrameworkAdvice("Rails (Devise)", scan.RulePasskey, scan.KindWebAuthnOptions); a != "" {
+		t.Errorf("Devise advice on a passkey finding: %q", a)
+	}
+	if a := scan.FrameworkAdvice("Rails (Devise)", scan.RulePasswordReset, scan.KindReset); !strings.Contains(a, "paranoid") {
+		t.Errorf("Devise advice on a reset finding: %q", a)
+	}
+	if a := scan.FrameworkAdvice("tacit", scan.RulePasskey, scan.KindWebAuthnOptions); !strings.Contains(a, "empty allowCredentials") {
+		t.Errorf("tacit advice on a passkey finding: %q", a)
 	}
 }
