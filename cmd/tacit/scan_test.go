@@ -339,3 +339,21 @@ func TestPresetTargetPassword(t *testing.T) {
 		}
 	}
 }
+
+// TestPresetTargetPasskeys: with passkeys on, the preset's target scans the
+// passkey sign-in's options too, with no body and no identifier; with them
+// off it says so and leaves the endpoint out.
+func TestPresetTargetPasskeys(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		text := tacitTarget("http://localhost:1", knownAccount{id: "a@x.example"}, false, on)
+		target, err := scan.LoadTarget(strings.NewReader(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := target.Endpoints[len(target.Endpoints)-1]
+		got := last.Kind == scan.KindWebAuthnOptions && last.Method == "POST" && last.Path == passkeyOptionsPath && last.JSON == nil && last.Form == nil
+		if got != on || len(target.Endpoints) != map[bool]int{true: 8, false: 7}[on] || on == strings.Contains(text, "passkeys are off") {
+			t.Errorf("passkeys %v: target\n%s", on, text)
+		}
+	}
+}
