@@ -219,7 +219,7 @@ func TestPasskeyInEveryFormat(t *testing.T) {
 		if !strings.Contains(out, scan.RulePasskey) || !strings.Contains(out, "different ids on every request") {
 			t.Errorf("%s report lacks the finding:\n%s", name, out)
 		}
-		if name == "text" && !strings.Contains(out, "\n  passkey          webauthn_options POST   /webauthn/options                44 probes  leak: 1 finding\n") {
+		if name == "text" && !strings.Contains(out, "\n  passkey          webauthn_options POST   /webauthn/options              44 probes  leak: 1 finding\n") {
 			t.Errorf("the text report's endpoint table is not aligned:\n%s", out)
 		}
 		if name != "json" && !strings.Contains(out, "HMAC") {
