@@ -36,6 +36,7 @@ var notAnonymous = map[string]string{
 	"PasskeysOn":          "configuration, read when pages are drawn",
 	"PasskeyLoginOptions": "takes nothing and names nobody: the same fresh options for every caller",
 	"PasskeySecondStep":   "answers only the holder of a second-step token, which only the right password gets",
+	"Operator":            "hands the operator's actions to the administration API, which only a bearer token reaches and which says whether an address has an account by design",
 }
 
 // pacedSignedIn are flows that take an Identity and are paced all the
