@@ -194,7 +194,7 @@ Commands:
 
 Every command prints its own flags and examples with --help (-h).
 
-Flags (serve, migrate, seed, users, config):
+Flags (every command that opens the database):
   --config FILE   read settings from a YAML file (or set TACIT_CONFIG)
 
 Settings come from, in rising precedence: defaults, the YAML file, TACIT_*
