@@ -65,7 +65,7 @@ type Config struct {
 	// a proof of work (see ProofMode); "" means ProofOnLimit.
 	Proof ProofMode
 	// ProofCost is a challenge's maxnumber; 0 means DefaultProofCost.
-	ProofCost int64
+	ProofCost int
 	// Limits are the throttling rules; the zero value means DefaultLimits.
 	// Use Limit{} (Free 0) in a field to switch that rule off.
 	Limits *Limits

@@ -68,7 +68,7 @@ const (
 // a key derived from the server secret, so any instance on the database
 // verifies what another issued.
 func (s *Service) ProofChallenge() (ProofChallenge, error) {
-	return pow.New(s.proofKey, s.cfg.ProofCost, s.cfg.Now().Add(ProofTTL))
+	return pow.New(s.proofKey, int64(s.cfg.ProofCost), s.cfg.Now().Add(ProofTTL))
 }
 
 // ProofMode returns the configured mode.
