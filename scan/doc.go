@@ -88,7 +88,7 @@
 // clock, whose timing the order of a round decides) is set aside and
 // makes the endpoint inconclusive, while a known identifier throttled in
 // every round, or from some round on for good, is still a lockout.
-// Throttled answers (429, 423, Retry-After) did not reach
+// Throttled answers (429, 423, Retry-After) and bot checks (428) did not reach
 // the account logic: waits up to Scanner.MaxWait (--max-wait, default
 // 10s) are waited out, said on Scanner.Log, and the probe sent again; an
 // endpoint with fewer than two rounds that reached the logic is

@@ -206,6 +206,7 @@ func fillEveryTable(t *testing.T, s tacit.Store) {
 				PasswordStamp: []byte("stamp"), RefreshHash: hash(41), AccessHash: hash(42), AccessExpiresAt: now.Add(time.Minute),
 				CreatedAt: base, ExpiresAt: now.Add(time.Hour)}),
 			tx.CreateAuthRequest(ctx, tacit.AuthRequest{ID: "r1", ClientID: "app", Request: []byte("{}"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}),
+			tx.SpendProof(ctx, hash(43), now.Add(time.Hour)),
 		}
 		_, err := tx.HitCounter(ctx, []byte("counter"), now, time.Hour)
 		for _, e := range append(steps, err) {

@@ -195,6 +195,8 @@ func Run[S Migrator](t *testing.T, e Engine[S]) {
 		{"CounterHold", one(testCounterHold)},
 		{"PutCounter", one(testPutCounter)},
 		{"TrimKeepsHolding", one(testTrimKeepsHolding)},
+		{"SpendProof", one(testSpendProof)},
+		{"SpendProofConcurrent", one(testSpendProofConcurrent)},
 		{"TOTPFailures", one(testTOTPFailures)},
 		{"Secret", one(testSecret)},
 		{"SecretConcurrent", testSecretConcurrent},

@@ -32,6 +32,8 @@ func statusFor(k tacit.OutcomeKind) int {
 		return http.StatusUnauthorized
 	case tacit.Throttled:
 		return http.StatusTooManyRequests
+	case tacit.ProofRequired:
+		return http.StatusPreconditionRequired
 	case tacit.SignedIn, tacit.MFARequired:
 		return http.StatusOK
 	case tacit.AccountCreated:
@@ -56,6 +58,10 @@ func outcomeBody(o tacit.Outcome) any {
 		return statusBody{Status: string(o.Kind)}
 	case tacit.Invalid:
 		return errorBody{Error: string(o.Kind), Fields: o.Fields}
+	case tacit.ProofRequired:
+		// Names the member to send; the challenge is at GET
+		// /api/pow/challenge, so this body is the same every time.
+		return errorBody{Error: string(o.Kind), Fields: map[string]string{proofField: tacit.CodeRequired}}
 	}
 	return errorBody{Error: string(o.Kind)}
 }
@@ -179,6 +185,10 @@ type formAnswer struct {
 	// AccountCreated and MFARequired go to finishSignIn, with next.
 	signIn *sessions
 	next   string
+	// gate, with svc, puts a browser check on the form shown again when
+	// the client now needs one (attachProof).
+	gate flow.ProofGate
+	svc  *flow.Service
 }
 
 // refusal is how a form words InvalidCredentials: a sentence at one of
@@ -235,6 +245,14 @@ func (v *views) answer(w http.ResponseWriter, r *http.Request, o tacit.Outcome, 
 			// The wait is the flow's, alike for every address.
 			setRetryAfter(w, o.RetryAfter)
 			f.Message = throttledMessage(o.RetryAfter)
+		case tacit.ProofRequired:
+			f.Message = proofMessage
+		}
+		if a.svc != nil && a.gate != "" {
+			if err := attachProof(r, a.svc, a.gate, f); err != nil {
+				v.internalError(w, r, err)
+				return
+			}
 		}
 		v.render(w, r, status, p)
 	}

@@ -288,6 +288,7 @@ const notCopiedLines = "not copied: signups (1 pending sign-ups; those users sig
 	"not copied: oidc_auth_requests (OpenID Connect sign-ins in progress and unexchanged codes; those apps sign in again)\n" +
 	"not copied: passkey_challenges (passkey ceremonies waiting for a browser; those users try again)\n" +
 	"not copied: counters (throttle counters; every limit starts afresh)\n" +
+	"not copied: spent_proofs (solved bot checks; their challenges expire within minutes)\n" +
 	"not copied: secrets (the throttle counters' key; the target makes its own)\n" +
 	"not copied: outbox (mail, sent or queued)\n" +
 	"not copied: dev_mailbox (mail captured by the dev mail driver)\n" +

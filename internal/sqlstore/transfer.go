@@ -57,6 +57,7 @@ var DroppedTables = []DroppedTable{
 	{"oidc_auth_requests", "OpenID Connect sign-ins in progress and unexchanged codes; those apps sign in again"},
 	{"passkey_challenges", "passkey ceremonies waiting for a browser; those users try again"},
 	{"counters", "throttle counters; every limit starts afresh"},
+	{"spent_proofs", "solved bot checks; their challenges expire within minutes"},
 	{"secrets", "the throttle counters' key; the target makes its own"},
 	{"outbox", "mail, sent or queued"},
 	{"dev_mailbox", "mail captured by the dev mail driver"},
