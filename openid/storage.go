@@ -488,9 +488,13 @@ func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
 	return out, nil
 }
 
-// GetClientByClientID finds a client.
+// GetClientByClientID finds a client. An unknown one is invalid_client
+// (401 at the token endpoint, as a wrong secret is), not a server error.
 func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
 	c, err := s.clientByID(ctx, id)
+	if errors.Is(err, errUnknownClient) {
+		return nil, oidc.ErrInvalidClient().WithParent(err)
+	}
 	if err != nil {
 		return nil, err
 	}
