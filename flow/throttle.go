@@ -72,8 +72,8 @@ func DefaultLimits() Limits {
 		// request; it needs fixing, not more attempts.
 		ClientSecret:   Limit{Free: 10, Delay: time.Second, MaxDelay: time.Minute, Lock: 50, LockFor: 15 * time.Minute, Window: time.Hour},
 		ClientSecretIP: Limit{Free: 20, Delay: time.Second, MaxDelay: time.Minute, Lock: 100, LockFor: 15 * time.Minute, Window: time.Hour},
-		Mail:        Limit{Free: 5, Window: time.Hour},
-		MFALock:     100,
+		Mail:           Limit{Free: 5, Window: time.Hour},
+		MFALock:        100,
 	}
 }
 
