@@ -252,6 +252,13 @@ func TestOpenIDClientAuthThrottle(t *testing.T) {
 			if r := post(path, id, "wrong"); r.StatusCode != http.StatusUnauthorized {
 				t.Fatalf("%s wrong secret %d at %s: %d %s", id, i, path, r.StatusCode, r.text())
 			}
+			// The client's own requests in between neither count nor
+			// clear the failures.
+			if id == "web" && i < 2 {
+				if r := post(openid.PathToken, "web", webSecret); r.StatusCode != http.StatusBadRequest {
+					t.Fatalf("right secret between failures: %d %s", r.StatusCode, r.text())
+				}
+			}
 		}
 	}
 	// Past the limit: 429 whatever the secret, the same for both ids.
