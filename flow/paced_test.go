@@ -36,6 +36,8 @@ var notAnonymous = map[string]string{
 	"PasskeysOn":          "configuration, read when pages are drawn",
 	"PasskeyLoginOptions": "takes nothing and names nobody: the same fresh options for every caller",
 	"PasskeySecondStep":   "answers only the holder of a second-step token, which only the right password gets",
+	"AdmitClientAuth":     "an OpenID Connect client's id, never an address: counted alike whether the client exists or not",
+	"ClientAuthPassed":    "takes back the count of an authenticated client; answers nothing",
 }
 
 // pacedSignedIn are flows that take an Identity and are paced all the
