@@ -55,6 +55,12 @@ func throttleClientAuth(h http.Handler, svc *flow.Service, v *views) http.Handle
 			setRetryAfter(w, wait)
 			w.Header().Set("Cache-Control", "no-store")
 			w.Header().Set("Content-Type", "application/json")
+			if r.Header.Get("Origin") != "" {
+				// As the provider answers browser apps (without
+				// credentials), so that they can read the wait.
+				w.Header().Set("Access-Control-Allow-Origin", "*")
+				w.Header().Set("Access-Control-Expose-Headers", "Retry-After")
+			}
 			w.WriteHeader(http.StatusTooManyRequests)
 			io.WriteString(w, `{"error":"invalid_client","error_description":"too many failed client authentications; retry later"}`)
 			return
