@@ -76,6 +76,7 @@ type Tx interface {
 	MailQueue
 	ActivityStore
 	OpenIDStore
+	AdminTokenStore
 }
 
 // AccountStore reads and changes accounts.

@@ -38,6 +38,7 @@ var notAnonymous = map[string]string{
 	"PasskeySecondStep":   "answers only the holder of a second-step token, which only the right password gets",
 	"AdmitClientAuth":     "an OpenID Connect client's id, never an address: counted alike whether the client exists or not",
 	"ClientAuthPassed":    "takes back the count of an authenticated client; answers nothing",
+	"Operator":            "hands the operator's actions to the administration API, which only a bearer token reaches and which says whether an address has an account by design",
 }
 
 // pacedSignedIn are flows that take an Identity and are paced all the

@@ -206,7 +206,7 @@ func (a *analysis) maskedView(b *batch, r *Response) view {
 			randoms = append(randoms, x.Input.Random)
 		}
 	}
-	return a.m.applyView(newView(r, newReflector(ids, randoms).replace))
+	return a.m.applyView(newView(b.kind, r, newReflector(ids, randoms).replace))
 }
 
 // differences returns the channels on which x and y differ, leaving out

@@ -206,6 +206,7 @@ func Run[S Migrator](t *testing.T, e Engine[S]) {
 		{"SetDisabled", one(testSetDisabled)},
 		{"AccountDirectory", one(testAccountDirectory)},
 		{"Activity", one(testActivity)},
+		{"AdminTokens", one(testAdminTokens)},
 		{"OpenIDKeysAndSubjects", one(testOpenIDKeysAndSubjects)},
 		{"OpenIDAuthRequest", one(testOpenIDAuthRequest)},
 		{"OpenIDGrantRotation", one(testOpenIDGrantRotation)},

@@ -3,6 +3,7 @@ package web
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -274,4 +275,24 @@ func throttledMessage(d time.Duration) string {
 		return "Too many attempts. Try again in 1 second."
 	}
 	return fmt.Sprintf("Too many attempts. Try again in %d seconds.", n)
+}
+
+// adminError maps what an operation of the administration API refused to
+// its answer (admin.go). Unlike the flows' outcomes these may say whether
+// an address has an account: only a caller with an admin token gets them.
+func adminError(err error) (status int, code, message string) {
+	var bad *requestError
+	switch {
+	case errors.As(err, &bad):
+		return bad.status, bad.code, bad.message
+	case errors.Is(err, flow.ErrBadAddress):
+		return http.StatusBadRequest, "invalid_email", "The address is not a valid email address."
+	case errors.Is(err, flow.ErrNoAccount):
+		return http.StatusNotFound, "no_account", "The address has no account."
+	case errors.Is(err, flow.ErrHasAccount):
+		return http.StatusConflict, "has_account", "The address has an account already."
+	case errors.Is(err, flow.ErrAccountDisabled):
+		return http.StatusConflict, "account_disabled", "The account is disabled: enable it first."
+	}
+	return http.StatusInternalServerError, "internal_error", ""
 }

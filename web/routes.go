@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 
+	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/flow"
 )
 
@@ -119,6 +120,13 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 		addOpenIDRoutes(mux, cfg.OpenID, svc, s, v)
 	}
 
+	// The operators' administration API, only when asked for: it says
+	// whether an address has an account. On an address of its own it is
+	// NewAdminServer's, and absent here.
+	if cfg.AdminAPI {
+		addAdminRoutes(mux, svc.Operator(), cfg)
+	}
+
 	// The dev mailbox exists only with the dev mail driver.
 	if cfg.DevMailbox != nil {
 		mux.Handle("GET /_dev/mailbox", handleDevMailbox(cfg.DevMailbox, s))
@@ -126,4 +134,20 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	}
 
 	mux.Handle("/", handleNotFound(mux, v))
+}
+
+// addAdminRoutes is the operators' administration API (admin.go), on the
+// main handler (Config.AdminAPI) or alone (NewAdminServer). Every route
+// needs a bearer token; read is enough for list and show, the rest needs
+// write.
+func addAdminRoutes(mux *http.ServeMux, op *flow.Operator, cfg Config) {
+	a := admin{op: op, log: cfg.Logger}
+	mux.Handle("GET /admin/api/accounts", a.handle(adminOp{"list", tacit.AdminRead, a.list}))
+	mux.Handle("POST /admin/api/accounts", a.handle(adminOp{"create", tacit.AdminWrite, a.create}))
+	mux.Handle("GET /admin/api/accounts/{email}", a.handle(adminOp{"show", tacit.AdminRead, a.show}))
+	mux.Handle("DELETE /admin/api/accounts/{email}", a.handle(adminOp{"delete", tacit.AdminWrite, a.delete}))
+	mux.Handle("POST /admin/api/accounts/{email}/disable", a.handle(adminOp{"disable", tacit.AdminWrite, a.setDisabled(true)}))
+	mux.Handle("POST /admin/api/accounts/{email}/enable", a.handle(adminOp{"enable", tacit.AdminWrite, a.setDisabled(false)}))
+	mux.Handle("POST /admin/api/accounts/{email}/end-sessions", a.handle(adminOp{"end-sessions", tacit.AdminWrite, a.endSessions}))
+	mux.Handle("POST /admin/api/accounts/{email}/send-reset", a.handle(adminOp{"send-reset", tacit.AdminWrite, a.sendReset}))
 }

@@ -86,6 +86,9 @@ type Config struct {
 	// Metrics is where Prometheus metrics are served: "off", "on" (at
 	// /metrics on Addr) or a host:port of their own.
 	Metrics string
+	// AdminAddr is a host:port to serve the administration API on,
+	// alone; "" serves it on Addr (when web.Config.AdminAPI is on).
+	AdminAddr string
 
 	// OIDC serves the OpenID Connect provider; OIDCClients are its
 	// clients from the configuration file (the oidc_clients list, which
@@ -253,6 +256,21 @@ var outputSettings = []setting{
 		func(c *Config) *string { return &c.LogFormat }, "text", "json"),
 	{key: "metrics", about: "Prometheus metrics: off, on (GET /metrics on addr) or host:port to serve them on an address of their own",
 		set: setMetrics, get: func(c *Config) string { return c.Metrics }},
+	boolSetting("admin_api", "true to serve the operators' administration API at /admin/api/ (bearer tokens from tacit admin-tokens add), on addr or on admin_addr; its answers say whether an address has an account",
+		func(c *Config) *bool { return &c.AdminAPI }),
+	{key: "admin_addr", about: "host:port to serve the administration API on, alone, instead of on addr (needs admin_api: true)",
+		set: setAdminAddr, get: func(c *Config) string { return c.AdminAddr }},
+}
+
+// setAdminAddr takes "" or a host:port.
+func setAdminAddr(c *Config, v string) error {
+	if v != "" {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return fmt.Errorf("must be host:port, got %q", v)
+		}
+	}
+	c.AdminAddr = v
+	return nil
 }
 
 // setMetrics takes off, on or a host:port.
@@ -553,6 +571,10 @@ func (c *Config) finish() error {
 	}
 	if c.MailFrom == "" {
 		c.MailFrom = formatAddress(c.Product, "no-reply@"+c.BaseURL.Hostname())
+	}
+	if c.AdminAddr != "" && !c.AdminAPI {
+		return fmt.Errorf("%s: set, but %s is false: the administration API is off; set it to true to serve the API on %q",
+			c.name("admin_addr"), c.name("admin_api"), c.AdminAddr)
 	}
 	if c.PasswordMin > c.PasswordMax {
 		return fmt.Errorf("%s: must not exceed %s (%d), got %d",
