@@ -39,6 +39,8 @@ var notAnonymous = map[string]string{
 	"ProofNeeded":         "reads the client's own counter only, never an address; the gated flows run it inside paced",
 	"PasskeyLoginOptions": "takes nothing and names nobody: the same fresh options for every caller",
 	"PasskeySecondStep":   "answers only the holder of a second-step token, which only the right password gets",
+	"AdmitClientAuth":     "an OpenID Connect client's id, never an address: counted alike whether the client exists or not",
+	"ClientAuthPassed":    "takes back the count of an authenticated client; answers nothing",
 	"Operator":            "hands the operator's actions to the administration API, which only a bearer token reaches and which says whether an address has an account by design",
 }
 

@@ -200,7 +200,7 @@ func fillEveryTable(t *testing.T, s tacit.Store) {
 			tx.CreateSigningKey(ctx, tacit.SigningKey{ID: "k1", Algorithm: "ES256", PrivateKey: []byte("der"), CreatedAt: base}),
 			tx.CreateSubject(ctx, ada, "sub-ada"),
 			tx.CreateSubject(ctx, bob, "sub-bob"),
-			tx.CreateOIDCClient(ctx, tacit.OIDCClient{ID: "app", Name: "App", SecretHash: hash(40), RedirectURIs: []string{"https://app.example/cb"}, CreatedAt: base}),
+			tx.CreateOIDCClient(ctx, tacit.OIDCClient{ID: "app", Name: "App", SecretHash: hash(40), RedirectURIs: []string{"https://app.example/cb"}, IDTokenAlg: "RS256", CreatedAt: base}),
 			tx.SaveConsent(ctx, tacit.Consent{AccountID: ada, ClientID: "app", Scopes: []string{"openid", "email"}, CreatedAt: base}),
 			tx.CreateGrant(ctx, tacit.Grant{ID: "g1", AccountID: bob, ClientID: "app", Scopes: []string{"openid"}, AuthTime: base,
 				PasswordStamp: []byte("stamp"), RefreshHash: hash(41), AccessHash: hash(42), AccessExpiresAt: now.Add(time.Minute),

@@ -154,6 +154,9 @@ func (in *Instance) Run(ctx context.Context) {
 		trimLoop(ctx, in.store, in.upkeep.ThrottleMaxKeys, in.upkeep.TrimEvery, in.log, in.svc.SetCounterTableFull)
 	})
 	wg.Go(func() { outboxLoop(ctx, in.store, in.upkeep.OutboxMaxRows, in.upkeep.TrimEvery, in.log) })
+	if p := in.cfg.OpenID; p != nil {
+		wg.Go(func() { keyRotationLoop(ctx, p, in.upkeep.PurgeEvery, in.log) })
+	}
 	wg.Wait()
 	in.drain()
 }

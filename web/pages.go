@@ -53,8 +53,26 @@ func newRegisterPage(svc *flow.Service) *registerPage {
 	return p
 }
 
+// handleRegisterForm shows the sign-up form. With next (an OpenID Connect
+// request with prompt=create) the browser remembers it for after the
+// sign-up (setSignupNext); with email (its login_hint) the address is
+// filled in, as given, never looked up.
 func handleRegisterForm(svc *flow.Service, v *views) http.Handler {
-	return proofPage(svc, v, flow.GateRequests, func() (pageData, *form) { p := newRegisterPage(svc); return p, &p.Form })
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if next := localPath(q.Get("next")); next != "" {
+			v.ck.setSignupNext(w, next)
+		}
+		p := newRegisterPage(svc)
+		if email := q.Get("email"); email != "" && len(email) <= 320 {
+			p.Form.Values = map[string]string{"email": email}
+		}
+		if err := attachProof(r, svc, flow.GateRequests, &p.Form); err != nil {
+			v.internalError(w, r, err)
+			return
+		}
+		v.render(w, r, http.StatusOK, p)
+	})
 }
 
 // proofPage shows the form build makes, with a browser check when
@@ -145,7 +163,7 @@ func handleComplete(svc *flow.Service, s sessions, v *views) http.Handler {
 			Token: tok, Password: f.Get("password"), PasswordConfirm: f.Get("password_confirm"),
 		}, clientOf(r))
 		v.answer(w, r, o, err, formAnswer{
-			signIn: &s, policy: svc.Policy(),
+			signIn: &s, policy: svc.Policy(), next: v.takeSignupNext(w, r, o),
 			again: func() (pageData, *form, error) {
 				p := newCompletePage(svc, tok)
 				if addr, live := svc.CompleteAddress(r.Context(), tok); live {
@@ -159,6 +177,17 @@ func handleComplete(svc *flow.Service, s sessions, v *views) http.Handler {
 			},
 		})
 	})
+}
+
+// takeSignupNext returns where a completed sign-up goes on to, if this
+// browser started it with a next (handleRegisterForm), and forgets it
+// once the sign-up signed in; "" goes to the account page.
+func (v *views) takeSignupNext(w http.ResponseWriter, r *http.Request, o tacit.Outcome) string {
+	next := v.ck.signupNext(r)
+	if next != "" && (o.Kind == tacit.SignedIn || o.Kind == tacit.AccountCreated || o.Kind == tacit.MFARequired) {
+		v.ck.clear(w, v.ck.signupName)
+	}
+	return next
 }
 
 // signupLinkDead answers a sign-up link that is malformed, used or
@@ -215,7 +244,7 @@ func handleVerify(svc *flow.Service, s sessions, v *views) http.Handler {
 		o, err := svc.Verify(r.Context(), flow.VerifyInput{Token: tok, Password: f.Get("password")}, clientOf(r))
 		p := newVerifyPage(tok, f.Get("email"))
 		v.answer(w, r, o, err, formAnswer{
-			signIn: &s, policy: svc.Policy(), again: built(p, &p.Form),
+			signIn: &s, policy: svc.Policy(), again: built(p, &p.Form), next: v.takeSignupNext(w, r, o),
 			refused:  refusal{"password", "This is not the password you chose when you signed up."},
 			linkDead: func(w http.ResponseWriter, r *http.Request) { v.signupLinkDead(w, r, nil, "") },
 		})

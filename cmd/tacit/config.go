@@ -95,6 +95,9 @@ type Config struct {
 	// only the file can give).
 	OIDC        bool
 	OIDCClients []openid.Client
+	// OIDCKeyRotation is how long an OpenID Connect signing key signs
+	// before the housekeeping replaces it.
+	OIDCKeyRotation time.Duration
 
 	// from records, per YAML key, where the value in force came from (an
 	// environment variable, a flag, a line of the file), so that an error
@@ -142,6 +145,7 @@ var defaults = func() Config {
 		LogLevel:         slog.LevelInfo,
 		LogFormat:        "text",
 		Metrics:          "off",
+		OIDCKeyRotation:  openid.DefaultKeyRotation,
 	}
 }()
 
@@ -242,6 +246,8 @@ var baseSettings = []setting{
 		func(c *Config) *time.Duration { return &c.SignupTTL }),
 	boolSetting("oidc", "true to serve the OpenID Connect provider (clients from oidc_clients in the config file and from tacit clients add)",
 		func(c *Config) *bool { return &c.OIDC }),
+	durationSetting("oidc_key_rotation", "how long an OpenID Connect signing key signs before the housekeeping replaces it (once across instances); the old key stays in the JWKS until the tokens it signed have expired",
+		func(c *Config) *time.Duration { return &c.OIDCKeyRotation }),
 }
 
 // outputSettings are how tacit answers and logs.
@@ -495,8 +501,8 @@ func (c *Config) applyFile(path, from string) error {
 const oidcClientsKey = "oidc_clients"
 
 // applyClients reads the oidc_clients list: mappings of id, name, secret
-// (none for a public client), redirect_uris, post_logout_redirect_uris
-// and first_party. Unknown keys are errors, as for settings.
+// (none for a public client), redirect_uris, post_logout_redirect_uris,
+// first_party and id_token_alg. Unknown keys are errors, as for settings.
 func (c *Config) applyClients(n *yaml.Node, at string) error {
 	if n.Kind != yaml.SequenceNode {
 		return fmt.Errorf("%s: must be a list of clients", at)
@@ -504,11 +510,11 @@ func (c *Config) applyClients(n *yaml.Node, at string) error {
 	var list []openid.Client
 	for _, item := range n.Content {
 		if item.Kind != yaml.MappingNode {
-			return fmt.Errorf("%s:%d: must be a mapping of id, name, secret, redirect_uris, post_logout_redirect_uris, first_party", at, item.Line)
+			return fmt.Errorf("%s:%d: must be a mapping of id, name, secret, redirect_uris, post_logout_redirect_uris, first_party, id_token_alg", at, item.Line)
 		}
 		for i := 0; i < len(item.Content); i += 2 {
 			switch k := item.Content[i]; k.Value {
-			case "id", "name", "secret", "redirect_uris", "post_logout_redirect_uris", "first_party":
+			case "id", "name", "secret", "redirect_uris", "post_logout_redirect_uris", "first_party", "id_token_alg":
 			default:
 				return fmt.Errorf("%s:%d: unknown key %q", at, k.Line, k.Value)
 			}
@@ -519,6 +525,9 @@ func (c *Config) applyClients(n *yaml.Node, at string) error {
 		}
 		if cl.ID == "" || len(cl.RedirectURIs) == 0 {
 			return fmt.Errorf("%s:%d: a client needs an id and at least one redirect URI", at, item.Line)
+		}
+		if _, err := openid.ParseIDTokenAlg(cl.IDTokenAlg); err != nil {
+			return fmt.Errorf("%s:%d: %w", at, item.Line, err)
 		}
 		list = append(list, cl)
 	}

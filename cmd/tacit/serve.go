@@ -142,7 +142,8 @@ func assemble(c Config, db store, log *slog.Logger) (*web.Instance, time.Duratio
 	}
 	if c.OIDC {
 		hc.OpenID, err = openid.New(context.Background(), db, openid.Config{
-			Issuer: c.BaseURL.String(), Clients: c.OIDCClients, Insecure: c.BaseURL.Scheme != "https", Logger: log})
+			Issuer: c.BaseURL.String(), Clients: c.OIDCClients, Insecure: c.BaseURL.Scheme != "https", Logger: log,
+			KeyRotation: c.OIDCKeyRotation})
 		if err != nil {
 			return nil, 0, err
 		}

@@ -28,7 +28,7 @@ var CopiedTables = map[string][]string{
 	// sessions the live grants (so signed-in apps stay signed in).
 	"oidc_keys":     {"id", "algorithm", "private_key", "created_at", "retired_at"},
 	"oidc_subjects": {"account_id", "subject"},
-	"oidc_clients":  {"id", "name", "secret_hash", "redirect_uris", "post_logout_redirect_uris", "first_party", "created_at"},
+	"oidc_clients":  {"id", "name", "secret_hash", "redirect_uris", "post_logout_redirect_uris", "first_party", "id_token_alg", "created_at"},
 	"oidc_consents": {"account_id", "client_id", "scopes", "created_at"},
 	"oidc_grants": {"id", "account_id", "client_id", "scopes", "auth_time", "password_stamp", "refresh_hash",
 		"access_hash", "access_expires_at", "created_at", "expires_at"},
