@@ -662,7 +662,7 @@ func TestMigrateDataProgress(t *testing.T) {
 	}
 	opts.batch, opts.progressEvery = 7, 20
 	var stdout bytes.Buffer
-	if err := migrateData(context.Background(), opts, &stdout, io.Discard); err != nil {
+	if err := migrateData(context.Background(), opts, func(string) string { return "" }, &stdout, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	want := "database " + opts.to.Path + " migrated\n" +
