@@ -245,12 +245,15 @@ func (e redactedError) Unwrap() error { return e.err }
 // sealKeys), made on first use beside a SQLite file; the serve and
 // migrate commands also seal those written clear before (sealStore).
 func openStore(ctx context.Context, c Config) (store, error) {
-	keys, err := c.sealKeys()
+	db, err := openDatabase(ctx, c.Database, c.databaseSetting())
 	if err != nil {
 		return nil, err
 	}
-	db, err := openDatabase(ctx, c.Database, c.databaseSetting())
+	// After opening: a database that cannot be reached leaves no new
+	// key file behind.
+	keys, err := c.sealKeys()
 	if err != nil {
+		db.Close()
 		return nil, err
 	}
 	db.SetKeys(keys)

@@ -163,7 +163,7 @@ func sealStore(ctx context.Context, db store, c Config) (sqlstore.Sealed, error)
 // PostgreSQL has a key file on one side and TACIT_SECRET_KEY on the other.
 func copyKeys(getenv func(string) string, from, to Database) (src *seal.Keys, dst Config, err error) {
 	side := func(d Database) (Config, error) {
-		c := Config{Database: d, DataDir: defaults.DataDir}
+		c := Config{Database: d, DataDir: defaults.DataDir, from: map[string]string{}}
 		for _, s := range baseSettings {
 			switch s.key {
 			case "data_dir", "secret_key", "secret_key_file", "secret_key_old":
