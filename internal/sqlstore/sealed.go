@@ -13,8 +13,10 @@ import (
 // The associated data of sealed values: what a value belongs to, so that
 // one copied into another row (another account's authenticator, another
 // signing key) does not open there.
-func totpAD(accountID int64) string { return "tacit totp secret of account " + strconv.FormatInt(accountID, 10) }
-func signingKeyAD(id string) string   { return "tacit oidc signing key " + id }
+func totpAD(accountID int64) string {
+	return "tacit totp secret of account " + strconv.FormatInt(accountID, 10)
+}
+func signingKeyAD(id string) string { return "tacit oidc signing key " + id }
 
 // errNoKeys is reading a sealed value from a store that was given no keys.
 var errNoKeys = errors.New("the database holds sealed secrets but no key was given to open them")
