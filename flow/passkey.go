@@ -40,8 +40,9 @@ const (
 	// PasskeyTTL is how long a ceremony waits for the browser's answer.
 	PasskeyTTL = 5 * time.Minute
 	// PasskeyFreshSignIn is how recent a session's sign-in must be for
-	// the owner to add a passkey without typing the password again.
-	PasskeyFreshSignIn = 10 * time.Minute
+	// the owner to add a passkey without typing the password again
+	// (FreshSignIn).
+	PasskeyFreshSignIn = FreshSignIn
 	// PasskeyNameMax is the longest passkey name, in characters.
 	PasskeyNameMax = 64
 	// userHandleBytes is the size of an account's WebAuthn user handle,
@@ -263,13 +264,8 @@ func (s *Service) BeginPasskey(ctx context.Context, id Identity, password string
 	if s.passkeys == nil {
 		return tacit.Outcome{}, Ceremony{}, ErrPasskeysOff
 	}
-	if password == "" && s.cfg.Now().Sub(id.Session.CreatedAt) >= PasskeyFreshSignIn {
-		return tacit.InvalidInput(tacit.FieldErrors{"password": tacit.CodeRequired}), Ceremony{}, nil
-	}
-	if password != "" {
-		if _, o, err := s.checkPassword(ctx, id, password, c); err != nil || o.Kind != "" {
-			return o, Ceremony{}, err
-		}
+	if o, err := s.reauthenticate(ctx, id, password, c); err != nil || o.Kind != "" {
+		return o, Ceremony{}, err
 	}
 	var cer Ceremony
 	err := s.update(ctx, func(tx tacit.Tx) error {
