@@ -38,6 +38,9 @@ type Limits struct {
 	Reset       Limit // password reset requests per address
 	ResetSubmit Limit // reset submissions with a bad token, per client address
 	RequestsIP  Limit // sign-up, resend and reset requests per client address
+	// PasskeyIP counts the passkey sign-ins begun per client address:
+	// each stores a ceremony for PasskeyTTL.
+	PasskeyIP Limit
 	MFA         Limit // wrong MFA codes per account
 	// MFALock is how many failed second steps in a row lock an account's
 	// second step until a password reset; 0 switches it off. Unlike the
@@ -62,6 +65,10 @@ func DefaultLimits() Limits {
 		Reset:       Limit{Free: 3, Delay: 30 * time.Second, MaxDelay: 15 * time.Minute, Lock: 10, LockFor: time.Hour, Window: time.Hour},
 		ResetSubmit: Limit{Free: 10, Delay: time.Second, MaxDelay: time.Minute, Lock: 50, LockFor: 15 * time.Minute, Window: time.Hour},
 		RequestsIP:  Limit{Free: 30, Delay: time.Second, MaxDelay: time.Minute, Lock: 200, LockFor: 15 * time.Minute, Window: time.Hour},
+		// A sign-in page may begin one on every load (conditional UI):
+		// roomier than the mail-sending requests, yet a flood from one
+		// client stops at a few hundred rows.
+		PasskeyIP: Limit{Free: 60, Delay: time.Second, MaxDelay: time.Minute, Lock: 300, LockFor: 15 * time.Minute, Window: time.Hour},
 		MFA:         Limit{Free: 5, Delay: time.Second, MaxDelay: time.Minute, Lock: 10, LockFor: 15 * time.Minute, Window: time.Hour},
 		Mail:        Limit{Free: 5, Window: time.Hour},
 		MFALock:     100,

@@ -349,3 +349,7 @@ func (db *DB) SealSecrets(ctx context.Context) (sqlstore.Sealed, error) {
 	}
 	return n, nil
 }
+
+// Path returns the absolute path of the database file, for the tools and
+// tests that open it again (OpenSnapshot).
+func (db *DB) Path() string { return db.path }
