@@ -41,7 +41,7 @@ type Limits struct {
 	// PasskeyIP counts the passkey sign-ins begun per client address:
 	// each stores a ceremony for PasskeyTTL.
 	PasskeyIP Limit
-	MFA         Limit // wrong MFA codes per account
+	MFA       Limit // wrong MFA codes per account
 	// MFALock is how many failed second steps in a row lock an account's
 	// second step until a password reset; 0 switches it off. Unlike the
 	// MFA limit it never forgets with time: a thief holding the password
@@ -69,9 +69,9 @@ func DefaultLimits() Limits {
 		// roomier than the mail-sending requests, yet a flood from one
 		// client stops at a few hundred rows.
 		PasskeyIP: Limit{Free: 60, Delay: time.Second, MaxDelay: time.Minute, Lock: 300, LockFor: 15 * time.Minute, Window: time.Hour},
-		MFA:         Limit{Free: 5, Delay: time.Second, MaxDelay: time.Minute, Lock: 10, LockFor: 15 * time.Minute, Window: time.Hour},
-		Mail:        Limit{Free: 5, Window: time.Hour},
-		MFALock:     100,
+		MFA:       Limit{Free: 5, Delay: time.Second, MaxDelay: time.Minute, Lock: 10, LockFor: 15 * time.Minute, Window: time.Hour},
+		Mail:      Limit{Free: 5, Window: time.Hour},
+		MFALock:   100,
 	}
 }
 
