@@ -133,6 +133,8 @@ func (s *Store) SealSecrets(ctx context.Context) (Sealed, error) {
 			return fmt.Errorf("the database's secrets are sealed under key %s: %w", recorded, seal.ErrUnknownKey)
 		}
 
+		// Those already under the current key (every row, after the
+		// first start) are not read: a start reads only what it seals.
 		type row struct {
 			id     int64
 			stored string
@@ -140,7 +142,7 @@ func (s *Store) SealSecrets(ctx context.Context) (Sealed, error) {
 		totp, err := collect(ctx, q, func(r Row) (row, error) {
 			var x row
 			return x, r.Scan(&x.id, &x.stored)
-		}, `SELECT account_id, secret FROM totp ORDER BY account_id`)
+		}, `SELECT account_id, secret FROM totp WHERE secret NOT LIKE $1 ORDER BY account_id`, keys.CurrentPrefix()+"%")
 		if err != nil {
 			return err
 		}
