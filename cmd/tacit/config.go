@@ -94,6 +94,9 @@ type Config struct {
 	// Metrics is where Prometheus metrics are served: "off", "on" (at
 	// /metrics on Addr) or a host:port of their own.
 	Metrics string
+	// AdminAddr is a host:port to serve the administration API on,
+	// alone; "" serves it on Addr (when web.Config.AdminAPI is on).
+	AdminAddr string
 
 	// OIDC serves the OpenID Connect provider; OIDCClients are its
 	// clients from the configuration file (the oidc_clients list, which
@@ -217,6 +220,10 @@ var baseSettings = []setting{
 		set: setProduct, get: func(c *Config) string { return c.Product }},
 	choiceSetting("registration_mode", "sign-up form: email_first or full_form",
 		func(c *Config) *flow.Mode { return &c.RegistrationMode }, flow.EmailFirst, flow.FullForm),
+	choiceSetting("pow", "browser check (proof of work) on sign-up, resend, reset and sign-in: off, on_limit (once the client reached limit_requests_ip's or limit_login_ip's free count) or always",
+		func(c *Config) *flow.ProofMode { return &c.Proof }, flow.ProofOff, flow.ProofOnLimit, flow.ProofAlways),
+	wholeSetting("pow_cost", "browser check cost: a challenge's maxnumber; a browser hashes half of it on average",
+		1, 1<<30, func(c *Config) *int { return &c.ProofCost }),
 	choiceSetting("mail", "mail driver: dev (captured at /_dev/mail) or smtp",
 		func(c *Config) *string { return &c.Mail }, MailDev, MailSMTP),
 	{key: "smtp_url", about: "SMTP server, e.g. smtp://user:password@host:587 (required with mail: smtp)",
@@ -261,6 +268,21 @@ var outputSettings = []setting{
 		func(c *Config) *string { return &c.LogFormat }, "text", "json"),
 	{key: "metrics", about: "Prometheus metrics: off, on (GET /metrics on addr) or host:port to serve them on an address of their own",
 		set: setMetrics, get: func(c *Config) string { return c.Metrics }},
+	boolSetting("admin_api", "true to serve the operators' administration API at /admin/api/ (bearer tokens from tacit admin-tokens add), on addr or on admin_addr; its answers say whether an address has an account",
+		func(c *Config) *bool { return &c.AdminAPI }),
+	{key: "admin_addr", about: "host:port to serve the administration API on, alone, instead of on addr (needs admin_api: true)",
+		set: setAdminAddr, get: func(c *Config) string { return c.AdminAddr }},
+}
+
+// setAdminAddr takes "" or a host:port.
+func setAdminAddr(c *Config, v string) error {
+	if v != "" {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return fmt.Errorf("must be host:port, got %q", v)
+		}
+	}
+	c.AdminAddr = v
+	return nil
 }
 
 // setMetrics takes off, on or a host:port.
@@ -561,6 +583,10 @@ func (c *Config) finish() error {
 	}
 	if err := c.finishKeys(); err != nil {
 		return err
+	}
+	if c.AdminAddr != "" && !c.AdminAPI {
+		return fmt.Errorf("%s: set, but %s is false: the administration API is off; set it to true to serve the API on %q",
+			c.name("admin_addr"), c.name("admin_api"), c.AdminAddr)
 	}
 	if c.PasswordMin > c.PasswordMax {
 		return fmt.Errorf("%s: must not exceed %s (%d), got %d",

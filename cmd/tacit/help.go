@@ -161,6 +161,32 @@ send-reset).`,
 		},
 	},
 	{
+		name: "admin-tokens",
+		synopsis: []string{
+			"admin-tokens add NAME --scope read|write [flags]",
+			"admin-tokens list [--json] [flags]",
+			"admin-tokens remove NAME [flags]",
+		},
+		about: `Manages the bearer tokens of the administration API (/admin/api/, served
+with admin_api: true) in the configured database, alongside a running
+serve.
+
+  add     makes a token called NAME (letters, digits, '-', '_', '.'; at most
+          64) and prints it once: only the SHA-256 of its secret is kept.
+          Scope read lists and shows accounts; write does everything
+  list    the tokens: name, scope, when made and last used; never a secret
+  remove  deletes the token called NAME; it stops working at once
+
+Exit status: 0 done, 1 failure (a name taken or unknown), 2 usage error.`,
+		flags:    adminTokensFlags,
+		settings: true,
+		examples: []string{
+			"tacit admin-tokens add helpdesk --scope read",
+			"tacit admin-tokens list",
+			"tacit admin-tokens remove helpdesk",
+		},
+	},
+	{
 		name:     "clients",
 		synopsis: []string{"clients add --id ID --redirect-uri URI[,URI] [--name N] [--public] [--first-party] [--post-logout-redirect-uri URI] [flags]", "clients list [flags]", "clients remove --id ID [flags]"},
 		about: `Adds, lists or removes the OpenID Connect clients kept in the configured
