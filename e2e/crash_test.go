@@ -53,7 +53,7 @@ func newProc(t *testing.T, env ...string) *proc {
 	p := &proc{t: t, addr: l.Addr().String(), log: &syncBuffer{}}
 	l.Close()
 	p.URL = "http://" + p.addr
-	p.env = append(append(os.Environ(), "TACIT_ADDR="+p.addr), env...)
+	p.env = append(append(os.Environ(), "TACIT_ADDR="+p.addr, "TACIT_DATA_DIR="+t.TempDir()), sharedKey(env)...)
 	p.start()
 	t.Cleanup(func() {
 		p.mu.Lock()

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -61,6 +62,7 @@ func startServer(t testing.TB, env ...string) *server {
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, binary, "serve")
 	cmd.Env = append(os.Environ(), "TACIT_ADDR="+addr, "TACIT_DATA_DIR="+s.DataDir)
+	env = sharedKey(env)
 	// "{port}" in a setting stands for the port chosen here, for a base
 	// URL that names the host as localhost (passkeys need a host name).
 	_, port, _ := net.SplitHostPort(addr)
@@ -116,4 +118,22 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// sharedKey adds to the environment of a server on PostgreSQL the one
+// sealing key that every instance on a database must share (each would
+// otherwise make its own in its data directory, and the second to start
+// would be refused). A SQLite server keeps the key file beside its
+// database.
+func sharedKey(env []string) []string {
+	postgres, keyed := false, false
+	for _, e := range env {
+		postgres = postgres || strings.HasPrefix(e, "TACIT_DATABASE_URL=postgres")
+		keyed = keyed || strings.HasPrefix(e, "TACIT_SECRET_KEY")
+	}
+	if !postgres || keyed {
+		return env
+	}
+	// base64 of "e2e test key: shared by servers.", 32 bytes.
+	return append(slices.Clip(env), "TACIT_SECRET_KEY=ZTJlIHRlc3Qga2V5OiBzaGFyZWQgYnkgc2VydmVycy4=")
 }

@@ -67,7 +67,7 @@ func seed(b *testing.B, n int, env []string) {
 	b.Helper()
 	start := time.Now()
 	cmd := exec.Command(binary, "seed", "--accounts", fmt.Sprint(n))
-	cmd.Env = append(append(os.Environ(), "TACIT_DATA_DIR="+b.TempDir()), env...)
+	cmd.Env = append(append(os.Environ(), "TACIT_DATA_DIR="+b.TempDir()), sharedKey(env)...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("tacit seed: %v\n%s", err, out)
 	}

@@ -362,9 +362,46 @@ func sessionInfo(ss tacit.Session, current bool) SessionInfo {
 	}
 }
 
+// FreshSignIn is how recent a session's sign-in must be for its owner to
+// add a passkey or end other sessions without typing the password again.
+const FreshSignIn = 10 * time.Minute
+
+// SignedInRecently reports whether id's session signed in less than
+// FreshSignIn ago, so that the account page asks for the password only
+// when reauthenticate will.
+func (s *Service) SignedInRecently(id Identity) bool {
+	return s.cfg.Now().Sub(id.Session.CreatedAt) < FreshSignIn
+}
+
+// reauthenticate asks for one factor again before an action that a
+// session left open must not allow (ASVS 7.5.2, 7.5.3): a session signed
+// in within FreshSignIn has just given it; an older one must give the
+// password (Invalid, password required, when missing; InvalidCredentials
+// when wrong, counted like a failed sign-in). A password given is always
+// checked. It returns the zero Outcome when the action may go on.
+func (s *Service) reauthenticate(ctx context.Context, id Identity, password string, c Client) (tacit.Outcome, error) {
+	if password == "" {
+		if s.SignedInRecently(id) {
+			return tacit.Outcome{}, nil
+		}
+		return tacit.InvalidInput(tacit.FieldErrors{"password": tacit.CodeRequired}), nil
+	}
+	_, o, err := s.checkPassword(ctx, id, password, c)
+	return o, err
+}
+
 // EndSession signs out one of the account's sessions by id. Done whether or
 // not it existed: ids of other accounts' sessions are never touched.
-func (s *Service) EndSession(ctx context.Context, id Identity, sessionID int64) (tacit.Outcome, error) {
+// Ending another session than this one needs reauthenticate's password
+// (or a recent sign-in): a thief on a session left open must not be able
+// to sign its owner out of every other device. Ending this one is signing
+// out and needs nothing.
+func (s *Service) EndSession(ctx context.Context, id Identity, sessionID int64, password string, c Client) (tacit.Outcome, error) {
+	if sessionID != id.Session.ID {
+		if o, err := s.reauthenticate(ctx, id, password, c); err != nil || o.Kind != "" {
+			return o, err
+		}
+	}
 	err := s.store.Update(ctx, func(tx tacit.Tx) error {
 		err := tx.DeleteAccountSession(ctx, id.Account.ID, sessionID)
 		if errors.Is(err, tacit.ErrNotFound) {
@@ -383,8 +420,12 @@ func (s *Service) EndSession(ctx context.Context, id Identity, sessionID int64) 
 
 // EndOtherSessions signs out every session of the account but this one.
 // Email changes asked from the ended sessions die with them (storage
-// deletes them with their session).
-func (s *Service) EndOtherSessions(ctx context.Context, id Identity) (tacit.Outcome, error) {
+// deletes them with their session). It needs reauthenticate's password
+// (or a recent sign-in), as EndSession does.
+func (s *Service) EndOtherSessions(ctx context.Context, id Identity, password string, c Client) (tacit.Outcome, error) {
+	if o, err := s.reauthenticate(ctx, id, password, c); err != nil || o.Kind != "" {
+		return o, err
+	}
 	err := s.store.Update(ctx, func(tx tacit.Tx) error {
 		if err := tx.DeleteSessions(ctx, id.Account.ID, id.Session.ID); err != nil {
 			return err

@@ -64,7 +64,7 @@ func TestActivity(t *testing.T) {
 	e.clock.Advance(time.Minute)
 	wantKind(t, e.ok(e.svc.ChangePassword(ctx, id, flow.ChangePasswordInput{CurrentPassword: statePassword, Password: "newer pass 22", PasswordConfirm: "newer pass 22"}, flow.Client{})), tacit.Done)
 	e.clock.Advance(time.Minute)
-	wantKind(t, e.ok(e.svc.EndOtherSessions(ctx, id)), tacit.Done)
+	wantKind(t, e.ok(e.svc.EndOtherSessions(ctx, id, "", flow.Client{})), tacit.Done)
 	op := e.operator()
 	e.clock.Advance(time.Minute)
 	if _, err := op.Disable(ctx, email); err != nil {

@@ -56,10 +56,10 @@ func TestCheckSessionEndsAtOnce(t *testing.T) {
 			e.ok(e.svc.Logout(ctx, thief))
 		}},
 		{"sign-out from the device list", func(e *env, owner flow.Identity, _ string, thiefID flow.Identity) {
-			wantKind(t, e.ok(e.svc.EndSession(ctx, owner, thiefID.Session.ID)), tacit.Done)
+			wantKind(t, e.ok(e.svc.EndSession(ctx, owner, thiefID.Session.ID, "", flow.Client{})), tacit.Done)
 		}},
 		{"sign-out of the other devices", func(e *env, owner flow.Identity, _ string, _ flow.Identity) {
-			wantKind(t, e.ok(e.svc.EndOtherSessions(ctx, owner)), tacit.Done)
+			wantKind(t, e.ok(e.svc.EndOtherSessions(ctx, owner, "", flow.Client{})), tacit.Done)
 		}},
 		{"password change", func(e *env, owner flow.Identity, _ string, _ flow.Identity) {
 			in := flow.ChangePasswordInput{CurrentPassword: pw, Password: "a new password 2", PasswordConfirm: "a new password 2"}

@@ -33,10 +33,10 @@ func TestThiefsEmailChangeDies(t *testing.T) {
 			}, flow.Client{})), tacit.Done)
 		}},
 		{"other devices signed out", func(t *testing.T, e *env, owner, _ flow.Identity) {
-			wantKind(t, e.ok(e.svc.EndOtherSessions(ctx, owner)), tacit.Done)
+			wantKind(t, e.ok(e.svc.EndOtherSessions(ctx, owner, "", flow.Client{})), tacit.Done)
 		}},
 		{"thief's session ended", func(t *testing.T, e *env, owner, thief flow.Identity) {
-			wantKind(t, e.ok(e.svc.EndSession(ctx, owner, thief.Session.ID)), tacit.Done)
+			wantKind(t, e.ok(e.svc.EndSession(ctx, owner, thief.Session.ID, "", flow.Client{})), tacit.Done)
 		}},
 		{"password reset", func(t *testing.T, e *env, owner, _ flow.Identity) {
 			wantKind(t, e.reset(e.forgot(owner.Account.Email), "taken back 11"), tacit.Done)
@@ -71,7 +71,7 @@ func TestOwnEmailChangeSurvives(t *testing.T) {
 	e.mails(t)
 	wantKind(t, e.ok(e.svc.ChangeEmail(ctx, owner, "own@example.net", statePassword, flow.Client{})), tacit.CheckInbox)
 	link := e.linkToken(t, "own@example.net", tacit.MailConfirmEmailChange)
-	wantKind(t, e.ok(e.svc.EndOtherSessions(ctx, owner)), tacit.Done)
+	wantKind(t, e.ok(e.svc.EndOtherSessions(ctx, owner, "", flow.Client{})), tacit.Done)
 	wantKind(t, e.ok(e.svc.ConfirmEmailChange(ctx, link)), tacit.Done)
 	if a := accountOf(t, e, "own@example.net"); a.ID != owner.Account.ID {
 		t.Fatalf("account not moved: %+v", a)

@@ -276,21 +276,74 @@ func TestSessionManagement(t *testing.T) {
 		t.Fatalf("%d sessions marked current", current)
 	}
 	idB, _ := e.svc.Session(ctx, b)
-	wantKind(t, e.ok(e.svc.EndSession(ctx, id, idB.Session.ID)), tacit.Done)
+	wantKind(t, e.ok(e.svc.EndSession(ctx, id, idB.Session.ID, "", flow.Client{})), tacit.Done)
 	if _, err := e.svc.Session(ctx, b); !errors.Is(err, flow.ErrNoSession) {
 		t.Fatalf("ended session: %v", err)
 	}
 	// Another account's session id is not touched.
 	idOther, _ := e.svc.Session(ctx, other)
-	wantKind(t, e.ok(e.svc.EndSession(ctx, id, idOther.Session.ID)), tacit.Done)
+	wantKind(t, e.ok(e.svc.EndSession(ctx, id, idOther.Session.ID, "", flow.Client{})), tacit.Done)
 	if _, err := e.svc.Session(ctx, other); err != nil {
 		t.Fatalf("other account's session ended: %v", err)
 	}
-	wantKind(t, e.ok(e.svc.EndOtherSessions(ctx, id)), tacit.Done)
+	wantKind(t, e.ok(e.svc.EndOtherSessions(ctx, id, "", flow.Client{})), tacit.Done)
 	if _, err := e.svc.Session(ctx, c); !errors.Is(err, flow.ErrNoSession) {
 		t.Fatalf("session after ending others: %v", err)
 	}
 	if _, err := e.svc.Session(ctx, a); err != nil {
 		t.Fatalf("own session after ending others: %v", err)
+	}
+}
+
+// TestEndingSessionsNeedsReauthentication: ending another session, one
+// or all, needs the password once the sign-in is older than
+// flow.FreshSignIn (ASVS 7.5.2); without it, or with a wrong one, no
+// session ends. Signing this session out needs nothing.
+func TestEndingSessionsNeedsReauthentication(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, flow.EmailFirst)
+	a := signIn(t, e, "zed@example.com")
+	b := e.ok(e.svc.Login(ctx, "zed@example.com", statePassword, flow.Client{UserAgent: "phone"})).Session.Token
+	id, _ := e.svc.Session(ctx, a)
+	idB, _ := e.svc.Session(ctx, b)
+	if !e.svc.SignedInRecently(id) {
+		t.Fatal("a session just signed in is not recent")
+	}
+	e.clock.Advance(flow.FreshSignIn)
+	if e.svc.SignedInRecently(id) {
+		t.Fatal("a sign-in flow.FreshSignIn ago is recent")
+	}
+	required := tacit.InvalidInput(tacit.FieldErrors{"password": tacit.CodeRequired})
+	alive := func(what string) {
+		t.Helper()
+		if _, err := e.svc.Session(ctx, b); err != nil {
+			t.Fatalf("%s ended the other session: %v", what, err)
+		}
+	}
+	if o := e.ok(e.svc.EndOtherSessions(ctx, id, "", flow.Client{})); !reflect.DeepEqual(o, required) {
+		t.Errorf("EndOtherSessions without the password = %+v, want %+v", o, required)
+	}
+	alive("EndOtherSessions without the password")
+	if o := e.ok(e.svc.EndSession(ctx, id, idB.Session.ID, "", flow.Client{})); !reflect.DeepEqual(o, required) {
+		t.Errorf("EndSession without the password = %+v, want %+v", o, required)
+	}
+	alive("EndSession without the password")
+	wantKind(t, e.ok(e.svc.EndOtherSessions(ctx, id, "wrong password 1", flow.Client{})), tacit.InvalidCredentials)
+	wantKind(t, e.ok(e.svc.EndSession(ctx, id, idB.Session.ID, "wrong password 1", flow.Client{})), tacit.InvalidCredentials)
+	alive("a wrong password")
+
+	wantKind(t, e.ok(e.svc.EndSession(ctx, id, idB.Session.ID, statePassword, flow.Client{})), tacit.Done)
+	if _, err := e.svc.Session(ctx, b); !errors.Is(err, flow.ErrNoSession) {
+		t.Fatalf("session after ending it with the password: %v", err)
+	}
+	c := e.ok(e.svc.Login(ctx, "zed@example.com", statePassword, flow.Client{UserAgent: "tablet"})).Session.Token
+	wantKind(t, e.ok(e.svc.EndOtherSessions(ctx, id, statePassword, flow.Client{})), tacit.Done)
+	if _, err := e.svc.Session(ctx, c); !errors.Is(err, flow.ErrNoSession) {
+		t.Fatalf("session after ending the others with the password: %v", err)
+	}
+	// Signing this session out is not guarded.
+	wantKind(t, e.ok(e.svc.EndSession(ctx, id, id.Session.ID, "", flow.Client{})), tacit.Done)
+	if _, err := e.svc.Session(ctx, a); !errors.Is(err, flow.ErrNoSession) {
+		t.Fatalf("own session after signing it out: %v", err)
 	}
 }

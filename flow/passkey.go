@@ -40,8 +40,9 @@ const (
 	// PasskeyTTL is how long a ceremony waits for the browser's answer.
 	PasskeyTTL = 5 * time.Minute
 	// PasskeyFreshSignIn is how recent a session's sign-in must be for
-	// the owner to add a passkey without typing the password again.
-	PasskeyFreshSignIn = 10 * time.Minute
+	// the owner to add a passkey without typing the password again
+	// (FreshSignIn).
+	PasskeyFreshSignIn = FreshSignIn
 	// PasskeyNameMax is the longest passkey name, in characters.
 	PasskeyNameMax = 64
 	// userHandleBytes is the size of an account's WebAuthn user handle,
@@ -263,13 +264,8 @@ func (s *Service) BeginPasskey(ctx context.Context, id Identity, password string
 	if s.passkeys == nil {
 		return tacit.Outcome{}, Ceremony{}, ErrPasskeysOff
 	}
-	if password == "" && s.cfg.Now().Sub(id.Session.CreatedAt) >= PasskeyFreshSignIn {
-		return tacit.InvalidInput(tacit.FieldErrors{"password": tacit.CodeRequired}), Ceremony{}, nil
-	}
-	if password != "" {
-		if _, o, err := s.checkPassword(ctx, id, password, c); err != nil || o.Kind != "" {
-			return o, Ceremony{}, err
-		}
+	if o, err := s.reauthenticate(ctx, id, password, c); err != nil || o.Kind != "" {
+		return o, Ceremony{}, err
 	}
 	var cer Ceremony
 	err := s.update(ctx, func(tx tacit.Tx) error {
@@ -435,25 +431,48 @@ func (s *Service) RemovePasskey(ctx context.Context, id Identity, passkey int64)
 
 // PasskeyLoginOptions starts a sign-in with a discoverable passkey. It
 // takes nothing and names nobody: the options carry a fresh challenge and
-// an empty allowCredentials, the same for every caller.
-func (s *Service) PasskeyLoginOptions(ctx context.Context) (Ceremony, error) {
+// an empty allowCredentials, the same for every caller. Done with the
+// ceremony, or Throttled past the client's PasskeyIP rule.
+//
+// Each call stores a ceremony row for PasskeyTTL, so anyone could grow
+// the table by calling it in a loop; the per-client rule bounds that.
+// It takes no address, so its answers, 429 and Retry-After included, are
+// the same for everyone. A stateless ceremony (the challenge and its
+// expiry sealed into the cookie, only spent challenges recorded) would
+// store nothing here, but it would move a row to every finish instead,
+// need a sealing key of its own and a second way to spend ceremonies
+// beside the registration's and the second step's, which share this
+// table; the throttle is the machinery every other anonymous endpoint
+// already uses, and is tested the same way.
+func (s *Service) PasskeyLoginOptions(ctx context.Context, c Client) (tacit.Outcome, Ceremony, error) {
 	if s.passkeys == nil {
-		return Ceremony{}, ErrPasskeysOff
+		return tacit.Outcome{}, Ceremony{}, ErrPasskeysOff
 	}
 	assertion, session, err := s.passkeys.wa.BeginDiscoverableLogin()
 	if err != nil {
-		return Ceremony{}, fmt.Errorf("passkey login options: %w", err)
+		return tacit.Outcome{}, Ceremony{}, fmt.Errorf("passkey login options: %w", err)
 	}
-	var cer Ceremony
+	var (
+		cer  Ceremony
+		wait time.Duration
+	)
 	err = s.store.Update(ctx, func(tx tacit.Tx) error {
+		now := s.cfg.Now()
 		var err error
-		cer, err = s.startCeremony(ctx, tx, tacit.PasskeyLogin, 0, assertion, session, s.cfg.Now())
+		wait, _, err = s.admit(ctx, tx, now, rule{name: "passkey-ip", limit: s.cfg.Limits.PasskeyIP, id: clientKey(c.IP)})
+		if err != nil || wait > 0 {
+			return err
+		}
+		cer, err = s.startCeremony(ctx, tx, tacit.PasskeyLogin, 0, assertion, session, now)
 		return err
 	})
 	if err != nil {
-		return Ceremony{}, fmt.Errorf("passkey login options: %w", err)
+		return tacit.Outcome{}, Ceremony{}, fmt.Errorf("passkey login options: %w", err)
 	}
-	return cer, nil
+	if wait > 0 {
+		return throttled(wait), Ceremony{}, nil
+	}
+	return tacit.Outcome{Kind: tacit.Done}, cer, nil
 }
 
 // PasskeyLogin finishes a sign-in begun by PasskeyLoginOptions with the

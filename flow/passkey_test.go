@@ -49,7 +49,7 @@ func (e *env) addPasskey(id flow.Identity, name string) *passkeytest.Passkey {
 // passkeyLogin signs in with p, no address typed.
 func (e *env) passkeyLogin(p *passkeytest.Passkey, tweak passkeytest.Tweak) tacit.Outcome {
 	e.t.Helper()
-	cer, err := e.svc.PasskeyLoginOptions(context.Background())
+	_, cer, err := e.svc.PasskeyLoginOptions(context.Background(), flow.Client{})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -228,22 +228,22 @@ func TestPasskeyLoginFailuresAlike(t *testing.T) {
 			return e.passkeyLogin(&q, passkeytest.Honest)
 		},
 		"replayed challenge": func() tacit.Outcome {
-			cer, _ := e.svc.PasskeyLoginOptions(ctx)
+			_, cer, _ := e.svc.PasskeyLoginOptions(ctx, flow.Client{})
 			resp := e.assert(cer, p, passkeytest.Honest)
 			wantKind(t, e.ok(e.svc.PasskeyLogin(ctx, cer.Token, resp, flow.Client{})), tacit.SignedIn)
 			return e.ok(e.svc.PasskeyLogin(ctx, cer.Token, resp, flow.Client{}))
 		},
 		"no challenge": func() tacit.Outcome {
-			cer, _ := e.svc.PasskeyLoginOptions(ctx)
+			_, cer, _ := e.svc.PasskeyLoginOptions(ctx, flow.Client{})
 			return e.ok(e.svc.PasskeyLogin(ctx, "", e.assert(cer, p, passkeytest.Honest), flow.Client{}))
 		},
 		"expired challenge": func() tacit.Outcome {
-			cer, _ := e.svc.PasskeyLoginOptions(ctx)
+			_, cer, _ := e.svc.PasskeyLoginOptions(ctx, flow.Client{})
 			e.clock.Advance(flow.PasskeyTTL)
 			return e.ok(e.svc.PasskeyLogin(ctx, cer.Token, e.assert(cer, p, passkeytest.Honest), flow.Client{}))
 		},
 		"malformed answer": func() tacit.Outcome {
-			cer, _ := e.svc.PasskeyLoginOptions(ctx)
+			_, cer, _ := e.svc.PasskeyLoginOptions(ctx, flow.Client{})
 			return e.ok(e.svc.PasskeyLogin(ctx, cer.Token, []byte(`{"id":"x"}`), flow.Client{}))
 		},
 	}
@@ -390,7 +390,7 @@ func TestPasskeysOffForIPHost(t *testing.T) {
 	if e.svc.PasskeysOn() {
 		t.Error("passkeys on for an IP address")
 	}
-	if _, err := e.svc.PasskeyLoginOptions(context.Background()); !errors.Is(err, flow.ErrPasskeysOff) {
+	if _, _, err := e.svc.PasskeyLoginOptions(context.Background(), flow.Client{}); !errors.Is(err, flow.ErrPasskeysOff) {
 		t.Errorf("options: %v", err)
 	}
 }

@@ -44,6 +44,9 @@ type Limits struct {
 	// introspection or revocation endpoint), per client id and per
 	// client address.
 	ClientSecret, ClientSecretIP Limit
+	// PasskeyIP counts the passkey sign-ins begun per client address:
+	// each stores a ceremony for PasskeyTTL.
+	PasskeyIP Limit
 	// MFALock is how many failed second steps in a row lock an account's
 	// second step until a password reset; 0 switches it off. Unlike the
 	// MFA limit it never forgets with time: a thief holding the password
@@ -72,8 +75,12 @@ func DefaultLimits() Limits {
 		// request; it needs fixing, not more attempts.
 		ClientSecret:   Limit{Free: 10, Delay: time.Second, MaxDelay: time.Minute, Lock: 50, LockFor: 15 * time.Minute, Window: time.Hour},
 		ClientSecretIP: Limit{Free: 20, Delay: time.Second, MaxDelay: time.Minute, Lock: 100, LockFor: 15 * time.Minute, Window: time.Hour},
-		Mail:           Limit{Free: 5, Window: time.Hour},
-		MFALock:        100,
+		// A sign-in page may begin one on every load (conditional UI):
+		// roomier than the mail-sending requests, yet a flood from one
+		// client stops at a few hundred rows.
+		PasskeyIP: Limit{Free: 60, Delay: time.Second, MaxDelay: time.Minute, Lock: 300, LockFor: 15 * time.Minute, Window: time.Hour},
+		Mail:      Limit{Free: 5, Window: time.Hour},
+		MFALock:   100,
 	}
 }
 

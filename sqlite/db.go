@@ -331,3 +331,25 @@ func isUnique(err error) bool {
 	}
 	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
+
+// SealSecrets is sqlstore.Store's: it seals the clear TOTP secrets and
+// signing keys. When it sealed any that were clear, it then rebuilds the
+// file (VACUUM) and empties the write-ahead log, since SQLite leaves an
+// updated row's old bytes in the page's free space and in the log, where
+// anyone reading the file would still find them.
+func (db *DB) SealSecrets(ctx context.Context) (sqlstore.Sealed, error) {
+	n, err := db.Store.SealSecrets(ctx)
+	if err != nil || n.Clear == 0 {
+		return n, err
+	}
+	for _, stmt := range []string{`VACUUM`, `PRAGMA wal_checkpoint(TRUNCATE)`} {
+		if _, err := db.writer.ExecContext(ctx, stmt); err != nil {
+			return n, fmt.Errorf("seal secrets: %s: %w", stmt, classify(err))
+		}
+	}
+	return n, nil
+}
+
+// Path returns the absolute path of the database file, for the tools and
+// tests that open it again (OpenSnapshot).
+func (db *DB) Path() string { return db.path }

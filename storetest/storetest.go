@@ -202,6 +202,7 @@ func Run[S Migrator](t *testing.T, e Engine[S]) {
 		{"SecretConcurrent", testSecretConcurrent},
 		{"PurgeLifecycle", one(testPurgeLifecycle)},
 		{"TOTP", one(testTOTP)},
+		{"Sealing", testSealing},
 		{"RecoveryCodes", one(testRecoveryCodes)},
 		{"MFAChallenge", one(testMFAChallenge)},
 		{"DeleteAccount", testDeleteAccount},

@@ -142,13 +142,32 @@ func handleAPIEndSession(svc *flow.Service, s sessions) http.Handler {
 			encodeError(w, http.StatusNotFound, "not_found", "There is no such session.")
 			return
 		}
-		o, err := svc.EndSession(r.Context(), id, sid)
+		password, err := optionalPassword(r)
+		if err != nil {
+			writeRequestError(w, r, s.log, err)
+			return
+		}
+		o, err := svc.EndSession(r.Context(), id, sid, password, clientOf(r))
 		if err == nil && sid == id.Session.ID {
 			// Ending the session that made the request is signing out.
 			s.ck.clearSession(w)
 		}
 		respond(w, r, s, o, err)
 	})
+}
+
+// optionalPassword reads the body of a DELETE of sessions: none at all,
+// or {password}, which a session signed in within flow.FreshSignIn may
+// leave out (see flow's reauthenticate).
+func optionalPassword(r *http.Request) (string, error) {
+	if r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
+		return "", nil
+	}
+	in, err := decode(r, texts("password"))
+	if err != nil {
+		return "", err
+	}
+	return in.text("password"), nil
 }
 
 // sessionID reads a session id from a path or form: a positive decimal.
@@ -164,7 +183,12 @@ func handleAPIEndOtherSessions(svc *flow.Service, s sessions) http.Handler {
 			respond(w, r, s, tacit.Outcome{Kind: tacit.Unauthenticated}, err)
 			return
 		}
-		o, err := svc.EndOtherSessions(r.Context(), id)
+		password, err := optionalPassword(r)
+		if err != nil {
+			writeRequestError(w, r, s.log, err)
+			return
+		}
+		o, err := svc.EndOtherSessions(r.Context(), id, password, clientOf(r))
 		respond(w, r, s, o, err)
 	})
 }

@@ -47,13 +47,13 @@ func handleAPIPasskeyLoginOptions(svc *flow.Service, s sessions) http.Handler {
 		if !noBody(w, r) {
 			return
 		}
-		cer, err := svc.PasskeyLoginOptions(r.Context())
+		o, cer, err := svc.PasskeyLoginOptions(r.Context(), clientOf(r))
 		if errors.Is(err, flow.ErrPasskeysOff) {
 			passkeysOff(w)
 			return
 		}
-		if err != nil {
-			respond(w, r, s, tacit.Outcome{}, err)
+		if err != nil || o.Kind != tacit.Done {
+			respond(w, r, s, o, err)
 			return
 		}
 		ceremony(w, s.ck, cer)

@@ -3,11 +3,13 @@ package web
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/internal/accountstate"
 )
 
@@ -119,14 +121,17 @@ func TestSessionsPage(t *testing.T) {
 	for _, want := range []string{
 		`<span title="` + firefoxLinux + `">Firefox on Linux</span> <strong class="tag">This device</strong>`,
 		`>Safari on iPhone</span></td>`, `>Go program</span></td>`,
-		`<input type="hidden" name="session" value="` + fmt.Sprint(phoneID) + `">`,
+		`<button type="submit" name="session" value="` + fmt.Sprint(phoneID) + `"`,
 		"Sign out all other devices", `<td data-label="IP address">127.0.0.1</td>`,
 	} {
 		if !strings.Contains(p.text(), want) {
 			t.Errorf("account page lacks %s", want)
 		}
 	}
-	if n := strings.Count(p.text(), `action="/account/sessions/end"`); n != 2 {
+	if strings.Contains(p.text(), `id="ses-password"`) {
+		t.Error("the account page asks for the password just after sign-in")
+	}
+	if n := strings.Count(p.text(), `name="session"`); n != 2 {
 		t.Errorf("%d sign-out buttons, want 2 (not one for this device)", n)
 	}
 
@@ -145,13 +150,81 @@ func TestSessionsPage(t *testing.T) {
 	wantRedirect(t, "end the others", laptop.postForm("/account/sessions/end-others", url.Values{}), "/account?done=sessions_ended")
 	wantStatus(t, "tablet after", tablet.get("/api/session"), 401, "")
 	p = laptop.get("/account")
-	if strings.Contains(p.text(), "Sign out all other devices") || strings.Contains(p.text(), `action="/account/sessions/end"`) {
+	if strings.Contains(p.text(), "Sign out all other devices") || strings.Contains(p.text(), `name="session"`) {
 		t.Error("account page offers to sign out devices that are gone")
 	}
 
 	anon := h.browser()
 	anon.get("/login")
 	wantRedirect(t, "end others without a session", anon.postForm("/account/sessions/end-others", url.Values{}), "/login")
+}
+
+// TestEndingSessionsAsksPassword: once the sign-in is older than
+// flow.FreshSignIn, ending another session, one or all, through the API
+// or the account page, needs the password (ASVS 7.5.2): without it the
+// answer says it is required, with a wrong one that it is wrong, and no
+// session ends; signing this session out needs nothing.
+func TestEndingSessionsAsksPassword(t *testing.T) {
+	h := newHarness(t, options{})
+	email := h.arranged(accountstate.Verified)
+	laptop, phone := h.signedIn(email, firefoxLinux), h.signedIn(email, safariPhone)
+	phoneID := listSessions(t, laptop)[0].ID
+	h.skew.Store(int64(flow.FreshSignIn))
+
+	alive := func(what string) {
+		t.Helper()
+		wantStatus(t, what+": phone still signed in", phone.get("/api/session"), 200, "")
+	}
+	deleteJSON := func(b *browser, path, body string) reply {
+		req := h.newRequest(http.MethodDelete, path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		return b.send(req)
+	}
+	const required = `{"error":"invalid_input","fields":{"password":"required"}}`
+	for _, path := range []string{"/api/sessions", fmt.Sprintf("/api/sessions/%d", phoneID)} {
+		wantStatus(t, "DELETE "+path+" without the password", laptop.delete(path), 422, required)
+		alive("DELETE " + path + " without the password")
+		r := deleteJSON(laptop, path, `{"password":"wrong password 1"}`)
+		wantStatus(t, "DELETE "+path+" with a wrong password", r, 401, "")
+		alive("DELETE " + path + " with a wrong password")
+		wantStatus(t, "DELETE "+path+" with a body not JSON", deleteJSON(laptop, path, `password`), 400, "")
+		alive("DELETE " + path + " with a body not JSON")
+	}
+	wantStatus(t, "end the phone with the password",
+		deleteJSON(laptop, fmt.Sprintf("/api/sessions/%d", phoneID), `{"password":"`+arrangedPassword+`"}`), 204, "")
+	wantStatus(t, "phone after", phone.get("/api/session"), 401, "")
+
+	// The account page asks for it, and says what is wrong.
+	phone = h.signedIn(email, safariPhone)
+	tablet := h.signedIn(email, "tablet")
+	h.skew.Store(int64(2 * flow.FreshSignIn)) // the new sessions too are old now
+	p := laptop.get("/account")
+	if !strings.Contains(p.text(), `id="ses-password"`) || !strings.Contains(p.text(), `formaction="/account/sessions/end-others"`) {
+		t.Fatalf("the account page does not ask for the password to sign out devices:\n%s", p.text())
+	}
+	r := laptop.postForm("/account/sessions/end-others", url.Values{})
+	wantStatus(t, "end the others without the password", r, 422, "")
+	if !strings.Contains(r.text(), `id="ses-password-error"`) {
+		t.Errorf("no error at the password field:\n%s", r.text())
+	}
+	alive("the page without the password")
+	r = laptop.postForm("/account/sessions/end-others", url.Values{"password": {"wrong password 1"}})
+	wantStatus(t, "end the others with a wrong password", r, 401, "")
+	if !strings.Contains(r.text(), "This is not your password.") {
+		t.Errorf("a wrong password is not said:\n%s", r.text())
+	}
+	alive("the page with a wrong password")
+	r = laptop.postForm("/account/sessions/end", url.Values{"session": {fmt.Sprint(listSessions(t, tablet)[0].ID)}, "password": {"wrong password 1"}})
+	wantStatus(t, "end one with a wrong password", r, 401, "")
+	wantStatus(t, "tablet still", tablet.get("/api/session"), 200, "")
+	wantRedirect(t, "end the others with the password",
+		laptop.postForm("/account/sessions/end-others", url.Values{"password": {arrangedPassword}}), "/account?done=sessions_ended")
+	wantStatus(t, "phone after the page", phone.get("/api/session"), 401, "")
+	wantStatus(t, "tablet after the page", tablet.get("/api/session"), 401, "")
+
+	// Signing this session out is not guarded.
+	cur := listSessions(t, laptop)[0].ID
+	wantStatus(t, "end this session", laptop.delete(fmt.Sprintf("/api/sessions/%d", cur)), 204, "")
 }
 
 // jsonFields is jsonBody with more members, written as JSON, added.

@@ -71,6 +71,11 @@ type accountPage struct {
 
 	Sessions     []sessionRow
 	OtherDevices bool // a session other than this one is live
+	// SessionsForm signs out other devices; it asks for the password
+	// when the sign-in is older than flow.FreshSignIn
+	// (SessionsNeedPassword).
+	SessionsForm         form
+	SessionsNeedPassword bool
 
 	Activity    []activityRow // the newest events, newest first
 	PasskeyRows []passkeyRow
@@ -127,6 +132,9 @@ func newAccountPage(ctx context.Context, svc *flow.Service, id flow.Identity, is
 		RenewForm:      form{IDPrefix: "renew-", Order: []string{"password"}, Wording: disableMFAWording},
 		Activity:       activityRows(events),
 		DeleteForm:     form{IDPrefix: "del-", Order: []string{"password"}, Wording: disableMFAWording},
+		SessionsForm: form{IDPrefix: "ses-", Order: []string{"password"}, Wording: disableMFAWording,
+			Hints: map[string]string{"password": "Needed to sign out another device, since you signed in more than 10 minutes ago."}},
+		SessionsNeedPassword: !svc.SignedInRecently(id),
 	}
 	if svc.PasskeysOn() {
 		keys, err := svc.Passkeys(ctx, id)
@@ -278,22 +286,24 @@ func handleEndSessionForm(svc *flow.Service, v *views) http.Handler {
 				"The form could not be read. Go back, reload the page and try again.")
 			return
 		}
-		o, err := svc.EndSession(r.Context(), id, sid)
+		o, err := svc.EndSession(r.Context(), id, sid, f.Get("password"), clientOf(r))
 		done := "/account?done=session_ended"
-		if err == nil && sid == id.Session.ID {
+		if err == nil && o.Kind == tacit.Done && sid == id.Session.ID {
 			// This device signed itself out.
 			v.ck.clearSession(w)
 			done = "/login"
 		}
-		v.answer(w, r, o, err, formAnswer{done: done})
+		v.answer(w, r, o, err, v.accountAnswer(r, svc, id, done,
+			func(p *accountPage) *form { return &p.SessionsForm }, nil, notYourPassword))
 	})
 }
 
 // handleEndOtherSessionsForm signs out every device but this one.
 func handleEndOtherSessionsForm(svc *flow.Service, v *views) http.Handler {
-	return accountPost(svc, v, func(w http.ResponseWriter, r *http.Request, _ url.Values, id flow.Identity) {
-		o, err := svc.EndOtherSessions(r.Context(), id)
-		v.answer(w, r, o, err, formAnswer{done: "/account?done=sessions_ended"})
+	return accountPost(svc, v, func(w http.ResponseWriter, r *http.Request, f url.Values, id flow.Identity) {
+		o, err := svc.EndOtherSessions(r.Context(), id, f.Get("password"), clientOf(r))
+		v.answer(w, r, o, err, v.accountAnswer(r, svc, id, "/account?done=sessions_ended",
+			func(p *accountPage) *form { return &p.SessionsForm }, nil, notYourPassword))
 	})
 }
 

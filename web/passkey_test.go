@@ -11,8 +11,11 @@ import (
 	"testing"
 
 	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/internal/accountstate"
 	"github.com/tacitauth/tacit/internal/passkeytest"
+	"github.com/tacitauth/tacit/internal/testenv"
+	"github.com/tacitauth/tacit/sqlite"
 )
 
 // authenticator returns the software authenticator of h's origin.
@@ -267,5 +270,53 @@ func TestPasskeyAccountPage(t *testing.T) {
 	plain := newHarness(t, options{}).browser().get("/login").text()
 	if strings.Contains(plain, "webauthn") || strings.Contains(plain, "data-passkey") {
 		t.Errorf("sign-in page offers passkeys on a server without them")
+	}
+}
+
+// TestPasskeyOptionsFlood: each passkey sign-in begun stores a ceremony
+// for five minutes, so a flood of them from one client is held back by
+// the limit_passkey_ip rule: past its free calls every answer is the same
+// 429 with Retry-After, and stores nothing. The table holds as many
+// ceremonies as answers carried one.
+func TestPasskeyOptionsFlood(t *testing.T) {
+	limits := testenv.RoomyLimits()
+	limits.PasskeyIP = flow.DefaultLimits().PasskeyIP
+	h := newHarness(t, options{passkeys: true, limits: limits, frozen: true})
+	const calls = 150
+	var ok, held int
+	var first429 *reply
+	for range calls {
+		r := h.browser().postJSON("/api/passkey/login/options", "")
+		switch r.StatusCode {
+		case http.StatusOK:
+			ok++
+		case http.StatusTooManyRequests:
+			held++
+			if r.Header.Get("Retry-After") == "" {
+				t.Fatalf("429 without Retry-After: %v", r.Header)
+			}
+			if first429 == nil {
+				first429 = &r
+			} else if r.text() != first429.text() {
+				t.Errorf("429 bodies differ: %s and %s", r.text(), first429.text())
+			}
+		default:
+			t.Fatalf("options: %d %s", r.StatusCode, r.text())
+		}
+	}
+	if ok != limits.PasskeyIP.Free || held != calls-ok {
+		t.Errorf("%d answers with a ceremony and %d held back, want %d and %d", ok, held, limits.PasskeyIP.Free, calls-limits.PasskeyIP.Free)
+	}
+	snap, err := sqlite.OpenSnapshot(context.Background(), h.store.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	rows, err := snap.Rows(context.Background(), "passkey_challenges")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows != int64(ok) {
+		t.Errorf("%d ceremonies stored after %d calls, %d of them answered with one", rows, calls, ok)
 	}
 }

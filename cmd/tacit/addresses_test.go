@@ -30,9 +30,10 @@ func TestMigrateReportsAddresses(t *testing.T) {
 				}
 				ids = append(ids, a.ID)
 			}
+			keyDir := t.TempDir() // where the key file of a PostgreSQL database goes
 			execSQL(t, dbURL, `DELETE FROM schema_migrations WHERE version = 6`)
 			var stdout bytes.Buffer
-			if err := run(ctx, []string{"migrate", "--database-url", dbURL}, env(), &stdout, io.Discard); err != nil {
+			if err := run(ctx, []string{"migrate", "--database-url", dbURL}, env("TACIT_DATA_DIR", keyDir), &stdout, io.Discard); err != nil {
 				t.Fatal(err)
 			}
 			d, _ := parseDatabaseURL(dbURL)
@@ -45,7 +46,7 @@ func TestMigrateReportsAddresses(t *testing.T) {
 			}
 			// The report stays until the operator acts; the rest moved.
 			stdout.Reset()
-			if err := run(ctx, []string{"migrate", "--database-url", dbURL}, env(), &stdout, io.Discard); err != nil {
+			if err := run(ctx, []string{"migrate", "--database-url", dbURL}, env("TACIT_DATA_DIR", keyDir), &stdout, io.Discard); err != nil {
 				t.Fatal(err)
 			}
 			if want := "database " + d.Display() + " is current\n" + wantReport; stdout.String() != want {

@@ -54,6 +54,14 @@ type Config struct {
 	// Database is where state is kept: SQLite (in DataDir unless a path
 	// is given) or PostgreSQL.
 	Database Database
+	// SecretKey, SecretKeyFile and SecretKeyOld are the key that seals
+	// the secrets the database holds (TOTP secrets, signing keys), given
+	// as base64 or as a file that holds it, and the former keys that still
+	// open them (see sealKeys); all empty for the key file beside the
+	// database.
+	SecretKey     string
+	SecretKeyFile string
+	SecretKeyOld  []string
 
 	// RegistrationMode is flow.Config.Mode, under the setting's name.
 	RegistrationMode flow.Mode
@@ -204,6 +212,12 @@ var baseSettings = []setting{
 	{key: "database_url", flag: "database-url",
 		about: "database: empty for tacit.db in data_dir, sqlite:///path/to/file.db (or sqlite://relative/path.db), or postgres://user:password@host:5432/dbname",
 		set:   setDatabaseURL, get: func(c *Config) string { return c.Database.Masked() }},
+	{key: "secret_key", about: "key that seals TOTP secrets and OpenID Connect signing keys in the database: 32 bytes in base64 (head -c 32 /dev/urandom | base64); every instance on one database needs the same; empty for secret_key_file, or else the file secret.key beside the SQLite file (in data_dir with PostgreSQL), made on first start",
+		set: setSecretKey, get: func(c *Config) string { return mask(c.SecretKey) }},
+	{key: "secret_key_file", about: "file holding secret_key (in base64), instead of the setting",
+		set: func(c *Config, v string) error { c.SecretKeyFile = v; return nil }, get: func(c *Config) string { return c.SecretKeyFile }},
+	{key: "secret_key_old", about: "comma list of former secret keys (base64): they open what they sealed, which is sealed again under secret_key at start (key rotation)",
+		set: setSecretKeyOld, get: func(c *Config) string { return mask(strings.Join(c.SecretKeyOld, ",")) }},
 	{key: "base_url", flag: "base-url", about: "public URL of the server, used in mailed links (default http://<addr>)",
 		set: setBaseURL, get: func(c *Config) string { return urlString(c.BaseURL) }},
 	{key: "product", about: "product name shown in pages and mail",
@@ -575,6 +589,9 @@ func (c *Config) finish() error {
 	}
 	if c.MailFrom == "" {
 		c.MailFrom = formatAddress(c.Product, "no-reply@"+c.BaseURL.Hostname())
+	}
+	if err := c.finishKeys(); err != nil {
+		return err
 	}
 	if c.AdminAddr != "" && !c.AdminAPI {
 		return fmt.Errorf("%s: set, but %s is false: the administration API is off; set it to true to serve the API on %q",

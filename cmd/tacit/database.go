@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/internal/seal"
 	"github.com/tacitauth/tacit/internal/sqlstore"
 	"github.com/tacitauth/tacit/postgres"
 	"github.com/tacitauth/tacit/sqlite"
@@ -29,6 +30,8 @@ type store interface {
 	Migrate(ctx context.Context) error
 	MigrationsCurrent(ctx context.Context) (bool, error)
 	sqlstore.Admin
+	SetKeys(*seal.Keys)
+	SealSecrets(ctx context.Context) (sqlstore.Sealed, error)
 }
 
 var (
@@ -237,8 +240,24 @@ func (e redactedError) Unwrap() error { return e.err }
 // openStore opens the database the configuration names. A SQLite file's
 // directory is created if needed, private to the server's user (0700): it
 // holds password hashes and, in the dev mailbox, live sign-up links.
+//
+// The store seals the secrets it writes under the configured key (see
+// sealKeys), made on first use beside a SQLite file; the serve and
+// migrate commands also seal those written clear before (sealStore).
 func openStore(ctx context.Context, c Config) (store, error) {
-	return openDatabase(ctx, c.Database, c.databaseSetting())
+	db, err := openDatabase(ctx, c.Database, c.databaseSetting())
+	if err != nil {
+		return nil, err
+	}
+	// After opening: a database that cannot be reached leaves no new
+	// key file behind.
+	keys, err := c.sealKeys()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	db.SetKeys(keys)
+	return db, nil
 }
 
 // lockStore locks the configured database for the command cmd (see

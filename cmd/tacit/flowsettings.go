@@ -43,6 +43,8 @@ var limitRules = []limitRule{
 		func(l *flow.Limits) *flow.Limit { return &l.ResetSubmit }},
 	{"limit_requests_ip", "sign-up, resend and reset requests per client address",
 		func(l *flow.Limits) *flow.Limit { return &l.RequestsIP }},
+	{"limit_passkey_ip", "passkey sign-ins begun per client address (each stores a ceremony for 5 minutes)",
+		func(l *flow.Limits) *flow.Limit { return &l.PasskeyIP }},
 	{"limit_mfa", "wrong MFA codes per account (asked only after the right password)",
 		func(l *flow.Limits) *flow.Limit { return &l.MFA }},
 	{"limit_client_auth", "failed OpenID Connect client authentications (a wrong client secret) per client id; held back with 429",

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 )
 
@@ -12,5 +13,13 @@ func migrate(ctx context.Context, c Config, stdout io.Writer) (err error) {
 		return err
 	}
 	defer closeStore(db, &err)
-	return migrateStore(ctx, db, c.Database, stdout)
+	if err := migrateStore(ctx, db, c.Database, stdout); err != nil {
+		return err
+	}
+	n, err := sealStore(ctx, db, c)
+	if err != nil || n.Clear+n.Old == 0 {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "sealed %d secrets under %s (%d were clear, %d under a former key)\n", n.Clear+n.Old, c.keySource(), n.Clear, n.Old)
+	return err
 }

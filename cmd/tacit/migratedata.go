@@ -85,7 +85,13 @@ func parseMigrateDataArgs(args []string) (migrateDataOptions, error) {
 // the target through tacit.Store, so either engine works on either side.
 // Account IDs may change; what belongs to an account follows it to its new
 // ID.
-func migrateData(ctx context.Context, opts migrateDataOptions, stdout, stderr io.Writer) (err error) {
+func migrateData(ctx context.Context, opts migrateDataOptions, getenv func(string) string, stdout, stderr io.Writer) (err error) {
+	// The secrets (TOTP, signing keys) are opened with the source's key
+	// and sealed again under the target's and the accounts' new IDs.
+	srcKeys, dstConfig, err := copyKeys(getenv, opts.from, opts.to)
+	if err != nil {
+		return err
+	}
 	// Servers on either side must be stopped (a session or sign-up made
 	// during the copy would be lost): a SQLite file a serve holds is
 	// refused. The same file on both sides is locked once, and then
@@ -107,6 +113,7 @@ func migrateData(ctx context.Context, opts migrateDataOptions, stdout, stderr io
 		return err
 	}
 	defer closeSnapshot(src, opts.from, "--from", &err)
+	src.SetKeys(srcKeys)
 	if err := checkSchema(ctx, src, opts.from); err != nil {
 		return err
 	}
@@ -116,6 +123,15 @@ func migrateData(ctx context.Context, opts migrateDataOptions, stdout, stderr io
 	}
 	defer closeStore(dst, &err)
 	if err := migrateStore(ctx, dst, opts.to, stdout); err != nil {
+		return fmt.Errorf("--to: %w", err)
+	}
+	dstKeys, err := dstConfig.sealKeys()
+	if err != nil {
+		return fmt.Errorf("--to: %w", err)
+	}
+	dst.SetKeys(dstKeys)
+	// Refuses a target whose secrets another key sealed, before the copy.
+	if _, err := sealStore(ctx, dst, dstConfig); err != nil {
 		return fmt.Errorf("--to: %w", err)
 	}
 	if err := checkNoAccounts(ctx, opts.to); err != nil {

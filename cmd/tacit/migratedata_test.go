@@ -25,6 +25,7 @@ import (
 	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/argon2id"
 	"github.com/tacitauth/tacit/flow"
+	"github.com/tacitauth/tacit/internal/seal"
 	"github.com/tacitauth/tacit/internal/sqlstore"
 )
 
@@ -116,6 +117,7 @@ func fillSource(t *testing.T, dbURL string, fillers int) sourceFixture {
 	t.Helper()
 	ctx := context.Background()
 	db := openTestStore(t, dbURL)
+	db.SetKeys(seal.NewKeys(sourceKey))
 	now := time.Now()
 	create := func(emails ...string) []tacit.Account {
 		var out []tacit.Account
@@ -294,6 +296,19 @@ const notCopiedLines = "not copied: signups (1 pending sign-ups; those users sig
 	"not copied: dev_mailbox (mail captured by the dev mail driver)\n" +
 	"not copied: account_ids (the highest ID of a deleted account; the copy numbers accounts afresh)\n"
 
+// The source's secrets are sealed under sourceKey, which migrate-data is
+// given as a former key; the target's under targetKey, its key.
+var (
+	sourceKey, sourceKeyText = seal.NewRandomKey()
+	targetKey, targetKeyText = seal.NewRandomKey()
+)
+
+// copyEnv is migrate-data's environment: the target's key, and the
+// source's as a former one.
+func copyEnv() func(string) string {
+	return env("TACIT_SECRET_KEY", targetKeyText, "TACIT_SECRET_KEY_OLD", sourceKeyText)
+}
+
 // TestMigrateData copies between every pair of engines, then serves the
 // target and signs in with a copied account and a copied session.
 func TestMigrateData(t *testing.T) {
@@ -324,7 +339,7 @@ func testMigrateData(t *testing.T, from, to string, fillers int) {
 	}
 
 	var stdout, stderr bytes.Buffer
-	err = run(context.Background(), []string{"migrate-data", "--from", from, "--to", to}, env(), &stdout, &stderr)
+	err = run(context.Background(), []string{"migrate-data", "--from", from, "--to", to}, copyEnv(), &stdout, &stderr)
 	if err != nil {
 		t.Fatalf("migrate-data: %v\nstdout:\n%s\nstderr:\n%s", err, &stdout, &stderr)
 	}
@@ -347,7 +362,7 @@ func testMigrateData(t *testing.T, from, to string, fillers int) {
 	checkTargetServes(t, to, fx)
 
 	// A second copy would meet every address again: refused.
-	err = run(context.Background(), []string{"migrate-data", "--from", from, "--to", to}, env(), io.Discard, io.Discard)
+	err = run(context.Background(), []string{"migrate-data", "--from", from, "--to", to}, copyEnv(), io.Discard, io.Discard)
 	wantErr := fmt.Sprintf("--to: database %s already holds %d accounts; migrate-data copies only into a database without accounts",
 		toDB.Display(), fx.accounts)
 	if err == nil || err.Error() != wantErr {
@@ -362,7 +377,7 @@ func checkTargetServes(t *testing.T, to string, fx sourceFixture) {
 	t.Helper()
 	addr := freeAddr(t)
 	var log lockedBuffer
-	stop := startServe(t, addr, fastEnv(filepath.Join(t.TempDir(), "unused"), "TACIT_DATABASE_URL", to, "TACIT_ADMIN_API", "true"), &log)
+	stop := startServe(t, addr, fastEnv(filepath.Join(t.TempDir(), "unused"), "TACIT_DATABASE_URL", to, "TACIT_SECRET_KEY", targetKeyText, "TACIT_ADMIN_API", "true"), &log)
 	defer stop()
 	base := "http://" + addr
 
@@ -415,6 +430,8 @@ func checkTargetAccounts(t *testing.T, from, to string, fx sourceFixture) {
 	t.Helper()
 	ctx := context.Background()
 	src, dst := openTestStore(t, from), openTestStore(t, to)
+	src.SetKeys(seal.NewKeys(sourceKey))
+	dst.SetKeys(seal.NewKeys(targetKey))
 	emails := []string{"alice@example.com", "bob@example.com"}
 	if fx.accounts > 2 {
 		emails = append(emails, "filler-0@example.com")
@@ -657,7 +674,12 @@ func checkEveryTable(t *testing.T, from, to string) {
 				t.Errorf("table %s: %d rows in the target, want %d as in the source", table, m, n)
 			}
 		case isDropped:
-			if n := rowCount(t, to, table, ""); n != 0 {
+			where := ""
+			if table == "secrets" {
+				// The target's own record of its sealing key's id.
+				where = "WHERE name <> 'seal_key_id'"
+			}
+			if n := rowCount(t, to, table, where); n != 0 {
 				t.Errorf("table %s, not copied, has %d rows in the target", table, n)
 			}
 		default:
@@ -687,7 +709,7 @@ func TestMigrateDataProgress(t *testing.T) {
 	}
 	opts.batch, opts.progressEvery = 7, 20
 	var stdout bytes.Buffer
-	if err := migrateData(context.Background(), opts, &stdout, io.Discard); err != nil {
+	if err := migrateData(context.Background(), opts, copyEnv(), &stdout, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	want := "database " + opts.to.Path + " migrated\n" +
@@ -706,7 +728,7 @@ func TestMigrateDataWithoutSessions(t *testing.T) {
 	from, to := sqliteURL(t), sqliteURL(t)
 	fx := fillSource(t, from, 0)
 	var stdout bytes.Buffer
-	err := run(context.Background(), []string{"migrate-data", "--from", from, "--to", to, "--sessions=false"}, env(), &stdout, io.Discard)
+	err := run(context.Background(), []string{"migrate-data", "--from", from, "--to", to, "--sessions=false"}, copyEnv(), &stdout, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -719,7 +741,7 @@ func TestMigrateDataWithoutSessions(t *testing.T) {
 		}
 	}
 	addr := freeAddr(t)
-	stop := startServe(t, addr, fastEnv(t.TempDir(), "TACIT_DATABASE_URL", to), io.Discard)
+	stop := startServe(t, addr, fastEnv(t.TempDir(), "TACIT_DATABASE_URL", to, "TACIT_SECRET_KEY", targetKeyText), io.Discard)
 	defer stop()
 	if status, _ := apiCall(t, http.MethodGet, "http://"+addr+"/api/session", "", fx.session); status != http.StatusUnauthorized {
 		t.Errorf("session not copied still works: status %d, want 401", status)
@@ -826,7 +848,7 @@ func testMigrateDataKeepsTwoStepSignIn(t *testing.T, from, to string) {
 	const email, password = "mfa@example.com", "mfa password 1"
 	var log lockedBuffer
 	addr := freeAddr(t)
-	stop := startServe(t, addr, fastEnv(t.TempDir(), "TACIT_DATABASE_URL", from), &log)
+	stop := startServe(t, addr, fastEnv(t.TempDir(), "TACIT_DATABASE_URL", from, "TACIT_SECRET_KEY", sourceKeyText), &log)
 	base := "http://" + addr
 	owner := newClient(t, base)
 	if status, body := owner.post("/api/register", "email", email); status != http.StatusAccepted {
@@ -861,12 +883,12 @@ func testMigrateDataKeepsTwoStepSignIn(t *testing.T, from, to string) {
 	}
 
 	var stdout, stderr bytes.Buffer
-	if err := run(context.Background(), []string{"migrate-data", "--from", from, "--to", to}, env(), &stdout, &stderr); err != nil {
+	if err := run(context.Background(), []string{"migrate-data", "--from", from, "--to", to}, copyEnv(), &stdout, &stderr); err != nil {
 		t.Fatalf("migrate-data: %v\n%s%s", err, &stdout, &stderr)
 	}
 
 	addr = freeAddr(t)
-	stop = startServe(t, addr, fastEnv(t.TempDir(), "TACIT_DATABASE_URL", to), &log)
+	stop = startServe(t, addr, fastEnv(t.TempDir(), "TACIT_DATABASE_URL", to, "TACIT_SECRET_KEY", targetKeyText), &log)
 	defer stop()
 	base = "http://" + addr
 	second := func(what string) *client {
@@ -913,7 +935,7 @@ func TestMigrateDataRefusesUnknownSchema(t *testing.T) {
 			from, to := sqliteURL(t), sqliteURL(t)
 			fillSource(t, from, 0)
 			execSQL(t, from, tt.stmt)
-			err := run(context.Background(), []string{"migrate-data", "--from", from, "--to", to}, env(), io.Discard, io.Discard)
+			err := run(context.Background(), []string{"migrate-data", "--from", from, "--to", to}, copyEnv(), io.Discard, io.Discard)
 			if err == nil || err.Error() != tt.want {
 				t.Errorf("migrate-data: %v\nwant %s", err, tt.want)
 			}

@@ -62,7 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		return migrateData(ctx, opts, stdout, stderr)
+		return migrateData(ctx, opts, getenv, stdout, stderr)
 	case "backup":
 		path, flags := splitBackupArgs(rest)
 		return withConfig(cmd, flags, getenv, stdout, stderr, nil, func(c Config) error {

@@ -60,6 +60,13 @@ func serve(ctx context.Context, c Config, stderr io.Writer) (err error) {
 	if err := db.Migrate(ctx); err != nil {
 		return c.Database.redact(err)
 	}
+	// Before anything reads a secret: a wrong key stops the start here,
+	// not a sign-in later.
+	if n, err := sealStore(ctx, db, c); err != nil {
+		return err
+	} else if n.Clear > 0 || n.Old > 0 {
+		log.Info("sealed the database's secrets under the current key", "were_clear", n.Clear, "were_under_old_key", n.Old)
+	}
 	if err := warnAddresses(ctx, db, c.Database, log); err != nil {
 		return err
 	}

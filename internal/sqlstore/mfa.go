@@ -20,6 +20,9 @@ func (t *Tx) TOTPByAccount(ctx context.Context, accountID int64) (tacit.TOTP, er
 		return tacit.TOTP{}, NotFound(fmt.Sprintf("totp of account %d", accountID), err)
 	}
 	o.CreatedAt = FromMicros(created)
+	if o.Secret, err = openTOTP(t.keys, accountID, o.Secret); err != nil {
+		return tacit.TOTP{}, err
+	}
 	return o, nil
 }
 
@@ -32,7 +35,7 @@ func (t *Tx) SaveTOTP(ctx context.Context, o tacit.TOTP) error {
 		`INSERT INTO totp (account_id, secret, enabled, last_step, created_at, failures) VALUES ($1, $2, $3, $4, $5, $6)
 		 ON CONFLICT (account_id) DO UPDATE SET secret = excluded.secret, enabled = excluded.enabled,
 		     last_step = excluded.last_step, created_at = excluded.created_at, failures = excluded.failures`,
-		o.AccountID, o.Secret, o.Enabled, o.LastStep, Micros(o.CreatedAt), o.Failures)
+		o.AccountID, sealTOTP(t.keys, o.AccountID, o.Secret), o.Enabled, o.LastStep, Micros(o.CreatedAt), o.Failures)
 	if err != nil {
 		return fmt.Errorf("save totp of account %d: %w", o.AccountID, err)
 	}

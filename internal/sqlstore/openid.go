@@ -27,6 +27,11 @@ func (t *Tx) SigningKeys(ctx context.Context) ([]tacit.SigningKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
+	for i := range list {
+		if list[i].PrivateKey, err = openSigningKey(t.keys, list[i].ID, list[i].PrivateKey); err != nil {
+			return nil, err
+		}
+	}
 	return list, nil
 }
 
@@ -42,7 +47,7 @@ func scanSigningKey(row Row) (tacit.SigningKey, error) {
 func (t *Tx) CreateSigningKey(ctx context.Context, k tacit.SigningKey) error {
 	_, err := t.Q.Exec(ctx,
 		`INSERT INTO oidc_keys (id, algorithm, private_key, created_at, retired_at) VALUES ($1, $2, $3, $4, $5)`,
-		k.ID, k.Algorithm, k.PrivateKey, Micros(k.CreatedAt), Micros(k.RetiredAt))
+		k.ID, k.Algorithm, sealSigningKey(t.keys, k.ID, k.PrivateKey), Micros(k.CreatedAt), Micros(k.RetiredAt))
 	return t.created("create signing key", err)
 }
 

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/internal/seal"
 	"github.com/tacitauth/tacit/internal/upkeep"
 )
 
@@ -95,7 +96,16 @@ type Store struct {
 	// revoked counts the revoking transactions (see Tx.revokes) this
 	// Store committed.
 	revoked atomic.Uint64
+	// keys seal the secrets stored (see SetKeys); nil stores them clear.
+	keys *seal.Keys
 }
+
+// SetKeys makes the store seal the TOTP secrets and OpenID Connect
+// signing keys it writes under keys.Current, and open those sealed under
+// any of keys. Without keys the store writes them clear (a library's
+// tests, or a program that keeps its database elsewhere protected) and
+// refuses to read a sealed one. Set it once, before the store is used.
+func (s *Store) SetKeys(keys *seal.Keys) { s.keys = keys }
 
 // Update runs fn in one read-write transaction. A transaction that ends a
 // session or changes a password or address also bumps the revocation
@@ -104,7 +114,7 @@ type Store struct {
 func (s *Store) Update(ctx context.Context, fn func(tacit.Tx) error) error {
 	revokes := false
 	err := s.Engine.Write(ctx, func(q Querier) error {
-		base := &Tx{Q: q, Dialect: s.Dialect, Write: true}
+		base := &Tx{Q: q, Dialect: s.Dialect, Write: true, keys: s.keys}
 		if err := fn(s.Engine.Tx(base)); err != nil {
 			return err
 		}
@@ -129,7 +139,7 @@ func (s *Store) Update(ctx context.Context, fn func(tacit.Tx) error) error {
 
 // View runs fn in a read-only transaction that sees one snapshot.
 func (s *Store) View(ctx context.Context, fn func(tacit.Tx) error) error {
-	return s.Engine.Read(ctx, func(q Querier) error { return fn(s.Engine.Tx(&Tx{Q: q, Dialect: s.Dialect})) })
+	return s.Engine.Read(ctx, func(q Querier) error { return fn(s.Engine.Tx(&Tx{Q: q, Dialect: s.Dialect, keys: s.keys})) })
 }
 
 // RevocationGeneration reads the revocation generation, which every
@@ -158,6 +168,8 @@ type Tx struct {
 	// session's identity shows: Update then bumps the revocation
 	// generation.
 	revokes bool
+	// keys are the Store's (see Store.SetKeys).
+	keys *seal.Keys
 }
 
 // lock is appended to a token or account lookup. In a read-write

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/internal/seal"
 )
 
 // CopiedTables are the tables Copy carries over, with their columns: each
@@ -80,7 +81,13 @@ type Snapshot struct {
 	q       Querier
 	dialect *Dialect
 	close   func() error
+	keys    *seal.Keys
 }
+
+// SetKeys gives the snapshot the keys that open its sealed secrets, which
+// Copy reads in the clear and the target seals again under its own key
+// and its own account IDs (see Store.SetKeys).
+func (s *Snapshot) SetKeys(keys *seal.Keys) { s.keys = keys }
 
 // NewSnapshot returns the snapshot of q, a read-only transaction of an
 // engine with dialect d; close ends it.
@@ -194,7 +201,9 @@ func (s *Snapshot) readAccounts(ctx context.Context, after int64, limit int) (ac
 			return o, fmt.Errorf("read authenticator: %w", err)
 		}
 		o.CreatedAt = FromMicros(created)
-		return o, nil
+		var err error
+		o.Secret, err = openTOTP(s.keys, o.AccountID, o.Secret)
+		return o, err
 	}, `SELECT account_id, secret, enabled, last_step, created_at, failures FROM totp
 		WHERE account_id BETWEEN $1 AND $2 ORDER BY account_id`, first, last)
 	if err != nil {

@@ -16,6 +16,11 @@ func (c *copier) copyOpenID(ctx context.Context) error {
 	if err != nil {
 		return c.o.Source(err)
 	}
+	for i := range keys {
+		if keys[i].PrivateKey, err = openSigningKey(c.src.keys, keys[i].ID, keys[i].PrivateKey); err != nil {
+			return err
+		}
+	}
 	if err := writeBatches(ctx, c, keys, func(tx tacit.Tx, k tacit.SigningKey) error { return tx.CreateSigningKey(ctx, k) }); err != nil {
 		return err
 	}
