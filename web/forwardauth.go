@@ -42,8 +42,11 @@ const (
 	PolicyPublic Policy = "public"
 	// PolicySession needs a live session.
 	PolicySession Policy = "session"
-	// PolicyMFA needs a live session of an account with two-step
-	// sign-in on; any other session is refused (403).
+	// PolicyMFA needs a live session made with two factors (the
+	// password and a second step, or a passkey sign-in:
+	// tacit.SessionMethod.MultiFactor). Any other session is answered as
+	// no session: a browser is sent to sign in again, anything else gets
+	// 401.
 	PolicyMFA Policy = "mfa"
 	// PolicyDeny refuses every request (403).
 	PolicyDeny Policy = "deny"
@@ -203,8 +206,8 @@ func isCheck(r *http.Request) bool {
 // handleAuthCheck is the forward-auth endpoint for reverse proxies: 200
 // with the identity in headers (X-Tacit-Account-Id, X-Tacit-Email) when
 // the host's rule lets the request through, 403 when it never will
-// (PolicyDeny, or PolicyMFA and an account without two-step sign-in).
-// Without a live session a browser loading a page is sent to sign in on
+// (PolicyDeny). Without a live session (or, for PolicyMFA, without one
+// made with two factors) a browser loading a page is sent to sign in on
 // the original URL's host, and back there afterwards; anything else gets
 // 401. The redirect is a 302 (Traefik and Caddy pass it to the browser)
 // or, with headerRedirect (nginx, whose auth_request passes on only 401
@@ -237,12 +240,11 @@ func handleAuthCheck(svc *flow.Service, s sessions, fa forwardAuth, headerRedire
 			w.WriteHeader(http.StatusInternalServerError)
 			return
 		}
-		if !ok {
+		// A session made with one factor does not meet the mfa rule,
+		// whatever the account has on now: it is answered as no session,
+		// so a browser signs in again, with its second step.
+		if !ok || (pol == PolicyMFA && !id.Session.Method.MultiFactor()) {
 			signInFirst(w, r, orig, method, headerRedirect)
-			return
-		}
-		if pol == PolicyMFA && !id.Account.TwoStep {
-			w.WriteHeader(http.StatusForbidden)
 			return
 		}
 		w.Header().Set("X-Tacit-Account-Id", strconv.FormatInt(id.Account.ID, 10))
