@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tacitauth/tacit/flow"
+	"github.com/tacitauth/tacit/metrics"
 )
 
 // ForwardAuth configures the forward-auth endpoints that reverse proxies
@@ -166,15 +167,20 @@ func (f forwardAuth) original(r *http.Request) (*url.URL, string) {
 // answers nothing a page could show, so it skips what the pages and API
 // need (body limit, client address, device cookie, cross-origin
 // protection, security headers, request id); it keeps the request
-// timeout, for a check that must read the database, and its log line
-// (logRequests) when DEBUG is on.
+// timeout, for a check that must read the database, its log line
+// (logRequests) when DEBUG is on, and the request metrics (countChecks),
+// by the path as route.
 func serveChecks(next http.Handler, checks map[string]http.Handler, cfg Config) http.Handler {
 	wrapped := make(map[string]http.Handler, len(checks))
 	logged := make(map[string]http.Handler, len(checks))
 	for path, h := range checks {
-		h = noStore(h)
-		wrapped[path] = limitTime(h, cfg.RequestTimeout)
-		logged[path] = logRequests(wrapped[path], cfg.Logger)
+		h = limitTime(noStore(h), cfg.RequestTimeout)
+		l := logRequests(h, cfg.Logger)
+		if cfg.Metrics != nil {
+			route := cfg.Metrics.Route(path)
+			h, l = countChecks(h, route), countChecks(l, route)
+		}
+		wrapped[path], logged[path] = h, l
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, ok := wrapped[r.URL.Path]
@@ -186,6 +192,18 @@ func serveChecks(next http.Handler, checks map[string]http.Handler, cfg Config) 
 			h = logged[r.URL.Path]
 		}
 		h.ServeHTTP(w, r)
+	})
+}
+
+// countChecks counts each check in the request metrics, by its status,
+// with counters looked up once (metrics.RouteRequests): a check is the
+// hot path, and countRequests' route slot in the context would cost it an
+// allocation and a copy of the request.
+func countChecks(next http.Handler, route *metrics.RouteRequests) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		route.Count(rec.code())
 	})
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -128,7 +129,14 @@ func assemble(c Config, db store, log *slog.Logger) (*web.Instance, time.Duratio
 	}
 	hc := c.httpConfig(db, devBox, longest)
 	if c.Metrics != "off" {
-		hc.Metrics = metrics.New(metrics.Gauges{OutboxPending: db.OutboxPending})
+		idle := cmp.Or(fc.SessionIdle, flow.DefaultConfig().SessionIdle)
+		hc.Metrics = metrics.New(metrics.Gauges{
+			OutboxPending: db.OutboxPending,
+			LiveSessions: func(ctx context.Context) (int64, error) {
+				now := time.Now()
+				return db.LiveSessions(ctx, now, now.Add(-idle))
+			},
+		})
 		hc.MetricsRoute = c.Metrics == "on"
 	}
 	if c.OIDC {
