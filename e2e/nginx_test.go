@@ -31,7 +31,7 @@ func TestNginxForwardAuth(t *testing.T) {
 	if nginx == "" {
 		t.Skip("nginx is not installed (apt-get install nginx-light): skipping the nginx forward-auth test")
 	}
-	tacit := startServer(t, "TACIT_HASH_MEMORY_KIB=64", "TACIT_HASH_TIME=1", "TACIT_ENVELOPE=0s")
+	tacit := startServer(t, tacitEnv...)
 	logOnFailure(t, tacit)
 	app := startApp(t)
 	front := startNginx(t, nginx, strings.TrimPrefix(tacit.URL, "http://"), app)

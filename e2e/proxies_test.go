@@ -118,6 +118,23 @@ func guardedApp(t *testing.T, proxy, front string, tacit *server) {
 	if resp, body := do(http.MethodGet, "/x", "", nil, forged); resp.StatusCode != http.StatusUnauthorized || strings.HasPrefix(body, "app:") {
 		t.Fatalf("%s, forged identity headers without a session: %d %q", proxy, resp.StatusCode, body)
 	}
+	// On a public host (the proxy's, named localhost: tacitEnv's rule)
+	// the application gets no identity, and none a client sends either.
+	u, _ := url.Parse(front)
+	req, _ := http.NewRequest(http.MethodGet, front+"/x", nil)
+	req.Host = "localhost:" + u.Port()
+	for k, v := range forged {
+		req.Header.Set(k, v)
+	}
+	if resp, err := c.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || string(body) != "app: /x for  #" {
+			t.Fatalf("%s, public host with forged identity headers: %d %q", proxy, resp.StatusCode, body)
+		}
+	}
 
 	// The owner ends every other session: the thief's stops passing at
 	// once (through this instance), and the owner's still passes.
@@ -141,6 +158,12 @@ func guardedApp(t *testing.T, proxy, front string, tacit *server) {
 		t.Fatalf("%s, after sign-out: %d, want 401", proxy, resp.StatusCode)
 	}
 }
+
+// tacitEnv is the settings of the tacit behind a proxy test: a cheap hash,
+// no envelope, and the rules guardedApp expects: the proxy's host,
+// 127.0.0.1, needs a session; named localhost it is public.
+var tacitEnv = []string{"TACIT_HASH_MEMORY_KIB=64", "TACIT_HASH_TIME=1", "TACIT_ENVELOPE=0s",
+	"TACIT_FORWARD_AUTH_HOSTS=127.0.0.1=session,localhost=public"}
 
 // freeAddr returns a loopback address with a port free at the time.
 func freeAddr(t *testing.T) string {
@@ -214,12 +237,13 @@ func TestCaddyForwardAuth(t *testing.T) {
 	if err != nil {
 		t.Skip("caddy is not installed (apt-get install caddy): skipping the Caddy forward-auth test")
 	}
-	tacit := startServer(t, "TACIT_HASH_MEMORY_KIB=64", "TACIT_HASH_TIME=1", "TACIT_ENVELOPE=0s")
+	tacit := startServer(t, tacitEnv...)
 	logOnFailure(t, tacit)
 	app := startApp(t)
 	addr := freeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
 	site := documented(t, "Caddyfile", map[string]string{
-		"app.example.com {": "http://" + addr + " {",
+		"app.example.com {": "http://" + addr + ", http://localhost:" + port + " {",
 		"127.0.0.1:4455":    strings.TrimPrefix(tacit.URL, "http://"),
 		"127.0.0.1:3000":    app,
 	})
@@ -256,12 +280,12 @@ func TestTraefikForwardAuth(t *testing.T) {
 	if err != nil {
 		t.Skip("traefik is not installed (" + traefikInstall + "): skipping the Traefik forward-auth test")
 	}
-	tacit := startServer(t, "TACIT_HASH_MEMORY_KIB=64", "TACIT_HASH_TIME=1", "TACIT_ENVELOPE=0s")
+	tacit := startServer(t, tacitEnv...)
 	logOnFailure(t, tacit)
 	app := startApp(t)
 	addr := freeAddr(t)
 	dynamic := documented(t, "traefik.yml", map[string]string{
-		"Host(`app.example.com`)": "Host(`127.0.0.1`)",
+		"Host(`app.example.com`)": "(Host(`127.0.0.1`) || Host(`localhost`))",
 		"127.0.0.1:4455":          strings.TrimPrefix(tacit.URL, "http://"),
 		"127.0.0.1:3000":          app,
 	})

@@ -242,6 +242,13 @@ func handleAuthCheck(svc *flow.Service, s sessions, fa forwardAuth, headerRedire
 		pol := fa.policy(host)
 		switch pol {
 		case PolicyPublic:
+			// The identity headers, empty: a proxy that copies them onto
+			// the request (Traefik's authResponseHeaders, Caddy's
+			// copy_headers) then replaces any a client sent, and Caddy
+			// 2.6 would otherwise write its unexpanded placeholder
+			// ("{http.reverse_proxy.header.X-Tacit-Email}") there.
+			w.Header()["X-Tacit-Account-Id"] = []string{""}
+			w.Header()["X-Tacit-Email"] = []string{""}
 			w.WriteHeader(http.StatusOK)
 			return
 		case PolicyDeny:
