@@ -78,7 +78,15 @@ func TestForwardAuthConventions(t *testing.T) {
 	wantCheck(t, "form post", h.check("/auth/check", proxyPeer, "", map[string]string{
 		"X-Original-URL": "https://app.example.com/orders", "X-Forwarded-Method": "POST", "Accept": htmlAccept}), 401, "")
 	wantCheck(t, "subdomain rule", h.check("/auth/check", proxyPeer, "", forwarded("ci.tools.example.com", "/", "application/json")), 401, "")
-	wantCheck(t, "public host", h.check("/auth/check", proxyPeer, "", forwarded("public.example.com", "/", htmlAccept)), 200, "")
+	pub := h.check("/auth/check", proxyPeer, "", forwarded("public.example.com", "/", htmlAccept))
+	wantCheck(t, "public host", pub, 200, "")
+	// Its identity headers are there, empty, for the proxy to copy over
+	// any a client sent.
+	for _, name := range []string{"X-Tacit-Email", "X-Tacit-Account-Id"} {
+		if v, ok := pub.Header()[name]; !ok || len(v) != 1 || v[0] != "" {
+			t.Errorf("public host: %s = %q, want one empty value", name, v)
+		}
+	}
 	wantCheck(t, "host without a rule", h.check("/auth/check", proxyPeer, "", forwarded("other.example.com", "/", htmlAccept)), 403, "")
 	wantCheck(t, "the domain of a *. rule", h.check("/auth/check", proxyPeer, "", forwarded("tools.example.com", "/", htmlAccept)), 403, "")
 
