@@ -16,6 +16,11 @@ type Event struct {
 	// counter held just before (in the sign-in limit's window); 0
 	// otherwise.
 	Count int
+	// Actor, Operation and Outcome are set on EventAdminAPI: the name of
+	// the administration API token that made the call (never the token
+	// itself), what it asked for (show, disable, …) and how that ended
+	// (done, unchanged, refused: …).
+	Actor, Operation, Outcome string
 }
 
 // EventKind names what happened on an account.
@@ -40,4 +45,8 @@ const (
 	EventEnabled                 EventKind = "enabled"
 	EventSessionsEndedByOperator EventKind = "sessions_ended_by_operator"
 	EventResetSent               EventKind = "reset_sent"
+	// EventAdminAPI is the audit record of one call of the
+	// administration API on the account (Event.Actor, Operation,
+	// Outcome), beside what the call itself recorded.
+	EventAdminAPI EventKind = "admin_api"
 )

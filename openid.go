@@ -9,12 +9,12 @@ import (
 // Every instance on one database signs with the same key.
 type SigningKey struct {
 	ID         string
-	Algorithm  string // JOSE name, "ES256"
+	Algorithm  string // JOSE name: "ES256", or "RS256" for clients that ask for it
 	PrivateKey []byte // PKCS #8, DER
 	CreatedAt  time.Time
-	// RetiredAt is zero for the key that signs. A retired key no longer
-	// signs but is still published, so tokens it signed stay verifiable
-	// until they expire.
+	// RetiredAt is zero for the key that signs (one per algorithm). A
+	// retired key no longer signs but is still published, so tokens it
+	// signed stay verifiable until they expire; then it is deleted.
 	RetiredAt time.Time
 }
 
@@ -29,6 +29,9 @@ type AuthRequest struct {
 	AccountID int64
 	AuthTime  time.Time
 	CodeHash  []byte // SHA-256 of the code, once one is issued
+	// GrantID is the grant the code was exchanged for: a spent request is
+	// kept until it expires, so a code presented again ends that grant.
+	GrantID   string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }
@@ -61,7 +64,10 @@ type OIDCClient struct {
 	RedirectURIs           []string
 	PostLogoutRedirectURIs []string
 	FirstParty             bool // asks no consent
-	CreatedAt              time.Time
+	// IDTokenAlg is "RS256" for a client that verifies only RSA
+	// signatures; "" signs its ID tokens with ES256.
+	IDTokenAlg string
+	CreatedAt  time.Time
 }
 
 // Consent is an account's remembered consent to a client's scopes.
@@ -79,9 +85,12 @@ type OpenIDStore interface {
 	SigningKeys(ctx context.Context) ([]SigningKey, error)
 	// CreateSigningKey inserts k; ErrConflict if its ID is taken.
 	CreateSigningKey(ctx context.Context, k SigningKey) error
-	// RetireSigningKeys sets RetiredAt to at on every key that signs
-	// but the one with id keep.
-	RetireSigningKeys(ctx context.Context, keep string, at time.Time) error
+	// RetireSigningKey sets RetiredAt to at on the key with this id if it
+	// still signs; ErrConflict if it was retired already (another
+	// instance rotated it first), ErrNotFound if there is no such key.
+	RetireSigningKey(ctx context.Context, id string, at time.Time) error
+	// DeleteSigningKeys removes the keys retired before t.
+	DeleteSigningKeys(ctx context.Context, retiredBefore time.Time) error
 
 	// Subject returns an account's subject id; ErrNotFound if it has
 	// none yet.
@@ -108,6 +117,10 @@ type OpenIDStore interface {
 	// ErrNotFound if there is no such request, ErrConflict if it has a
 	// code already.
 	SetAuthRequestCode(ctx context.Context, id string, h []byte) error
+	// SpendAuthRequest records that a request's code was exchanged for
+	// grant grantID; ErrConflict if it was spent already, ErrNotFound if
+	// there is no such request.
+	SpendAuthRequest(ctx context.Context, id, grantID string) error
 	// DeleteAuthRequest removes a request; a missing one is not an error.
 	DeleteAuthRequest(ctx context.Context, id string) error
 

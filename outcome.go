@@ -20,6 +20,7 @@ const (
 	AccountCreated     OutcomeKind = "account_created"     // 201: Session is set
 	MFARequired        OutcomeKind = "mfa_required"        // 200: only after a correct password
 	Done               OutcomeKind = "done"                // 204: nothing to say
+	ProofRequired      OutcomeKind = "proof_required"      // 428: solve a proof-of-work challenge first (flow.ProofMode)
 )
 
 // Outcome is everything a flow tells its caller. The HTTP layer maps it to

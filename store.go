@@ -17,8 +17,9 @@ type Store interface {
 	Outbox
 	DevMailbox
 	// Purge deletes expired sign-ups, sessions, reset tokens, email
-	// changes, MFA and passkey challenges, counters, OpenID Connect
-	// authorization requests and grants, and delivered mail older than
+	// changes, MFA and passkey challenges, counters, spent proofs of
+	// work, OpenID Connect authorization requests and grants, and
+	// delivered mail older than
 	// now-keep; it
 	// keeps storage bounded.
 	Purge(ctx context.Context, now time.Time, keep time.Duration) error
@@ -76,6 +77,7 @@ type Tx interface {
 	MailQueue
 	ActivityStore
 	OpenIDStore
+	AdminTokenStore
 }
 
 // AccountStore reads and changes accounts.
@@ -267,6 +269,11 @@ type CounterStore interface {
 	// puts back a counter as it was before a hit that is to leave no
 	// trace.
 	PutCounter(ctx context.Context, c Counter) error
+	// SpendProof records that the proof of work with key was accepted,
+	// to be remembered until expiresAt (its challenge's expiry, after
+	// which it is refused anyway). It returns ErrConflict if key was
+	// spent before: a solution is good for one request, on any instance.
+	SpendProof(ctx context.Context, key []byte, expiresAt time.Time) error
 }
 
 // MailQueue queues mail in a transaction, so that it goes out only if the

@@ -2,7 +2,9 @@ package flow_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +22,28 @@ func TestSignInEndsAtMeasuredEnvelope(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing test")
 	}
+	// Answering before the envelope fails at once. Answering well past it
+	// can also be the machine (other packages' tests beside this one slow
+	// the hash after it was measured), so that part gets three tries, each
+	// measuring the envelope again: work that always overruns still fails.
+	var problems []string
+	for range 3 {
+		early, late := signInsAgainstEnvelope(t)
+		if len(early) > 0 {
+			t.Fatal(strings.Join(early, "; "))
+		}
+		if len(late) == 0 {
+			return
+		}
+		problems = append(problems, late...)
+	}
+	t.Errorf("on each of 3 tries: %s", strings.Join(problems, "; "))
+}
+
+// signInsAgainstEnvelope measures an envelope, then times 15 wrong-password
+// sign-ins for an existing and an unknown address each, and says which
+// answered before the envelope and whose median was well past it.
+func signInsAgainstEnvelope(t *testing.T) (early, late []string) {
 	ctx := context.Background()
 	envelope := flow.MeasureEnvelope(testenv.Hasher(t))
 	e := newEnv(t, flow.EmailFirst, noClientLimit, func(c *flow.Config) {
@@ -41,15 +65,16 @@ func TestSignInEndsAtMeasuredEnvelope(t *testing.T) {
 		slices.Sort(ts)
 		t.Logf("%s: fastest %v, median %v (envelope %v)", a, ts[0], ts[len(ts)/2], envelope)
 		if ts[0] < envelope {
-			t.Errorf("%s answered after %v, before the %v envelope", a, ts[0], envelope)
+			early = append(early, fmt.Sprintf("%s answered after %v, before the %v envelope", a, ts[0], envelope))
 		}
 		// Just after the envelope: the timer's lateness, not the flow's
 		// work, which would put an existing address behind an unknown one.
 		if m := ts[len(ts)/2]; m > envelope+envelope/2 {
-			t.Errorf("%s: median answer %v, well past the %v envelope: the flow's own work overruns it", a, m, envelope)
+			late = append(late, fmt.Sprintf("%s: median answer %v, well past the %v envelope: the flow's own work overruns it", a, m, envelope))
 		}
 	}
 	t.Logf("overruns: %d of 30", e.svc.EnvelopeOverruns())
+	return early, late
 }
 
 // A request whose own work takes longer than the envelope is counted;

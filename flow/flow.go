@@ -61,6 +61,11 @@ type Config struct {
 	// Off by default: it lets anyone send such mail to any address, within
 	// Limits.Mail.
 	NotifyUnknown bool
+	// Proof says when sign-up, resend, reset and sign-in requests need
+	// a proof of work (see ProofMode); "" means ProofOnLimit.
+	Proof ProofMode
+	// ProofCost is a challenge's maxnumber; 0 means DefaultProofCost.
+	ProofCost int
 	// Limits are the throttling rules; the zero value means DefaultLimits.
 	// Use Limit{} (Free 0) in a field to switch that rule off.
 	Limits *Limits
@@ -97,6 +102,8 @@ func DefaultConfig() Config {
 		SessionLifetime: 7 * 24 * time.Hour,
 		ResetTTL:        30 * time.Minute,
 		EmailChangeTTL:  24 * time.Hour,
+		Proof:           ProofOnLimit,
+		ProofCost:       DefaultProofCost,
 		Limits:          &l,
 	}
 }
@@ -128,6 +135,12 @@ func (c Config) withDefaults() Config {
 	if c.Limits == nil {
 		c.Limits = d.Limits
 	}
+	if c.Proof == "" {
+		c.Proof = d.Proof
+	}
+	if c.ProofCost <= 0 {
+		c.ProofCost = d.ProofCost
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -144,6 +157,9 @@ type Client struct {
 	// Device is the device token the client kept from an earlier
 	// sign-in (Outcome.Device), or "". See device.go.
 	Device string
+	// Proof is the client's solution to a ProofChallenge (ALTCHA's
+	// base64 payload), or "". See ProofMode.
+	Proof string
 }
 
 // Identity is who is behind a valid session, as far as a caller needs to
@@ -191,6 +207,7 @@ type Service struct {
 
 	secretKey []byte // HMAC key of throttle counters (Store.Secret "throttle")
 	deviceKey []byte // HMAC key of device tokens, derived from secretKey
+	proofKey  []byte // HMAC key of proof-of-work challenges, derived from secretKey
 	// countersFull is set while the counter table is full (see
 	// SetCounterTableFull).
 	countersFull atomic.Bool
@@ -217,6 +234,9 @@ func New(store tacit.Store, hasher tacit.Hasher, cfg Config) (*Service, error) {
 	if cfg.Mode != EmailFirst && cfg.Mode != FullForm {
 		return nil, fmt.Errorf("flow: unknown registration mode %q", cfg.Mode)
 	}
+	if _, err := ParseProofMode(string(cfg.Proof)); err != nil {
+		return nil, fmt.Errorf("flow: %w", err)
+	}
 	token, _ := tacit.NewToken()
 	dummy, err := hasher.Hash(token)
 	if err != nil {
@@ -228,7 +248,8 @@ func New(store tacit.Store, hasher tacit.Hasher, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("flow: load throttle secret: %w", err)
 	}
-	s := &Service{store: store, hasher: hasher, cfg: cfg, dummyHash: dummy, secretKey: secret, deviceKey: deriveKey(secret, "device token")}
+	s := &Service{store: store, hasher: hasher, cfg: cfg, dummyHash: dummy, secretKey: secret, deviceKey: deriveKey(secret, "device token"),
+		proofKey: deriveKey(secret, "proof of work")}
 	s.envelope.Store(int64(cfg.Envelope))
 	if cfg.RecalibrateEnvelope && cfg.Envelope > 0 {
 		s.calib = newCalibrator(cfg.Envelope)

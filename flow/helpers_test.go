@@ -42,7 +42,9 @@ func newEnv(t *testing.T, mode flow.Mode, configure ...func(*flow.Config)) *env 
 	t.Helper()
 	db, h := testenv.SQLite(t), testenv.Hasher(t)
 	c := &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	cfg := flow.Config{Mode: mode, Links: tacit.Links{Base: base}, Now: c.Now}
+	// Proofs of work off unless a test asks: the throttling tests see
+	// 429s; proof_test.go sets the modes.
+	cfg := flow.Config{Mode: mode, Links: tacit.Links{Base: base}, Now: c.Now, Proof: flow.ProofOff}
 	for _, f := range configure {
 		f(&cfg)
 	}

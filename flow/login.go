@@ -28,7 +28,9 @@ func (s *Service) Login(ctx context.Context, email, password string, c Client) (
 	if len(fe) > 0 {
 		return tacit.InvalidInput(fe), nil
 	}
-	return s.paced(ctx, func() (tacit.Outcome, error) { return s.login(ctx, email, password, c) })
+	return s.paced(ctx, func() (tacit.Outcome, error) {
+		return s.gated(ctx, GateLogin, c, func() (tacit.Outcome, error) { return s.login(ctx, email, password, c) })
+	})
 }
 
 // login checks a normalised address and a password, both given: admit

@@ -213,3 +213,8 @@ func (o *Operator) record(ctx context.Context, tx tacit.Tx, accountID int64, kin
 	}
 	return addEvent(ctx, tx, tacit.Event{AccountID: accountID, Kind: kind, At: o.cfg.Now()})
 }
+
+// Operator returns the operator's actions over the service's store and
+// configuration, for the administration API: the mail they queue wakes
+// the same worker as the flows'.
+func (s *Service) Operator() *Operator { return &Operator{store: s.store, cfg: s.cfg} }

@@ -34,8 +34,14 @@ var notAnonymous = map[string]string{
 	"CompleteAddress":     "a mailed link's page: the answer depends on the link alone, which only its mailbox's holder has",
 	"EmailChangeAddress":  "a mailed link's page: the answer depends on the link alone, which only its mailbox's holder has",
 	"PasskeysOn":          "configuration, read when pages are drawn",
+	"ProofMode":           "configuration, read when pages are drawn",
+	"ProofChallenge":      "takes nothing and names nobody: a fresh challenge for every caller",
+	"ProofNeeded":         "reads the client's own counter only, never an address; the gated flows run it inside paced",
 	"PasskeyLoginOptions": "takes nothing and names nobody: the same fresh options for every caller",
 	"PasskeySecondStep":   "answers only the holder of a second-step token, which only the right password gets",
+	"AdmitClientAuth":     "an OpenID Connect client's id, never an address: counted alike whether the client exists or not",
+	"ClientAuthPassed":    "takes back the count of an authenticated client; answers nothing",
+	"Operator":            "hands the operator's actions to the administration API, which only a bearer token reaches and which says whether an address has an account by design",
 }
 
 // pacedSignedIn are flows that take an Identity and are paced all the

@@ -31,7 +31,9 @@ func (s *Service) Register(ctx context.Context, in RegisterInput, c Client) (tac
 	if len(fe) > 0 {
 		return tacit.InvalidInput(fe), nil
 	}
-	return s.paced(ctx, func() (tacit.Outcome, error) { return s.register(ctx, email, in, c) })
+	return s.paced(ctx, func() (tacit.Outcome, error) {
+		return s.gated(ctx, GateRequests, c, func() (tacit.Outcome, error) { return s.register(ctx, email, in, c) })
+	})
 }
 
 // register runs a valid sign-up request for email (normalised).
@@ -145,7 +147,9 @@ func (s *Service) ResendVerification(ctx context.Context, email string, c Client
 	if len(fe) > 0 {
 		return tacit.InvalidInput(fe), nil
 	}
-	return s.paced(ctx, func() (tacit.Outcome, error) { return s.resendVerification(ctx, email, c) })
+	return s.paced(ctx, func() (tacit.Outcome, error) {
+		return s.gated(ctx, GateRequests, c, func() (tacit.Outcome, error) { return s.resendVerification(ctx, email, c) })
+	})
 }
 
 // resendVerification runs a valid resend request for email (normalised).

@@ -20,7 +20,9 @@ func (s *Service) ForgotPassword(ctx context.Context, email string, c Client) (t
 	if len(fe) > 0 {
 		return tacit.InvalidInput(fe), nil
 	}
-	return s.paced(ctx, func() (tacit.Outcome, error) { return s.forgotPassword(ctx, email, c) })
+	return s.paced(ctx, func() (tacit.Outcome, error) {
+		return s.gated(ctx, GateRequests, c, func() (tacit.Outcome, error) { return s.forgotPassword(ctx, email, c) })
+	})
 }
 
 // forgotPassword runs a valid reset request for email (normalised).

@@ -39,6 +39,11 @@ type Limits struct {
 	ResetSubmit Limit // reset submissions with a bad token, per client address
 	RequestsIP  Limit // sign-up, resend and reset requests per client address
 	MFA         Limit // wrong MFA codes per account
+	// ClientSecret and ClientSecretIP count failed authentications of
+	// OpenID Connect clients (a wrong client secret at the token,
+	// introspection or revocation endpoint), per client id and per
+	// client address.
+	ClientSecret, ClientSecretIP Limit
 	// MFALock is how many failed second steps in a row lock an account's
 	// second step until a password reset; 0 switches it off. Unlike the
 	// MFA limit it never forgets with time: a thief holding the password
@@ -63,8 +68,12 @@ func DefaultLimits() Limits {
 		ResetSubmit: Limit{Free: 10, Delay: time.Second, MaxDelay: time.Minute, Lock: 50, LockFor: 15 * time.Minute, Window: time.Hour},
 		RequestsIP:  Limit{Free: 30, Delay: time.Second, MaxDelay: time.Minute, Lock: 200, LockFor: 15 * time.Minute, Window: time.Hour},
 		MFA:         Limit{Free: 5, Delay: time.Second, MaxDelay: time.Minute, Lock: 10, LockFor: 15 * time.Minute, Window: time.Hour},
-		Mail:        Limit{Free: 5, Window: time.Hour},
-		MFALock:     100,
+		// A client's own server mistyping its secret fails every
+		// request; it needs fixing, not more attempts.
+		ClientSecret:   Limit{Free: 10, Delay: time.Second, MaxDelay: time.Minute, Lock: 50, LockFor: 15 * time.Minute, Window: time.Hour},
+		ClientSecretIP: Limit{Free: 20, Delay: time.Second, MaxDelay: time.Minute, Lock: 100, LockFor: 15 * time.Minute, Window: time.Hour},
+		Mail:           Limit{Free: 5, Window: time.Hour},
+		MFALock:        100,
 	}
 }
 
@@ -238,6 +247,17 @@ func (s *Service) admit(ctx context.Context, tx tacit.Tx, now time.Time, rules .
 // admitFirst is admit that also returns the first rule's admission, for
 // callers that may take the hit back (see passed).
 func (s *Service) admitFirst(ctx context.Context, tx tacit.Tx, now time.Time, rules ...rule) (wait time.Duration, locked bool, ad admission, err error) {
+	wait, locked, ads, err := s.admitEach(ctx, tx, now, rules...)
+	if len(ads) > 0 {
+		ad = ads[0]
+	}
+	return wait, locked, ad, err
+}
+
+// admitEach is admit that returns every rule's admission (none when the
+// request is held back), for callers that take every hit back.
+func (s *Service) admitEach(ctx context.Context, tx tacit.Tx, now time.Time, rules ...rule) (wait time.Duration, locked bool, ads []admission, err error) {
+	ads = make([]admission, len(rules))
 	keys := make([][]byte, len(rules))
 	for i, r := range rules {
 		if r.limit.Free <= 0 {
@@ -253,18 +273,16 @@ func (s *Service) admitFirst(ctx context.Context, tx tacit.Tx, now time.Time, ru
 			continue
 		}
 		if err != nil {
-			return 0, false, ad, err
+			return 0, false, nil, err
 		}
-		if i == 0 {
-			ad.before = &c
-		}
+		ads[i].before = &c
 		wait = max(wait, r.limit.wait(c, now))
 	}
 	if s.cfg.Throttle != nil && len(rules) > 0 {
 		s.cfg.Throttle(rules[0].name, wait > 0)
 	}
 	if wait > 0 {
-		return wait, false, admission{}, nil
+		return wait, false, nil, nil
 	}
 	for i, r := range rules {
 		if r.limit.Free <= 0 {
@@ -272,24 +290,22 @@ func (s *Service) admitFirst(ctx context.Context, tx tacit.Tx, now time.Time, ru
 		}
 		c, err := tx.HitCounter(ctx, keys[i], now, max(r.limit.Window, r.limit.LockFor))
 		if err != nil {
-			return 0, false, ad, err
+			return 0, false, nil, err
 		}
 		// A counter that now holds its key back records until when, so
 		// the trim keeps it.
 		if h := r.limit.hold(c); h.After(now) {
 			if err := tx.HoldCounter(ctx, keys[i], h); err != nil {
-				return 0, false, ad, err
+				return 0, false, nil, err
 			}
 			c.HoldUntil = h
 		}
-		if i == 0 {
-			ad.after = c
-			if r.limit.Lock > 0 && c.Count == r.limit.Lock {
-				locked = true
-			}
+		ads[i].after = c
+		if i == 0 && r.limit.Lock > 0 && c.Count == r.limit.Lock {
+			locked = true
 		}
 	}
-	return 0, locked, ad, nil
+	return 0, locked, ads, nil
 }
 
 // forget clears the counter of a rule.
@@ -312,6 +328,12 @@ func (s *Service) passed(ctx context.Context, tx tacit.Tx, r rule, ad admission)
 	if r.name != "login" {
 		return s.forget(ctx, tx, r.name, r.id)
 	}
+	return s.takeBack(ctx, tx, r, ad)
+}
+
+// takeBack undoes the hit a request admitted under r counted, leaving the
+// counter as if the request had not been made (see passed).
+func (s *Service) takeBack(ctx context.Context, tx tacit.Tx, r rule, ad admission) error {
 	if r.limit.Free <= 0 {
 		return nil
 	}

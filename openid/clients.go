@@ -6,8 +6,10 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
@@ -22,6 +24,7 @@ type client struct {
 	redirects, postLogin []string
 	firstParty           bool
 	idTokenLifetime      time.Duration
+	idTokenAlg           jose.SignatureAlgorithm // "" for ES256
 }
 
 // hashSecret is how client secrets are kept: SHA-256 (they are random
@@ -99,7 +102,8 @@ func (s *storage) clientByID(ctx context.Context, id string) (*client, error) {
 		return nil, fmt.Errorf("client: %w", err)
 	}
 	return &client{id: stored.ID, name: stored.Name, secretHash: stored.SecretHash, redirects: stored.RedirectURIs,
-		postLogin: stored.PostLogoutRedirectURIs, firstParty: stored.FirstParty, idTokenLifetime: s.cfg.IDTokenLifetime}, nil
+		postLogin: stored.PostLogoutRedirectURIs, firstParty: stored.FirstParty, idTokenLifetime: s.cfg.IDTokenLifetime,
+		idTokenAlg: jose.SignatureAlgorithm(stored.IDTokenAlg)}, nil
 }
 
 // checkSecret reports whether secret is the client's, in time that does
@@ -122,8 +126,12 @@ func configClients(list []Client, idLifetime time.Duration) (map[string]*client,
 		if _, dup := out[c.ID]; dup {
 			return nil, fmt.Errorf("openid: client %q is listed twice", c.ID)
 		}
+		alg, err := ParseIDTokenAlg(c.IDTokenAlg)
+		if err != nil {
+			return nil, fmt.Errorf("openid: client %q: %w", c.ID, err)
+		}
 		cl := &client{id: c.ID, name: c.Name, redirects: c.RedirectURIs, postLogin: c.PostLogoutRedirectURIs,
-			firstParty: c.FirstParty, idTokenLifetime: idLifetime}
+			firstParty: c.FirstParty, idTokenLifetime: idLifetime, idTokenAlg: alg}
 		if cl.name == "" {
 			cl.name = c.ID
 		}
@@ -133,6 +141,19 @@ func configClients(list []Client, idLifetime time.Duration) (map[string]*client,
 		out[c.ID] = cl
 	}
 	return out, nil
+}
+
+// ParseIDTokenAlg reads a client's id_token_alg setting: "" or "ES256"
+// (the default, returned as ""), or "RS256" for relying parties that
+// verify only RSA signatures.
+func ParseIDTokenAlg(s string) (jose.SignatureAlgorithm, error) {
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "", string(jose.ES256):
+		return "", nil
+	case string(jose.RS256):
+		return jose.RS256, nil
+	}
+	return "", fmt.Errorf("id_token_alg must be ES256 or RS256, not %q", s)
 }
 
 // NewClient makes a client for the store, with a fresh secret unless it is

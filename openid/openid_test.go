@@ -74,11 +74,11 @@ func TestFresh(t *testing.T) {
 
 // The sign-in page comes back to Resume and fills in login_hint, escaped.
 func TestLoginURL(t *testing.T) {
-	u, err := url.Parse(loginURL("abc", "a+b@example.com&next=//evil"))
+	u, err := url.Parse(pageURL(pathLoginTemplate, "abc", "a+b@example.com&next=//evil"))
 	if err != nil || u.Path != "/login" || u.Query().Get("next") != PathResume+"?id=abc" || u.Query().Get("email") != "a+b@example.com&next=//evil" {
-		t.Errorf("loginURL: %s (%v)", u, err)
+		t.Errorf("pageURL: %s (%v)", u, err)
 	}
-	if strings.Contains(loginURL("abc", ""), "email=") {
+	if strings.Contains(pageURL(pathRegister, "abc", ""), "email=") {
 		t.Error("an empty hint is passed on")
 	}
 }

@@ -8,13 +8,18 @@
 package openid
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/rs/cors"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
@@ -47,6 +52,9 @@ type Config struct {
 	Clients []Client
 	// Lifetimes; zero takes the default.
 	CodeLifetime, AccessTokenLifetime, IDTokenLifetime, RefreshTokenLifetime time.Duration
+	// KeyRotation is how long a signing key signs before the scheduled
+	// rotation (RotateKeysDue) replaces it; zero takes the default.
+	KeyRotation time.Duration
 	// Insecure allows an http issuer (development on localhost).
 	Insecure bool
 	Logger   *slog.Logger
@@ -65,6 +73,9 @@ type Client struct {
 	// FirstParty skips the consent screen: the client belongs to whoever
 	// runs tacit.
 	FirstParty bool `yaml:"first_party"`
+	// IDTokenAlg is "RS256" for a relying party that verifies only RSA
+	// signatures; empty (or "ES256") signs its ID tokens with ES256.
+	IDTokenAlg string `yaml:"id_token_alg,omitempty"`
 }
 
 // Default lifetimes.
@@ -73,6 +84,11 @@ const (
 	DefaultAccessTokenLifetime  = 10 * time.Minute
 	DefaultIDTokenLifetime      = time.Hour
 	DefaultRefreshTokenLifetime = 30 * 24 * time.Hour
+	DefaultKeyRotation          = 30 * 24 * time.Hour
+	// KeyMargin is how long a retired key stays published beyond the
+	// longest lifetime of a token it signed: for clocks that differ and
+	// relying parties that cache the JWKS.
+	KeyMargin = time.Hour
 )
 
 func (c Config) withDefaults() Config {
@@ -87,6 +103,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RefreshTokenLifetime <= 0 {
 		c.RefreshTokenLifetime = DefaultRefreshTokenLifetime
+	}
+	if c.KeyRotation <= 0 {
+		c.KeyRotation = DefaultKeyRotation
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -113,7 +132,7 @@ func New(ctx context.Context, store tacit.Store, cfg Config) (*Provider, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := EnsureKey(ctx, store, cfg.Now()); err != nil {
+	if err := EnsureKey(ctx, store, jose.ES256, cfg.Now()); err != nil {
 		return nil, err
 	}
 	// Access tokens are the grant's token id encrypted with this key;
@@ -159,8 +178,89 @@ func New(ctx context.Context, store tacit.Store, cfg Config) (*Provider, error) 
 var supportedScopes = []string{"openid", "email", "profile", "offline_access"}
 
 // Handler serves the provider's endpoints (every Path* but PathResume and
-// PathConsent, which the web layer serves with Resume and Consent).
-func (p *Provider) Handler() http.Handler { return p.op }
+// PathConsent, which the web layer serves with Resume and Consent). A
+// token request carries the client it names in its context, so that
+// the ID token is signed with that client's algorithm.
+func (p *Provider) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case PathToken:
+			r = r.WithContext(context.WithValue(r.Context(), clientKey{}, TokenClientID(r)))
+		case PathDiscovery:
+			p.discovery(w, r)
+			return
+		}
+		p.op.ServeHTTP(w, r)
+	})
+}
+
+// discovery serves the op package's discovery document with what it does
+// not know to say: prompt_values_supported (with create).
+func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
+	c := &captured{header: http.Header{}, status: http.StatusOK}
+	p.op.ServeHTTP(c, r)
+	body := c.body.Bytes()
+	var doc map[string]json.RawMessage
+	if c.status == http.StatusOK && json.Unmarshal(body, &doc) == nil {
+		doc["prompt_values_supported"], _ = json.Marshal(promptValues)
+		if b, err := json.Marshal(doc); err == nil {
+			body = b
+		}
+	}
+	maps.Copy(w.Header(), c.header)
+	w.Header().Del("Content-Length")
+	w.WriteHeader(c.status)
+	w.Write(body)
+}
+
+// captured is a response kept to be changed before it is sent.
+type captured struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (c *captured) Header() http.Header         { return c.header }
+func (c *captured) WriteHeader(status int)      { c.status = status }
+func (c *captured) Write(b []byte) (int, error) { return c.body.Write(b) }
+
+// TokenClientID returns the client a request to the token, introspection
+// or revocation endpoint names, as the op package reads it: the user of
+// HTTP Basic authentication (form-encoded, RFC 6749 section 2.3.1), else
+// the client_id form field. It says nothing about whether the client
+// authenticated. It reads the form (r.ParseForm).
+func TokenClientID(r *http.Request) string {
+	if id, _, ok := r.BasicAuth(); ok {
+		if u, err := url.QueryUnescape(id); err == nil {
+			return u
+		}
+		return id
+	}
+	if err := r.ParseForm(); err != nil {
+		return ""
+	}
+	return r.PostForm.Get("client_id")
+}
+
+// KeyLifetime is how long a retired key stays published: the longest
+// lifetime of a token it signed (an ID token; access tokens are opaque,
+// but the longer of the two counts), plus KeyMargin.
+func (p *Provider) KeyLifetime() time.Duration { return keyLifetime(p.cfg) }
+
+func keyLifetime(cfg Config) time.Duration {
+	return max(cfg.IDTokenLifetime, cfg.AccessTokenLifetime) + KeyMargin
+}
+
+// RotateKeysDue is the scheduled key rotation the housekeeping runs:
+// each key that has signed for Config.KeyRotation is replaced (once,
+// however many instances run it), and keys retired more than KeyLifetime
+// ago leave the JWKS. It reports the algorithms it rotated.
+func (p *Provider) RotateKeysDue(ctx context.Context) ([]jose.SignatureAlgorithm, error) {
+	return RotateDue(ctx, p.storage.store, p.cfg.Now(), p.cfg.KeyRotation, p.KeyLifetime())
+}
+
+// KeyRotation is the rotation period in force.
+func (p *Provider) KeyRotation() time.Duration { return p.cfg.KeyRotation }
 
 // Paths lists the paths Handler serves.
 func Paths() []string {

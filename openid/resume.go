@@ -65,7 +65,10 @@ func (p *Provider) Resume(ctx context.Context, id string, who *Who) (Step, error
 		if slices.Contains(a.req.Prompt, oidc.PromptNone) {
 			return p.clientError(a, oidc.ErrLoginRequired())
 		}
-		return Step{URL: loginURL(id, a.req.LoginHint)}, nil
+		if slices.Contains(a.req.Prompt, PromptCreate) {
+			return Step{URL: pageURL(pathRegister, id, a.req.LoginHint)}, nil
+		}
+		return Step{URL: pageURL(pathLoginTemplate, id, a.req.LoginHint)}, nil
 	}
 	c, err := p.storage.clientByID(ctx, a.req.ClientID)
 	if err != nil {
@@ -108,24 +111,38 @@ func (p *Provider) clientError(a *authRequest, e *oidc.Error) (Step, error) {
 // fresh reports whether a session that started at who.SignedInAt may
 // answer request a. A sign-in made since the request always may. An
 // older one may not with prompt=login (which the op package also turns
-// into max_age=0), nor when it is older than max_age.
+// into max_age=0) or prompt=create, nor when it is older than max_age.
 func fresh(a *authRequest, who *Who, now time.Time) bool {
 	if !who.SignedInAt.Before(a.stored.CreatedAt) {
 		return true
 	}
-	if slices.Contains(a.req.Prompt, oidc.PromptLogin) {
+	if slices.Contains(a.req.Prompt, oidc.PromptLogin) || slices.Contains(a.req.Prompt, PromptCreate) {
+		// prompt=create asks for an account made for this request.
 		return false
 	}
 	return a.req.MaxAge == nil || now.Sub(who.SignedInAt) <= time.Duration(*a.req.MaxAge)*time.Second
 }
 
-// loginURL is tacit's sign-in page, coming back to Resume.
-func loginURL(id, hint string) string {
+// PromptCreate is prompt=create (OpenID Connect Prompt Create 1.0): the
+// user has no account yet, so the browser goes to the sign-up page
+// rather than the sign-in page, and comes back once the sign-up is
+// complete (after the mailed link is followed, in the same browser).
+const PromptCreate = "create"
+
+// promptValues are the prompt values /authorize honours, as discovery
+// lists them.
+var promptValues = []string{oidc.PromptNone, oidc.PromptLogin, PromptCreate}
+
+// pathRegister is tacit's sign-up page.
+const pathRegister = "/register"
+
+// pageURL is tacit's sign-in or sign-up page, coming back to Resume.
+func pageURL(page, id, hint string) string {
 	q := url.Values{"next": {PathResume + "?id=" + url.QueryEscape(id)}}
 	if hint != "" {
 		q.Set("email", hint)
 	}
-	return pathLoginTemplate + "?" + q.Encode()
+	return page + "?" + q.Encode()
 }
 
 // ensureSubject gives an account its random subject id the first time it

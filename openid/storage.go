@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -24,6 +25,7 @@ type storage struct {
 	store   tacit.Store
 	cfg     Config
 	clients map[string]*client
+	ensure  sync.Mutex // one RSA key made on first need, not one per request
 }
 
 var _ op.Storage = (*storage)(nil)
@@ -119,6 +121,10 @@ func (s *storage) authRequest(ctx context.Context, id string) (*authRequest, err
 		if err != nil {
 			return err
 		}
+		if stored.GrantID != "" {
+			// Its code was exchanged: the request is over.
+			return tacit.ErrNotFound
+		}
 		a, err = load(ctx, tx, stored)
 		return err
 	})
@@ -129,12 +135,20 @@ func (s *storage) authRequest(ctx context.Context, id string) (*authRequest, err
 }
 
 // AuthRequestByCode finds the completed request a code was issued for.
+// A code exchanged already is presented again: the code leaked, and
+// whoever exchanged it first may be the thief, so the grant it gave
+// ends (RFC 6749 section 4.1.2) and the request is refused.
 func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
 	var a *authRequest
+	var spent string
 	err := s.store.View(ctx, func(tx tacit.Tx) error {
 		stored, err := tx.AuthRequestByCode(ctx, tacit.HashToken(code), s.cfg.Now())
 		if err != nil {
 			return err
+		}
+		if stored.GrantID != "" {
+			spent = stored.GrantID
+			return tacit.ErrNotFound
 		}
 		if stored.AccountID == 0 {
 			return tacit.ErrNotFound
@@ -142,6 +156,9 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 		a, err = load(ctx, tx, stored)
 		return err
 	})
+	if spent != "" {
+		s.kill(ctx, spent)
+	}
 	if err != nil {
 		return nil, lookupErr("auth request by code", err)
 	}
@@ -153,10 +170,21 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 	return s.store.Update(ctx, func(tx tacit.Tx) error { return tx.SetAuthRequestCode(ctx, id, tacit.HashToken(code)) })
 }
 
-// DeleteAuthRequest forgets a request (the op package calls it once the
-// code is exchanged; the exchange itself already spent it, see grant).
+// DeleteAuthRequest forgets a request, unless its code was exchanged:
+// the op package calls it once the code is exchanged, but a spent
+// request is kept until it expires, so that the code presented again
+// ends its grant (see AuthRequestByCode); the purge removes it.
 func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error {
-	return s.store.Update(ctx, func(tx tacit.Tx) error { return tx.DeleteAuthRequest(ctx, id) })
+	return s.store.Update(ctx, func(tx tacit.Tx) error {
+		r, err := tx.AuthRequestByID(ctx, id, time.Time{})
+		if errors.Is(err, tacit.ErrNotFound) || (err == nil && r.GrantID != "") {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return tx.DeleteAuthRequest(ctx, id)
+	})
 }
 
 // CreateAccessToken issues an access token without a refresh token.
@@ -175,9 +203,10 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	return s.rotate(ctx, current)
 }
 
-// grant starts a grant for an exchanged code. Deleting the request in the
-// same transaction spends the code: of two exchanges of one code, only
-// one deletes it and gets tokens.
+// grant starts a grant for an exchanged code. Marking the request spent
+// in the same transaction spends the code: of two exchanges of one code,
+// only one marks it and gets tokens; the other ends the grant the first
+// got (a code used twice has leaked).
 func (s *storage) grant(ctx context.Context, req op.TokenRequest, refresh bool) (accessID, refreshToken string, exp time.Time, err error) {
 	a, ok := req.(*authRequest)
 	if !ok {
@@ -195,12 +224,17 @@ func (s *storage) grant(ctx context.Context, req op.TokenRequest, refresh bool) 
 		refreshToken = g.ID + "." + refreshSecret
 		g.ExpiresAt = now.Add(s.cfg.RefreshTokenLifetime)
 	}
+	var spent string
 	err = s.store.Update(ctx, func(tx tacit.Tx) error {
 		stored, err := tx.AuthRequestByCode(ctx, a.stored.CodeHash, now)
 		if err != nil || stored.ID != a.stored.ID {
 			return oidc.ErrInvalidGrant().WithDescription("invalid code")
 		}
-		if err := tx.DeleteAuthRequest(ctx, stored.ID); err != nil {
+		if stored.GrantID != "" {
+			spent = stored.GrantID
+			return oidc.ErrInvalidGrant().WithDescription("invalid code")
+		}
+		if err := tx.SpendAuthRequest(ctx, stored.ID, g.ID); err != nil {
 			return err
 		}
 		acct, err := tx.AccountByID(ctx, g.AccountID)
@@ -210,6 +244,9 @@ func (s *storage) grant(ctx context.Context, req op.TokenRequest, refresh bool) 
 		g.PasswordStamp = tacit.PasswordStamp(acct.PasswordHash)
 		return tx.CreateGrant(ctx, g)
 	})
+	if spent != "" {
+		s.kill(ctx, spent)
+	}
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
@@ -254,12 +291,13 @@ func (s *storage) rotate(ctx context.Context, current string) (string, string, t
 	return g.ID + "." + accessSecret, g.ID + "." + refreshSecret, g.AccessExpiresAt, nil
 }
 
-// kill ends a grant whose refresh token was used twice: one of the two
-// users is a thief, and neither can be told apart, so both lose it.
+// kill ends a grant whose refresh token or code was used twice: one of
+// the two users is a thief, and neither can be told apart, so both lose
+// it.
 func (s *storage) kill(ctx context.Context, id string) {
 	err := s.store.Update(context.WithoutCancel(ctx), func(tx tacit.Tx) error { return tx.DeleteGrant(ctx, id) })
 	if err != nil {
-		s.cfg.Logger.Error("openid: end a grant whose refresh token was reused", "err", err)
+		s.cfg.Logger.Error("openid: end a grant whose refresh token or code was reused", "err", err)
 	}
 }
 
@@ -374,23 +412,49 @@ func (s *storage) RevokeToken(ctx context.Context, tokenOrID, _, clientID string
 	return nil
 }
 
-// SigningKey returns the newest key that signs.
+// SigningKey returns the newest key that signs with the algorithm of the
+// client the token request is for (see withClient): ES256, or RS256 for
+// a client configured for it. The RSA key is made on first need.
 func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
+	alg := jose.ES256
+	if id, ok := ctx.Value(clientKey{}).(string); ok {
+		if c, err := s.clientByID(ctx, id); err == nil && c.idTokenAlg != "" {
+			alg = c.idTokenAlg
+		}
+	}
+	k, err := s.signingKey(ctx, alg)
+	if err != nil || k != nil {
+		return k, err
+	}
+	s.ensure.Lock()
+	defer s.ensure.Unlock()
+	if err := EnsureKey(ctx, s.store, alg, s.cfg.Now()); err != nil {
+		return nil, err
+	}
+	if k, err = s.signingKey(ctx, alg); err == nil && k == nil {
+		err = fmt.Errorf("openid: no %s signing key", alg)
+	}
+	return k, err
+}
+
+// signingKey returns the newest key of alg that signs, or nil.
+func (s *storage) signingKey(ctx context.Context, alg jose.SignatureAlgorithm) (op.SigningKey, error) {
 	keys, err := s.keys(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range keys {
-		if k.RetiredAt.IsZero() {
-			p, err := parseKey(k)
-			if err != nil {
-				return nil, err
-			}
-			return signingKey{p}, nil
+	if l := live(keys, alg); len(l) > 0 {
+		p, err := parseKey(l[0])
+		if err != nil {
+			return nil, err
 		}
+		return signingKey{p}, nil
 	}
-	return nil, errors.New("openid: no signing key")
+	return nil, nil
 }
+
+// clientKey is the context key of the client a token request names.
+type clientKey struct{}
 
 func (s *storage) keys(ctx context.Context) ([]tacit.SigningKey, error) {
 	var keys []tacit.SigningKey
@@ -402,9 +466,9 @@ func (s *storage) keys(ctx context.Context) ([]tacit.SigningKey, error) {
 	return keys, err
 }
 
-// SignatureAlgorithms lists the algorithms of the keys.
+// SignatureAlgorithms lists the algorithms ID tokens may be signed with.
 func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
-	return []jose.SignatureAlgorithm{jose.ES256}, nil
+	return Algorithms, nil
 }
 
 // KeySet publishes every key, retired ones included (see RotateKey).
@@ -424,9 +488,13 @@ func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
 	return out, nil
 }
 
-// GetClientByClientID finds a client.
+// GetClientByClientID finds a client. An unknown one is invalid_client
+// (401 at the token endpoint, as a wrong secret is), not a server error.
 func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
 	c, err := s.clientByID(ctx, id)
+	if errors.Is(err, errUnknownClient) {
+		return nil, oidc.ErrInvalidClient().WithParent(err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -203,7 +203,7 @@ func (b *batch) views() map[string][]view {
 	out := map[string][]view{}
 	for id, rs := range b.resp {
 		for _, r := range rs {
-			out[id] = append(out[id], newView(r, refl.replace))
+			out[id] = append(out[id], newView(b.kind, r, refl.replace))
 		}
 	}
 	return out

@@ -58,6 +58,11 @@
 // we have sent instructions"), and "enumeration via password reset" is
 // what the leak is known as.
 //
+// On a passkey options endpoint (kind webauthn_options) each channel
+// finding is USER_ENUM_PASSKEY, the channel in the evidence, and the body
+// is compared without its allowCredentials, which the passkey analysis
+// judges (see Passkey options).
+//
 // # The target's state
 //
 // Real applications keep state that the scan's own requests change. A
@@ -83,7 +88,7 @@
 // clock, whose timing the order of a round decides) is set aside and
 // makes the endpoint inconclusive, while a known identifier throttled in
 // every round, or from some round on for good, is still a lockout.
-// Throttled answers (429, 423, Retry-After) did not reach
+// Throttled answers (429, 423, Retry-After) and bot checks (428) did not reach
 // the account logic: waits up to Scanner.MaxWait (--max-wait, default
 // 10s) are waited out, said on Scanner.Log, and the probe sent again; an
 // endpoint with fewer than two rounds that reached the logic is
@@ -190,7 +195,7 @@
 // already has a finding, and TimingCheck leaves out pairs that differ in
 // status, which another finding covers. Every rule, and what reports it:
 //
-//	USER_ENUM_RESPONSE_CONTENT  channel comparison: body, page title (not on reset or sign-up endpoints)
+//	USER_ENUM_RESPONSE_CONTENT  channel comparison: body, page title (not on reset, sign-up or passkey options endpoints)
 //	USER_ENUM_STATUS_CODE       channel comparison: status code (likewise)
 //	USER_ENUM_REDIRECT          channel comparison: redirect target (likewise)
 //	USER_ENUM_HEADERS           channel comparison: headers (likewise)
@@ -200,7 +205,8 @@
 //	USER_ENUM_REGISTER          channel comparison on sign-up endpoints, any channel; second request; registration matrix; onset on sign-up
 //	USER_ENUM_PASSWORD_RESET    channel comparison on reset endpoints, any channel
 //	USER_ENUM_LOCKOUT           onset on sign-in
-//	USER_ENUM_RATE_LIMIT        onset on reset, resend, email_change and other
+//	USER_ENUM_RATE_LIMIT        onset on reset, resend, email_change, other and webauthn_options
+//	USER_ENUM_PASSKEY           channel comparison on passkey options endpoints, any channel; passkey analysis (allowCredentials)
 //
 // # Target files
 //
@@ -210,7 +216,7 @@
 //	headers: {X-Scanner: tacit}          # optional, sent with every request
 //	endpoints:
 //	  - name: login                      # unique
-//	    kind: login                      # login, register, reset, resend, email_change, other
+//	    kind: login                      # login, register, reset, resend, email_change, other, webauthn_options
 //	    method: POST                     # default POST with a body, else GET
 //	    path: /login                     # may carry a query: /login?flow={{flow}}
 //	    form:                            # or json: (any YAML value; strings are templates)
@@ -231,6 +237,43 @@
 // known address's domain. A mistake in the file is one line naming the key
 // (TargetError).
 //
+// # Passkey options
+//
+// An endpoint of kind webauthn_options answers WebAuthn request options
+// (PublicKeyCredentialRequestOptions as JSON, possibly as {"publicKey":
+// …}) for a passkey sign-in. Where it takes an identifier ({"email":
+// "{{identifier}}"}, {"username": …}, any field as for other kinds) its
+// allowCredentials lists the account's credential ids, and whatever it
+// lists for an unknown identifier must not tell the two apart (WebAuthn
+// Level 3, §14.6.2 and §14.6.3). Such ids differ between any two
+// identifiers on a clean server too, so the channel comparison leaves
+// allowCredentials out of the body and the passkey analysis (passkey.go)
+// compares it: besides the channel comparison's rounds it asks ten more
+// unknown identifiers and each known identifier twice each, and reports as
+// USER_ENUM_PASSKEY, one finding per evidence channel, a property on
+// which every unknown identifier agrees and no known identifier does:
+//
+//	allowCredentials count   how many ids, none, or no allowCredentials at all
+//	credential id length     the ids' decoded lengths
+//	credential descriptor    what each id comes with: type, transports
+//	credential id stability  ids the same on every request for one side, new on every request for the other
+//	credential id constancy  the same ids for every unknown identifier, others for the known ones
+//	options shape            the options' members or status (the extra identifiers; the channel comparison covers the rest)
+//
+// Imaginary ids derived from an HMAC of the normalised identifier, as many
+// and as long as real ones, vary among unknown identifiers as real ones
+// do, and an endpoint that lists no ids for anyone (discoverable
+// credentials only) has nothing to compare: both are clean. An error such
+// as "no credentials" for an unknown identifier is a status or body
+// difference of the channel comparison. Answers that are not request
+// options (errors, throttling, a wrong path) are not compared, and too
+// few options make the endpoint inconclusive, never clean. The positive
+// control does not apply: an options endpoint may rightly ignore the
+// identifier. An endpoint that takes no identifier (tacit's own, POST
+// /api/passkey/login/options) is sent the same request in every probe: its
+// answers must be request options of one shape and one allowCredentials
+// count every time, or the endpoint is inconclusive.
+//
 // # Discovery
 //
 // Discoverer writes a target file from a start URL (tacit scan init URL):
@@ -247,7 +290,11 @@
 // taken from the page on every probe. A sign-up form that asks for a user
 // name and an address takes the identifier in the field the sign-in form
 // (or the known identifier) suggests. DiscoverHAR does the same from a
-// browser's HAR recording. Without a known identifier the file lists
+// browser's HAR recording, where a POST answered with WebAuthn request
+// options is also a webauthn_options endpoint, with its identifier field
+// or none (a passkey sign-in is built by JavaScript, so the links and
+// forms of a start page never show one; a target file may name it by
+// hand). Without a known identifier the file lists
 // KnownPlaceholder, which LoadTarget refuses. CheckSignIn signs in with the
 // known account's real and a wrong password: a positive control that the
 // target reaches the application.

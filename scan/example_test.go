@@ -56,5 +56,5 @@ endpoints:
 `))
 	fmt.Println(err)
 	// Output:
-	// line 6: endpoints[0].kind: unknown kind "logon"; want one of login, register, reset, resend, email_change, other
+	// line 6: endpoints[0].kind: unknown kind "logon"; want one of login, register, reset, resend, email_change, other, webauthn_options
 }

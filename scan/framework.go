@@ -53,6 +53,9 @@ type framework struct {
 	base    string
 	// advice is keyed by rule ID, then "kind:<kind>" of the endpoint,
 	// then "*"; the first key present gives the advice for a finding.
+	// "*" does not cover USER_ENUM_PASSKEY: the frameworks' general
+	// settings (Devise's paranoid mode, Spring's hidden user-not-found)
+	// have nothing to do with a passkey library's allowCredentials.
 	advice map[string]string
 }
 
@@ -72,6 +75,9 @@ var frameworks = []framework{
 				"to be reported with the evidence, or a difference in the known account's history: a throttle counter from recent sign-ins, " +
 				"resets or sign-ups that its unknown partners lack. Re-run with a known account that has no such history (with the dev " +
 				"mailbox on, --preset tacit makes one).",
+			RulePasskey: "tacit's passkey sign-in takes no address: its options (POST /api/passkey/login/options) carry an empty " +
+				"allowCredentials for every caller, and an account's credential ids are sent only after its password, to the holder " +
+				"of the second-step cookie. A finding here is a bug in tacit, to be reported with the evidence.",
 		},
 	},
 	{
@@ -373,7 +379,11 @@ func FrameworkAdvice(name, rule string, k Kind) string {
 		if fw.name != name {
 			continue
 		}
-		for _, key := range []string{rule, "kind:" + string(k), "*"} {
+		keys := []string{rule, "kind:" + string(k), "*"}
+		if rule == RulePasskey {
+			keys = keys[:2]
+		}
+		for _, key := range keys {
 			if a, ok := fw.advice[key]; ok {
 				return a
 			}

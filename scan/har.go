@@ -2,6 +2,7 @@ package scan
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -75,13 +76,16 @@ func DiscoverHAR(r io.Reader) (*Discovery, error) {
 			continue
 		}
 		noteHAR(obs, u, e)
-		if e.Request.Method != "POST" || e.Request.PostData == nil {
+		if e.Request.Method != "POST" {
 			continue
 		}
 		if d.Base != nil && u.Host != d.Base.Host {
 			continue // one application: the host of the first account request
 		}
-		f, ok := harForm(entries[:i], u, e)
+		f, ok := harOptions(u, e)
+		if !ok && e.Request.PostData != nil {
+			f, ok = harForm(entries[:i], u, e)
+		}
 		if !ok {
 			continue
 		}
@@ -93,11 +97,48 @@ func DiscoverHAR(r io.Reader) (*Discovery, error) {
 		}
 	}
 	if d.Base == nil {
-		return nil, errors.New("the HAR file has no POST that carries an email address or a user name")
+		return nil, errors.New("the HAR file has no POST that carries an email address or a user name, nor one answered with WebAuthn request options")
 	}
 	slices.SortStableFunc(d.Forms, func(a, b DiscoveredForm) int { return kindRank(a.Kind) - kindRank(b.Kind) })
 	d.Framework = DetectFramework(obs.signals(nil))
 	return d, nil
+}
+
+// harOptions makes a passkey options endpoint (kind webauthn_options) of
+// a recorded POST answered with WebAuthn request options: the identifier
+// in its email-looking or user-named field, or no identifier at all (a
+// sign-in with discoverable credentials).
+func harOptions(u *url.URL, e harEntry) (DiscoveredForm, bool) {
+	body := []byte(e.Response.Content.Text)
+	if e.Response.Content.Encoding == "base64" {
+		b, err := base64.StdEncoding.DecodeString(e.Response.Content.Text)
+		if err != nil {
+			return DiscoveredForm{}, false
+		}
+		body = b
+	}
+	if _, ok := parseRequestOptions(body); !ok || e.Response.Status >= 400 {
+		return DiscoveredForm{}, false
+	}
+	f := DiscoveredForm{Kind: KindWebAuthnOptions, Method: "POST", Action: pathAndQuery(u),
+		Why: "a recorded POST answered with WebAuthn request options, with no identifier (discoverable credentials)"}
+	if e.Request.PostData == nil {
+		return f, true
+	}
+	f.JSON = strings.Contains(e.Request.PostData.MimeType, "json")
+	f.Fields = harFields(e)
+	id := slices.IndexFunc(f.Fields, func(fl Field) bool { return emailLikeRE.MatchString(fl.Value) })
+	if id < 0 {
+		id = slices.IndexFunc(f.Fields, func(fl Field) bool {
+			return regexp.MustCompile(`(?i)mail|user|login|ident|name`).MatchString(fl.Name) && fl.Value != ""
+		})
+	}
+	if id >= 0 {
+		f.Identifier = f.Fields[id].Name
+		f.Fields[id].Value = "{{" + VarIdentifier + "}}"
+		f.Why = fmt.Sprintf("a recorded POST answered with WebAuthn request options, the identifier in %q", f.Identifier)
+	}
+	return f, true
 }
 
 // noteHAR records an entry's cookies, fields and path as a scan would.

@@ -106,12 +106,14 @@ type Finding struct {
 // endpoint (name, method and path) has the same fingerprint, whatever the
 // random identifiers, timings and evidence of the scan. A password reset
 // endpoint has one USER_ENUM_PASSWORD_RESET finding per channel, and a
-// sign-up one USER_ENUM_REGISTER finding per channel, so there the
-// evidence channel is part of the fingerprint too.
+// sign-up one USER_ENUM_REGISTER finding per channel, and a passkey
+// options endpoint one USER_ENUM_PASSKEY finding per channel (the
+// allowCredentials count, the ids' length, …), so there the evidence
+// channel is part of the fingerprint too.
 func (f Finding) Fingerprint() string {
 	parts := []string{f.Rule, f.Endpoint, f.Method, f.Path}
 	switch {
-	case f.Rule == RulePasswordReset:
+	case f.Rule == RulePasswordReset || f.Rule == RulePasskey:
 		parts = append(parts, f.Evidence.Channel)
 	case f.Rule == RuleRegister && f.Evidence.Input == "":
 		// A sign-up reports one finding per channel, and one for a

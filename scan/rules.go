@@ -60,6 +60,7 @@ const (
 	RulePasswordReset   = "USER_ENUM_PASSWORD_RESET"
 	RuleLockout         = "USER_ENUM_LOCKOUT"
 	RuleRateLimit       = "USER_ENUM_RATE_LIMIT"
+	RulePasskey         = "USER_ENUM_PASSKEY"
 )
 
 // Rules is every rule the scanner knows, in report order. The remediation
@@ -141,6 +142,17 @@ var Rules = []Rule{
 		Remediation: "Count requests per identifier whether or not an account exists, and answer a throttled request the same way " +
 			"(status, body, Retry-After) for everyone. A limit that only real accounts hit tells an attacker which addresses are " +
 			"registered after a few requests. Re-run the scan to confirm both sides are throttled alike.",
+	},
+	{
+		ID: RulePasskey, Title: "Passkey sign-in options tell whether an account exists", Severity: SeverityHigh,
+		Remediation: "Answer a request for WebAuthn sign-in options the same way for every identifier (WebAuthn Level 3, " +
+			"§14.6.2 and §14.6.3). Best, ask for no identifier at all: offer discoverable credentials (resident keys) and send an " +
+			"empty allowCredentials to everyone, so there is nothing to compare. Where credential ids must be listed, give an " +
+			"unknown identifier imaginary ones derived deterministically from a keyed hash (HMAC with a server secret) of the " +
+			"normalised identifier: stable for one identifier, different across identifiers, as many as real accounts have and " +
+			"as long as real ids are (the same distribution), in the same JSON shape, and never an error such as \"no credentials\". " +
+			"Random fake ids (they change on every request), one fixed list for every unknown identifier, an empty or missing " +
+			"allowCredentials, or ids of another length all tell the two apart. Re-run the scan: the endpoint must report no finding.",
 	},
 }
 

@@ -157,7 +157,7 @@ func (s *Scanner) Scan(ctx context.Context, t *Target) (*Report, error) {
 			epIDs = s.identities(t)
 		}
 		fs, err := s.scanEndpoint(ctx, t, ep, epIDs, e)
-		e.Requests = s.probes() + len(matrixClasses(t, ep))*s.matrixProbes()
+		e.Requests = s.probes() + len(matrixClasses(t, ep))*s.matrixProbes() + passkeyRequests(ep)
 		for _, c := range s.Checks {
 			if err != nil {
 				break
@@ -204,6 +204,7 @@ func (s *Scanner) plan(t *Target, ids Identities) int {
 		if createsState(ep.Kind) {
 			n += len(ids.Known) // the second request of the first unknown identifiers
 		}
+		n += passkeyPlanned(ep, ids)
 		if passwordControlled(t, ep, ids) {
 			n += len(t.Passwords) // the password control's right passwords
 		}
@@ -260,6 +261,17 @@ func (s *Scanner) scanEndpoint(ctx context.Context, t *Target, ep *Endpoint, ids
 		return nil, err
 	} else if ok {
 		fs = append(fs, f)
+	}
+	if ep.Kind == KindWebAuthnOptions {
+		// The passkey analysis is this kind's positive control too:
+		// an options endpoint may rightly ignore the identifier
+		// (discoverable credentials only), and one that reads it shows
+		// so in the ids it derives.
+		more, err := s.passkeyAnalysis(ctx, e, t, ep, ids, b, len(fs) > 0)
+		if err != nil {
+			return nil, err
+		}
+		return append(fs, more...), nil
 	}
 	if len(fs) == 0 {
 		if err := s.positiveControl(ctx, e, t, ep, b, a); err != nil {
@@ -352,6 +364,8 @@ func findingRule(k Kind, channelRule string) string {
 		return RulePasswordReset
 	case KindRegister:
 		return RuleRegister
+	case KindWebAuthnOptions:
+		return RulePasskey
 	}
 	return channelRule
 }

@@ -132,8 +132,14 @@ func TestTimingInterruptedKeepsDecided(t *testing.T) {
 // leaves every timed endpoint inconclusive, and no endpoint takes much
 // more than its share.
 func TestTimingBudgetShared(t *testing.T) {
-	f := lab.SlowKnown(0)
-	srv := httptest.NewServer(f.New())
+	// Each answer takes 2 ms, so 30 ms cannot hold the measurement on any
+	// machine (the fixture alone answers in 25 µs on a fast one, and the
+	// whole measurement then fitted in the budget).
+	h := lab.SlowKnown(0).New()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(2 * time.Millisecond)
+		h.ServeHTTP(w, r)
+	}))
 	defer srv.Close()
 	target, err := scan.LoadTarget(strings.NewReader(strings.ReplaceAll(partialTarget, "BASE_URL", srv.URL)))
 	if err != nil {
@@ -176,7 +182,10 @@ func TestTimingBudgetGivesResolutionReached(t *testing.T) {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
-		time.Sleep(time.Millisecond)
+		// 3 ms an answer: 500 ms then hold some 80 pairs on any machine,
+		// more than the 20 a test needs and fewer than the 200 planned
+		// (at 1 ms a fast machine finished the plan within the budget).
+		time.Sleep(3 * time.Millisecond)
 		w.WriteHeader(http.StatusUnauthorized)
 	}))
 	defer srv.Close()

@@ -25,7 +25,7 @@ import (
 //     unknown identifier that now answers like the known one has been
 //     registered by the scan, and the report says so.
 //   - A throttled answer (429, 423, 503 with Retry-After, any answer with
-//     Retry-After) did not reach the account logic. Waits up to MaxWait
+//     Retry-After) or a bot check (428) did not reach the account logic. Waits up to MaxWait
 //     are waited out (Probe); rounds that stay throttled are not counted
 //     as compared, and an endpoint with too few compared rounds is
 //     inconclusive (setAsideHistory).
@@ -82,7 +82,11 @@ func throttleOf(r *Response) (time.Duration, bool) {
 		}
 	}
 	switch {
-	case r.Status == http.StatusTooManyRequests, r.Status == http.StatusLocked, ra != "":
+	case r.Status == http.StatusTooManyRequests, r.Status == http.StatusLocked, ra != "",
+		// 428: a bot check (proof of work, as tacit's pow on_limit
+		// asks once a client reached its soft limit): the request did
+		// not reach the account logic either.
+		r.Status == http.StatusPreconditionRequired:
 		return wait, true
 	}
 	return 0, false
@@ -206,7 +210,7 @@ func (a *analysis) maskedView(b *batch, r *Response) view {
 			randoms = append(randoms, x.Input.Random)
 		}
 	}
-	return a.m.applyView(newView(r, newReflector(ids, randoms).replace))
+	return a.m.applyView(newView(b.kind, r, newReflector(ids, randoms).replace))
 }
 
 // differences returns the channels on which x and y differ, leaving out

@@ -24,9 +24,15 @@ const (
 	KindResend      Kind = "resend"
 	KindEmailChange Kind = "email_change"
 	KindOther       Kind = "other"
+	// KindWebAuthnOptions starts a passkey sign-in: it answers WebAuthn
+	// request options (PublicKeyCredentialRequestOptions, possibly as
+	// {"publicKey": …}), whose allowCredentials the passkey analysis
+	// compares (passkey.go). It may take no identifier at all (a
+	// sign-in with discoverable credentials only).
+	KindWebAuthnOptions Kind = "webauthn_options"
 )
 
-var kinds = []Kind{KindLogin, KindRegister, KindReset, KindResend, KindEmailChange, KindOther}
+var kinds = []Kind{KindLogin, KindRegister, KindReset, KindResend, KindEmailChange, KindOther, KindWebAuthnOptions}
 
 // Describe says in a few words what an endpoint of kind k does, for
 // messages ("the password reset endpoint").
@@ -42,6 +48,8 @@ func (k Kind) Describe() string {
 		return "verification resend"
 	case KindEmailChange:
 		return "email change"
+	case KindWebAuthnOptions:
+		return "passkey options"
 	}
 	return "account"
 }
@@ -384,7 +392,10 @@ func checkEndpointVars(n *yaml.Node, path string, ep *Endpoint) error {
 	if err := ep.checkVars(n, path, have); err != nil {
 		return err
 	}
-	if !usesID && !ep.uses(VarIdentifier) {
+	// A passkey options endpoint for discoverable credentials takes no
+	// identifier: its probes are all alike, and the scan checks that
+	// their answers are too.
+	if !usesID && !ep.uses(VarIdentifier) && ep.Kind != KindWebAuthnOptions {
 		return &TargetError{Line: n.Line, Key: path, Msg: "{{identifier}} appears nowhere in the endpoint or its before steps, so every probe would be the same"}
 	}
 	return nil

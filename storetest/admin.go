@@ -216,6 +216,7 @@ func testActivity(t *testing.T, s tacit.Store) {
 		{AccountID: a.ID, Kind: tacit.EventSignedIn, At: base, IP: "192.0.2.1", UserAgent: "Firefox", Count: 4},
 		{AccountID: a.ID, Kind: tacit.EventPasswordChanged, At: base.Add(time.Minute)},
 		{AccountID: a.ID, Kind: tacit.EventMFAEnabled, At: base.Add(2 * time.Minute), IP: "2001:db8::1"},
+		{AccountID: a.ID, Kind: tacit.EventAdminAPI, At: base.Add(3 * time.Minute), Actor: "helpdesk", Operation: "disable", Outcome: "unchanged"},
 	}
 	update(t, s, func(tx tacit.Tx) error {
 		for i := range want {
@@ -237,12 +238,12 @@ func testActivity(t *testing.T, s tacit.Store) {
 		})
 		return out
 	}
-	equal(t, "Events", list(10), []tacit.Event{want[2], want[1], want[0]})
-	equal(t, "Events limited", list(2), []tacit.Event{want[2], want[1]})
+	equal(t, "Events", list(10), []tacit.Event{want[3], want[2], want[1], want[0]})
+	equal(t, "Events limited", list(2), []tacit.Event{want[3], want[2]})
 	if err := s.PurgeActivity(ctx, base.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	equal(t, "Events after purge", list(10), []tacit.Event{want[2], want[1]})
+	equal(t, "Events after purge", list(10), []tacit.Event{want[3], want[2], want[1]})
 	view(t, s, func(tx tacit.Tx) error {
 		got, err := tx.Events(ctx, b.ID, 10)
 		if err == nil && len(got) != 0 {
@@ -250,4 +251,54 @@ func testActivity(t *testing.T, s tacit.Store) {
 		}
 		return err
 	})
+}
+
+// testAdminTokens creates, finds, lists, touches and deletes
+// administration API tokens; a name or ID taken twice is ErrConflict.
+func testAdminTokens(t *testing.T, s tacit.Store) {
+	ctx := context.Background()
+	ops := tacit.AdminToken{ID: "id-ops", Name: "ops", Scope: tacit.AdminWrite, SecretHash: hash(1), CreatedAt: base}
+	desk := tacit.AdminToken{ID: "id-desk", Name: "desk", Scope: tacit.AdminRead, SecretHash: hash(2), CreatedAt: base.Add(time.Second)}
+	update(t, s, func(tx tacit.Tx) error {
+		if err := tx.CreateAdminToken(ctx, ops); err != nil {
+			return err
+		}
+		return tx.CreateAdminToken(ctx, desk)
+	})
+	for _, dup := range []tacit.AdminToken{
+		{ID: "id-other", Name: "ops", Scope: tacit.AdminRead, SecretHash: hash(3), CreatedAt: base},
+		{ID: "id-ops", Name: "other", Scope: tacit.AdminRead, SecretHash: hash(3), CreatedAt: base},
+	} {
+		err := s.Update(ctx, func(tx tacit.Tx) error { return tx.CreateAdminToken(ctx, dup) })
+		wantErr(t, "CreateAdminToken "+dup.Name+"/"+dup.ID, err, tacit.ErrConflict)
+	}
+	used := base.Add(time.Hour)
+	update(t, s, func(tx tacit.Tx) error { return tx.TouchAdminToken(ctx, "id-desk", used) })
+	view(t, s, func(tx tacit.Tx) error {
+		got, err := tx.AdminTokenByID(ctx, "id-desk")
+		if err != nil {
+			return err
+		}
+		got.CreatedAt, got.LastUsedAt = got.CreatedAt.UTC(), got.LastUsedAt.UTC()
+		want := desk
+		want.LastUsedAt = used
+		equal(t, "AdminTokenByID", got, want)
+		_, err = tx.AdminTokenByID(ctx, "id-nobody")
+		wantErr(t, "AdminTokenByID unknown", err, tacit.ErrNotFound)
+		return nil
+	})
+	names := func() []string {
+		var out []string
+		for _, a := range adminTokens(t, s) {
+			out = append(out, a.Name+"/"+string(a.Scope))
+		}
+		return out
+	}
+	equal(t, "AdminTokens", names(), []string{"desk/read", "ops/write"})
+	update(t, s, func(tx tacit.Tx) error { return tx.DeleteAdminToken(ctx, "ops") })
+	err := s.Update(ctx, func(tx tacit.Tx) error { return tx.DeleteAdminToken(ctx, "ops") })
+	wantErr(t, "DeleteAdminToken twice", err, tacit.ErrNotFound)
+	err = s.Update(ctx, func(tx tacit.Tx) error { return tx.TouchAdminToken(ctx, "id-ops", used) })
+	wantErr(t, "TouchAdminToken deleted", err, tacit.ErrNotFound)
+	equal(t, "AdminTokens after delete", names(), []string{"desk/read"})
 }

@@ -35,6 +35,24 @@ func Copy[A, B Migrator](t *testing.T, from Engine[A], to Engine[B]) {
 			t.Errorf("%s after two copies:\n got  %+v\n want %+v", email, got, want)
 		}
 	}
+	if got, want := adminTokens(t, dst), adminTokens(t, src); !reflect.DeepEqual(got, want) {
+		t.Errorf("admin tokens after two copies:\n got  %+v\n want %+v", got, want)
+	}
+}
+
+// adminTokens lists a store's administration API tokens, times in UTC.
+func adminTokens(t *testing.T, s tacit.Store) []tacit.AdminToken {
+	t.Helper()
+	var out []tacit.AdminToken
+	view(t, s, func(tx tacit.Tx) error {
+		list, err := tx.AdminTokens(context.Background())
+		for _, a := range list {
+			a.CreatedAt, a.LastUsedAt = a.CreatedAt.UTC(), a.LastUsedAt.UTC()
+			out = append(out, a)
+		}
+		return err
+	})
+	return out
 }
 
 // snapshot opens the engine's snapshot of the database at where, closed
@@ -64,7 +82,7 @@ func copyChecked(t *testing.T, src *sqlstore.Snapshot, dst tacit.Store, after fu
 		t.Fatalf("Copy: %v", err)
 	}
 	if n.Accounts != len(copyFixtureEmails) || n.TOTP != 2 || n.TOTPOn != 1 || n.Codes != 3 || n.Passkeys != 2 || n.Sessions != 2 ||
-		n.Keys != 1 || n.Subjects != 2 || n.Clients != 1 || n.Consents != 1 || n.Grants != 1 {
+		n.Keys != 1 || n.Subjects != 2 || n.Clients != 1 || n.Consents != 1 || n.Grants != 1 || n.AdminTokens != 2 {
 		t.Errorf("Copy copied %+v", n)
 	}
 	schema, err := src.Columns(ctx)
@@ -174,15 +192,21 @@ func fillEveryTable(t *testing.T, s tacit.Store) {
 			tx.EnqueueMail(ctx, &tacit.Mail{Kind: tacit.MailVerify, To: "new@example.com", CreatedAt: now}),
 			tx.AddEvent(ctx, &tacit.Event{AccountID: ada, Kind: tacit.EventSignedIn, At: base, IP: "192.0.2.1", UserAgent: "ua", Count: 3}),
 			tx.AddEvent(ctx, &tacit.Event{AccountID: bob, Kind: tacit.EventPasswordChanged, At: base.Add(time.Second)}),
+			tx.AddEvent(ctx, &tacit.Event{AccountID: bob, Kind: tacit.EventAdminAPI, At: base.Add(2 * time.Second),
+				Actor: "helpdesk", Operation: "show", Outcome: "done"}),
+			tx.CreateAdminToken(ctx, tacit.AdminToken{ID: "tok1", Name: "helpdesk", Scope: tacit.AdminRead, SecretHash: hash(50),
+				CreatedAt: base, LastUsedAt: base.Add(time.Minute)}),
+			tx.CreateAdminToken(ctx, tacit.AdminToken{ID: "tok2", Name: "ops", Scope: tacit.AdminWrite, SecretHash: hash(51), CreatedAt: base}),
 			tx.CreateSigningKey(ctx, tacit.SigningKey{ID: "k1", Algorithm: "ES256", PrivateKey: []byte("der"), CreatedAt: base}),
 			tx.CreateSubject(ctx, ada, "sub-ada"),
 			tx.CreateSubject(ctx, bob, "sub-bob"),
-			tx.CreateOIDCClient(ctx, tacit.OIDCClient{ID: "app", Name: "App", SecretHash: hash(40), RedirectURIs: []string{"https://app.example/cb"}, CreatedAt: base}),
+			tx.CreateOIDCClient(ctx, tacit.OIDCClient{ID: "app", Name: "App", SecretHash: hash(40), RedirectURIs: []string{"https://app.example/cb"}, IDTokenAlg: "RS256", CreatedAt: base}),
 			tx.SaveConsent(ctx, tacit.Consent{AccountID: ada, ClientID: "app", Scopes: []string{"openid", "email"}, CreatedAt: base}),
 			tx.CreateGrant(ctx, tacit.Grant{ID: "g1", AccountID: bob, ClientID: "app", Scopes: []string{"openid"}, AuthTime: base,
 				PasswordStamp: []byte("stamp"), RefreshHash: hash(41), AccessHash: hash(42), AccessExpiresAt: now.Add(time.Minute),
 				CreatedAt: base, ExpiresAt: now.Add(time.Hour)}),
 			tx.CreateAuthRequest(ctx, tacit.AuthRequest{ID: "r1", ClientID: "app", Request: []byte("{}"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}),
+			tx.SpendProof(ctx, hash(43), now.Add(time.Hour)),
 		}
 		_, err := tx.HitCounter(ctx, []byte("counter"), now, time.Hour)
 		for _, e := range append(steps, err) {

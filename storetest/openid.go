@@ -23,7 +23,14 @@ func testOpenIDKeysAndSubjects(t *testing.T, s tacit.Store) {
 				return err
 			}
 		}
-		return tx.RetireSigningKeys(ctx, "new", base.Add(2*time.Hour))
+		return tx.RetireSigningKey(ctx, "old", base.Add(2*time.Hour))
+	})
+	update(t, s, func(tx tacit.Tx) error {
+		// A second rotation of the same key (another instance's) finds
+		// it retired and must back out.
+		wantErr(t, "retire a retired key", tx.RetireSigningKey(ctx, "old", base.Add(3*time.Hour)), tacit.ErrConflict)
+		wantErr(t, "retire a missing key", tx.RetireSigningKey(ctx, "none", base.Add(3*time.Hour)), tacit.ErrNotFound)
+		return nil
 	})
 	wantErr(t, "duplicate key", s.Update(ctx, func(tx tacit.Tx) error {
 		return tx.CreateSigningKey(ctx, tacit.SigningKey{ID: "old", Algorithm: "ES256", PrivateKey: []byte("3"), CreatedAt: base})
@@ -35,7 +42,24 @@ func testOpenIDKeysAndSubjects(t *testing.T, s tacit.Store) {
 		}
 		if len(keys) != 2 || keys[0].ID != "new" || !keys[0].RetiredAt.IsZero() || !keys[1].RetiredAt.Equal(base.Add(2*time.Hour)) ||
 			!bytes.Equal(keys[1].PrivateKey, []byte("1")) {
-			t.Errorf("keys after retiring all but new: %+v", keys)
+			t.Errorf("keys after retiring old: %+v", keys)
+		}
+		return nil
+	})
+	update(t, s, func(tx tacit.Tx) error {
+		if err := tx.DeleteSigningKeys(ctx, base.Add(2*time.Hour)); err != nil {
+			return err
+		}
+		keys, err := tx.SigningKeys(ctx)
+		if err != nil || len(keys) != 2 {
+			t.Errorf("keys retired at the cut-off must stay: %+v, %v", keys, err)
+		}
+		if err := tx.DeleteSigningKeys(ctx, base.Add(2*time.Hour+time.Microsecond)); err != nil {
+			return err
+		}
+		keys, err = tx.SigningKeys(ctx)
+		if err != nil || len(keys) != 1 || keys[0].ID != "new" {
+			t.Errorf("keys after deleting the retired one: %+v, %v", keys, err)
 		}
 		return nil
 	})
@@ -92,6 +116,15 @@ func testOpenIDAuthRequest(t *testing.T, s tacit.Store) {
 		}
 		_, err = tx.AuthRequestByCode(ctx, hash(2), now)
 		wantErr(t, "unknown code", err, tacit.ErrNotFound)
+		wantErr(t, "spend a missing request", tx.SpendAuthRequest(ctx, "r2", "g1"), tacit.ErrNotFound)
+		return tx.SpendAuthRequest(ctx, "r1", "g1")
+	})
+	update(t, s, func(tx tacit.Tx) error {
+		wantErr(t, "spend twice", tx.SpendAuthRequest(ctx, "r1", "g2"), tacit.ErrConflict)
+		r, err := tx.AuthRequestByCode(ctx, hash(1), now)
+		if err != nil || r.GrantID != "g1" {
+			t.Errorf("spent request by code: %+v, %v", r, err)
+		}
 		return tx.DeleteAuthRequest(ctx, "r1")
 	})
 	view(t, s, func(tx tacit.Tx) error {
@@ -156,7 +189,7 @@ func testOpenIDClientsAndConsents(t *testing.T, s tacit.Store) {
 	ctx := context.Background()
 	a := createAccount(t, s, "ada@example.com")
 	c := tacit.OIDCClient{ID: "app", Name: "App", SecretHash: hash(1), RedirectURIs: []string{"https://a/cb", "https://a/cb2"},
-		PostLogoutRedirectURIs: []string{"https://a/"}, FirstParty: true, CreatedAt: base}
+		PostLogoutRedirectURIs: []string{"https://a/"}, FirstParty: true, IDTokenAlg: "RS256", CreatedAt: base}
 	pub := tacit.OIDCClient{ID: "spa", Name: "SPA", RedirectURIs: []string{"http://127.0.0.1:9/cb"}, CreatedAt: base}
 	update(t, s, func(tx tacit.Tx) error {
 		if err := tx.CreateOIDCClient(ctx, c); err != nil {
@@ -168,10 +201,10 @@ func testOpenIDClientsAndConsents(t *testing.T, s tacit.Store) {
 	view(t, s, func(tx tacit.Tx) error {
 		got, err := tx.OIDCClientByID(ctx, "app")
 		if err != nil || !got.FirstParty || !slices.Equal(got.RedirectURIs, c.RedirectURIs) || !bytes.Equal(got.SecretHash, c.SecretHash) ||
-			!slices.Equal(got.PostLogoutRedirectURIs, c.PostLogoutRedirectURIs) {
+			!slices.Equal(got.PostLogoutRedirectURIs, c.PostLogoutRedirectURIs) || got.IDTokenAlg != "RS256" {
 			t.Errorf("client: %+v, %v", got, err)
 		}
-		if got, err := tx.OIDCClientByID(ctx, "spa"); err != nil || got.SecretHash != nil || got.FirstParty || got.PostLogoutRedirectURIs != nil {
+		if got, err := tx.OIDCClientByID(ctx, "spa"); err != nil || got.SecretHash != nil || got.FirstParty || got.PostLogoutRedirectURIs != nil || got.IDTokenAlg != "" {
 			t.Errorf("public client: %+v, %v", got, err)
 		}
 		list, err := tx.OIDCClients(ctx)

@@ -29,6 +29,7 @@ var eventWords = map[tacit.EventKind]string{
 	tacit.EventEnabled:                 "Account enabled by an administrator",
 	tacit.EventSessionsEndedByOperator: "Signed out everywhere by an administrator",
 	tacit.EventResetSent:               "Password reset link sent by an administrator",
+	tacit.EventAdminAPI:                "Looked up or acted on by an administrator",
 }
 
 // activityRow is one line of the account page's activity list.

@@ -38,7 +38,8 @@ func registerFields(svc *flow.Service) schema {
 }
 
 func handleAPIRegister(svc *flow.Service, s sessions) http.Handler {
-	return apiFlow(s, registerFields(svc), func(ctx context.Context, in fields, c flow.Client) (tacit.Outcome, error) {
+	return apiFlow(s, withProof(registerFields(svc)), func(ctx context.Context, in fields, c flow.Client) (tacit.Outcome, error) {
+		c.Proof = in.text(proofField)
 		return svc.Register(ctx, flow.RegisterInput{
 			Email: in.text("email"), Password: in.text("password"), PasswordConfirm: in.text("password_confirm"),
 		}, c)
@@ -60,13 +61,15 @@ func handleAPIVerify(svc *flow.Service, s sessions) http.Handler {
 }
 
 func handleAPIVerifyResend(svc *flow.Service, s sessions) http.Handler {
-	return apiFlow(s, texts("email"), func(ctx context.Context, in fields, c flow.Client) (tacit.Outcome, error) {
+	return apiFlow(s, withProof(texts("email")), func(ctx context.Context, in fields, c flow.Client) (tacit.Outcome, error) {
+		c.Proof = in.text(proofField)
 		return svc.ResendVerification(ctx, in.text("email"), c)
 	})
 }
 
 func handleAPILogin(svc *flow.Service, s sessions) http.Handler {
-	return apiFlow(s, texts("email", "password"), func(ctx context.Context, in fields, c flow.Client) (tacit.Outcome, error) {
+	return apiFlow(s, withProof(texts("email", "password")), func(ctx context.Context, in fields, c flow.Client) (tacit.Outcome, error) {
+		c.Proof = in.text(proofField)
 		return svc.Login(ctx, in.text("email"), in.text("password"), c)
 	})
 }

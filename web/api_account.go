@@ -14,7 +14,8 @@ import (
 // password reset and change, email change, and the session list.
 
 func handleAPIForgot(svc *flow.Service, s sessions) http.Handler {
-	return apiFlow(s, texts("email"), func(ctx context.Context, in fields, c flow.Client) (tacit.Outcome, error) {
+	return apiFlow(s, withProof(texts("email")), func(ctx context.Context, in fields, c flow.Client) (tacit.Outcome, error) {
+		c.Proof = in.text(proofField)
 		return svc.ForgotPassword(ctx, in.text("email"), c)
 	})
 }

@@ -48,6 +48,7 @@ func normalise(resp *http.Response, body []byte, masks map[string]string) snapsh
 	}
 	sort.Strings(s.Cookies)
 	text := csrfInput.ReplaceAllString(string(body), `name="csrf_token" value="<csrf>"`)
+	text = maskProof(text)
 	// Longest first, so a mask inside another does not break it.
 	keys := make([]string, 0, len(masks))
 	for k := range masks {
@@ -59,6 +60,20 @@ func normalise(resp *http.Response, body []byte, masks map[string]string) snapsh
 	}
 	s.Body = text
 	return s
+}
+
+var (
+	proofData = regexp.MustCompile(`data-proof="[^"]*"`)
+	proofHex  = regexp.MustCompile(`[0-9a-f]{24}\?expires=[0-9]+|[0-9a-f]{64}`)
+)
+
+// maskProof masks the random parts of a form's proof-of-work challenge
+// (salt, expiry, challenge, signature), keeping the rest of it, the cost
+// included, to compare.
+func maskProof(text string) string {
+	return proofData.ReplaceAllStringFunc(text, func(attr string) string {
+		return proofHex.ReplaceAllString(attr, "<random>")
+	})
 }
 
 // maskCookie keeps a Set-Cookie line's name and attributes exactly, and

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
 	"time"
 
@@ -25,16 +26,18 @@ type cookies struct {
 	mfaName     string
 	deviceName  string
 	passkeyName string
+	signupName  string
 }
 
 func newCookies(secure bool) cookies {
-	c := cookies{secure: secure, sessionName: "tacit_session", csrfName: "tacit_csrf", mfaName: "tacit_mfa", deviceName: "tacit_device", passkeyName: "tacit_passkey"}
+	c := cookies{secure: secure, sessionName: "tacit_session", csrfName: "tacit_csrf", mfaName: "tacit_mfa", deviceName: "tacit_device", passkeyName: "tacit_passkey", signupName: "tacit_signup_next"}
 	if secure {
 		c.sessionName = "__Host-" + c.sessionName
 		c.csrfName = "__Host-" + c.csrfName
 		c.mfaName = "__Host-" + c.mfaName
 		c.deviceName = "__Host-" + c.deviceName
 		c.passkeyName = "__Host-" + c.passkeyName
+		c.signupName = "__Host-" + c.signupName
 	}
 	return c
 }
@@ -110,6 +113,29 @@ func (c cookies) takePasskey(w http.ResponseWriter, r *http.Request) string {
 		c.clear(w, c.passkeyName)
 	}
 	return tok
+}
+
+// signupNextAge is how long a browser remembers where a sign-up started
+// from: long enough to fetch the mail and follow its link.
+const signupNextAge = time.Hour
+
+// setSignupNext remembers in this browser where to go once a sign-up it
+// starts is complete (an OpenID Connect request with prompt=create): the
+// mailed link carries nothing of it, so following the link in the same
+// browser goes on where the sign-up began. next is a local path.
+func (c cookies) setSignupNext(w http.ResponseWriter, next string) {
+	ck := c.base(c.signupName, base64.RawURLEncoding.EncodeToString([]byte(next)))
+	ck.MaxAge = int(signupNextAge / time.Second)
+	http.SetCookie(w, ck)
+}
+
+// signupNext returns the local path setSignupNext remembered, or "".
+func (c cookies) signupNext(r *http.Request) string {
+	b, err := base64.RawURLEncoding.DecodeString(value(r, c.signupName))
+	if err != nil {
+		return ""
+	}
+	return localPath(string(b))
 }
 
 // deviceCookieAge is how long a browser keeps its device token: long

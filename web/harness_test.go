@@ -78,6 +78,10 @@ type options struct {
 	// passkeys names the server localhost instead of 127.0.0.1 in its
 	// base URL, which WebAuthn needs (a host name, not an address).
 	passkeys bool
+	// proof is the proof-of-work mode and cost; "" means off, so the
+	// throttling tests see 429s; proof_test.go sets it.
+	proof     flow.ProofMode
+	proofCost int
 }
 
 func newHarness(t testing.TB, o options) *harness {
@@ -94,6 +98,9 @@ func newHarness(t testing.TB, o options) *harness {
 
 	if o.limits == nil {
 		o.limits = testenv.RoomyLimits()
+	}
+	if o.proof == "" {
+		o.proof = flow.ProofOff
 	}
 	var sender mail.Sender = mail.DevSender{Box: db}
 	if o.sender != nil {
@@ -124,7 +131,7 @@ func newHarness(t testing.TB, o options) *harness {
 	inst, err := NewInstance(Options{
 		Store: db, Hasher: hasher, Sender: sender, Config: cfg,
 		Flow: flow.Config{
-			Mode: o.mode, Policy: o.policy, Links: links, Limits: o.limits,
+			Mode: o.mode, Policy: o.policy, Links: links, Limits: o.limits, Proof: o.proof, ProofCost: o.proofCost,
 			Now: func() time.Time {
 				if o.frozen {
 					return start.Add(time.Duration(h.skew.Load()))

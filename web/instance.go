@@ -125,6 +125,10 @@ func NewInstance(o Options) (*Instance, error) {
 // ServeHTTP serves tacit's pages and API.
 func (in *Instance) ServeHTTP(w http.ResponseWriter, r *http.Request) { in.handler.ServeHTTP(w, r) }
 
+// AdminHandler returns the administration API alone, for an address of
+// its own (NewAdminServer over the Instance's flows and configuration).
+func (in *Instance) AdminHandler() http.Handler { return NewAdminServer(in.svc, in.cfg) }
+
 // Service returns the flows the Instance serves.
 func (in *Instance) Service() *flow.Service { return in.svc }
 
@@ -150,6 +154,9 @@ func (in *Instance) Run(ctx context.Context) {
 		trimLoop(ctx, in.store, in.upkeep.ThrottleMaxKeys, in.upkeep.TrimEvery, in.log, in.svc.SetCounterTableFull)
 	})
 	wg.Go(func() { outboxLoop(ctx, in.store, in.upkeep.OutboxMaxRows, in.upkeep.TrimEvery, in.log) })
+	if p := in.cfg.OpenID; p != nil {
+		wg.Go(func() { keyRotationLoop(ctx, p, in.upkeep.PurgeEvery, in.log) })
+	}
 	wg.Wait()
 	in.drain()
 }

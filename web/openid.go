@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 
@@ -15,7 +16,11 @@ import (
 func addOpenIDRoutes(mux *http.ServeMux, p *openid.Provider, svc *flow.Service, s sessions, v *views) {
 	h := p.Handler()
 	for _, path := range openid.Paths() {
-		if path == openid.PathEndSession || path == openid.PathCallback {
+		switch path {
+		case openid.PathEndSession, openid.PathCallback:
+			continue
+		case openid.PathToken, openid.PathIntrospect, openid.PathRevoke:
+			mux.Handle(path, throttleClientAuth(h, svc, v))
 			continue
 		}
 		mux.Handle(path, h)
@@ -26,6 +31,48 @@ func addOpenIDRoutes(mux *http.ServeMux, p *openid.Provider, svc *flow.Service, 
 	mux.Handle("GET "+openid.PathConsent, handleConsentForm(p, svc, s, v))
 	mux.Handle("POST "+openid.PathConsent, handleConsent(p, svc, s, v))
 	mux.Handle("POST /account/apps/revoke", handleRevokeApp(p, svc, v))
+}
+
+// throttleClientAuth holds back a client that keeps failing to
+// authenticate at the token, introspection or revocation endpoint (a
+// wrong client secret: the op package answers 401 invalid_client), per
+// client id and per client address (flow.Service.AdmitClientAuth). A
+// held-back request is answered 429 with Retry-After before its secret
+// is checked, so guessing at that rate learns nothing; one that did not
+// fail to authenticate takes its count back.
+func throttleClientAuth(h http.Handler, svc *flow.Service, v *views) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			h.ServeHTTP(w, r)
+			return
+		}
+		a, wait, err := svc.AdmitClientAuth(r.Context(), openid.TokenClientID(r), clientOf(r))
+		if err != nil {
+			v.internalError(w, r, err)
+			return
+		}
+		if wait > 0 {
+			setRetryAfter(w, wait)
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set("Content-Type", "application/json")
+			if r.Header.Get("Origin") != "" {
+				// As the provider answers browser apps (without
+				// credentials), so that they can read the wait.
+				w.Header().Set("Access-Control-Allow-Origin", "*")
+				w.Header().Set("Access-Control-Expose-Headers", "Retry-After")
+			}
+			w.WriteHeader(http.StatusTooManyRequests)
+			io.WriteString(w, `{"error":"invalid_client","error_description":"too many failed client authentications; retry later"}`)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		if sw.code() != http.StatusUnauthorized {
+			if err := svc.ClientAuthPassed(r.Context(), a); err != nil {
+				logError(v.log, r, "take back a client authentication's count", err)
+			}
+		}
+	})
 }
 
 // appRows lists the account's remembered consents for the account page.

@@ -65,6 +65,7 @@ func TestOpenIDUniform(t *testing.T) {
 		"sign-in":                   nil,
 		"prompt=none":               {"prompt": {"none"}},
 		"prompt=login":              {"prompt": {"login"}},
+		"prompt=create":             {"prompt": {"create"}},
 		"max_age":                   {"max_age": {"0"}},
 		"unregistered redirect_uri": {"redirect_uri": {"http://127.0.0.1:9/elsewhere"}},
 		"unknown client":            {"client_id": {"nobody"}},
@@ -94,6 +95,12 @@ func TestOpenIDUniform(t *testing.T) {
 	last := hops[len(hops)-1]
 	if last.StatusCode != 200 || last.Request.URL.Path != "/login" || !strings.Contains(last.text(), `value="<email>"`) {
 		t.Errorf("sign-in hops end at %s %d; want the sign-in page with the address filled in", last.Request.URL, last.StatusCode)
+	}
+	// prompt=create: the sign-up page, the address filled in as given.
+	hops = oidcHops(h, "someone@example.com", url.Values{"prompt": {"create"}})
+	last = hops[len(hops)-1]
+	if last.StatusCode != 200 || last.Request.URL.Path != "/register" || !strings.Contains(last.text(), `value="<email>"`) {
+		t.Errorf("prompt=create hops end at %s %d; want the sign-up page with the address filled in", last.Request.URL, last.StatusCode)
 	}
 	// prompt=none without a session: login_required at the client.
 	hops = oidcHops(h, "someone@example.com", url.Values{"prompt": {"none"}})

@@ -3,6 +3,7 @@ package web
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -31,6 +32,8 @@ func statusFor(k tacit.OutcomeKind) int {
 		return http.StatusUnauthorized
 	case tacit.Throttled:
 		return http.StatusTooManyRequests
+	case tacit.ProofRequired:
+		return http.StatusPreconditionRequired
 	case tacit.SignedIn, tacit.MFARequired:
 		return http.StatusOK
 	case tacit.AccountCreated:
@@ -55,6 +58,10 @@ func outcomeBody(o tacit.Outcome) any {
 		return statusBody{Status: string(o.Kind)}
 	case tacit.Invalid:
 		return errorBody{Error: string(o.Kind), Fields: o.Fields}
+	case tacit.ProofRequired:
+		// Names the member to send; the challenge is at GET
+		// /api/pow/challenge, so this body is the same every time.
+		return errorBody{Error: string(o.Kind), Fields: map[string]string{proofField: tacit.CodeRequired}}
 	}
 	return errorBody{Error: string(o.Kind)}
 }
@@ -178,6 +185,10 @@ type formAnswer struct {
 	// AccountCreated and MFARequired go to finishSignIn, with next.
 	signIn *sessions
 	next   string
+	// gate, with svc, puts a browser check on the form shown again when
+	// the client now needs one (attachProof).
+	gate flow.ProofGate
+	svc  *flow.Service
 }
 
 // refusal is how a form words InvalidCredentials: a sentence at one of
@@ -234,6 +245,14 @@ func (v *views) answer(w http.ResponseWriter, r *http.Request, o tacit.Outcome, 
 			// The wait is the flow's, alike for every address.
 			setRetryAfter(w, o.RetryAfter)
 			f.Message = throttledMessage(o.RetryAfter)
+		case tacit.ProofRequired:
+			f.Message = proofMessage
+		}
+		if a.svc != nil && a.gate != "" {
+			if err := attachProof(r, a.svc, a.gate, f); err != nil {
+				v.internalError(w, r, err)
+				return
+			}
 		}
 		v.render(w, r, status, p)
 	}
@@ -274,4 +293,24 @@ func throttledMessage(d time.Duration) string {
 		return "Too many attempts. Try again in 1 second."
 	}
 	return fmt.Sprintf("Too many attempts. Try again in %d seconds.", n)
+}
+
+// adminError maps what an operation of the administration API refused to
+// its answer (admin.go). Unlike the flows' outcomes these may say whether
+// an address has an account: only a caller with an admin token gets them.
+func adminError(err error) (status int, code, message string) {
+	var bad *requestError
+	switch {
+	case errors.As(err, &bad):
+		return bad.status, bad.code, bad.message
+	case errors.Is(err, flow.ErrBadAddress):
+		return http.StatusBadRequest, "invalid_email", "The address is not a valid email address."
+	case errors.Is(err, flow.ErrNoAccount):
+		return http.StatusNotFound, "no_account", "The address has no account."
+	case errors.Is(err, flow.ErrHasAccount):
+		return http.StatusConflict, "has_account", "The address has an account already."
+	case errors.Is(err, flow.ErrAccountDisabled):
+		return http.StatusConflict, "account_disabled", "The account is disabled: enable it first."
+	}
+	return http.StatusInternalServerError, "internal_error", ""
 }

@@ -53,8 +53,47 @@ func newRegisterPage(svc *flow.Service) *registerPage {
 	return p
 }
 
+// handleRegisterForm shows the sign-up form. With next (an OpenID Connect
+// request with prompt=create) the browser remembers it for after the
+// sign-up (setSignupNext); with email (its login_hint) the address is
+// filled in, as given, never looked up.
 func handleRegisterForm(svc *flow.Service, v *views) http.Handler {
-	return staticPage(v, func() pageData { return newRegisterPage(svc) })
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if next := localPath(q.Get("next")); next != "" {
+			v.ck.setSignupNext(w, next)
+		}
+		p := newRegisterPage(svc)
+		if email := q.Get("email"); email != "" && len(email) <= 320 {
+			p.Form.Values = map[string]string{"email": email}
+		}
+		if err := attachProof(r, svc, flow.GateRequests, &p.Form); err != nil {
+			v.internalError(w, r, err)
+			return
+		}
+		v.render(w, r, http.StatusOK, p)
+	})
+}
+
+// proofPage shows the form build makes, with a browser check when
+// requests of gate from this client need one.
+func proofPage(svc *flow.Service, v *views, g flow.ProofGate, build func() (pageData, *form)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, f := build()
+		if err := attachProof(r, svc, g, f); err != nil {
+			v.internalError(w, r, err)
+			return
+		}
+		v.render(w, r, http.StatusOK, p)
+	})
+}
+
+// proofClient is the client of a form post, with the solution of its
+// browser check.
+func proofClient(r *http.Request, f url.Values) flow.Client {
+	c := clientOf(r)
+	c.Proof = f.Get(proofField)
+	return c
 }
 
 // handleRegister starts a sign-up.
@@ -64,7 +103,7 @@ func handleRegister(svc *flow.Service, v *views) http.Handler {
 		func(r *http.Request, f url.Values) (tacit.Outcome, error) {
 			return svc.Register(r.Context(), flow.RegisterInput{
 				Email: f.Get("email"), Password: f.Get("password"), PasswordConfirm: f.Get("password_confirm"),
-			}, clientOf(r))
+			}, proofClient(r, f))
 		})
 }
 
@@ -124,7 +163,7 @@ func handleComplete(svc *flow.Service, s sessions, v *views) http.Handler {
 			Token: tok, Password: f.Get("password"), PasswordConfirm: f.Get("password_confirm"),
 		}, clientOf(r))
 		v.answer(w, r, o, err, formAnswer{
-			signIn: &s, policy: svc.Policy(),
+			signIn: &s, policy: svc.Policy(), next: v.takeSignupNext(w, r, o),
 			again: func() (pageData, *form, error) {
 				p := newCompletePage(svc, tok)
 				if addr, live := svc.CompleteAddress(r.Context(), tok); live {
@@ -138,6 +177,17 @@ func handleComplete(svc *flow.Service, s sessions, v *views) http.Handler {
 			},
 		})
 	})
+}
+
+// takeSignupNext returns where a completed sign-up goes on to, if this
+// browser started it with a next (handleRegisterForm), and forgets it
+// once the sign-up signed in; "" goes to the account page.
+func (v *views) takeSignupNext(w http.ResponseWriter, r *http.Request, o tacit.Outcome) string {
+	next := v.ck.signupNext(r)
+	if next != "" && (o.Kind == tacit.SignedIn || o.Kind == tacit.AccountCreated || o.Kind == tacit.MFARequired) {
+		v.ck.clear(w, v.ck.signupName)
+	}
+	return next
 }
 
 // signupLinkDead answers a sign-up link that is malformed, used or
@@ -194,7 +244,7 @@ func handleVerify(svc *flow.Service, s sessions, v *views) http.Handler {
 		o, err := svc.Verify(r.Context(), flow.VerifyInput{Token: tok, Password: f.Get("password")}, clientOf(r))
 		p := newVerifyPage(tok, f.Get("email"))
 		v.answer(w, r, o, err, formAnswer{
-			signIn: &s, policy: svc.Policy(), again: built(p, &p.Form),
+			signIn: &s, policy: svc.Policy(), again: built(p, &p.Form), next: v.takeSignupNext(w, r, o),
 			refused:  refusal{"password", "This is not the password you chose when you signed up."},
 			linkDead: func(w http.ResponseWriter, r *http.Request) { v.signupLinkDead(w, r, nil, "") },
 		})
@@ -206,14 +256,14 @@ func newResendPage() (pageData, *form) {
 	return p, &p.Form
 }
 
-func handleResendForm(v *views) http.Handler {
-	return staticPage(v, func() pageData { p, _ := newResendPage(); return p })
+func handleResendForm(svc *flow.Service, v *views) http.Handler {
+	return proofPage(svc, v, flow.GateRequests, newResendPage)
 }
 
 func handleResend(svc *flow.Service, v *views) http.Handler {
 	return mailingForm(svc, v, "/verify/sent", newResendPage,
 		func(r *http.Request, f url.Values) (tacit.Outcome, error) {
-			return svc.ResendVerification(r.Context(), f.Get("email"), clientOf(r))
+			return svc.ResendVerification(r.Context(), f.Get("email"), proofClient(r, f))
 		})
 }
 
@@ -228,7 +278,7 @@ func newLoginPage(next string) *loginPage {
 	return &loginPage{frame: frame{page: "login", Title: "Sign in"}, Form: form{Order: []string{"email", "password"}}, Next: next}
 }
 
-func handleLoginForm(v *views) http.Handler {
+func handleLoginForm(svc *flow.Service, v *views) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		p := newLoginPage(v.returnTarget(r, nextOf(q)))
@@ -236,6 +286,10 @@ func handleLoginForm(v *views) http.Handler {
 		// as given, never looked up.
 		if email := q.Get("email"); email != "" && len(email) <= 320 {
 			p.Form.Values = map[string]string{"email": email}
+		}
+		if err := attachProof(r, svc, flow.GateLogin, &p.Form); err != nil {
+			v.internalError(w, r, err)
+			return
 		}
 		v.render(w, r, http.StatusOK, p)
 	})
@@ -288,8 +342,10 @@ func (v *views) returnTarget(r *http.Request, next string) string {
 func handleLogin(svc *flow.Service, s sessions, v *views) http.Handler {
 	return formPost(v, func(w http.ResponseWriter, r *http.Request, f url.Values) {
 		email := f.Get("email")
-		o, err := svc.Login(r.Context(), email, f.Get("password"), clientOf(r))
-		v.answer(w, r, o, err, loginAnswer(s, svc.Policy(), v.returnTarget(r, nextOf(f)), email))
+		o, err := svc.Login(r.Context(), email, f.Get("password"), proofClient(r, f))
+		a := loginAnswer(s, svc.Policy(), v.returnTarget(r, nextOf(f)), email)
+		a.svc, a.gate = svc, flow.GateLogin
+		v.answer(w, r, o, err, a)
 	})
 }
 
@@ -331,7 +387,7 @@ func mailingForm(svc *flow.Service, v *views, sent string, build func() (pageDat
 	run func(r *http.Request, f url.Values) (tacit.Outcome, error)) http.Handler {
 	return formPost(v, func(w http.ResponseWriter, r *http.Request, f url.Values) {
 		o, err := run(r, f)
-		v.answer(w, r, o, err, formAnswer{done: sent, policy: svc.Policy(),
+		v.answer(w, r, o, err, formAnswer{done: sent, policy: svc.Policy(), svc: svc, gate: flow.GateRequests,
 			again: func() (pageData, *form, error) {
 				p, form := build()
 				form.Values = map[string]string{"email": f.Get("email")}

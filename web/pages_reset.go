@@ -16,15 +16,15 @@ func newForgotPage() (pageData, *form) {
 	return p, &p.Form
 }
 
-func handleForgotForm(v *views) http.Handler {
-	return staticPage(v, func() pageData { p, _ := newForgotPage(); return p })
+func handleForgotForm(svc *flow.Service, v *views) http.Handler {
+	return proofPage(svc, v, flow.GateRequests, newForgotPage)
 }
 
 // handleForgot starts a reset.
 func handleForgot(svc *flow.Service, v *views) http.Handler {
 	return mailingForm(svc, v, "/password/forgot/sent", newForgotPage,
 		func(r *http.Request, f url.Values) (tacit.Outcome, error) {
-			return svc.ForgotPassword(r.Context(), f.Get("email"), clientOf(r))
+			return svc.ForgotPassword(r.Context(), f.Get("email"), proofClient(r, f))
 		})
 }
 

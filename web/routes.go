@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 
+	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/flow"
 )
 
@@ -47,6 +48,7 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("GET /api/account/data", handleAccountData(svc, s, false))
 	mux.Handle("GET /api/account/activity", handleAPIActivity(svc, s))
 	mux.Handle("POST /api/account/not-me", handleAPINotMe(svc, s))
+	mux.Handle("GET /api/pow/challenge", handleProofChallenge(svc, s))
 	mux.Handle("POST /api/passkey/login/options", handleAPIPasskeyLoginOptions(svc, s))
 	mux.Handle("POST /api/passkey/login", handleAPIPasskeyLogin(svc, s))
 	mux.Handle("POST /api/login/mfa/passkey/options", handleAPIPasskeySecondStepOptions(svc, s))
@@ -73,16 +75,16 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("POST /register/complete", handleComplete(svc, s, v))
 	mux.Handle("GET /verify", handleVerifyForm(svc, v))
 	mux.Handle("POST /verify", handleVerify(svc, s, v))
-	mux.Handle("GET /verify/resend", handleResendForm(v))
+	mux.Handle("GET /verify/resend", handleResendForm(svc, v))
 	mux.Handle("POST /verify/resend", handleResend(svc, v))
 	mux.Handle("GET /verify/sent", handleSent(v))
-	mux.Handle("GET /login", handleLoginForm(v))
+	mux.Handle("GET /login", handleLoginForm(svc, v))
 	mux.Handle("POST /login", handleLogin(svc, s, v))
 	mux.Handle("GET /login/mfa", handleLoginMFAForm(v))
 	mux.Handle("POST /login/mfa", handleLoginMFA(svc, s, v))
 	mux.Handle("GET /logout", handleLogoutForm(v))
 	mux.Handle("POST /logout", handleLogout(s, v))
-	mux.Handle("GET /password/forgot", handleForgotForm(v))
+	mux.Handle("GET /password/forgot", handleForgotForm(svc, v))
 	mux.Handle("POST /password/forgot", handleForgot(svc, v))
 	mux.Handle("GET /password/forgot/sent", handleForgotSent(v))
 	mux.Handle("GET /password/reset", handleResetForm(svc, v))
@@ -110,6 +112,7 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	mux.Handle("POST /account/passkeys/remove", handlePasskeyRemoveForm(svc, v))
 	mux.Handle("GET /static/style.css", handleStyle())
 	mux.Handle("GET /static/tacit.js", handleScript())
+	mux.Handle("GET /static/pow-worker.js", handleProofWorker())
 
 	if cfg.Metrics != nil && cfg.MetricsRoute {
 		mux.Handle("GET /metrics", cfg.Metrics.Handler())
@@ -119,6 +122,13 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 		addOpenIDRoutes(mux, cfg.OpenID, svc, s, v)
 	}
 
+	// The operators' administration API, only when asked for: it says
+	// whether an address has an account. On an address of its own it is
+	// NewAdminServer's, and absent here.
+	if cfg.AdminAPI {
+		addAdminRoutes(mux, svc.Operator(), cfg)
+	}
+
 	// The dev mailbox exists only with the dev mail driver.
 	if cfg.DevMailbox != nil {
 		mux.Handle("GET /_dev/mailbox", handleDevMailbox(cfg.DevMailbox, s))
@@ -126,4 +136,20 @@ func addRoutes(mux *http.ServeMux, svc *flow.Service, cfg Config, ck cookies, v 
 	}
 
 	mux.Handle("/", handleNotFound(mux, v))
+}
+
+// addAdminRoutes is the operators' administration API (admin.go), on the
+// main handler (Config.AdminAPI) or alone (NewAdminServer). Every route
+// needs a bearer token; read is enough for list and show, the rest needs
+// write.
+func addAdminRoutes(mux *http.ServeMux, op *flow.Operator, cfg Config) {
+	a := admin{op: op, log: cfg.Logger}
+	mux.Handle("GET /admin/api/accounts", a.handle(adminOp{"list", tacit.AdminRead, a.list}))
+	mux.Handle("POST /admin/api/accounts", a.handle(adminOp{"create", tacit.AdminWrite, a.create}))
+	mux.Handle("GET /admin/api/accounts/{email}", a.handle(adminOp{"show", tacit.AdminRead, a.show}))
+	mux.Handle("DELETE /admin/api/accounts/{email}", a.handle(adminOp{"delete", tacit.AdminWrite, a.delete}))
+	mux.Handle("POST /admin/api/accounts/{email}/disable", a.handle(adminOp{"disable", tacit.AdminWrite, a.setDisabled(true)}))
+	mux.Handle("POST /admin/api/accounts/{email}/enable", a.handle(adminOp{"enable", tacit.AdminWrite, a.setDisabled(false)}))
+	mux.Handle("POST /admin/api/accounts/{email}/end-sessions", a.handle(adminOp{"end-sessions", tacit.AdminWrite, a.endSessions}))
+	mux.Handle("POST /admin/api/accounts/{email}/send-reset", a.handle(adminOp{"send-reset", tacit.AdminWrite, a.sendReset}))
 }

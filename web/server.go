@@ -68,6 +68,12 @@ type Config struct {
 	// ForwardAuth configures the forward-auth endpoints: which proxies
 	// may say what request they ask about, and what each host needs.
 	ForwardAuth ForwardAuth
+	// AdminAPI serves the operators' administration API under
+	// /admin/api/ on this handler. Its answers say whether an address
+	// has an account, so it is off by default; to serve it on an
+	// address of its own instead, leave this off and serve
+	// NewAdminServer (or Instance.AdminHandler) there.
+	AdminAPI bool
 	// OpenID, if set, is the OpenID Connect provider to serve
 	// (/authorize, /oauth/token, /.well-known/openid-configuration, …).
 	OpenID *openid.Provider

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tacitauth/tacit"
+	"github.com/tacitauth/tacit/openid"
 )
 
 // Upkeep defaults.
@@ -104,6 +105,29 @@ func purgeLoop(ctx context.Context, db tacit.Store, interval, mailKeep, activity
 		}
 		if err := db.PurgeActivity(ctx, now.Add(-activityKeep)); err != nil && ctx.Err() == nil {
 			log.Error("purge old activity", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// keyRotationLoop runs the OpenID Connect provider's scheduled key
+// rotation now and every interval: a key that has signed for its period
+// is replaced, once however many instances run this, and retired keys
+// whose tokens have all expired leave the JWKS.
+func keyRotationLoop(ctx context.Context, p *openid.Provider, interval time.Duration, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		rotated, err := p.RotateKeysDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			log.Error("rotate OpenID Connect signing keys", "err", err)
+		}
+		for _, alg := range rotated {
+			log.Info("rotated OpenID Connect signing key", "alg", string(alg))
 		}
 		select {
 		case <-ctx.Done():

@@ -31,6 +31,12 @@ var styleCSS []byte
 //go:embed static/tacit.js
 var scriptJS []byte
 
+// workerJS is the proof-of-work worker, served at /static/pow-worker.js:
+// tacit.js starts it on a form that needs a browser check (see proof.go).
+//
+//go:embed static/pow-worker.js
+var workerJS []byte
+
 // styleVersion changes whenever the stylesheet does. Pages link to the
 // stylesheet with it as a query string, so browsers may cache the file for
 // a long time and still fetch a new one after an upgrade.
@@ -38,6 +44,9 @@ var styleVersion = contentVersion(styleCSS)
 
 // scriptVersion is styleVersion for the script.
 var scriptVersion = contentVersion(scriptJS)
+
+// workerVersion is styleVersion for the worker.
+var workerVersion = contentVersion(workerJS)
 
 // contentVersion is a short hash of a static file's content.
 func contentVersion(b []byte) string {
@@ -135,6 +144,9 @@ type form struct {
 	// sentence) where the general sentence would not fit.
 	Wording map[string]string
 	Message string // an error about the whole form ("Too many attempts…")
+	// Proof, when set, is the browser check the form must pass before
+	// it is sent (see attachProof).
+	Proof *proofWidget
 }
 
 // ErrorList is the field errors in page order, for the summary at the top.

@@ -15,8 +15,8 @@ import (
 
 // clientOptions are the flags of tacit clients add and remove.
 type clientOptions struct {
-	id, name, redirects, postLogout string
-	public, firstParty              bool
+	id, name, redirects, postLogout, idTokenAlg string
+	public, firstParty                          bool
 }
 
 func (o *clientOptions) flags(fs *flag.FlagSet) {
@@ -26,6 +26,7 @@ func (o *clientOptions) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.postLogout, "post-logout-redirect-uri", "", "where end_session may send the browser back, comma-separated")
 	fs.BoolVar(&o.public, "public", false, "a public client (single-page or mobile app): no secret, PKCE required")
 	fs.BoolVar(&o.firstParty, "first-party", false, "ask no consent (the app belongs to whoever runs tacit)")
+	fs.StringVar(&o.idTokenAlg, "id-token-alg", "ES256", "how its ID tokens are signed: ES256, or RS256 for an app that knows only RSA")
 }
 
 // commaList splits a comma-separated flag, dropping empty items.
@@ -103,11 +104,16 @@ func addClient(ctx context.Context, c Config, o clientOptions, stdout io.Writer)
 			return fmt.Errorf("clients add: %q is a client of the config file already", o.id)
 		}
 	}
+	alg, err := openid.ParseIDTokenAlg(o.idTokenAlg)
+	if err != nil {
+		return usageError{"clients add: --id-token-alg: " + err.Error()}
+	}
 	name := o.name
 	if name == "" {
 		name = o.id
 	}
 	client, secret := openid.NewClient(o.id, name, redirects, commaList(o.postLogout), o.public, o.firstParty, time.Now())
+	client.IDTokenAlg = string(alg)
 	return withStore(ctx, c, func(db store) error {
 		err := db.Update(ctx, func(tx tacit.Tx) error { return tx.CreateOIDCClient(ctx, client) })
 		if errors.Is(err, tacit.ErrConflict) {
@@ -144,27 +150,55 @@ func listClients(ctx context.Context, db store, stdout io.Writer) error {
 		if c.FirstParty {
 			kind += ", first-party"
 		}
+		if c.IDTokenAlg != "" {
+			kind += ", " + c.IDTokenAlg
+		}
 		fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\n", c.ID, c.Name, kind, strings.Join(c.RedirectURIs, ","))
 	}
 	return nil
 }
 
-// runKeys is tacit keys rotate: a new signing key signs from now on; the
-// old ones stay published so the tokens they signed still verify.
+// runKeys is tacit keys rotate|list: rotate makes a new signing key that
+// signs from now on (one per algorithm in use); the old ones stay
+// published so the tokens they signed still verify, until the
+// housekeeping retires them. list shows every key.
 func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "rotate" {
+	if len(args) == 0 || (args[0] != "rotate" && args[0] != "list") {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
 			return printHelp("keys", stdout)
 		}
-		return usageError{"keys: say rotate"}
+		return usageError{"keys: say rotate or list"}
 	}
+	sub := args[0]
 	return withConfig("keys", args[1:], getenv, stdout, stderr, nil, func(c Config) error {
 		return withStore(ctx, c, func(db store) error {
+			if sub == "list" {
+				return listKeys(ctx, db, openid.Config{KeyRotation: c.OIDCKeyRotation}, stdout)
+			}
 			if err := openid.RotateKey(ctx, db, time.Now()); err != nil {
 				return err
 			}
-			fmt.Fprintln(stdout, "a new signing key signs from now on; the old ones stay in the JWKS")
+			fmt.Fprintln(stdout, "a new signing key signs from now on; the old ones stay in the JWKS until the tokens they signed have expired")
 			return nil
 		})
 	})
+}
+
+// listKeys prints each signing key: kid, algorithm, when it was made, and
+// when it stops signing (the scheduled rotation) or leaves the JWKS.
+func listKeys(ctx context.Context, db store, cfg openid.Config, stdout io.Writer) error {
+	list, err := openid.ListKeys(ctx, db, cfg)
+	if err != nil {
+		return err
+	}
+	const layout = "2006-01-02 15:04:05Z"
+	fmt.Fprintln(stdout, "kid\talg\tcreated\tstate")
+	for _, k := range list {
+		state := "signs until " + k.RotatesAt.UTC().Format(layout)
+		if !k.RetiredAt.IsZero() {
+			state = "retired " + k.RetiredAt.UTC().Format(layout) + ", in the JWKS until " + k.RemovedAt.UTC().Format(layout)
+		}
+		fmt.Fprintf(stdout, "%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, k.CreatedAt.UTC().Format(layout), state)
+	}
+	return nil
 }

@@ -86,12 +86,18 @@ type Config struct {
 	// Metrics is where Prometheus metrics are served: "off", "on" (at
 	// /metrics on Addr) or a host:port of their own.
 	Metrics string
+	// AdminAddr is a host:port to serve the administration API on,
+	// alone; "" serves it on Addr (when web.Config.AdminAPI is on).
+	AdminAddr string
 
 	// OIDC serves the OpenID Connect provider; OIDCClients are its
 	// clients from the configuration file (the oidc_clients list, which
 	// only the file can give).
 	OIDC        bool
 	OIDCClients []openid.Client
+	// OIDCKeyRotation is how long an OpenID Connect signing key signs
+	// before the housekeeping replaces it.
+	OIDCKeyRotation time.Duration
 
 	// from records, per YAML key, where the value in force came from (an
 	// environment variable, a flag, a line of the file), so that an error
@@ -139,6 +145,7 @@ var defaults = func() Config {
 		LogLevel:         slog.LevelInfo,
 		LogFormat:        "text",
 		Metrics:          "off",
+		OIDCKeyRotation:  openid.DefaultKeyRotation,
 	}
 }()
 
@@ -203,6 +210,10 @@ var baseSettings = []setting{
 		set: setProduct, get: func(c *Config) string { return c.Product }},
 	choiceSetting("registration_mode", "sign-up form: email_first or full_form",
 		func(c *Config) *flow.Mode { return &c.RegistrationMode }, flow.EmailFirst, flow.FullForm),
+	choiceSetting("pow", "browser check (proof of work) on sign-up, resend, reset and sign-in: off, on_limit (once the client reached limit_requests_ip's or limit_login_ip's free count) or always",
+		func(c *Config) *flow.ProofMode { return &c.Proof }, flow.ProofOff, flow.ProofOnLimit, flow.ProofAlways),
+	wholeSetting("pow_cost", "browser check cost: a challenge's maxnumber; a browser hashes half of it on average",
+		1, 1<<30, func(c *Config) *int { return &c.ProofCost }),
 	choiceSetting("mail", "mail driver: dev (captured at /_dev/mail) or smtp",
 		func(c *Config) *string { return &c.Mail }, MailDev, MailSMTP),
 	{key: "smtp_url", about: "SMTP server, e.g. smtp://user:password@host:587 (required with mail: smtp)",
@@ -235,6 +246,8 @@ var baseSettings = []setting{
 		func(c *Config) *time.Duration { return &c.SignupTTL }),
 	boolSetting("oidc", "true to serve the OpenID Connect provider (clients from oidc_clients in the config file and from tacit clients add)",
 		func(c *Config) *bool { return &c.OIDC }),
+	durationSetting("oidc_key_rotation", "how long an OpenID Connect signing key signs before the housekeeping replaces it (once across instances); the old key stays in the JWKS until the tokens it signed have expired",
+		func(c *Config) *time.Duration { return &c.OIDCKeyRotation }),
 }
 
 // outputSettings are how tacit answers and logs.
@@ -247,6 +260,21 @@ var outputSettings = []setting{
 		func(c *Config) *string { return &c.LogFormat }, "text", "json"),
 	{key: "metrics", about: "Prometheus metrics: off, on (GET /metrics on addr) or host:port to serve them on an address of their own",
 		set: setMetrics, get: func(c *Config) string { return c.Metrics }},
+	boolSetting("admin_api", "true to serve the operators' administration API at /admin/api/ (bearer tokens from tacit admin-tokens add), on addr or on admin_addr; its answers say whether an address has an account",
+		func(c *Config) *bool { return &c.AdminAPI }),
+	{key: "admin_addr", about: "host:port to serve the administration API on, alone, instead of on addr (needs admin_api: true)",
+		set: setAdminAddr, get: func(c *Config) string { return c.AdminAddr }},
+}
+
+// setAdminAddr takes "" or a host:port.
+func setAdminAddr(c *Config, v string) error {
+	if v != "" {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return fmt.Errorf("must be host:port, got %q", v)
+		}
+	}
+	c.AdminAddr = v
+	return nil
 }
 
 // setMetrics takes off, on or a host:port.
@@ -473,8 +501,8 @@ func (c *Config) applyFile(path, from string) error {
 const oidcClientsKey = "oidc_clients"
 
 // applyClients reads the oidc_clients list: mappings of id, name, secret
-// (none for a public client), redirect_uris, post_logout_redirect_uris
-// and first_party. Unknown keys are errors, as for settings.
+// (none for a public client), redirect_uris, post_logout_redirect_uris,
+// first_party and id_token_alg. Unknown keys are errors, as for settings.
 func (c *Config) applyClients(n *yaml.Node, at string) error {
 	if n.Kind != yaml.SequenceNode {
 		return fmt.Errorf("%s: must be a list of clients", at)
@@ -482,11 +510,11 @@ func (c *Config) applyClients(n *yaml.Node, at string) error {
 	var list []openid.Client
 	for _, item := range n.Content {
 		if item.Kind != yaml.MappingNode {
-			return fmt.Errorf("%s:%d: must be a mapping of id, name, secret, redirect_uris, post_logout_redirect_uris, first_party", at, item.Line)
+			return fmt.Errorf("%s:%d: must be a mapping of id, name, secret, redirect_uris, post_logout_redirect_uris, first_party, id_token_alg", at, item.Line)
 		}
 		for i := 0; i < len(item.Content); i += 2 {
 			switch k := item.Content[i]; k.Value {
-			case "id", "name", "secret", "redirect_uris", "post_logout_redirect_uris", "first_party":
+			case "id", "name", "secret", "redirect_uris", "post_logout_redirect_uris", "first_party", "id_token_alg":
 			default:
 				return fmt.Errorf("%s:%d: unknown key %q", at, k.Line, k.Value)
 			}
@@ -497,6 +525,9 @@ func (c *Config) applyClients(n *yaml.Node, at string) error {
 		}
 		if cl.ID == "" || len(cl.RedirectURIs) == 0 {
 			return fmt.Errorf("%s:%d: a client needs an id and at least one redirect URI", at, item.Line)
+		}
+		if _, err := openid.ParseIDTokenAlg(cl.IDTokenAlg); err != nil {
+			return fmt.Errorf("%s:%d: %w", at, item.Line, err)
 		}
 		list = append(list, cl)
 	}
@@ -544,6 +575,10 @@ func (c *Config) finish() error {
 	}
 	if c.MailFrom == "" {
 		c.MailFrom = formatAddress(c.Product, "no-reply@"+c.BaseURL.Hostname())
+	}
+	if c.AdminAddr != "" && !c.AdminAPI {
+		return fmt.Errorf("%s: set, but %s is false: the administration API is off; set it to true to serve the API on %q",
+			c.name("admin_addr"), c.name("admin_api"), c.AdminAddr)
 	}
 	if c.PasswordMin > c.PasswordMax {
 		return fmt.Errorf("%s: must not exceed %s (%d), got %d",

@@ -583,6 +583,7 @@ oidc_clients:
   - id: spa
     redirect_uris: [http://127.0.0.1:5173/cb]
     post_logout_redirect_uris: [http://127.0.0.1:5173/]
+    id_token_alg: RS256
 `)
 	c, err := Load("config", nil, env("TACIT_CONFIG", file))
 	if err != nil {
@@ -595,12 +596,12 @@ oidc_clients:
 	if g.ID != "grafana" || g.Name != "Grafana" || g.Secret != "s3cret" || !g.FirstParty || g.RedirectURIs[0] != "https://grafana.example.com/cb" {
 		t.Errorf("first client %+v", g)
 	}
-	if s.Secret != "" || s.FirstParty || s.PostLogoutRedirectURIs[0] != "http://127.0.0.1:5173/" {
+	if s.Secret != "" || s.FirstParty || s.PostLogoutRedirectURIs[0] != "http://127.0.0.1:5173/" || s.IDTokenAlg != "RS256" || g.IDTokenAlg != "" {
 		t.Errorf("second client %+v", s)
 	}
 	text, err := c.YAML()
 	if err != nil || !strings.Contains(string(text), "oidc_clients:\n    - id: grafana\n") || strings.Contains(string(text), "s3cret") ||
-		!strings.Contains(string(text), "secret: '****'") {
+		!strings.Contains(string(text), "secret: '****'") || !strings.Contains(string(text), "id_token_alg: RS256") {
 		t.Errorf("tacit config prints the clients as:\n%s (%v)", text, err)
 	}
 	for name, body := range map[string]string{
@@ -608,6 +609,7 @@ oidc_clients:
 		"no id":           "oidc_clients:\n  - redirect_uris: [https://a/]\n",
 		"no redirect URI": "oidc_clients:\n  - id: a\n",
 		"not a list":      "oidc_clients: a\n",
+		"bad algorithm":   "oidc_clients:\n  - id: a\n    redirect_uris: [https://a/]\n    id_token_alg: HS256\n",
 	} {
 		if _, err := Load("config", nil, env("TACIT_CONFIG", writeFile(t, "bad.yaml", body))); err == nil || !strings.Contains(err.Error(), "oidc_clients") {
 			t.Errorf("%s: %v", name, err)

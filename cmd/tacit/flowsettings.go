@@ -45,6 +45,10 @@ var limitRules = []limitRule{
 		func(l *flow.Limits) *flow.Limit { return &l.RequestsIP }},
 	{"limit_mfa", "wrong MFA codes per account (asked only after the right password)",
 		func(l *flow.Limits) *flow.Limit { return &l.MFA }},
+	{"limit_client_auth", "failed OpenID Connect client authentications (a wrong client secret) per client id; held back with 429",
+		func(l *flow.Limits) *flow.Limit { return &l.ClientSecret }},
+	{"limit_client_auth_ip", "failed OpenID Connect client authentications per client address",
+		func(l *flow.Limits) *flow.Limit { return &l.ClientSecretIP }},
 	{"limit_mail", "mails to one address per window; past free the rest are silently not sent",
 		func(l *flow.Limits) *flow.Limit { return &l.Mail }},
 }

@@ -161,30 +161,64 @@ send-reset).`,
 		},
 	},
 	{
+		name: "admin-tokens",
+		synopsis: []string{
+			"admin-tokens add NAME --scope read|write [flags]",
+			"admin-tokens list [--json] [flags]",
+			"admin-tokens remove NAME [flags]",
+		},
+		about: `Manages the bearer tokens of the administration API (/admin/api/, served
+with admin_api: true) in the configured database, alongside a running
+serve.
+
+  add     makes a token called NAME (letters, digits, '-', '_', '.'; at most
+          64) and prints it once: only the SHA-256 of its secret is kept.
+          Scope read lists and shows accounts; write does everything
+  list    the tokens: name, scope, when made and last used; never a secret
+  remove  deletes the token called NAME; it stops working at once
+
+Exit status: 0 done, 1 failure (a name taken or unknown), 2 usage error.`,
+		flags:    adminTokensFlags,
+		settings: true,
+		examples: []string{
+			"tacit admin-tokens add helpdesk --scope read",
+			"tacit admin-tokens list",
+			"tacit admin-tokens remove helpdesk",
+		},
+	},
+	{
 		name:     "clients",
-		synopsis: []string{"clients add --id ID --redirect-uri URI[,URI] [--name N] [--public] [--first-party] [--post-logout-redirect-uri URI] [flags]", "clients list [flags]", "clients remove --id ID [flags]"},
+		synopsis: []string{"clients add --id ID --redirect-uri URI[,URI] [--name N] [--public] [--first-party] [--post-logout-redirect-uri URI] [--id-token-alg RS256] [flags]", "clients list [flags]", "clients remove --id ID [flags]"},
 		about: `Adds, lists or removes the OpenID Connect clients kept in the configured
 database (those of the config file's oidc_clients are not listed). add
 prints a confidential client's secret once; only its hash is kept. A
 public client has no secret and must use PKCE (S256). Redirect URIs are
-matched exactly. remove ends the client's tokens and consents too.`,
+matched exactly. --id-token-alg RS256 signs the client's ID tokens with
+RSA, for apps that know no ES256. remove ends the client's tokens and
+consents too.`,
 		flags:    func(fs *flag.FlagSet) { configFlags(fs); new(clientOptions).flags(fs) },
 		settings: true,
 		examples: []string{
 			"tacit clients add --id grafana --name Grafana --redirect-uri https://grafana.example.com/login/generic_oauth --first-party",
 			"tacit clients add --id spa --public --redirect-uri https://app.example.com/callback",
+			"tacit clients add --id legacy --redirect-uri https://old.example.com/oidc/callback --id-token-alg RS256",
 			"tacit clients list",
 		},
 	},
 	{
 		name:     "keys",
-		synopsis: []string{"keys rotate [flags]"},
-		about: `Makes a new OpenID Connect signing key (ES256), which signs from now on on
-every instance. The old keys stay in the JWKS, so tokens they signed
-still verify until they expire.`,
+		synopsis: []string{"keys rotate [flags]", "keys list [flags]"},
+		about: `rotate makes a new OpenID Connect signing key for each algorithm in use
+(ES256, and RS256 once a client configured for it was served), which signs
+from now on on every instance. The old keys stay in the JWKS, so tokens
+they signed still verify until they expire; the housekeeping then removes
+them. The housekeeping also rotates each key on its own once it has signed
+for oidc_key_rotation (once across instances).
+list shows each key: its kid, algorithm, when it was made, and when it is
+rotated or, once retired, when it leaves the JWKS.`,
 		flags:    configFlags,
 		settings: true,
-		examples: []string{"tacit keys rotate --config /etc/tacit.yaml"},
+		examples: []string{"tacit keys rotate --config /etc/tacit.yaml", "tacit keys list --config /etc/tacit.yaml"},
 	},
 	{
 		name:     "config",

@@ -152,6 +152,11 @@ func migrateData(ctx context.Context, opts migrateDataOptions, stdout, stderr io
 			return err
 		}
 	}
+	if n.AdminTokens > 0 {
+		if _, err := fmt.Fprintf(stdout, "copied %d admin tokens\n", n.AdminTokens); err != nil {
+			return err
+		}
+	}
 	return reportNotCopied(ctx, src, opts, now, stdout, stderr)
 }
 

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -23,6 +24,7 @@ import (
 	"github.com/pquerna/otp/totp"
 	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/argon2id"
+	"github.com/tacitauth/tacit/flow"
 	"github.com/tacitauth/tacit/internal/sqlstore"
 )
 
@@ -91,6 +93,9 @@ type sourceFixture struct {
 	// alice's recovery codes.
 	aliceTOTP, bobTOTP tacit.TOTP
 	aliceCodes         [][]byte
+	// adminToken is a write token of the administration API, made in
+	// the source.
+	adminToken string
 }
 
 var (
@@ -262,8 +267,16 @@ func fillSource(t *testing.T, dbURL string, fillers int) sourceFixture {
 	if _, err := db.Secret(ctx, "throttle"); err != nil {
 		t.Fatal(err)
 	}
+	op, err := flow.NewOperator(db, flow.Config{Links: tacit.Links{Base: &url.URL{Scheme: "http", Host: "127.0.0.1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminToken, err := op.CreateAdminToken(ctx, "ops", tacit.AdminWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return sourceFixture{accounts: fillers + 2, session: token, sessionAt: at, expired: expired, bobSession: bobToken,
-		aliceTOTP: aliceTOTP, bobTOTP: bobTOTP, aliceCodes: aliceCodes}
+		aliceTOTP: aliceTOTP, bobTOTP: bobTOTP, aliceCodes: aliceCodes, adminToken: adminToken}
 }
 
 // notCopiedLines is what migrate-data says it left behind, from the
@@ -275,6 +288,7 @@ const notCopiedLines = "not copied: signups (1 pending sign-ups; those users sig
 	"not copied: oidc_auth_requests (OpenID Connect sign-ins in progress and unexchanged codes; those apps sign in again)\n" +
 	"not copied: passkey_challenges (passkey ceremonies waiting for a browser; those users try again)\n" +
 	"not copied: counters (throttle counters; every limit starts afresh)\n" +
+	"not copied: spent_proofs (solved bot checks; their challenges expire within minutes)\n" +
 	"not copied: secrets (the throttle counters' key; the target makes its own)\n" +
 	"not copied: outbox (mail, sent or queued)\n" +
 	"not copied: dev_mailbox (mail captured by the dev mail driver)\n" +
@@ -317,6 +331,7 @@ func testMigrateData(t *testing.T, from, to string, fillers int) {
 	want := "database " + toDB.Display() + " migrated\n" +
 		fmt.Sprintf("copied %d accounts, 2 authenticators (1 on), 3 recovery codes, 2 passkeys and 2 sessions\n", fx.accounts) +
 		"copied OpenID Connect: 1 signing keys, 1 subject ids, 1 clients, 1 consents and 1 grants\n" +
+		"copied 1 admin tokens\n" +
 		notCopiedLines
 	if stdout.String() != want {
 		t.Errorf("stdout:\n%s\nwant:\n%s", &stdout, want)
@@ -347,9 +362,19 @@ func checkTargetServes(t *testing.T, to string, fx sourceFixture) {
 	t.Helper()
 	addr := freeAddr(t)
 	var log lockedBuffer
-	stop := startServe(t, addr, fastEnv(filepath.Join(t.TempDir(), "unused"), "TACIT_DATABASE_URL", to), &log)
+	stop := startServe(t, addr, fastEnv(filepath.Join(t.TempDir(), "unused"), "TACIT_DATABASE_URL", to, "TACIT_ADMIN_API", "true"), &log)
 	defer stop()
 	base := "http://" + addr
+
+	// The administration API's token made in the source works on the
+	// target.
+	req, _ := http.NewRequest(http.MethodGet, base+"/admin/api/accounts/alice@example.com", nil)
+	req.Header.Set("Authorization", "Bearer "+fx.adminToken)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("the source's admin token on the target: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 
 	// Her password is right, and her second step is still asked for.
 	if status, body := login(t, base, "alice@example.com", "alice password 1"); status != http.StatusOK || body != `{"status":"mfa_required"}` {

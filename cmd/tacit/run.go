@@ -83,6 +83,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runUsers(ctx, rest, getenv, stdout, stderr)
 	case "clients":
 		return runClients(ctx, rest, getenv, stdout, stderr)
+	case "admin-tokens":
+		return runAdminTokens(ctx, rest, getenv, stdout, stderr)
 	case "keys":
 		return runKeys(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-version":
@@ -185,13 +187,14 @@ Commands:
   seed           fill the database with test accounts, for benchmarks
   scan           scan a web application for account enumeration ("tacit scan -h")
   users          list, show, disable, enable, delete accounts; end their sessions; mail reset links and invitations
+  admin-tokens   add, list or remove the administration API's bearer tokens
   config         print the configuration in force as YAML (secrets masked)
   version        print the version ("tacit --version" too)
   help           print this help, or a command's ("tacit help serve")
 
 Every command prints its own flags and examples with --help (-h).
 
-Flags (serve, migrate, seed, users, config):
+Flags (every command that opens the database):
   --config FILE   read settings from a YAML file (or set TACIT_CONFIG)
 
 Settings come from, in rising precedence: defaults, the YAML file, TACIT_*

@@ -298,7 +298,7 @@ const presetLimits = "TACIT_LIMIT_LOGIN_IP=off TACIT_LIMIT_REQUESTS_IP=off TACIT
 // sending every address a dozen times, and no plan of the scan's fits
 // them: the per-client rule lets one machine make 30 requests an hour
 // before it delays, the per-address ones 3 sign-ups, resets or resends,
-// and the preset's 7 endpoints need about 190 requests, 12 or more per
+// and the preset's 7 endpoints (8 with passkeys) need about 190 requests, 12 or more per
 // address and kind. The scan cannot lift them itself.
 func (o *scanOptions) limitsHint(inc []scan.EndpointResult) string {
 	if o.preset != "tacit" {
@@ -359,8 +359,9 @@ Express, MediaWiki, DokuWiki, tacit), the clues, and that framework's own
 fix for each finding.
 
 --preset tacit scans a tacit server with no file: its JSON API (sign-in,
-sign-up, password reset, verification resend) and its HTML forms (sign-in,
-sign-up, password reset). With the dev mailbox on (mail: dev), it makes an
+sign-up, password reset, verification resend), its HTML forms (sign-in,
+sign-up, password reset) and, when passkeys are on (a base URL with a host
+name), the passkey sign-in's options. With the dev mailbox on (mail: dev), it makes an
 account of its own first; otherwise --known names an existing account, one
 with no sign-up, reset or failed sign-in in the last hour (a throttle
 counter it has and unknown addresses lack shows as a difference), and its
@@ -483,8 +484,33 @@ func tacitPreset(ctx context.Context, client *http.Client, base, known string, s
 			fmt.Fprintf(stderr, "signed up %s through the dev mailbox\n", account.id)
 		}
 	}
-	return tacitTarget(base, account, fullForm), nil
+	passkeys, err := p.passkeysOn()
+	if err != nil {
+		return "", err
+	}
+	return tacitTarget(base, account, fullForm, passkeys), nil
 }
+
+// passkeysOn reports whether the server offers passkey sign-in: its
+// options endpoint answers 404 passkeys_off when the base URL's host is an
+// IP address, and an endpoint that answers nothing but that cannot be
+// compared.
+func (p *presetClient) passkeysOn() (bool, error) {
+	req, err := http.NewRequestWithContext(p.ctx, http.MethodPost, p.base+passkeyOptionsPath, nil)
+	if err != nil {
+		return false, scanFailure("%s: %w", p.base, err)
+	}
+	status, _, err := p.do(req)
+	return status == http.StatusOK, err
+}
+
+// passkeyOptionsPath is tacit's passkey sign-in options endpoint: it takes
+// no body and answers every caller with an empty allowCredentials
+// (discoverable credentials only). The second step's options
+// (/api/login/mfa/passkey/options) list an account's passkeys, but only
+// to the holder of its password and second-step cookie: an outsider gets
+// the same refusal as for any failed sign-in, and no options to compare.
+const passkeyOptionsPath = "/api/passkey/login/options"
 
 // presetClient talks to the tacit server the preset prepares.
 type presetClient struct {
@@ -674,7 +700,11 @@ func (p *presetClient) do(req *http.Request) (int, string, error) {
 // tacitTarget is the target file of a tacit server: the JSON API, and the
 // HTML forms, each with a before step that fetches the form and takes its
 // CSRF token, as a browser does.
-func tacitTarget(base string, known knownAccount, fullForm bool) string {
+//
+// With passkeys on, the passkey sign-in's options endpoint is scanned
+// too, as kind webauthn_options with no identifier: its options must be
+// of one shape, with an empty allowCredentials, for every request.
+func tacitTarget(base string, known knownAccount, fullForm, passkeys bool) string {
 	register := `{email: "{{identifier}}"}`
 	if fullForm {
 		register = `{email: "{{identifier}}", password: "{{password}}", password_confirm: "{{password}}"}`
@@ -693,6 +723,10 @@ func tacitTarget(base string, known knownAccount, fullForm bool) string {
 	if fullForm {
 		mode = "full_form"
 	}
+	passkey := "# passkeys are off (the base URL's host is an IP address): " + passkeyOptionsPath + " not scanned.\n"
+	if passkeys {
+		passkey = fmt.Sprintf("  - {name: api-passkey-options, kind: %s, method: POST, path: %s}\n", scan.KindWebAuthnOptions, passkeyOptionsPath)
+	}
 	return fmt.Sprintf(`# tacit scan --preset tacit: a tacit server (registration_mode %s).
 base_url: %q
 known: [%s]
@@ -704,5 +738,5 @@ endpoints:
 `, mode, base, known.yaml(), register) +
 		form("login", scan.KindLogin, "/login", `{email: "{{identifier}}", password: "{{password}}"}`) +
 		form("register", scan.KindRegister, "/register", register) +
-		form("forgot", scan.KindReset, "/password/forgot", `{email: "{{identifier}}"}`)
+		form("forgot", scan.KindReset, "/password/forgot", `{email: "{{identifier}}"}`) + passkey
 }

@@ -37,6 +37,10 @@ var scanFixtures = map[string]string{
 	"ignored.yaml": "ignored-field",  // inconclusive
 	"hostile.yaml": "hostile",        // USER_ENUM_RESPONSE_CONTENT, in escapes
 	"errors.yaml":  "errors-some",    // inconclusive
+	// Passkey sign-in options: ids drawn anew for unknown addresses, and
+	// imaginary ids from an HMAC of the address.
+	"passkey.yaml":      "passkey-random", // USER_ENUM_PASSKEY
+	"passkey-hmac.yaml": "passkey-hmac",   // nothing to find
 }
 
 // TestScanScripts runs the scan scenarios in testdata/script/scan. Each
@@ -127,7 +131,23 @@ endpoints:
 // cannot be called clean.
 func tacitServe(t *testing.T, more ...string) string {
 	t.Helper()
+	return tacitServeAt(t, freeAddr(t), more...)
+}
+
+// tacitServePasskeys is tacitServe with passkeys on: a base URL whose host
+// is a name (localhost), which WebAuthn needs; the URL returned uses it.
+func tacitServePasskeys(t *testing.T, more ...string) string {
+	t.Helper()
 	addr := freeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	base := "http://localhost:" + port
+	tacitServeAt(t, addr, append([]string{"TACIT_BASE_URL", base}, more...)...)
+	return base
+}
+
+// tacitServeAt is tacitServe on addr.
+func tacitServeAt(t *testing.T, addr string, more ...string) string {
+	t.Helper()
 	var stderr lockedBuffer
 	getenv := fastEnv(filepath.Join(t.TempDir(), "data"), append(append([]string{
 		"TACIT_LIMIT_LOGIN_IP", "off", "TACIT_LIMIT_REQUESTS_IP", "off", "TACIT_LIMIT_RESET_SUBMIT_IP", "off",
@@ -153,13 +173,15 @@ var ciLimits = []string{
 }
 
 // TestScanPresetTacit is CI's scan of tacit, in process: "tacit scan
-// --preset tacit" against "tacit serve" in both sign-up modes must sign
-// up its own account, scan every endpoint and find nothing.
+// --preset tacit" against "tacit serve" in both sign-up modes, with
+// passkeys on (a base URL on localhost), must sign up its own account,
+// scan every endpoint, the passkey sign-in's options included, and find
+// nothing.
 func TestScanPresetTacit(t *testing.T) {
 	for _, mode := range []string{"email_first", "full_form"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
-			base := tacitServe(t, "TACIT_REGISTRATION_MODE", mode)
+			base := tacitServePasskeys(t, "TACIT_REGISTRATION_MODE", mode)
 			var stdout, stderr bytes.Buffer
 			err := run(context.Background(), []string{"scan", "--preset", "tacit", "--format", "json", base}, env(), &stdout, &stderr)
 			if code := exitCode(err, &stderr); code != 0 {
@@ -180,7 +202,7 @@ func TestScanPresetTacit(t *testing.T) {
 					t.Errorf("endpoint %s: %s, %d probes, error %q, notes %q, unstable %q, inconclusive %q", e.Name, e.Verdict, e.Probes, e.Error, e.Notes, e.Unstable, e.Inconclusive)
 				}
 			}
-			if got := strings.Join(names, " "); rep.Target != base || got != "api-login api-register api-forgot api-resend login register forgot" || len(rep.Findings) != 0 {
+			if got := strings.Join(names, " "); rep.Target != base || got != "api-login api-register api-forgot api-resend login register forgot api-passkey-options" || len(rep.Findings) != 0 {
 				t.Errorf("scanned %s: endpoints %s, %d findings", rep.Target, got, len(rep.Findings))
 			}
 			// Off a terminal, stderr gets only a progress line every few
@@ -203,15 +225,17 @@ func TestScanPresetDefaultLimits(t *testing.T) {
 		t.Skip("paces a scan by Retry-After")
 	}
 	addr := freeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	base := "http://localhost:" + port // passkeys on: their options are scanned too
 	var serveErr lockedBuffer
-	stop := startServe(t, addr, fastEnv(filepath.Join(t.TempDir(), "data")), &serveErr)
+	stop := startServe(t, addr, fastEnv(filepath.Join(t.TempDir(), "data"), "TACIT_BASE_URL", base), &serveErr)
 	defer func() {
 		if err := stop(); err != nil {
 			t.Errorf("serve: %v\n%s", err, serveErr.String())
 		}
 	}()
 	var stdout, stderr bytes.Buffer
-	err := run(context.Background(), []string{"scan", "--preset", "tacit", "--format", "json", "http://" + addr}, env(), &stdout, &stderr)
+	err := run(context.Background(), []string{"scan", "--preset", "tacit", "--format", "json", base}, env(), &stdout, &stderr)
 	var rep struct {
 		Endpoints []scan.EndpointResult
 		Findings  []scan.Finding
@@ -225,6 +249,9 @@ func TestScanPresetDefaultLimits(t *testing.T) {
 	}
 	for _, f := range rep.Findings {
 		t.Errorf("finding on tacit: %s on %s: %s", f.Rule, f.Endpoint, f.Message)
+	}
+	if n := len(rep.Endpoints); n != 8 || rep.Endpoints[n-1].Name != "api-passkey-options" {
+		t.Errorf("%d endpoints; the passkey options endpoint was not scanned", n)
 	}
 }
 
@@ -303,12 +330,30 @@ func TestIsTerminal(t *testing.T) {
 // form.
 func TestPresetTargetPassword(t *testing.T) {
 	for _, k := range []knownAccount{{id: "a@x.example", password: `p"w: \x`}, {id: "a@x.example"}} {
-		target, err := scan.LoadTarget(strings.NewReader(tacitTarget("http://127.0.0.1:1", k, true)))
+		target, err := scan.LoadTarget(strings.NewReader(tacitTarget("http://127.0.0.1:1", k, true, false)))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(target.Known) != 1 || target.Known[0] != k.id || target.Passwords[k.id] != k.password {
 			t.Errorf("known %q, passwords %q; want %s with %q", target.Known, target.Passwords, k.id, k.password)
+		}
+	}
+}
+
+// TestPresetTargetPasskeys: with passkeys on, the preset's target scans the
+// passkey sign-in's options too, with no body and no identifier; with them
+// off it says so and leaves the endpoint out.
+func TestPresetTargetPasskeys(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		text := tacitTarget("http://localhost:1", knownAccount{id: "a@x.example"}, false, on)
+		target, err := scan.LoadTarget(strings.NewReader(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := target.Endpoints[len(target.Endpoints)-1]
+		got := last.Kind == scan.KindWebAuthnOptions && last.Method == "POST" && last.Path == passkeyOptionsPath && last.JSON == nil && last.Form == nil
+		if got != on || len(target.Endpoints) != map[bool]int{true: 8, false: 7}[on] || on == strings.Contains(text, "passkeys are off") {
+			t.Errorf("passkeys %v: target\n%s", on, text)
 		}
 	}
 }

@@ -88,6 +88,12 @@ func serve(ctx context.Context, c Config, stderr io.Writer) (err error) {
 		return err
 	}
 	defer stopMetrics()
+	stopAdmin, err := serveAdmin(c, inst, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopAdmin()
 	srv := &http.Server{
 		Handler:           inst,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -128,6 +134,9 @@ func assemble(c Config, db store, log *slog.Logger) (*web.Instance, time.Duratio
 		return nil, 0, err
 	}
 	hc := c.httpConfig(db, devBox, longest)
+	// On an address of its own, the administration API is served there
+	// only (serveAdmin), never on the main address too.
+	hc.AdminAPI = c.AdminAPI && c.AdminAddr == ""
 	if c.Metrics != "off" {
 		idle := cmp.Or(fc.SessionIdle, flow.DefaultConfig().SessionIdle)
 		hc.Metrics = metrics.New(metrics.Gauges{
@@ -141,7 +150,8 @@ func assemble(c Config, db store, log *slog.Logger) (*web.Instance, time.Duratio
 	}
 	if c.OIDC {
 		hc.OpenID, err = openid.New(context.Background(), db, openid.Config{
-			Issuer: c.BaseURL.String(), Clients: c.OIDCClients, Insecure: c.BaseURL.Scheme != "https", Logger: log})
+			Issuer: c.BaseURL.String(), Clients: c.OIDCClients, Insecure: c.BaseURL.Scheme != "https", Logger: log,
+			KeyRotation: c.OIDCKeyRotation})
 		if err != nil {
 			return nil, 0, err
 		}
@@ -334,5 +344,39 @@ func serveMetrics(c Config, inst *web.Instance, log *slog.Logger) (stop func(), 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	go srv.Serve(ln)
 	log.Info(fmt.Sprintf("metrics at http://%s/metrics", ln.Addr()))
+	return func() { srv.Close() }, nil
+}
+
+// serveAdmin serves the administration API on an address of its own when
+// admin_addr is set, and returns what stops it. It says where the API is
+// either way, and warns when it listens beyond this machine: the API
+// answers plain HTTP, so its bearer tokens need TLS or a private network
+// in front.
+func serveAdmin(c Config, inst *web.Instance, log *slog.Logger) (stop func(), err error) {
+	if !c.AdminAPI {
+		return func() {}, nil
+	}
+	if c.AdminAddr == "" {
+		log.Info("administration API at /admin/api/ on the main address")
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", c.AdminAddr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.name("admin_addr"), err)
+	}
+	srv := &http.Server{
+		Handler:           inst.AdminHandler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      inst.Config().RequestTimeout + writeMargin,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go srv.Serve(ln)
+	log.Info(fmt.Sprintf("administration API at http://%s/admin/api/ (not on the main address)", ln.Addr()))
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+		log.Warn("the administration API listens beyond this machine over plain HTTP: put TLS or a private network in front of it", "admin_addr", c.AdminAddr)
+	}
 	return func() { srv.Close() }, nil
 }

@@ -268,6 +268,7 @@ func TestServeTrustedProxies(t *testing.T) {
 	stop := startServe(t, addr, fastEnv(t.TempDir(),
 		"TACIT_TRUSTED_PROXIES", "127.0.0.1",
 		"TACIT_LIMIT_REQUESTS_IP", "free=1 delay=1h",
+		"TACIT_POW", "off", // the throttle's own 429, not the browser check's 428
 	), &stderr)
 	defer stop()
 

@@ -155,10 +155,9 @@ func (o *usersOptions) check(sub, email string) error {
 
 // users is an open database with the operator's flows over it.
 type users struct {
-	db  store
-	op  *flow.Operator
-	c   Config
-	now func() time.Time
+	db store
+	op *flow.Operator
+	c  Config
 }
 
 // openUsers opens the configured database, which must exist and be
@@ -187,7 +186,7 @@ func openUsers(ctx context.Context, c Config) (*users, error) {
 		db.Close()
 		return nil, err
 	}
-	return &users{db: db, op: op, c: c, now: time.Now}, nil
+	return &users{db: db, op: op, c: c}, nil
 }
 
 // close closes the database, keeping the first error.
@@ -199,19 +198,7 @@ func (u *users) run(ctx context.Context, sub, email string, o usersOptions, w io
 	case "list":
 		return u.list(ctx, o, w)
 	case "show":
-		info, err := u.db.AccountInfo(ctx, tacit.NormalizeEmail(email), u.now())
-		if errors.Is(err, tacit.ErrNotFound) {
-			return fmt.Errorf("%w for %s", flow.ErrNoAccount, tacit.NormalizeEmail(email))
-		}
-		if err != nil {
-			return err
-		}
-		var events []tacit.Event
-		err = u.db.View(ctx, func(tx tacit.Tx) error {
-			var err error
-			events, err = tx.Events(ctx, info.ID, showEvents)
-			return err
-		})
+		info, events, err := u.op.Show(ctx, email, showEvents)
 		if err != nil {
 			return err
 		}
@@ -271,15 +258,10 @@ func (u *users) run(ctx context.Context, sub, email string, o usersOptions, w io
 
 // list prints one page of accounts, and how to get the next.
 func (u *users) list(ctx context.Context, o usersOptions, w io.Writer) error {
-	q := tacit.AccountQuery{Contains: tacit.NormalizeEmail(o.contains), State: tacit.AccountState(o.state), After: o.after, Limit: o.limit + 1, Now: u.now()}
-	list, err := u.db.ListAccounts(ctx, q)
+	q := tacit.AccountQuery{Contains: o.contains, State: tacit.AccountState(o.state), After: o.after, Limit: o.limit}
+	list, next, err := u.op.List(ctx, q)
 	if err != nil {
 		return err
-	}
-	var next int64
-	if len(list) > o.limit {
-		list = list[:o.limit]
-		next = list[len(list)-1].ID
 	}
 	if o.json {
 		out := struct {
@@ -319,12 +301,18 @@ type eventJSON struct {
 	IP           string          `json:"ip,omitempty"`
 	UserAgent    string          `json:"user_agent,omitempty"`
 	FailedBefore int             `json:"failed_before,omitempty"`
+	// Actor, Operation and Outcome: an administration API call's
+	// audit record (admin_api).
+	Actor     string `json:"actor,omitempty"`
+	Operation string `json:"operation,omitempty"`
+	Outcome   string `json:"outcome,omitempty"`
 }
 
 func eventsJSON(events []tacit.Event) []eventJSON {
 	out := []eventJSON{}
 	for _, e := range events {
-		out = append(out, eventJSON{Kind: e.Kind, At: e.At.UTC(), IP: e.IP, UserAgent: e.UserAgent, FailedBefore: e.Count})
+		out = append(out, eventJSON{Kind: e.Kind, At: e.At.UTC(), IP: e.IP, UserAgent: e.UserAgent, FailedBefore: e.Count,
+			Actor: e.Actor, Operation: e.Operation, Outcome: e.Outcome})
 	}
 	return out
 }
@@ -363,6 +351,9 @@ func writeInfo(w io.Writer, i tacit.AccountInfo, events []tacit.Event) error {
 		what := string(e.Kind)
 		if e.Count > 0 {
 			what += fmt.Sprintf(" (after %d failed)", e.Count)
+		}
+		if e.Kind == tacit.EventAdminAPI {
+			what += fmt.Sprintf(" (token %s: %s, %s)", e.Actor, e.Operation, e.Outcome)
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", stamp(e.At), what, e.IP, e.UserAgent)
 	}

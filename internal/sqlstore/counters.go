@@ -172,6 +172,7 @@ func (s *Store) Purge(ctx context.Context, now time.Time, keep time.Duration) er
 		{`DELETE FROM mfa_challenges WHERE expires_at <= $1`, Micros(now)},
 		{`DELETE FROM passkey_challenges WHERE expires_at <= $1`, Micros(now)},
 		{`DELETE FROM counters WHERE expires_at <= $1`, Micros(now)},
+		{`DELETE FROM spent_proofs WHERE expires_at <= $1`, Micros(now)},
 		{`DELETE FROM oidc_auth_requests WHERE expires_at <= $1`, Micros(now)},
 		{`DELETE FROM oidc_grants WHERE expires_at <= $1`, Micros(now)},
 		{`DELETE FROM outbox WHERE sent_at < $1 OR failed_at < $1`, cutoff},
@@ -188,6 +189,24 @@ func (s *Store) Purge(ctx context.Context, now time.Time, keep time.Duration) er
 		}
 		return nil
 	})
+}
+
+// SpendProof inserts key unless it is there: one statement, so of two
+// transactions spending the same solution at once exactly one inserts
+// (the other waits on the index entry, on PostgreSQL, or on the write
+// lock, on SQLite) and the other is told ErrConflict. An expired row
+// the purge has not reached yet still refuses: its challenge is refused
+// as expired anyway.
+func (t *Tx) SpendProof(ctx context.Context, key []byte, expiresAt time.Time) error {
+	n, err := t.Q.Exec(ctx, `INSERT INTO spent_proofs (key, expires_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING`,
+		key, Micros(expiresAt))
+	if err != nil {
+		return fmt.Errorf("spend proof: %w", err)
+	}
+	if n == 0 {
+		return tacit.ErrConflict
+	}
+	return nil
 }
 
 // ScanCounter reads a counter row of counterColumns.

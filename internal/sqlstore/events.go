@@ -8,14 +8,14 @@ import (
 	"github.com/tacitauth/tacit"
 )
 
-const eventColumns = `id, account_id, kind, at, ip, user_agent, count`
+const eventColumns = `id, account_id, kind, at, ip, user_agent, count, actor, operation, outcome`
 
 // AddEvent appends e to its account's activity and sets e.ID.
 func (t *Tx) AddEvent(ctx context.Context, e *tacit.Event) error {
 	err := t.Q.QueryRow(ctx,
-		`INSERT INTO events (account_id, kind, at, ip, user_agent, count)
-		 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-		e.AccountID, string(e.Kind), Micros(e.At), e.IP, e.UserAgent, e.Count).Scan(&e.ID)
+		`INSERT INTO events (account_id, kind, at, ip, user_agent, count, actor, operation, outcome)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+		e.AccountID, string(e.Kind), Micros(e.At), e.IP, e.UserAgent, e.Count, e.Actor, e.Operation, e.Outcome).Scan(&e.ID)
 	return t.created("add event", err)
 }
 
@@ -45,7 +45,7 @@ func scanEvent(row Row) (tacit.Event, error) {
 	var e tacit.Event
 	var kind string
 	var at int64
-	if err := row.Scan(&e.ID, &e.AccountID, &kind, &at, &e.IP, &e.UserAgent, &e.Count); err != nil {
+	if err := row.Scan(&e.ID, &e.AccountID, &kind, &at, &e.IP, &e.UserAgent, &e.Count, &e.Actor, &e.Operation, &e.Outcome); err != nil {
 		return e, err
 	}
 	e.Kind, e.At = tacit.EventKind(kind), FromMicros(at)

@@ -46,11 +46,30 @@ func (t *Tx) CreateSigningKey(ctx context.Context, k tacit.SigningKey) error {
 	return t.created("create signing key", err)
 }
 
-// RetireSigningKeys retires every signing key but keep.
-func (t *Tx) RetireSigningKeys(ctx context.Context, keep string, at time.Time) error {
-	_, err := t.Q.Exec(ctx, `UPDATE oidc_keys SET retired_at = $1 WHERE retired_at = 0 AND id <> $2`, Micros(at), keep)
+// RetireSigningKey retires a key that signs. The condition and the write
+// are one statement: of two instances rotating the same key at once, the
+// second finds it retired (PostgreSQL re-reads the row once the first
+// commits) and gets ErrConflict.
+func (t *Tx) RetireSigningKey(ctx context.Context, id string, at time.Time) error {
+	n, err := t.Q.Exec(ctx, `UPDATE oidc_keys SET retired_at = $1 WHERE id = $2 AND retired_at = 0`, Micros(at), id)
 	if err != nil {
-		return fmt.Errorf("retire signing keys: %w", err)
+		return fmt.Errorf("retire signing key: %w", err)
+	}
+	if n == 0 {
+		var one int
+		if err := t.Q.QueryRow(ctx, `SELECT 1 FROM oidc_keys WHERE id = $1`, id).Scan(&one); err != nil {
+			return NotFound("retire signing key", err)
+		}
+		return fmt.Errorf("retire signing key: %w", tacit.ErrConflict)
+	}
+	return nil
+}
+
+// DeleteSigningKeys removes the keys retired before t.
+func (t *Tx) DeleteSigningKeys(ctx context.Context, retiredBefore time.Time) error {
+	_, err := t.Q.Exec(ctx, `DELETE FROM oidc_keys WHERE retired_at <> 0 AND retired_at < $1`, Micros(retiredBefore))
+	if err != nil {
+		return fmt.Errorf("delete signing keys: %w", err)
 	}
 	return nil
 }
@@ -81,15 +100,19 @@ func (t *Tx) AccountBySubject(ctx context.Context, subject string) (int64, error
 	return id, nil
 }
 
-const authRequestColumns = `id, client_id, request, account_id, auth_time, code_hash, created_at, expires_at`
+const authRequestColumns = `id, client_id, request, account_id, auth_time, code_hash, grant_id, created_at, expires_at`
 
 func scanAuthRequest(row Row) (tacit.AuthRequest, error) {
 	var r tacit.AuthRequest
 	var account *int64
+	var grant *string
 	var authTime, created, expires int64
-	err := row.Scan(&r.ID, &r.ClientID, &r.Request, &account, &authTime, &r.CodeHash, &created, &expires)
+	err := row.Scan(&r.ID, &r.ClientID, &r.Request, &account, &authTime, &r.CodeHash, &grant, &created, &expires)
 	if account != nil {
 		r.AccountID = *account
+	}
+	if grant != nil {
+		r.GrantID = *grant
 	}
 	r.AuthTime, r.CreatedAt, r.ExpiresAt = FromMicros(authTime), FromMicros(created), FromMicros(expires)
 	return r, err
@@ -145,6 +168,22 @@ func (t *Tx) SetAuthRequestCode(ctx context.Context, id string, h []byte) error 
 		return fmt.Errorf("set auth request code: %w", tacit.ErrConflict)
 	}
 	return t.created("set auth request code", err)
+}
+
+// SpendAuthRequest records the grant a request's code was exchanged
+// for, once: the condition and the write are one statement.
+func (t *Tx) SpendAuthRequest(ctx context.Context, id, grantID string) error {
+	n, err := t.Q.Exec(ctx, `UPDATE oidc_auth_requests SET grant_id = $1 WHERE id = $2 AND grant_id IS NULL`, grantID, id)
+	if err == nil && n == 0 {
+		if _, err := t.AuthRequestByID(ctx, id, time.Time{}); err != nil {
+			return err
+		}
+		return fmt.Errorf("spend auth request: %w", tacit.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("spend auth request: %w", err)
+	}
+	return nil
 }
 
 // DeleteAuthRequest removes a request.
@@ -228,21 +267,21 @@ func (t *Tx) DeleteGrants(ctx context.Context, accountID int64, clientID string)
 	return nil
 }
 
-const clientColumns = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, first_party, created_at`
+const clientColumns = `id, name, secret_hash, redirect_uris, post_logout_redirect_uris, first_party, id_token_alg, created_at`
 
 func scanOIDCClient(row Row) (tacit.OIDCClient, error) {
 	var c tacit.OIDCClient
 	var redirects, logouts string
 	var created int64
-	err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &redirects, &logouts, &c.FirstParty, &created)
+	err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &redirects, &logouts, &c.FirstParty, &c.IDTokenAlg, &created)
 	c.RedirectURIs, c.PostLogoutRedirectURIs, c.CreatedAt = unlines(redirects), unlines(logouts), FromMicros(created)
 	return c, err
 }
 
 // CreateOIDCClient inserts c.
 func (t *Tx) CreateOIDCClient(ctx context.Context, c tacit.OIDCClient) error {
-	_, err := t.Q.Exec(ctx, `INSERT INTO oidc_clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		c.ID, c.Name, c.SecretHash, lines(c.RedirectURIs), lines(c.PostLogoutRedirectURIs), c.FirstParty, Micros(c.CreatedAt))
+	_, err := t.Q.Exec(ctx, `INSERT INTO oidc_clients (`+clientColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		c.ID, c.Name, c.SecretHash, lines(c.RedirectURIs), lines(c.PostLogoutRedirectURIs), c.FirstParty, c.IDTokenAlg, Micros(c.CreatedAt))
 	return t.created("create client", err)
 }
 

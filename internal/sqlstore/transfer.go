@@ -21,17 +21,20 @@ var CopiedTables = map[string][]string{
 	"passkeys": {"id", "account_id", "credential_id", "user_handle", "name", "credential", "sign_count",
 		"backup_eligible", "backup_state", "created_at", "last_used_at"},
 	"sessions": {"id", "account_id", "token_hash", "created_at", "last_seen_at", "expires_at", "user_agent", "ip", "method"},
-	"events":   {"id", "account_id", "kind", "at", "ip", "user_agent", "count"},
+	"events":   {"id", "account_id", "kind", "at", "ip", "user_agent", "count", "actor", "operation", "outcome"},
 	// OpenID Connect: the signing keys (so tokens already issued stay
 	// verifiable), each account's subject id (so relying parties still
 	// know the account), the clients, the consents, and with the
 	// sessions the live grants (so signed-in apps stay signed in).
 	"oidc_keys":     {"id", "algorithm", "private_key", "created_at", "retired_at"},
 	"oidc_subjects": {"account_id", "subject"},
-	"oidc_clients":  {"id", "name", "secret_hash", "redirect_uris", "post_logout_redirect_uris", "first_party", "created_at"},
+	"oidc_clients":  {"id", "name", "secret_hash", "redirect_uris", "post_logout_redirect_uris", "first_party", "id_token_alg", "created_at"},
 	"oidc_consents": {"account_id", "client_id", "scopes", "created_at"},
 	"oidc_grants": {"id", "account_id", "client_id", "scopes", "auth_time", "password_stamp", "refresh_hash",
 		"access_hash", "access_expires_at", "created_at", "expires_at"},
+	// The administration API's tokens (stored hashed), so that the
+	// operators' tools keep working against the copy.
+	"admin_tokens": {"id", "name", "scope", "secret_hash", "created_at", "last_used_at"},
 }
 
 // DroppedTable is a table Copy leaves behind on purpose, and what that
@@ -54,6 +57,7 @@ var DroppedTables = []DroppedTable{
 	{"oidc_auth_requests", "OpenID Connect sign-ins in progress and unexchanged codes; those apps sign in again"},
 	{"passkey_challenges", "passkey ceremonies waiting for a browser; those users try again"},
 	{"counters", "throttle counters; every limit starts afresh"},
+	{"spent_proofs", "solved bot checks; their challenges expire within minutes"},
 	{"secrets", "the throttle counters' key; the target makes its own"},
 	{"outbox", "mail, sent or queued"},
 	{"dev_mailbox", "mail captured by the dev mail driver"},
@@ -247,6 +251,7 @@ type CopyOptions struct {
 type Copied struct {
 	Accounts, TOTP, TOTPOn, Codes, Passkeys, Sessions, Events int
 	Keys, Subjects, Clients, Consents, Grants                 int
+	AdminTokens                                               int
 }
 
 // Copy copies every account of src, keeping its address, password hash,
@@ -276,6 +281,14 @@ func Copy(ctx context.Context, src *Snapshot, dst tacit.Store, o CopyOptions) (C
 	if err := c.copyOpenID(ctx); err != nil {
 		return c.n, fmt.Errorf("copy OpenID Connect state: %w", err)
 	}
+	tokens, err := collect(ctx, c.src.q, scanAdminToken, `SELECT `+adminTokenColumns+` FROM admin_tokens ORDER BY id`)
+	if err != nil {
+		return c.n, fmt.Errorf("copy admin tokens: %w", c.o.Source(err))
+	}
+	if err := writeBatches(ctx, c, tokens, func(tx tacit.Tx, t tacit.AdminToken) error { return tx.CreateAdminToken(ctx, t) }); err != nil {
+		return c.n, fmt.Errorf("copy admin tokens: %w", err)
+	}
+	c.n.AdminTokens = len(tokens)
 	return c.n, nil
 }
 

@@ -56,7 +56,7 @@ func Hasher(t testing.TB) *argon2id.Hasher {
 func RoomyLimits() *flow.Limits {
 	l := flow.DefaultLimits()
 	huge := flow.Limit{Free: 1 << 30, Delay: time.Second, Window: time.Hour}
-	l.LoginIP, l.RequestsIP, l.ResetSubmit = huge, huge, huge
+	l.LoginIP, l.RequestsIP, l.ResetSubmit, l.ClientSecretIP = huge, huge, huge, huge
 	return &l
 }
 

@@ -70,7 +70,7 @@ func CheckFixtures() []Fixture {
 
 // Lookup returns the fixture named name, from either list.
 func Lookup(name string) (Fixture, bool) {
-	for _, f := range append(append(Fixtures(), CheckFixtures()...), StateFixtures()...) {
+	for _, f := range append(append(append(Fixtures(), CheckFixtures()...), StateFixtures()...), PasskeyFixtures()...) {
 		if f.Name == name {
 			return f, true
 		}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tacitauth/tacit/scan"
 )
@@ -24,6 +25,13 @@ func WriteText(w io.Writer, r *scan.Report) error {
 		p.finding(f)
 	}
 	p.printf("\nEndpoints\n")
+	// The columns are as wide as the longest name and kind, at least
+	// as wide as the usual ones (webauthn_options is longer).
+	p.nameWidth, p.kindWidth = 16, 14
+	for _, e := range r.Endpoints {
+		p.nameWidth = max(p.nameWidth, utf8.RuneCountInString(e.Name))
+		p.kindWidth = max(p.kindWidth, len(e.Kind))
+	}
 	for _, e := range r.Endpoints {
 		e.Verdict = r.VerdictOf(e)
 		p.endpoint(e, r.Findings)
@@ -35,6 +43,9 @@ func WriteText(w io.Writer, r *scan.Report) error {
 type printer struct {
 	w   io.Writer
 	err error
+	// nameWidth and kindWidth are the widths of the endpoint table's
+	// name and kind columns.
+	nameWidth, kindWidth int
 }
 
 func (p *printer) printf(format string, args ...any) {
@@ -91,7 +102,7 @@ func (p *printer) endpoint(e scan.EndpointResult, fs []scan.Finding) {
 	case e.Verdict == scan.VerdictInconclusive:
 		state = "inconclusive"
 	}
-	p.printf("  %-16s %-14s %-6s %-28s %4d probes  %s\n", e.Name, e.Kind, e.Method, e.Path, e.Probes, state)
+	p.printf("  %-*s %-*s %-6s %-28s %4d probes  %s\n", p.nameWidth, e.Name, p.kindWidth, e.Kind, e.Method, e.Path, e.Probes, state)
 	for _, u := range e.Unstable {
 		p.printf("      not compared, varies by itself: %s\n", u)
 	}

@@ -209,3 +209,66 @@ document.addEventListener("DOMContentLoaded", () => {
     return "/account?done=passkey_added";
   });
 });
+
+// Browser checks (proof of work). A form that needs one has a
+// data-proof block with the challenge; a worker solves it in the
+// background and fills the hidden "altcha" field. The status line says
+// what is going on (a live region, so screen readers hear it) and never
+// takes focus. Sending the form before the check is done waits for it
+// and then sends the form; without script the block's noscript says a
+// check is needed.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const box of document.querySelectorAll("[data-proof]")) {
+    const form = box.closest("form");
+    const field = box.querySelector("input[name=altcha]");
+    const status = box.querySelector("[data-proof-status]");
+    let challenge;
+    try {
+      challenge = JSON.parse(box.dataset.proof);
+    } catch {
+      continue;
+    }
+    if (!form || !field || !status || !window.Worker || !window.crypto || !crypto.subtle) {
+      if (status) {
+        status.textContent = "This browser cannot run the check this form needs. Try another browser.";
+      }
+      continue;
+    }
+    let solved = false;
+    let sendWhenDone = null;
+    status.textContent = "Checking your browser\u2026";
+    const worker = new Worker(box.dataset.proofWorker);
+    worker.onmessage = (event) => {
+      worker.terminate();
+      if (event.data.number === null) {
+        status.textContent = "The browser check failed. Reload the page to try again.";
+        return;
+      }
+      field.value = btoa(JSON.stringify({
+        algorithm: challenge.algorithm,
+        challenge: challenge.challenge,
+        number: event.data.number,
+        salt: challenge.salt,
+        signature: challenge.signature,
+      }));
+      box.dataset.proofTook = String(event.data.took);
+      solved = true;
+      status.textContent = "Browser check done.";
+      if (sendWhenDone) {
+        form.requestSubmit(sendWhenDone.submitter || undefined);
+      }
+    };
+    worker.onerror = () => {
+      status.textContent = "The browser check failed. Reload the page to try again.";
+    };
+    worker.postMessage({ challenge: challenge.challenge, salt: challenge.salt, maxnumber: challenge.maxnumber });
+    form.addEventListener("submit", (event) => {
+      if (solved) {
+        return;
+      }
+      event.preventDefault();
+      sendWhenDone = { submitter: event.submitter };
+      status.textContent = "Checking your browser\u2026 The form will be sent when the check is done.";
+    });
+  }
+});
