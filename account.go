@@ -37,6 +37,33 @@ type Session struct {
 	ExpiresAt  time.Time // absolute expiry; idle expiry is LastSeenAt+idle
 	UserAgent  string
 	IP         string
+	// Method is how the session was made: what its sign-in proved.
+	Method SessionMethod
+}
+
+// SessionMethod is how a session was made: the factors its sign-in proved.
+// Stored with the session, it never changes: turning two-step sign-in on
+// later does not make a session made with the password alone two-factor.
+type SessionMethod string
+
+const (
+	// SessionPassword is one factor: the password, at a sign-in of an
+	// account without a second factor, at sign-up, and for every session
+	// made before sessions recorded how they were made.
+	SessionPassword SessionMethod = "password"
+	// SessionSecondStep is the password and then a second step: an
+	// authenticator code, a recovery code or a passkey.
+	SessionSecondStep SessionMethod = "second_step"
+	// SessionPasskey is a passkey sign-in without the password: the
+	// passkey is a thing held, and the authenticator checks its holder
+	// (PIN, biometrics: user verification is required at that sign-in),
+	// so it counts as two factors.
+	SessionPasskey SessionMethod = "passkey"
+)
+
+// MultiFactor reports whether a session made by m proved two factors.
+func (m SessionMethod) MultiFactor() bool {
+	return m == SessionSecondStep || m == SessionPasskey
 }
 
 // ResetToken lets the holder of a mailed link set a new password.

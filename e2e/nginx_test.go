@@ -3,10 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,104 +31,24 @@ func TestNginxForwardAuth(t *testing.T) {
 	if nginx == "" {
 		t.Skip("nginx is not installed (apt-get install nginx-light): skipping the nginx forward-auth test")
 	}
-	tacit := startServer(t, "TACIT_HASH_MEMORY_KIB=64", "TACIT_HASH_TIME=1", "TACIT_ENVELOPE=0s")
+	tacit := startServer(t, tacitEnv...)
 	logOnFailure(t, tacit)
 	app := startApp(t)
 	front := startNginx(t, nginx, strings.TrimPrefix(tacit.URL, "http://"), app)
 
-	const email, password = "nginx@example.com", "nginx password 1"
-	signUp(t, tacit, email, password)
-	c := &http.Client{Timeout: 10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-
-	get := func(path, accept string, cookie *http.Cookie) (*http.Response, string) {
-		t.Helper()
-		req, _ := http.NewRequest(http.MethodGet, front+path, nil)
-		req.Header.Set("Accept", accept)
-		if cookie != nil {
-			req.AddCookie(cookie)
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp, string(body)
-	}
-
-	// Signed out: a browser is sent to sign in, on nginx's host, and back.
-	resp, _ := get("/reports?year=2026", "text/html", nil)
-	want := front + "/login?next=" + url.QueryEscape(front+"/reports?year=2026")
-	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
-		t.Fatalf("signed-out browser: %d to %q, want 302 to %q", resp.StatusCode, resp.Header.Get("Location"), want)
-	}
-	// The sign-in page it is sent to is tacit's, served through nginx,
-	// and keeps the way back.
-	resp, body := get(strings.TrimPrefix(want, front), "text/html", nil)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `name="next" value="`+front+`/reports?year=2026"`) {
-		t.Fatalf("sign-in page through nginx: %d, next kept: %v", resp.StatusCode, strings.Contains(body, `name="next"`))
-	}
-	// Signed out: an API call gets 401, and the application never sees it.
-	if resp, _ := get("/api-of-the-app/orders", "application/json", nil); resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("Location") != "" {
-		t.Fatalf("signed-out API call: %d Location %q, want 401 without one", resp.StatusCode, resp.Header.Get("Location"))
-	}
-
-	// Signing in through nginx gives a session that passes.
-	loginBody := strings.NewReader(fmt.Sprintf(`{"email":%q,"password":%q}`, email, password))
-	lr, err := c.Post(front+"/api/login", "application/json", loginBody)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lr.Body.Close()
-	var cookie *http.Cookie
-	for _, ck := range lr.Cookies() {
-		if ck.Name == "tacit_session" {
-			cookie = ck
-		}
-	}
-	if lr.StatusCode != http.StatusOK || cookie == nil {
-		t.Fatalf("sign-in through nginx: %d, session cookie %v", lr.StatusCode, cookie)
-	}
-	resp, body = get("/reports?year=2026", "text/html", cookie)
-	if resp.StatusCode != http.StatusOK || body != "app: /reports?year=2026 for "+email {
-		t.Fatalf("signed-in browser: %d %q, want 200 from the application, for %s", resp.StatusCode, body, email)
-	}
-	// A client cannot name itself to the application: nginx replaces
-	// the identity header with tacit's.
-	req, _ := http.NewRequest(http.MethodGet, front+"/x", nil)
-	req.AddCookie(cookie)
-	req.Header.Set("X-Tacit-Email", "boss@example.com")
-	if r, err := c.Do(req); err != nil {
-		t.Fatal(err)
-	} else {
-		b, _ := io.ReadAll(r.Body)
-		r.Body.Close()
-		if string(b) != "app: /x for "+email {
-			t.Fatalf("with a forged X-Tacit-Email: %q", b)
-		}
-	}
-
-	// Signed out again: the session no longer passes.
-	req, _ = http.NewRequest(http.MethodPost, front+"/api/logout", nil)
-	req.AddCookie(cookie)
-	if r, err := c.Do(req); err != nil || r.StatusCode != http.StatusNoContent {
-		t.Fatalf("sign-out through nginx: %v %v", r, err)
-	}
-	if resp, _ := get("/reports", "application/json", cookie); resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("after sign-out: %d, want 401", resp.StatusCode)
-	}
+	guardedApp(t, "nginx", front, tacit)
 }
 
-// startApp serves the tiny application nginx guards: it says which path
-// it was asked for and for whom (X-Tacit-Email, from nginx).
+// startApp serves the tiny application a proxy guards: it says which path
+// it was asked for and for whom (X-Tacit-Email and X-Tacit-Account-Id,
+// from the proxy).
 func startApp(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "app: %s for %s", r.URL.RequestURI(), r.Header.Get("X-Tacit-Email"))
+		fmt.Fprintf(w, "app: %s for %s #%s", r.URL.RequestURI(), r.Header.Get("X-Tacit-Email"), r.Header.Get("X-Tacit-Account-Id"))
 	})}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })

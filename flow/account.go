@@ -329,6 +329,9 @@ type SessionInfo struct {
 	UserAgent  string
 	IP         string
 	Current    bool // the session making the request
+	// Method is how the session was made; MultiFactor tells whether it
+	// proved two factors (forward auth's mfa rule asks for that).
+	Method tacit.SessionMethod
 }
 
 // Sessions lists the live sessions of the signed-in account, newest first.
@@ -358,7 +361,7 @@ func (s *Service) Sessions(ctx context.Context, id Identity) ([]SessionInfo, err
 func sessionInfo(ss tacit.Session, current bool) SessionInfo {
 	return SessionInfo{
 		ID: ss.ID, CreatedAt: ss.CreatedAt, LastSeenAt: ss.LastSeenAt, ExpiresAt: ss.ExpiresAt,
-		UserAgent: ss.UserAgent, IP: ss.IP, Current: current,
+		UserAgent: ss.UserAgent, IP: ss.IP, Current: current, Method: ss.Method,
 	}
 }
 

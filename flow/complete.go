@@ -135,7 +135,7 @@ func (s *Service) completeAgain(ctx context.Context, in CompleteInput, c Client)
 	var ns *tacit.NewSession
 	err = s.store.Update(ctx, func(tx tacit.Tx) error {
 		var err error
-		ns, err = s.startSession(ctx, tx, a.ID, c, s.cfg.Now())
+		ns, err = s.startSession(ctx, tx, a.ID, c, s.cfg.Now(), tacit.SessionPassword)
 		return err
 	})
 	if err != nil {
@@ -355,7 +355,7 @@ func (s *Service) createAccount(ctx context.Context, token string, fullForm bool
 		if !fullForm {
 			s.rememberCompletion(tacit.HashToken(token), su.Email, now)
 		}
-		ns, err = s.startSession(ctx, tx, a.ID, c, now)
+		ns, err = s.startSession(ctx, tx, a.ID, c, now, tacit.SessionPassword)
 		return err
 	})
 	if errors.Is(err, errTokenSpent) || (err == nil && ns == nil) {

@@ -538,7 +538,7 @@ func (s *Service) passkeyLogin(ctx context.Context, token string, response []byt
 		if err := s.usedPasskey(ctx, tx, found, cred, now); err != nil {
 			return err
 		}
-		done, err = s.finishSignIn(ctx, tx, a, c, secondStep)
+		done, err = s.finishSignIn(ctx, tx, a, c, passkeySignIn)
 		return err
 	})
 	if err != nil {

@@ -22,15 +22,16 @@ const (
 // reading a session is not a write on every request.
 const touchEvery = time.Minute
 
-// startSession records a new session for account id and returns its token.
-// Each sign-in makes a fresh token (rotation), so a token planted before
-// sign-in is worthless after it.
-func (s *Service) startSession(ctx context.Context, tx tacit.Tx, id int64, c Client, now time.Time) (*tacit.NewSession, error) {
+// startSession records a new session for account id, made by method, and
+// returns its token. Each sign-in makes a fresh token (rotation), so a
+// token planted before sign-in is worthless after it.
+func (s *Service) startSession(ctx context.Context, tx tacit.Tx, id int64, c Client, now time.Time, method tacit.SessionMethod) (*tacit.NewSession, error) {
 	token, th := tacit.NewToken()
 	ss := tacit.Session{
 		AccountID: id, TokenHash: th, CreatedAt: now, LastSeenAt: now,
 		ExpiresAt: now.Add(s.cfg.SessionLifetime),
 		UserAgent: storable(c.UserAgent, maxUserAgent), IP: storable(c.IP, maxClientIP),
+		Method: method,
 	}
 	if err := tx.CreateSession(ctx, &ss); err != nil {
 		return nil, fmt.Errorf("start session: %w", err)

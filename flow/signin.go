@@ -12,10 +12,24 @@ type proved int
 const (
 	// passwordOnly is a first factor: with MFA on, a second step follows.
 	passwordOnly proved = iota
-	// secondStep is a second step passed after the first, or a factor
-	// that stands for both: nothing more is asked.
+	// secondStep is a second step passed after the first: nothing more
+	// is asked.
 	secondStep
+	// passkeySignIn is a passkey sign-in, a factor that stands for both:
+	// nothing more is asked.
+	passkeySignIn
 )
+
+// method is the tacit.SessionMethod a session made after p records.
+func (p proved) method() tacit.SessionMethod {
+	switch p {
+	case secondStep:
+		return tacit.SessionSecondStep
+	case passkeySignIn:
+		return tacit.SessionPasskey
+	}
+	return tacit.SessionPassword
+}
 
 // finishSignIn is the step every sign-in path ends with, in the
 // transaction of its last check, once what it proved is enough to go on
@@ -46,7 +60,7 @@ func (s *Service) finishSignIn(ctx context.Context, tx tacit.Tx, a tacit.Account
 			return tacit.Outcome{Kind: tacit.MFARequired, Challenge: ch}, nil
 		}
 	}
-	ns, err := s.startSession(ctx, tx, a.ID, c, now)
+	ns, err := s.startSession(ctx, tx, a.ID, c, now, p.method())
 	if err != nil {
 		return tacit.Outcome{}, err
 	}

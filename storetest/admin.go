@@ -161,6 +161,25 @@ func testAccountDirectory(t *testing.T, s tacit.Store) {
 	_, err = dir.AccountInfo(ctx, "nobody@example.com", now)
 	wantErr(t, "AccountInfo(missing)", err, tacit.ErrNotFound)
 
+	// The live sessions metric counts the same two: before their absolute
+	// expiry and seen after the idle cut-off.
+	live := s.(interface {
+		LiveSessions(ctx context.Context, now, idleSince time.Time) (int64, error)
+	})
+	for _, c := range []struct {
+		what       string
+		now, since time.Time
+		want       int64
+	}{
+		{"live sessions", now, base.Add(-time.Minute), 2},
+		{"live sessions, all idle too long", now, base, 0},
+		{"live sessions, all past their expiry", now.Add(time.Hour), base.Add(-time.Minute), 0},
+	} {
+		if n, err := live.LiveSessions(ctx, c.now, c.since); err != nil || n != c.want {
+			t.Errorf("%s: %d, %v; want %d", c.what, n, err, c.want)
+		}
+	}
+
 	list := func(q tacit.AccountQuery) []string {
 		t.Helper()
 		q.Now = now

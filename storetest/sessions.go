@@ -10,8 +10,14 @@ import (
 
 func createSession(t *testing.T, s tacit.Store, accountID int64, h []byte, expires time.Time) tacit.Session {
 	t.Helper()
+	return createSessionBy(t, s, accountID, h, expires, tacit.SessionPassword)
+}
+
+// createSessionBy is createSession for a session made by method.
+func createSessionBy(t *testing.T, s tacit.Store, accountID int64, h []byte, expires time.Time, method tacit.SessionMethod) tacit.Session {
+	t.Helper()
 	se := tacit.Session{AccountID: accountID, TokenHash: h, CreatedAt: base, LastSeenAt: base,
-		ExpiresAt: expires, UserAgent: "Mozilla/5.0 (X11)", IP: "192.0.2.7"}
+		ExpiresAt: expires, UserAgent: "Mozilla/5.0 (X11)", IP: "192.0.2.7", Method: method}
 	update(t, s, func(tx tacit.Tx) error { return tx.CreateSession(context.Background(), &se) })
 	if se.ID == 0 {
 		t.Fatal("CreateSession did not set ID")
@@ -22,8 +28,20 @@ func createSession(t *testing.T, s tacit.Store, accountID int64, h []byte, expir
 func testSessionLifecycle(t *testing.T, s tacit.Store) {
 	ctx := context.Background()
 	a := createAccount(t, s, "ada@example.com")
-	se := createSession(t, s, a.ID, hash(1), base.Add(24*time.Hour))
-	other := createSession(t, s, a.ID, hash(2), base.Add(24*time.Hour))
+	se := createSessionBy(t, s, a.ID, hash(1), base.Add(24*time.Hour), tacit.SessionSecondStep)
+	other := createSessionBy(t, s, a.ID, hash(2), base.Add(24*time.Hour), tacit.SessionPasskey)
+	// How each was made is kept; a session that does not say (one made
+	// before sessions recorded it) is a password-only one.
+	plain := tacit.Session{AccountID: a.ID, TokenHash: hash(90), CreatedAt: base, LastSeenAt: base, ExpiresAt: base.Add(time.Hour)}
+	update(t, s, func(tx tacit.Tx) error { return tx.CreateSession(ctx, &plain) })
+	view(t, s, func(tx tacit.Tx) error {
+		got, err := tx.SessionByToken(ctx, plain.TokenHash)
+		if err == nil && got.Method != tacit.SessionPassword {
+			t.Errorf("a session made without a method reads back as %q, want %q", got.Method, tacit.SessionPassword)
+		}
+		return err
+	})
+	update(t, s, func(tx tacit.Tx) error { return tx.DeleteSession(ctx, plain.TokenHash) })
 	view(t, s, func(tx tacit.Tx) error {
 		got, err := tx.SessionByToken(ctx, se.TokenHash)
 		if err != nil {
@@ -111,7 +129,7 @@ func testSessionUnknownAccount(t *testing.T, s tacit.Store) {
 func sessionAt(t *testing.T, s tacit.Store, accountID int64, h []byte, created time.Time) tacit.Session {
 	t.Helper()
 	se := tacit.Session{AccountID: accountID, TokenHash: h, CreatedAt: created, LastSeenAt: created,
-		ExpiresAt: created.Add(24 * time.Hour), UserAgent: "curl/8", IP: "2001:db8::1"}
+		ExpiresAt: created.Add(24 * time.Hour), UserAgent: "curl/8", IP: "2001:db8::1", Method: tacit.SessionPassword}
 	update(t, s, func(tx tacit.Tx) error { return tx.CreateSession(context.Background(), &se) })
 	return se
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tacitauth/tacit/flow"
+	"github.com/tacitauth/tacit/metrics"
 )
 
 // ForwardAuth configures the forward-auth endpoints that reverse proxies
@@ -42,8 +43,11 @@ const (
 	PolicyPublic Policy = "public"
 	// PolicySession needs a live session.
 	PolicySession Policy = "session"
-	// PolicyMFA needs a live session of an account with two-step
-	// sign-in on; any other session is refused (403).
+	// PolicyMFA needs a live session made with two factors (the
+	// password and a second step, or a passkey sign-in:
+	// tacit.SessionMethod.MultiFactor). Any other session is answered as
+	// no session: a browser is sent to sign in again, anything else gets
+	// 401.
 	PolicyMFA Policy = "mfa"
 	// PolicyDeny refuses every request (403).
 	PolicyDeny Policy = "deny"
@@ -163,15 +167,20 @@ func (f forwardAuth) original(r *http.Request) (*url.URL, string) {
 // answers nothing a page could show, so it skips what the pages and API
 // need (body limit, client address, device cookie, cross-origin
 // protection, security headers, request id); it keeps the request
-// timeout, for a check that must read the database, and its log line
-// (logRequests) when DEBUG is on.
+// timeout, for a check that must read the database, its log line
+// (logRequests) when DEBUG is on, and the request metrics (countChecks),
+// by the path as route.
 func serveChecks(next http.Handler, checks map[string]http.Handler, cfg Config) http.Handler {
 	wrapped := make(map[string]http.Handler, len(checks))
 	logged := make(map[string]http.Handler, len(checks))
 	for path, h := range checks {
-		h = noStore(h)
-		wrapped[path] = limitTime(h, cfg.RequestTimeout)
-		logged[path] = logRequests(wrapped[path], cfg.Logger)
+		h = limitTime(noStore(h), cfg.RequestTimeout)
+		l := logRequests(h, cfg.Logger)
+		if cfg.Metrics != nil {
+			route := cfg.Metrics.Route(path)
+			h, l = countChecks(h, route), countChecks(l, route)
+		}
+		wrapped[path], logged[path] = h, l
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, ok := wrapped[r.URL.Path]
@@ -183,6 +192,18 @@ func serveChecks(next http.Handler, checks map[string]http.Handler, cfg Config) 
 			h = logged[r.URL.Path]
 		}
 		h.ServeHTTP(w, r)
+	})
+}
+
+// countChecks counts each check in the request metrics, by its status,
+// with counters looked up once (metrics.RouteRequests): a check is the
+// hot path, and countRequests' route slot in the context would cost it an
+// allocation and a copy of the request.
+func countChecks(next http.Handler, route *metrics.RouteRequests) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		route.Count(rec.code())
 	})
 }
 
@@ -203,8 +224,8 @@ func isCheck(r *http.Request) bool {
 // handleAuthCheck is the forward-auth endpoint for reverse proxies: 200
 // with the identity in headers (X-Tacit-Account-Id, X-Tacit-Email) when
 // the host's rule lets the request through, 403 when it never will
-// (PolicyDeny, or PolicyMFA and an account without two-step sign-in).
-// Without a live session a browser loading a page is sent to sign in on
+// (PolicyDeny). Without a live session (or, for PolicyMFA, without one
+// made with two factors) a browser loading a page is sent to sign in on
 // the original URL's host, and back there afterwards; anything else gets
 // 401. The redirect is a 302 (Traefik and Caddy pass it to the browser)
 // or, with headerRedirect (nginx, whose auth_request passes on only 401
@@ -221,6 +242,13 @@ func handleAuthCheck(svc *flow.Service, s sessions, fa forwardAuth, headerRedire
 		pol := fa.policy(host)
 		switch pol {
 		case PolicyPublic:
+			// The identity headers, empty: a proxy that copies them onto
+			// the request (Traefik's authResponseHeaders, Caddy's
+			// copy_headers) then replaces any a client sent, and Caddy
+			// 2.6 would otherwise write its unexpanded placeholder
+			// ("{http.reverse_proxy.header.X-Tacit-Email}") there.
+			w.Header()["X-Tacit-Account-Id"] = []string{""}
+			w.Header()["X-Tacit-Email"] = []string{""}
 			w.WriteHeader(http.StatusOK)
 			return
 		case PolicyDeny:
@@ -237,12 +265,11 @@ func handleAuthCheck(svc *flow.Service, s sessions, fa forwardAuth, headerRedire
 			w.WriteHeader(http.StatusInternalServerError)
 			return
 		}
-		if !ok {
+		// A session made with one factor does not meet the mfa rule,
+		// whatever the account has on now: it is answered as no session,
+		// so a browser signs in again, with its second step.
+		if !ok || (pol == PolicyMFA && !id.Session.Method.MultiFactor()) {
 			signInFirst(w, r, orig, method, headerRedirect)
-			return
-		}
-		if pol == PolicyMFA && !id.Account.TwoStep {
-			w.WriteHeader(http.StatusForbidden)
 			return
 		}
 		w.Header().Set("X-Tacit-Account-Id", strconv.FormatInt(id.Account.ID, 10))

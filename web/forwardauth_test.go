@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tacitauth/tacit/internal/accountstate"
+	"github.com/tacitauth/tacit/internal/passkeytest"
 )
 
 // forwardRules are the per-host rules of the forward-auth tests.
@@ -77,7 +78,15 @@ func TestForwardAuthConventions(t *testing.T) {
 	wantCheck(t, "form post", h.check("/auth/check", proxyPeer, "", map[string]string{
 		"X-Original-URL": "https://app.example.com/orders", "X-Forwarded-Method": "POST", "Accept": htmlAccept}), 401, "")
 	wantCheck(t, "subdomain rule", h.check("/auth/check", proxyPeer, "", forwarded("ci.tools.example.com", "/", "application/json")), 401, "")
-	wantCheck(t, "public host", h.check("/auth/check", proxyPeer, "", forwarded("public.example.com", "/", htmlAccept)), 200, "")
+	pub := h.check("/auth/check", proxyPeer, "", forwarded("public.example.com", "/", htmlAccept))
+	wantCheck(t, "public host", pub, 200, "")
+	// Its identity headers are there, empty, for the proxy to copy over
+	// any a client sent.
+	for _, name := range []string{"X-Tacit-Email", "X-Tacit-Account-Id"} {
+		if v, ok := pub.Header()[name]; !ok || len(v) != 1 || v[0] != "" {
+			t.Errorf("public host: %s = %q, want one empty value", name, v)
+		}
+	}
 	wantCheck(t, "host without a rule", h.check("/auth/check", proxyPeer, "", forwarded("other.example.com", "/", htmlAccept)), 403, "")
 	wantCheck(t, "the domain of a *. rule", h.check("/auth/check", proxyPeer, "", forwarded("tools.example.com", "/", htmlAccept)), 403, "")
 
@@ -89,14 +98,87 @@ func TestForwardAuthConventions(t *testing.T) {
 	if w.Header().Get("X-Tacit-Email") != "fay@example.com" || w.Header().Get("X-Tacit-Account-Id") == "" {
 		t.Errorf("signed in: identity headers %v", w.Header())
 	}
-	wantCheck(t, "mfa host, two-step sign-in off", h.check("/auth/check", proxyPeer, b.session(), forwarded("admin.example.com", "/", htmlAccept)), 403, "")
+	// The mfa host asks for a session made with two factors: this one was
+	// made with the password alone, so it is answered as no session.
+	adminLogin := "https://admin.example.com/login?next=" + url.QueryEscape("https://admin.example.com/")
+	wantCheck(t, "mfa host, password-only session", h.check("/auth/check", proxyPeer, b.session(), forwarded("admin.example.com", "/", htmlAccept)), 302, adminLogin)
+}
 
-	// Turning two-step sign-in on lets the same session through at once,
-	// and turning it off shuts it out at once, cached or not.
-	enrolJSON(t, h, b)
-	wantCheck(t, "mfa host, two-step sign-in on", h.check("/auth/check", proxyPeer, b.session(), forwarded("admin.example.com", "/", htmlAccept)), 200, "")
+// TestForwardAuthMFARule: the mfa rule lets through a session made with
+// two factors (the password and a second step, or a passkey sign-in) and
+// answers any other as no session (302 for a browser, 401 otherwise), on
+// both endpoints: whatever the account has on now, since a session made
+// before two-step sign-in was turned on proved only the password.
+func TestForwardAuthMFARule(t *testing.T) {
+	h := newHarness(t, options{passkeys: true, forwardAuth: ForwardAuth{Hosts: forwardRules}})
+	email := h.arranged(accountstate.Verified)
+	page := forwarded("admin.example.com", "/console", htmlAccept)
+	api := forwarded("admin.example.com", "/api/users", "application/json")
+	nginxPage := map[string]string{"X-Original-URL": "https://admin.example.com/console", "Accept": htmlAccept}
+	login := "https://admin.example.com/login?next=" + url.QueryEscape("https://admin.example.com/console")
+	refused := func(what, session string) {
+		t.Helper()
+		wantCheck(t, what+", browser", h.check("/auth/check", proxyPeer, session, page), 302, login)
+		wantCheck(t, what+", API", h.check("/auth/check", proxyPeer, session, api), 401, "")
+		wantCheck(t, what+", nginx", h.check("/auth/request", proxyPeer, session, nginxPage), 401, login)
+		// The same session passes a host that asks only for a session.
+		wantCheck(t, what+", session host", h.check("/auth/check", proxyPeer, session, forwarded("app.example.com", "/", htmlAccept)), 200, "")
+	}
+	passes := func(what, session string) {
+		t.Helper()
+		for range 2 { // read, then cached
+			w := h.check("/auth/check", proxyPeer, session, page)
+			wantCheck(t, what, w, 200, "")
+			if w.Header().Get("X-Tacit-Email") != email {
+				t.Errorf("%s: identity headers %v", what, w.Header())
+			}
+			wantCheck(t, what+", nginx", h.check("/auth/request", proxyPeer, session, nginxPage), 200, "")
+		}
+	}
+
+	// An account with the password alone.
+	before := h.browser()
+	before.signIn(email, arrangedPassword)
+	refused("password-only account", before.session())
+
+	// Two-step sign-in turned on: the session made before it still proved
+	// only the password.
+	secret, codes := enrolJSON(t, h, before)
+	refused("session made before two-step sign-in was on", before.session())
+
+	// The password and an authenticator code.
+	b := passwordStep(t, h, email)
+	wantStatus(t, "second step", b.postJSON("/api/login/mfa", codeBody(h.code(secret, 0))), 200, `{"status":"signed_in"}`)
+	passes("password and authenticator code", b.session())
+
+	// The password and a recovery code.
+	c := passwordStep(t, h, email)
+	wantStatus(t, "recovery code", c.postJSON("/api/login/mfa", codeBody(codes[0])), 200, `{"status":"signed_in"}`)
+	passes("password and recovery code", c.session())
+
+	// A passkey sign-in, and the password with a passkey as second step.
+	p := b.addPasskey("laptop")
+	d := h.browser()
+	if r := d.passkeyLogin(p, passkeytest.Honest); r.StatusCode != http.StatusOK || d.session() == "" {
+		t.Fatalf("passkey sign-in: %d %s", r.StatusCode, r.text())
+	}
+	passes("passkey sign-in", d.session())
+	e := passwordStep(t, h, email)
+	r := e.postJSON("/api/login/mfa/passkey/options", "")
+	cred, err := h.authenticator().Get(r.body, p, passkeytest.Honest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := e.postJSON("/api/login/mfa/passkey", withCredential(nil, cred)); r.StatusCode != http.StatusOK || e.session() == "" {
+		t.Fatalf("passkey second step: %d %s", r.StatusCode, r.text())
+	}
+	passes("password and passkey", e.session())
+
+	// Turning two-step sign-in off ends no session and changes none of
+	// them: the two-factor ones still pass, the older one still does not.
 	wantStatus(t, "disable", b.postJSON("/api/mfa/totp/disable", jsonBody(map[string]string{"password": arrangedPassword})), 204, "")
-	wantCheck(t, "mfa host, two-step sign-in off again", h.check("/auth/check", proxyPeer, b.session(), forwarded("admin.example.com", "/", htmlAccept)), 403, "")
+	passes("two-factor session after two-step sign-in was turned off", b.session())
+	refused("password-only session after two-step sign-in was turned off", before.session())
 }
 
 // TestForwardAuthSpoofedHeaders: a client that is not a trusted proxy

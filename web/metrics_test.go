@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tacitauth/tacit/internal/accountstate"
 	"github.com/tacitauth/tacit/metrics"
@@ -56,5 +57,55 @@ func TestMetrics(t *testing.T) {
 	}
 	if strings.Contains(text, email) || strings.Contains(text, "12345") {
 		t.Error("metrics hold an address or a path's ID")
+	}
+}
+
+// TestMetricsForwardAuth: forward-auth checks count in the request
+// metrics by their path and status, on both endpoints, cached or not;
+// the live sessions gauge counts the sessions that still sign in, read
+// from the store at a scrape (then reused for a while: metrics tests it).
+func TestMetricsForwardAuth(t *testing.T) {
+	var h *harness
+	m := metrics.New(metrics.Gauges{LiveSessions: func(ctx context.Context) (int64, error) {
+		now := time.Now()
+		return h.store.LiveSessions(ctx, now, now.Add(-24*time.Hour))
+	}})
+	h = newHarness(t, options{metrics: m})
+	email := h.arranged(accountstate.Verified)
+	scrape := func() string {
+		t.Helper()
+		r := h.get("/metrics")
+		if r.StatusCode != 200 {
+			t.Fatalf("GET /metrics: %d", r.StatusCode)
+		}
+		return r.text()
+	}
+	b := h.browser()
+	b.signIn(email, arrangedPassword)
+	for range 3 {
+		wantCheck(t, "signed in", h.check("/auth/check", proxyPeer, b.session(), forwarded("app.example.com", "/", htmlAccept)), 200, "")
+	}
+	wantCheck(t, "browser", h.check("/auth/check", proxyPeer, "", forwarded("app.example.com", "/", htmlAccept)), 302,
+		"https://app.example.com/login?next=https%3A%2F%2Fapp.example.com%2F")
+	wantCheck(t, "API", h.check("/auth/check", proxyPeer, "", forwarded("app.example.com", "/", "application/json")), 401, "")
+	wantCheck(t, "nginx", h.check("/auth/request", proxyPeer, "", map[string]string{"X-Original-URL": "https://app.example.com/"}), 401, "")
+	wantCheck(t, "nginx, signed in", h.check("/auth/request", proxyPeer, b.session(), map[string]string{"X-Original-URL": "https://app.example.com/"}), 200, "")
+
+	text := scrape()
+	for _, want := range []string{
+		`tacit_http_requests_total{route="/auth/check",status="200"} 3`,
+		`tacit_http_requests_total{route="/auth/check",status="302"} 1`,
+		`tacit_http_requests_total{route="/auth/check",status="401"} 1`,
+		`tacit_http_requests_total{route="/auth/request",status="401"} 1`,
+		`tacit_http_requests_total{route="/auth/request",status="200"} 1`,
+		`tacit_http_requests_total{route="POST /api/login",status="200"} 1`,
+		"tacit_sessions_live 1\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(text, "unrouted") {
+		t.Error("a check was counted as unrouted")
 	}
 }

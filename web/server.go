@@ -141,7 +141,8 @@ func NewServer(svc *flow.Service, cfg Config) http.Handler {
 		h = countRequests(h, cfg.Metrics)
 	}
 	// Forward-auth checks are served ahead of the pages' middleware
-	// (and of the request metrics): they are the hot path.
+	// (and count in the request metrics on their own): they are the hot
+	// path.
 	return serveChecks(h, checkRoutes(svc, cfg, ck, v.fa), cfg)
 }
 

@@ -227,7 +227,7 @@ func fillSource(t *testing.T, dbURL string, fillers int) sourceFixture {
 		}
 		sessions := []tacit.Session{
 			{AccountID: alice.ID, TokenHash: hash, CreatedAt: at[0], LastSeenAt: at[1], ExpiresAt: at[2],
-				UserAgent: "Firefox on Linux", IP: "192.0.2.1"},
+				UserAgent: "Firefox on Linux", IP: "192.0.2.1", Method: tacit.SessionSecondStep},
 			{AccountID: alice.ID, TokenHash: expiredHash, CreatedAt: now.Add(-48 * time.Hour), LastSeenAt: now.Add(-48 * time.Hour),
 				ExpiresAt: now.Add(-time.Hour)},
 			{AccountID: bob.ID, TokenHash: bobHash, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)},
@@ -465,7 +465,7 @@ func checkTargetAccounts(t *testing.T, from, to string, fx sourceFixture) {
 
 	want := tacit.Session{AccountID: ids["alice@example.com"], TokenHash: tacit.HashToken(fx.session),
 		CreatedAt: fx.sessionAt[0], LastSeenAt: fx.sessionAt[1], ExpiresAt: fx.sessionAt[2],
-		UserAgent: "Firefox on Linux", IP: "192.0.2.1"}
+		UserAgent: "Firefox on Linux", IP: "192.0.2.1", Method: tacit.SessionSecondStep}
 	var alice, bob tacit.Session
 	var expiredErr error
 	err := dst.View(ctx, func(tx tacit.Tx) (err error) {

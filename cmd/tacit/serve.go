@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -144,7 +145,14 @@ func assemble(c Config, db store, log *slog.Logger) (*web.Instance, time.Duratio
 	// only (serveAdmin), never on the main address too.
 	hc.AdminAPI = c.AdminAPI && c.AdminAddr == ""
 	if c.Metrics != "off" {
-		hc.Metrics = metrics.New(metrics.Gauges{OutboxPending: db.OutboxPending})
+		idle := cmp.Or(fc.SessionIdle, flow.DefaultConfig().SessionIdle)
+		hc.Metrics = metrics.New(metrics.Gauges{
+			OutboxPending: db.OutboxPending,
+			LiveSessions: func(ctx context.Context) (int64, error) {
+				now := time.Now()
+				return db.LiveSessions(ctx, now, now.Add(-idle))
+			},
+		})
 		hc.MetricsRoute = c.Metrics == "on"
 	}
 	if c.OIDC {

@@ -90,3 +90,17 @@ func (s *Store) OutboxPending(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
+
+// LiveSessions counts the sessions live at now: before their absolute
+// expiry, and seen after idleSince (now less the idle timeout). Ended
+// sessions are deleted, so this is every session that still signs in,
+// for the live sessions metric.
+func (s *Store) LiveSessions(ctx context.Context, now, idleSince time.Time) (int64, error) {
+	var n int64
+	err := s.Engine.Reader().QueryRow(ctx, `SELECT count(*) FROM sessions WHERE expires_at > $1 AND last_seen_at > $2`,
+		Micros(now), Micros(idleSince)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("live sessions: %w", err)
+	}
+	return n, nil
+}

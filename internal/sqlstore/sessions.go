@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -8,16 +9,16 @@ import (
 	"github.com/tacitauth/tacit"
 )
 
-const sessionColumns = `id, account_id, token_hash, created_at, last_seen_at, expires_at, user_agent, ip`
+const sessionColumns = `id, account_id, token_hash, created_at, last_seen_at, expires_at, user_agent, ip, method`
 
 // CreateSession inserts s and sets s.ID. A token hash already stored is
 // tacit.ErrConflict; a missing account is an error.
 func (t *Tx) CreateSession(ctx context.Context, s *tacit.Session) error {
 	err := t.Q.QueryRow(ctx,
-		`INSERT INTO sessions (account_id, token_hash, created_at, last_seen_at, expires_at, user_agent, ip)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		`INSERT INTO sessions (account_id, token_hash, created_at, last_seen_at, expires_at, user_agent, ip, method)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
 		s.AccountID, s.TokenHash, Micros(s.CreatedAt), Micros(s.LastSeenAt), Micros(s.ExpiresAt),
-		s.UserAgent, s.IP).Scan(&s.ID)
+		s.UserAgent, s.IP, string(cmp.Or(s.Method, tacit.SessionPassword))).Scan(&s.ID)
 	return t.created("create session", err)
 }
 
@@ -87,10 +88,12 @@ func (t *Tx) DeleteSessions(ctx context.Context, accountID, except int64) error 
 func scanSession(row Row) (tacit.Session, error) {
 	var s tacit.Session
 	var created, seen, expires int64
-	err := row.Scan(&s.ID, &s.AccountID, &s.TokenHash, &created, &seen, &expires, &s.UserAgent, &s.IP)
+	var method string
+	err := row.Scan(&s.ID, &s.AccountID, &s.TokenHash, &created, &seen, &expires, &s.UserAgent, &s.IP, &method)
 	if err != nil {
 		return tacit.Session{}, err
 	}
 	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = FromMicros(created), FromMicros(seen), FromMicros(expires)
+	s.Method = tacit.SessionMethod(method)
 	return s, nil
 }

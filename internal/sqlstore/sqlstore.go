@@ -265,6 +265,9 @@ type Admin interface {
 	tacit.AccountDirectory
 	// OutboxPending counts the mails neither delivered nor given up.
 	OutboxPending(ctx context.Context) (int64, error)
+	// LiveSessions counts the sessions before their absolute expiry at
+	// now and seen after idleSince.
+	LiveSessions(ctx context.Context, now, idleSince time.Time) (int64, error)
 }
 
 var _ Admin = (*Store)(nil)

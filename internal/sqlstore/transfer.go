@@ -21,7 +21,7 @@ var CopiedTables = map[string][]string{
 	"recovery_codes": {"account_id", "code_hash"},
 	"passkeys": {"id", "account_id", "credential_id", "user_handle", "name", "credential", "sign_count",
 		"backup_eligible", "backup_state", "created_at", "last_used_at"},
-	"sessions": {"id", "account_id", "token_hash", "created_at", "last_seen_at", "expires_at", "user_agent", "ip"},
+	"sessions": {"id", "account_id", "token_hash", "created_at", "last_seen_at", "expires_at", "user_agent", "ip", "method"},
 	"events":   {"id", "account_id", "kind", "at", "ip", "user_agent", "count", "actor", "operation", "outcome"},
 	// OpenID Connect: the signing keys (so tokens already issued stay
 	// verifiable), each account's subject id (so relying parties still
