@@ -73,6 +73,36 @@ type OwnerEvent struct {
 	FailedBefore int `json:"failed_before,omitempty"`
 }
 
+// ownerEvent is e as its owner sees it.
+func ownerEvent(e tacit.Event) OwnerEvent {
+	return OwnerEvent{Kind: e.Kind, At: e.At.UTC(), IP: e.IP, UserAgent: e.UserAgent, FailedBefore: e.Count}
+}
+
+// OperatorEvent is one event of an account as an operator sees it: what
+// its owner sees and, for an administration API call, its audit record.
+type OperatorEvent struct {
+	OwnerEvent
+	Actor     string `json:"actor,omitempty"`
+	Operation string `json:"operation,omitempty"`
+	Outcome   string `json:"outcome,omitempty"`
+}
+
+// AccountReport is an account and its newest events, as `tacit users
+// show --json` prints it and the administration API shows it.
+type AccountReport struct {
+	tacit.AccountInfo
+	Activity []OperatorEvent `json:"activity"`
+}
+
+// ReportOf makes the report of an account from what Operator.Show returns.
+func ReportOf(info tacit.AccountInfo, events []tacit.Event) AccountReport {
+	r := AccountReport{AccountInfo: info, Activity: []OperatorEvent{}}
+	for _, e := range events {
+		r.Activity = append(r.Activity, OperatorEvent{OwnerEvent: ownerEvent(e), Actor: e.Actor, Operation: e.Operation, Outcome: e.Outcome})
+	}
+	return r
+}
+
 // OwnerAccount is the account itself.
 type OwnerAccount struct {
 	ID        int64     `json:"id"`
@@ -126,7 +156,7 @@ func (s *Service) ExportData(ctx context.Context, id Identity) (OwnerData, error
 			return err
 		}
 		for _, e := range events {
-			out.Activity = append(out.Activity, OwnerEvent{Kind: e.Kind, At: e.At.UTC(), IP: e.IP, UserAgent: e.UserAgent, FailedBefore: e.Count})
+			out.Activity = append(out.Activity, ownerEvent(e))
 		}
 		sessions, err := tx.SessionsByAccount(ctx, a.ID)
 		if err != nil {

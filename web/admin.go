@@ -227,18 +227,6 @@ func listQuery(q url.Values) (tacit.AccountQuery, error) {
 	return out, nil
 }
 
-// adminEvent is one event of an account as show returns it.
-type adminEvent struct {
-	Kind         tacit.EventKind `json:"kind"`
-	At           time.Time       `json:"at"`
-	IP           string          `json:"ip,omitempty"`
-	UserAgent    string          `json:"user_agent,omitempty"`
-	FailedBefore int             `json:"failed_before,omitempty"`
-	Actor        string          `json:"actor,omitempty"`
-	Operation    string          `json:"operation,omitempty"`
-	Outcome      string          `json:"outcome,omitempty"`
-}
-
 // The operations, in the order of `tacit users`.
 
 func (a admin) list(ctx context.Context, c adminCall) (adminResult, error) {
@@ -264,15 +252,7 @@ func (a admin) show(ctx context.Context, c adminCall) (adminResult, error) {
 	if err != nil {
 		return adminResult{}, err
 	}
-	activity := []adminEvent{}
-	for _, e := range events {
-		activity = append(activity, adminEvent{Kind: e.Kind, At: stamp(e.At), IP: e.IP, UserAgent: e.UserAgent,
-			FailedBefore: e.Count, Actor: e.Actor, Operation: e.Operation, Outcome: e.Outcome})
-	}
-	return adminResult{status: http.StatusOK, outcome: "done", body: struct {
-		tacit.AccountInfo
-		Activity []adminEvent `json:"activity"`
-	}{info, activity}}, nil
+	return adminResult{status: http.StatusOK, outcome: "done", body: flow.ReportOf(info, events)}, nil
 }
 
 // setDisabled is disable (true) or enable (false).

@@ -203,10 +203,7 @@ func (u *users) run(ctx context.Context, sub, email string, o usersOptions, w io
 			return err
 		}
 		if o.json {
-			return writeJSON(w, struct {
-				tacit.AccountInfo
-				Activity []eventJSON `json:"activity"`
-			}{info, eventsJSON(events)})
+			return writeJSON(w, flow.ReportOf(info, events))
 		}
 		return writeInfo(w, info, events)
 	case "disable", "enable":
@@ -293,29 +290,6 @@ func (u *users) list(ctx context.Context, o usersOptions, w io.Writer) error {
 
 // showEvents is how many of an account's newest events show prints.
 const showEvents = 20
-
-// eventJSON is one event as show --json prints it.
-type eventJSON struct {
-	Kind         tacit.EventKind `json:"kind"`
-	At           time.Time       `json:"at"`
-	IP           string          `json:"ip,omitempty"`
-	UserAgent    string          `json:"user_agent,omitempty"`
-	FailedBefore int             `json:"failed_before,omitempty"`
-	// Actor, Operation and Outcome: an administration API call's
-	// audit record (admin_api).
-	Actor     string `json:"actor,omitempty"`
-	Operation string `json:"operation,omitempty"`
-	Outcome   string `json:"outcome,omitempty"`
-}
-
-func eventsJSON(events []tacit.Event) []eventJSON {
-	out := []eventJSON{}
-	for _, e := range events {
-		out = append(out, eventJSON{Kind: e.Kind, At: e.At.UTC(), IP: e.IP, UserAgent: e.UserAgent, FailedBefore: e.Count,
-			Actor: e.Actor, Operation: e.Operation, Outcome: e.Outcome})
-	}
-	return out
-}
 
 // writeInfo prints one account, and its newest events, for a person.
 func writeInfo(w io.Writer, i tacit.AccountInfo, events []tacit.Event) error {
