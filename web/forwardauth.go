@@ -267,9 +267,11 @@ func handleAuthCheck(svc *flow.Service, s sessions, fa forwardAuth, headerRedire
 		}
 		// A session made with one factor does not meet the mfa rule,
 		// whatever the account has on now: it is answered as no session,
-		// so a browser signs in again, with its second step.
+		// so a browser signs in again, with its second step, and the
+		// sign-in page says why (else an account without a second step
+		// would go round in a loop, signing in and being sent back).
 		if !ok || (pol == PolicyMFA && !id.Session.Method.MultiFactor()) {
-			signInFirst(w, r, orig, method, headerRedirect)
+			signInFirst(w, r, orig, method, headerRedirect, ok)
 			return
 		}
 		w.Header().Set("X-Tacit-Account-Id", strconv.FormatInt(id.Account.ID, 10))
@@ -283,17 +285,23 @@ func handleAuthCheck(svc *flow.Service, s sessions, fa forwardAuth, headerRedire
 // that URL, anything else gets 401. When the original URL is unknown (no
 // trusted proxy said it), the browser goes to /login of whatever host it
 // is on, with no way back: a URL from anyone else could send it anywhere.
-func signInFirst(w http.ResponseWriter, r *http.Request, orig *url.URL, method string, headerRedirect bool) {
+// twoStep (a session made with one factor, on an mfa host) adds
+// need=two-step, for the sign-in page to say a second step is asked for.
+func signInFirst(w http.ResponseWriter, r *http.Request, orig *url.URL, method string, headerRedirect, twoStep bool) {
 	page := (method == http.MethodGet || method == http.MethodHead) &&
 		strings.Contains(r.Header.Get("Accept"), "text/html")
 	if !page {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
-	to := "/login"
+	q := url.Values{}
+	if twoStep {
+		q.Set("need", "two-step")
+	}
+	to := (&url.URL{Path: "/login", RawQuery: q.Encode()}).String()
 	if orig != nil {
-		to = (&url.URL{Scheme: orig.Scheme, Host: orig.Host, Path: "/login",
-			RawQuery: url.Values{"next": {orig.String()}}.Encode()}).String()
+		q.Set("next", orig.String())
+		to = (&url.URL{Scheme: orig.Scheme, Host: orig.Host, Path: "/login", RawQuery: q.Encode()}).String()
 	}
 	w.Header().Set("Location", to)
 	if headerRedirect {

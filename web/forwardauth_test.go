@@ -99,8 +99,9 @@ func TestForwardAuthConventions(t *testing.T) {
 		t.Errorf("signed in: identity headers %v", w.Header())
 	}
 	// The mfa host asks for a session made with two factors: this one was
-	// made with the password alone, so it is answered as no session.
-	adminLogin := "https://admin.example.com/login?next=" + url.QueryEscape("https://admin.example.com/")
+	// made with the password alone, so it is answered as no session, and
+	// the sign-in page is told a second step is asked for.
+	adminLogin := "https://admin.example.com/login?need=two-step&next=" + url.QueryEscape("https://admin.example.com/")
 	wantCheck(t, "mfa host, password-only session", h.check("/auth/check", proxyPeer, b.session(), forwarded("admin.example.com", "/", htmlAccept)), 302, adminLogin)
 }
 
@@ -115,7 +116,7 @@ func TestForwardAuthMFARule(t *testing.T) {
 	page := forwarded("admin.example.com", "/console", htmlAccept)
 	api := forwarded("admin.example.com", "/api/users", "application/json")
 	nginxPage := map[string]string{"X-Original-URL": "https://admin.example.com/console", "Accept": htmlAccept}
-	login := "https://admin.example.com/login?next=" + url.QueryEscape("https://admin.example.com/console")
+	login := "https://admin.example.com/login?need=two-step&next=" + url.QueryEscape("https://admin.example.com/console")
 	refused := func(what, session string) {
 		t.Helper()
 		wantCheck(t, what+", browser", h.check("/auth/check", proxyPeer, session, page), 302, login)
@@ -136,10 +137,22 @@ func TestForwardAuthMFARule(t *testing.T) {
 		}
 	}
 
-	// An account with the password alone.
+	// Without a session, the sign-in is asked for plainly.
+	wantCheck(t, "no session", h.check("/auth/check", proxyPeer, "", page), 302,
+		"https://admin.example.com/login?next="+url.QueryEscape("https://admin.example.com/console"))
+
+	// An account with the password alone: sent to sign in, and the page
+	// says a second step is asked for (else it goes round in a loop).
 	before := h.browser()
 	before.signIn(email, arrangedPassword)
 	refused("password-only account", before.session())
+	const notice = "The site you came from asks for two-step sign-in."
+	if r := h.get("/login?need=two-step&next=%2Fconsole"); r.StatusCode != 200 || !strings.Contains(r.text(), notice) {
+		t.Errorf("sign-in page sent from an mfa host: %d, no notice that a second step is asked for", r.StatusCode)
+	}
+	if r := h.get("/login?next=%2Fconsole"); strings.Contains(r.text(), notice) {
+		t.Error("sign-in page without need=two-step says a second step is asked for")
+	}
 
 	// Two-step sign-in turned on: the session made before it still proved
 	// only the password.

@@ -272,6 +272,9 @@ type loginPage struct {
 	frame
 	Form form
 	Next string // where to go once signed in (a local path), in a hidden field
+	// TwoStep says the site the browser came from asks for a sign-in
+	// with two factors (forward auth's mfa rule, need=two-step).
+	TwoStep bool
 }
 
 func newLoginPage(next string) *loginPage {
@@ -282,6 +285,7 @@ func handleLoginForm(svc *flow.Service, v *views) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		p := newLoginPage(v.returnTarget(r, nextOf(q)))
+		p.TwoStep = q.Get("need") == "two-step"
 		// An address to fill in (an OpenID Connect login_hint): shown
 		// as given, never looked up.
 		if email := q.Get("email"); email != "" && len(email) <= 320 {
