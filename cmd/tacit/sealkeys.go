@@ -136,6 +136,31 @@ func loadKeyFile(path string) (*seal.Key, error) {
 	return seal.ParseKey(string(text))
 }
 
+// checkKeyFile refuses a database whose secrets are sealed when the key
+// would come from the default key file and that file is missing: a new
+// key made in its place would open none of them, and what was sealed
+// under it afterwards would not open with the lost key once found. (The
+// file, and so the key, is not in a backup of the database.)
+func checkKeyFile(ctx context.Context, db store, c Config) error {
+	if c.SecretKey != "" || c.SecretKeyFile != "" {
+		return nil
+	}
+	file := c.keyFile()
+	if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	id, err := db.SealedUnder(ctx)
+	if err != nil {
+		return c.Database.redact(err)
+	}
+	if id == "" {
+		return nil
+	}
+	return fmt.Errorf("key file %s is missing, but the database's secrets are sealed under key %s: "+
+		"put back the key file they were sealed with (a backup of the database does not hold it), or set %s or %s to that key; "+
+		"a new key would open none of them, so none is made", file, id, c.name("secret_key"), c.name("secret_key_file"))
+}
+
 // sealStore seals the database's clear secrets, and those under an old
 // key, under the current key, and refuses a database whose secrets are
 // sealed under a key it was not given, naming the settings to fix.
