@@ -117,6 +117,9 @@ func migrateData(ctx context.Context, opts migrateDataOptions, getenv func(strin
 	if err := checkSchema(ctx, src, opts.from); err != nil {
 		return err
 	}
+	if err := checkSourceKeys(ctx, src, srcKeys, opts.from, getenv); err != nil {
+		return err
+	}
 	dst, err := openDatabase(ctx, opts.to, "--to")
 	if err != nil {
 		return err

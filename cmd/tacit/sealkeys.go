@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -224,6 +225,24 @@ func copyKeys(getenv func(string) string, from, to Database) (src *seal.Keys, ds
 		src.Old = append(src.Old, k)
 	}
 	return src, dst, nil
+}
+
+// checkSourceKeys refuses, before anything is written to the target, a
+// source whose secrets are sealed under a key that copyKeys did not find
+// (its key file is missing, or the settings name another key): the copy
+// would stop at the first sealed value, with the target half filled and
+// refused by the next attempt.
+func checkSourceKeys(ctx context.Context, src *sqlstore.Snapshot, keys *seal.Keys, from Database, getenv func(string) string) error {
+	id, err := src.SealedUnder(ctx)
+	if err != nil {
+		return fmt.Errorf("--from: %w", from.redact(err))
+	}
+	if id == "" || (keys != nil && keys.Knows(id)) {
+		return nil
+	}
+	c := Config{Database: from, DataDir: cmp.Or(getenv("TACIT_DATA_DIR"), defaults.DataDir)}
+	return fmt.Errorf("--from: the database's secrets are sealed under key %s, which neither its key file %s nor TACIT_SECRET_KEY, TACIT_SECRET_KEY_FILE or TACIT_SECRET_KEY_OLD holds: "+
+		"put back the key file they were sealed with, or set TACIT_SECRET_KEY_OLD to that key; nothing was copied", id, c.keyFile())
 }
 
 // finishKeys checks the rules between the secret_key settings.

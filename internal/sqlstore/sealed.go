@@ -199,11 +199,20 @@ func (s *Store) SealSecrets(ctx context.Context) (Sealed, error) {
 // is not made yet). It reads only: a start whose key file is missing asks
 // it before making a new key, which would open none of them.
 func (s *Store) SealedUnder(ctx context.Context) (string, error) {
-	tables, err := s.Columns(ctx)
+	return sealedUnder(ctx, s.Engine.Reader(), s.Dialect)
+}
+
+// SealedUnder is Store.SealedUnder for the snapshot: migrate-data asks
+// it before it writes anything to the target.
+func (s *Snapshot) SealedUnder(ctx context.Context) (string, error) {
+	return sealedUnder(ctx, s.q, s.dialect)
+}
+
+func sealedUnder(ctx context.Context, q Querier, d *Dialect) (string, error) {
+	tables, err := columns(ctx, q, d)
 	if err != nil {
 		return "", err
 	}
-	q := s.Engine.Reader()
 	if _, ok := tables["secrets"]; ok {
 		var recorded []byte
 		err := q.QueryRow(ctx, `SELECT value FROM secrets WHERE name = $1`, sealKeyName).Scan(&recorded)
