@@ -128,6 +128,9 @@ func migrateData(ctx context.Context, opts migrateDataOptions, getenv func(strin
 	if err := migrateStore(ctx, dst, opts.to, stdout); err != nil {
 		return fmt.Errorf("--to: %w", err)
 	}
+	if err := checkKeyFile(ctx, dst, dstConfig); err != nil {
+		return fmt.Errorf("--to: %w", err)
+	}
 	dstKeys, err := dstConfig.sealKeys()
 	if err != nil {
 		return fmt.Errorf("--to: %w", err)
