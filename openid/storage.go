@@ -370,7 +370,11 @@ func (s *storage) TerminateSession(ctx context.Context, userID, clientID string)
 }
 
 // refreshPrefix marks the token ID GetRefreshTokenInfo hands to
-// RevokeToken, to tell it from an access token's.
+// RevokeToken, to tell it from an access token's. The ID is the refresh
+// token itself, checked again by RevokeToken: the op package passes a
+// token it could not identify to RevokeToken as it came, so an ID any
+// client could write (the grant's id alone) would revoke without the
+// token.
 const refreshPrefix = "refresh:"
 
 // GetRefreshTokenInfo identifies a refresh token for revocation.
@@ -382,16 +386,20 @@ func (s *storage) GetRefreshTokenInfo(ctx context.Context, clientID, token strin
 	if r.GetClientID() != clientID {
 		return "", "", op.ErrInvalidRefreshToken
 	}
-	return r.GetSubject(), refreshPrefix + r.(*refreshRequest).grant.ID, nil
+	return r.GetSubject(), refreshPrefix + token, nil
 }
 
 // RevokeToken revokes a refresh token (its whole grant) or an access
 // token. A token of another client, or none, is not an error (RFC 7009).
 func (s *storage) RevokeToken(ctx context.Context, tokenOrID, _, clientID string) *oidc.Error {
 	err := s.store.Update(ctx, func(tx tacit.Tx) error {
-		if id, ok := strings.CutPrefix(tokenOrID, refreshPrefix); ok {
+		if token, ok := strings.CutPrefix(tokenOrID, refreshPrefix); ok {
+			id, secret, ok := splitToken(token)
+			if !ok {
+				return nil
+			}
 			g, err := tx.GrantByID(ctx, id, s.cfg.Now())
-			if err != nil || g.ClientID != clientID {
+			if err != nil || g.ClientID != clientID || subtle.ConstantTimeCompare(g.RefreshHash, tacit.HashToken(secret)) != 1 {
 				return nil
 			}
 			return tx.DeleteGrant(ctx, id)

@@ -19,6 +19,7 @@ type Sealer interface {
 	tacit.Store
 	SetKeys(*seal.Keys)
 	SealSecrets(ctx context.Context) (sqlstore.Sealed, error)
+	SealedUnder(ctx context.Context) (string, error)
 }
 
 func newKey(t *testing.T) *seal.Key {
@@ -33,6 +34,16 @@ func storedSecret(t *testing.T, e engine, s tacit.Store, accountID int64) string
 	var v string
 	e.row(t, s, fmt.Sprintf(`SELECT secret FROM totp WHERE account_id = %d`, accountID), &v)
 	return v
+}
+
+// sealedUnder checks which key s says its secrets are sealed under.
+func sealedUnder(t *testing.T, what string, s Sealer, want string) {
+	t.Helper()
+	got, err := s.SealedUnder(context.Background())
+	if err != nil {
+		t.Fatalf("%s: SealedUnder: %v", what, err)
+	}
+	equal(t, what+": sealed under", got, want)
 }
 
 func saveTOTP(t *testing.T, s tacit.Store, o tacit.TOTP) {
@@ -58,6 +69,7 @@ func signingKeys(t *testing.T, s tacit.Store) ([]tacit.SigningKey, error) {
 func testSealing(t *testing.T, e engine) {
 	ctx := context.Background()
 	dbs := e.unmigrated(t, 4)
+	sealedUnder(t, "a database without a schema", dbs[0].(Sealer), "")
 	if err := dbs[0].Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -80,11 +92,13 @@ func testSealing(t *testing.T, e engine) {
 		return tx.CreateSigningKey(ctx, tacit.SigningKey{ID: "k1", Algorithm: "ES256", PrivateKey: der, CreatedAt: base})
 	})
 	equal(t, "secret stored by a store without keys", storedSecret(t, e, plain, ada.ID), adaTOTP.Secret)
+	sealedUnder(t, "a database with clear secrets only", plain, "")
 
 	// A failure half way (here a value under an unknown key, after
 	// ada's and bob's) leaves every row as it was.
 	carol := createAccount(t, plain, "carol@example.com")
 	saveTOTP(t, k2, tacit.TOTP{AccountID: carol.ID, Secret: "MFRGGZDFMZTWQ2LKMFRGGZDFMZTWQ2LK", CreatedAt: base})
+	sealedUnder(t, "a database with one secret sealed, none recorded", plain, key2.ID())
 	_, err := k1.SealSecrets(ctx)
 	wantErr(t, "SealSecrets over a value under another key", err, seal.ErrUnknownKey)
 	equal(t, "ada's secret after a failed seal", storedSecret(t, e, plain, ada.ID), adaTOTP.Secret)
@@ -95,6 +109,7 @@ func testSealing(t *testing.T, e engine) {
 		t.Fatal(err)
 	}
 	equal(t, "values sealed at start", n, sqlstore.Sealed{Clear: 3})
+	sealedUnder(t, "a database sealed at start", plain, key1.ID())
 	for _, a := range []tacit.Account{ada, bob} {
 		v := storedSecret(t, e, plain, a.ID)
 		if !strings.HasPrefix(v, "sealed:v1:"+key1.ID()+":") || strings.Contains(v, "JBSWY3DP") || strings.Contains(v, "KRSXG5CT") {

@@ -562,3 +562,27 @@ func TestOpenIDCORS(t *testing.T) {
 		t.Errorf("preflight: %d %v", r.StatusCode, r.Header)
 	}
 }
+
+// TestOpenIDRevokeNeedsTheToken: the revocation endpoint ends a grant
+// only for its refresh token, not for the name the provider uses for it
+// inside ("refresh:" and the grant's id, which is the part of a refresh
+// token before the dot: a copy of a refresh token already rotated tells
+// it).
+func TestOpenIDRevokeNeedsTheToken(t *testing.T) {
+	h := newHarness(t, options{oidc: oidcClients()})
+	email := h.arranged(accountstate.Verified)
+	relying, tokens := appTokens(t, h, email)
+	grant, _, _ := strings.Cut(tokens.RefreshToken, ".")
+	for _, hint := range []string{"access_token", "refresh_token", ""} {
+		form := url.Values{"token": {"refresh:" + grant}}
+		if hint != "" {
+			form.Set("token_type_hint", hint)
+		}
+		if r := clientPost(t, h, openid.PathRevoke, form); r.StatusCode != http.StatusOK {
+			t.Fatalf("revoke the grant's inner name, hint %q: %d %s", hint, r.StatusCode, r.text())
+		}
+	}
+	if _, err := rp.RefreshTokens[*oidc.IDTokenClaims](context.Background(), relying, tokens.RefreshToken, "", ""); err != nil {
+		t.Errorf("the grant ended by a revocation of its inner name: %v", err)
+	}
+}

@@ -76,6 +76,12 @@ func TestOpenIDUniform(t *testing.T) {
 		"prompt=none with another":  {"prompt": {"none login"}},
 		"bad id_token_hint":         {"id_token_hint": {"e30.e30.sig"}},
 		"unsupported response_mode": {"response_mode": {"fragment"}},
+		"prompt=consent":            {"prompt": {"consent"}},
+		"prompt=select_account":     {"prompt": {"select_account"}},
+		"prompt=create login":       {"prompt": {"create login"}},
+		"prompt=none create":        {"prompt": {"none create"}},
+		"prompt=create max_age":     {"prompt": {"create"}, "max_age": {"0"}},
+		"prompt=create unknown":     {"prompt": {"create"}, "client_id": {"nobody"}},
 	}
 	for _, pair := range accountstate.Pairs() {
 		ea, eb := h.arranged(pair[0]), h.arranged(pair[1])

@@ -40,7 +40,10 @@ func commaList(s string) []string {
 	return out
 }
 
-// withStore opens and migrates the configured database for fn.
+// withStore opens and migrates the configured database for fn, and
+// checks the key as serve does (sealStore): a key other than the one
+// the database's secrets are sealed under is refused before fn writes a
+// secret under it.
 func withStore(ctx context.Context, c Config, fn func(store) error) (err error) {
 	db, err := openStore(ctx, c)
 	if err != nil {
@@ -49,6 +52,9 @@ func withStore(ctx context.Context, c Config, fn func(store) error) (err error) 
 	defer closeStore(db, &err)
 	if err := db.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	if _, err := sealStore(ctx, db, c); err != nil {
+		return err
 	}
 	return fn(db)
 }

@@ -32,6 +32,7 @@ type store interface {
 	sqlstore.Admin
 	SetKeys(*seal.Keys)
 	SealSecrets(ctx context.Context) (sqlstore.Sealed, error)
+	SealedUnder(ctx context.Context) (string, error)
 }
 
 var (
@@ -250,7 +251,11 @@ func openStore(ctx context.Context, c Config) (store, error) {
 		return nil, err
 	}
 	// After opening: a database that cannot be reached leaves no new
-	// key file behind.
+	// key file behind, nor one whose secrets a lost key file sealed.
+	if err := checkKeyFile(ctx, db, c); err != nil {
+		db.Close()
+		return nil, err
+	}
 	keys, err := c.sealKeys()
 	if err != nil {
 		db.Close()

@@ -117,12 +117,18 @@ func migrateData(ctx context.Context, opts migrateDataOptions, getenv func(strin
 	if err := checkSchema(ctx, src, opts.from); err != nil {
 		return err
 	}
+	if err := checkSourceKeys(ctx, src, srcKeys, opts.from, getenv); err != nil {
+		return err
+	}
 	dst, err := openDatabase(ctx, opts.to, "--to")
 	if err != nil {
 		return err
 	}
 	defer closeStore(dst, &err)
 	if err := migrateStore(ctx, dst, opts.to, stdout); err != nil {
+		return fmt.Errorf("--to: %w", err)
+	}
+	if err := checkKeyFile(ctx, dst, dstConfig); err != nil {
 		return fmt.Errorf("--to: %w", err)
 	}
 	dstKeys, err := dstConfig.sealKeys()

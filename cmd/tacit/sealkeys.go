@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -136,6 +137,31 @@ func loadKeyFile(path string) (*seal.Key, error) {
 	return seal.ParseKey(string(text))
 }
 
+// checkKeyFile refuses a database whose secrets are sealed when the key
+// would come from the default key file and that file is missing: a new
+// key made in its place would open none of them, and what was sealed
+// under it afterwards would not open with the lost key once found. (The
+// file, and so the key, is not in a backup of the database.)
+func checkKeyFile(ctx context.Context, db store, c Config) error {
+	if c.SecretKey != "" || c.SecretKeyFile != "" {
+		return nil
+	}
+	file := c.keyFile()
+	if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	id, err := db.SealedUnder(ctx)
+	if err != nil {
+		return c.Database.redact(err)
+	}
+	if id == "" {
+		return nil
+	}
+	return fmt.Errorf("key file %s is missing, but the database's secrets are sealed under key %s: "+
+		"put back the key file they were sealed with (a backup of the database does not hold it), or set %s or %s to that key; "+
+		"a new key would open none of them, so none is made", file, id, c.name("secret_key"), c.name("secret_key_file"))
+}
+
 // sealStore seals the database's clear secrets, and those under an old
 // key, under the current key, and refuses a database whose secrets are
 // sealed under a key it was not given, naming the settings to fix.
@@ -199,6 +225,24 @@ func copyKeys(getenv func(string) string, from, to Database) (src *seal.Keys, ds
 		src.Old = append(src.Old, k)
 	}
 	return src, dst, nil
+}
+
+// checkSourceKeys refuses, before anything is written to the target, a
+// source whose secrets are sealed under a key that copyKeys did not find
+// (its key file is missing, or the settings name another key): the copy
+// would stop at the first sealed value, with the target half filled and
+// refused by the next attempt.
+func checkSourceKeys(ctx context.Context, src *sqlstore.Snapshot, keys *seal.Keys, from Database, getenv func(string) string) error {
+	id, err := src.SealedUnder(ctx)
+	if err != nil {
+		return fmt.Errorf("--from: %w", from.redact(err))
+	}
+	if id == "" || (keys != nil && keys.Knows(id)) {
+		return nil
+	}
+	c := Config{Database: from, DataDir: cmp.Or(getenv("TACIT_DATA_DIR"), defaults.DataDir)}
+	return fmt.Errorf("--from: the database's secrets are sealed under key %s, which neither its key file %s nor TACIT_SECRET_KEY, TACIT_SECRET_KEY_FILE or TACIT_SECRET_KEY_OLD holds: "+
+		"put back the key file they were sealed with, or set TACIT_SECRET_KEY_OLD to that key; nothing was copied", id, c.keyFile())
 }
 
 // finishKeys checks the rules between the secret_key settings.

@@ -192,3 +192,60 @@ func (s *Store) SealSecrets(ctx context.Context) (Sealed, error) {
 	}
 	return n, nil
 }
+
+// SealedUnder returns the id of a key the database's secrets are sealed
+// under: the key SealSecrets recorded, or else that of the first sealed
+// TOTP secret or signing key; "" when nothing is sealed (or the schema
+// is not made yet). It reads only: a start whose key file is missing asks
+// it before making a new key, which would open none of them.
+func (s *Store) SealedUnder(ctx context.Context) (string, error) {
+	return sealedUnder(ctx, s.Engine.Reader(), s.Dialect)
+}
+
+// SealedUnder is Store.SealedUnder for the snapshot: migrate-data asks
+// it before it writes anything to the target.
+func (s *Snapshot) SealedUnder(ctx context.Context) (string, error) {
+	return sealedUnder(ctx, s.q, s.dialect)
+}
+
+func sealedUnder(ctx context.Context, q Querier, d *Dialect) (string, error) {
+	tables, err := columns(ctx, q, d)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := tables["secrets"]; ok {
+		var recorded []byte
+		err := q.QueryRow(ctx, `SELECT value FROM secrets WHERE name = $1`, sealKeyName).Scan(&recorded)
+		if err == nil {
+			return string(recorded), nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", err
+		}
+	}
+	if _, ok := tables["totp"]; ok {
+		var stored string
+		err := q.QueryRow(ctx, `SELECT secret FROM totp WHERE secret LIKE $1 LIMIT 1`, "sealed:%").Scan(&stored)
+		if err == nil {
+			return seal.SealedID(stored), nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", err
+		}
+	}
+	if _, ok := tables["oidc_keys"]; ok {
+		keys, err := collect(ctx, q, func(r Row) ([]byte, error) {
+			var v []byte
+			return v, r.Scan(&v)
+		}, `SELECT private_key FROM oidc_keys`)
+		if err != nil {
+			return "", err
+		}
+		for _, v := range keys {
+			if id := seal.SealedID(string(v)); id != "" {
+				return id, nil
+			}
+		}
+	}
+	return "", nil
+}
