@@ -6,7 +6,9 @@
 // [0, maxnumber]; its signature is the HMAC-SHA-256 hex of the challenge
 // under a server key, so the server keeps no state until a solution comes
 // back. The salt carries its expiry as a query ("…?expires=1767225600"),
-// which the challenge, and so the signature, covers. A solution is the
+// which the challenge, and so the signature, covers; it ends in "&", so
+// no digit of the number can be read as part of it (see Expires). A
+// solution is the
 // base64 of the JSON {algorithm, challenge, number, salt, signature}.
 //
 // Written here rather than taken from altcha-lib-go: that module is not
@@ -81,7 +83,7 @@ func New(key []byte, maxNumber int64, expires time.Time) (Challenge, error) {
 	if err != nil {
 		return Challenge{}, err
 	}
-	salt := hex.EncodeToString(raw[:]) + "?expires=" + strconv.FormatInt(expires.Unix(), 10)
+	salt := hex.EncodeToString(raw[:]) + "?expires=" + strconv.FormatInt(expires.Unix(), 10) + "&"
 	ch := hashHex(salt, n.Int64())
 	return Challenge{Algorithm: Algorithm, Challenge: ch, MaxNumber: maxNumber, Salt: salt, Signature: sign(key, ch)}, nil
 }
@@ -135,10 +137,14 @@ func Parse(s string) (Payload, error) {
 
 // Expires is when the challenge of p stops being accepted: the salt's
 // expires parameter. A salt without one is malformed: tacit never issues
-// a challenge that lives for ever.
+// a challenge that lives for ever. So is one that does not end in "&":
+// the string hashed is salt then number, so without that end a client
+// could move the number's leading digits onto the salt's expires, keep
+// the hash and signature, and have the solution live for centuries (and
+// serve again once its spent record is purged at the real expiry).
 func (p Payload) Expires() (time.Time, error) {
 	_, query, ok := strings.Cut(p.Salt, "?")
-	if !ok {
+	if !ok || !strings.HasSuffix(query, "&") {
 		return time.Time{}, ErrMalformed
 	}
 	q, err := url.ParseQuery(query)

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -193,5 +194,46 @@ func BenchmarkNew(b *testing.B) {
 		if _, err := pow.New(key, 100000, exp); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// spliced moves the leading digits of p's number onto the end of its
+// salt: the string hashed is the same, so the challenge and signature
+// still fit, but the salt's expires now reads a time far in the future.
+// ok is false when the number has a single digit (nothing to move).
+func spliced(p pow.Payload) (pow.Payload, bool) {
+	digits := strconv.FormatInt(p.Number, 10)
+	if len(digits) < 2 {
+		return p, false
+	}
+	p.Salt += digits[:len(digits)-1]
+	p.Number, _ = strconv.ParseInt(digits[len(digits)-1:], 10, 64)
+	return p, true
+}
+
+// TestVerifyRefusesSplicedNumber: digits of the number moved into the
+// salt's expires hash to the same challenge; a solution so edited must
+// not be accepted, or it would live for ever (and, once its spent record
+// is purged at the real expiry, serve again).
+func TestVerifyRefusesSplicedNumber(t *testing.T) {
+	now := time.Now()
+	for {
+		c, s := solved(t, 100_000, now.Add(time.Minute))
+		p, err := pow.Parse(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, ok := spliced(p)
+		if !ok {
+			continue
+		}
+		later := now.Add(time.Hour)
+		if err := pow.Verify(key, q, later); err == nil {
+			t.Fatalf("spliced solution of %+v accepted an hour after its challenge expired", c)
+		}
+		if err := pow.Verify(key, p, now); err != nil {
+			t.Fatalf("the solution as solved: %v", err)
+		}
+		return
 	}
 }
