@@ -155,3 +155,35 @@ func TestProofSplicedNotReplayed(t *testing.T) {
 	wantKind(t, e.ok(e.svc.Register(ctx, flow.RegisterInput{Email: "b@example.com"}, c)), tacit.ProofRequired)
 	wantKind(t, e.ok(e.svc.Login(ctx, "a@example.com", "some password 1", c)), tacit.ProofRequired)
 }
+
+// TestProofCheaperCostRefused: challenges are stateless and free to
+// fetch, so an attacker can hoard them. When the operator raises the cost
+// (a restart, or another instance on the same database asking more), a
+// solution to a challenge issued at the lower cost must not pass where
+// the higher one is asked; one at the cost asked, or above, passes.
+func TestProofCheaperCostRefused(t *testing.T) {
+	ctx := context.Background()
+	e := proofEnv(t, flow.ProofAlways) // cost 300
+	cheap := e.solution()
+	dear, err := flow.New(e.store, e.hasher, flow.Config{Mode: flow.EmailFirst, Links: tacit.Links{Base: base},
+		Now: e.clock.Now, Proof: flow.ProofAlways, ProofCost: 3000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := flow.Client{IP: "192.0.2.9", Proof: cheap}
+	wantKind(t, e.ok(dear.Register(ctx, flow.RegisterInput{Email: "a@example.com"}, c)), tacit.ProofRequired)
+	// Refused for its cost, not spent: the instance that asked for that
+	// cost still takes it.
+	wantKind(t, e.ok(e.svc.Register(ctx, flow.RegisterInput{Email: "a@example.com"}, c)), tacit.CheckInbox)
+
+	ch, err := dear.ProofChallenge()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, ok := pow.Solve(ch)
+	if !ok {
+		t.Fatal("unsolvable challenge")
+	}
+	c.Proof = pow.Encode(ch, n)
+	wantKind(t, e.ok(e.svc.Register(ctx, flow.RegisterInput{Email: "b@example.com"}, c)), tacit.CheckInbox)
+}

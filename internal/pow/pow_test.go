@@ -40,6 +40,9 @@ func TestVerifyAcceptsSolution(t *testing.T) {
 	if err := pow.Verify(key, p, now); err != nil {
 		t.Fatalf("Verify = %v", err)
 	}
+	if cost, err := p.Cost(); cost != 1000 || err != nil {
+		t.Fatalf("Cost = %d, %v", cost, err)
+	}
 	// Unpadded base64, as some clients send it, is the same solution.
 	p2, err := pow.Parse(strings.TrimRight(s, "="))
 	if err != nil || pow.Verify(key, p2, now) != nil {
@@ -72,6 +75,8 @@ func TestVerifyRefuses(t *testing.T) {
 		}, now, pow.ErrWrong},
 		{"challenge of another salt", key, func(p *pow.Payload) { p.Challenge = strings.Repeat("ab", 32) }, now, pow.ErrSignature},
 		{"no expiry", key, func(p *pow.Payload) { p.Salt, _, _ = strings.Cut(p.Salt, "?") }, now, pow.ErrMalformed},
+		{"no cost", key, func(p *pow.Payload) { p.Salt = strings.Replace(p.Salt, "maxnumber=1000&", "", 1) }, now, pow.ErrMalformed},
+		{"no final &", key, func(p *pow.Payload) { p.Salt = strings.TrimSuffix(p.Salt, "&") }, now, pow.ErrMalformed},
 		{"upper-case signature", key, func(p *pow.Payload) { p.Signature = strings.ToUpper(p.Signature) }, now, nil},
 	}
 	for _, tt := range tests {
