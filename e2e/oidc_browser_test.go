@@ -54,6 +54,15 @@ func newRelyingApp(t *testing.T) *relyingApp {
 		a.mu.Unlock()
 		http.Redirect(w, r, u, http.StatusFound)
 	})
+	// An app's "create an account" button: prompt=create sends the
+	// browser to tacit's sign-up instead of its sign-in.
+	mux.HandleFunc("GET /spa/create", func(w http.ResponseWriter, r *http.Request) {
+		a.mu.Lock()
+		a.state, a.verify, a.nonce = oauth2.GenerateVerifier(), oauth2.GenerateVerifier(), ""
+		u := a.spa.OAuthConfig().AuthCodeURL(a.state, oauth2.S256ChallengeOption(a.verify), oauth2.SetAuthURLParam("prompt", "create"))
+		a.mu.Unlock()
+		http.Redirect(w, r, u, http.StatusFound)
+	})
 	mux.HandleFunc("GET /callback", func(w http.ResponseWriter, r *http.Request) { a.callback(w, r, a.web, "") })
 	mux.HandleFunc("GET /spa/callback", func(w http.ResponseWriter, r *http.Request) { a.callback(w, r, a.spa, " (public client)") })
 	mux.HandleFunc("GET /bye", func(w http.ResponseWriter, r *http.Request) {
@@ -167,7 +176,9 @@ func (b *browser) arrive(path, heading string) {
 // through Chromium: sign in at tacit with a TOTP step, consent, code
 // exchange with the ID token verified against the JWKS, userinfo,
 // refresh; a public client with PKCE signed in by the same session; and
-// RP-initiated logout, which ends the tacit session too.
+// RP-initiated logout, which ends the tacit session too; then a new person
+// who creates an account from the app (prompt=create) by the mailed link
+// and lands back in the app signed in.
 func TestBrowserOpenID(t *testing.T) {
 	chromium := findChromium(t)
 	app := newRelyingApp(t)
@@ -246,4 +257,24 @@ oidc_clients:
 	}
 	b.open("/account")
 	b.expectPage("/login", "Sign in")
+
+	// A new person creates an account from the app: tacit's sign-up page,
+	// the link in the mail, the password, then back to the app.
+	const newcomer = "ada.lovelace@example.com"
+	b.visit(app.srv.URL+"/spa/create", 200)
+	b.expectPage("/register", "Create an account")
+	b.fill("Email address", newcomer)
+	b.click("Continue", 200)
+	b.expectPage("/register/sent", "Check your inbox")
+	b.openMail(newcomer, "/register/complete")
+	b.clickMailLink(newcomer, "/register/complete", 200)
+	b.expectPage("/register/complete", "Choose your password")
+	b.fill("Password", "Analytical-engine-1843")
+	b.fill("Password again", "Analytical-engine-1843")
+	b.click("Create account", 200)
+	b.arrive("/spa/callback", "Signed in (public client)")
+	b.expectText("#email", newcomer)
+	if got := b.text("#sub"); got == "" || got == sub {
+		t.Errorf("the newcomer's subject %q (the first account's: %q)", got, sub)
+	}
 }
