@@ -266,9 +266,9 @@ func (o *ownerSide) signInMFA(t *testing.T, e *env, email, password string) {
 	ctx := context.Background()
 	out := e.ok(e.svc.Login(ctx, email, password, o.client))
 	if out.Kind == tacit.MFARequired {
-		if cer, ok, err := e.svc.PasskeySecondStep(ctx, out.Challenge.Token); err != nil {
+		if so, cer, err := e.svc.PasskeySecondStep(ctx, out.Challenge.Token, o.client); err != nil {
 			t.Fatal(err)
-		} else if ok {
+		} else if so.Kind == tacit.Done {
 			out = e.ok(e.svc.LoginMFAPasskey(ctx, out.Challenge.Token, cer.Token, e.assert(cer, accountstate.Passkey(email), passkeytest.Honest), o.client))
 		} else {
 			out = e.ok(e.svc.LoginMFA(ctx, out.Challenge.Token, e.code(accountstate.TOTPSecret, 0), o.client))

@@ -259,7 +259,7 @@ func passkeyName(name string) (string, tacit.FieldErrors) {
 // than PasskeyFreshSignIn ago needs nothing more; an older one needs the
 // password (Invalid when missing; InvalidCredentials when wrong, counted
 // like a failed sign-in), so a session left open does not let anyone add
-// a way in.
+// a way in. Throttled past the client's PasskeyIP rule (admitCeremony).
 func (s *Service) BeginPasskey(ctx context.Context, id Identity, password string, c Client) (tacit.Outcome, Ceremony, error) {
 	if s.passkeys == nil {
 		return tacit.Outcome{}, Ceremony{}, ErrPasskeysOff
@@ -267,8 +267,15 @@ func (s *Service) BeginPasskey(ctx context.Context, id Identity, password string
 	if o, err := s.reauthenticate(ctx, id, password, c); err != nil || o.Kind != "" {
 		return o, Ceremony{}, err
 	}
-	var cer Ceremony
+	var (
+		cer  Ceremony
+		wait time.Duration
+	)
 	err := s.update(ctx, func(tx tacit.Tx) error {
+		var err error
+		if wait, err = s.admitCeremony(ctx, tx, c); err != nil || wait > 0 {
+			return err
+		}
 		list, err := tx.PasskeysByAccount(ctx, id.Account.ID)
 		if err != nil {
 			return err
@@ -292,6 +299,9 @@ func (s *Service) BeginPasskey(ctx context.Context, id Identity, password string
 	})
 	if err != nil {
 		return tacit.Outcome{}, Ceremony{}, fmt.Errorf("begin passkey: %w", err)
+	}
+	if wait > 0 {
+		return throttled(wait), Ceremony{}, nil
 	}
 	return tacit.Outcome{Kind: tacit.Done}, cer, nil
 }
@@ -459,7 +469,7 @@ func (s *Service) PasskeyLoginOptions(ctx context.Context, c Client) (tacit.Outc
 	err = s.store.Update(ctx, func(tx tacit.Tx) error {
 		now := s.cfg.Now()
 		var err error
-		wait, _, err = s.admit(ctx, tx, now, rule{name: "passkey-ip", limit: s.cfg.Limits.PasskeyIP, id: clientKey(c.IP)})
+		wait, err = s.admitCeremony(ctx, tx, c)
 		if err != nil || wait > 0 {
 			return err
 		}
@@ -586,17 +596,29 @@ func (s *Service) hasPasskeys(ctx context.Context, tx tacit.Tx, id int64) (bool,
 // PasskeySecondStep starts the second step of a sign-in that Login
 // answered with MFARequired, with a passkey instead of a code: the
 // request options list the account's passkeys (allowCredentials), which
-// only the holder of the password and of the second-step token gets. ok
-// is false, and nothing is started, for an unknown, expired or spent
-// second step, or an account without passkeys.
-func (s *Service) PasskeySecondStep(ctx context.Context, challenge string) (cer Ceremony, ok bool, err error) {
+// only the holder of the password and of the second-step token gets.
+// Done with the ceremony; InvalidCredentials, and nothing started, for
+// an unknown, expired or spent second step, or an account without
+// passkeys; Throttled past the client's PasskeyIP rule, which counts
+// every call, good second step or not (admitCeremony).
+func (s *Service) PasskeySecondStep(ctx context.Context, challenge string, c Client) (tacit.Outcome, Ceremony, error) {
 	if s.passkeys == nil {
-		return Ceremony{}, false, ErrPasskeysOff
+		return tacit.Outcome{}, Ceremony{}, ErrPasskeysOff
 	}
-	if !tacit.WellFormedToken(challenge) {
-		return Ceremony{}, false, nil
-	}
-	err = s.update(ctx, func(tx tacit.Tx) error {
+	var (
+		cer  Ceremony
+		ok   bool
+		wait time.Duration
+	)
+	err := s.update(ctx, func(tx tacit.Tx) error {
+		cer, ok = Ceremony{}, false
+		var err error
+		if wait, err = s.admitCeremony(ctx, tx, c); err != nil || wait > 0 {
+			return err
+		}
+		if !tacit.WellFormedToken(challenge) {
+			return nil
+		}
 		now := s.cfg.Now()
 		ch, err := tx.MFAChallengeByToken(ctx, tacit.HashToken(challenge), now)
 		if errors.Is(err, tacit.ErrNotFound) || (err == nil && ch.Failures >= ChallengeFailures) {
@@ -623,10 +645,25 @@ func (s *Service) PasskeySecondStep(ctx context.Context, challenge string) (cer 
 		ok = err == nil
 		return err
 	})
-	if err != nil {
-		return Ceremony{}, false, fmt.Errorf("passkey second step: %w", err)
+	switch {
+	case err != nil:
+		return tacit.Outcome{}, Ceremony{}, fmt.Errorf("passkey second step: %w", err)
+	case wait > 0:
+		return throttled(wait), Ceremony{}, nil
+	case !ok:
+		return tacit.Outcome{Kind: tacit.InvalidCredentials}, Ceremony{}, nil
 	}
-	return cer, ok, nil
+	return tacit.Outcome{Kind: tacit.Done}, cer, nil
+}
+
+// admitCeremony counts the start of a passkey ceremony under the
+// client's PasskeyIP rule and returns how long the client must wait
+// first. Each ceremony stores a row for PasskeyTTL: without this, anyone
+// who signed up (adding a passkey needs only a fresh session) or holds a
+// password (the second step's options) could grow the table in a loop.
+func (s *Service) admitCeremony(ctx context.Context, tx tacit.Tx, c Client) (time.Duration, error) {
+	wait, _, err := s.admit(ctx, tx, s.cfg.Now(), rule{name: "passkey-ip", limit: s.cfg.Limits.PasskeyIP, id: clientKey(c.IP)})
+	return wait, err
 }
 
 // LoginMFAPasskey finishes a second step begun by PasskeySecondStep with

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/flow"
@@ -310,24 +311,24 @@ func TestPasskeySecondStep(t *testing.T) {
 
 	o := e.ok(e.svc.Login(ctx, email, statePassword, flow.Client{}))
 	wantKind(t, o, tacit.MFARequired)
-	cer, ok, err := e.svc.PasskeySecondStep(ctx, o.Challenge.Token)
-	if err != nil || !ok || !bytes.Contains(cer.Options, []byte(b64(p.ID))) {
-		t.Fatalf("second step = %s, %v, %v", cer.Options, ok, err)
+	so, cer, err := e.svc.PasskeySecondStep(ctx, o.Challenge.Token, flow.Client{})
+	if err != nil || so.Kind != tacit.Done || !bytes.Contains(cer.Options, []byte(b64(p.ID))) {
+		t.Fatalf("second step = %s, %v, %v", cer.Options, so.Kind, err)
 	}
 	// A wrong assertion counts as a failed second step; the right one
 	// signs in.
 	wantKind(t, e.ok(e.svc.LoginMFAPasskey(ctx, o.Challenge.Token, cer.Token, e.assert(cer, p, passkeytest.BadSignature), flow.Client{})), tacit.InvalidCredentials)
-	cer, _, _ = e.svc.PasskeySecondStep(ctx, o.Challenge.Token)
+	_, cer, _ = e.svc.PasskeySecondStep(ctx, o.Challenge.Token, flow.Client{})
 	wantKind(t, e.ok(e.svc.LoginMFAPasskey(ctx, o.Challenge.Token, cer.Token, e.assert(cer, p, passkeytest.Honest), flow.Client{})), tacit.SignedIn)
 
 	// Without the second-step token, nothing.
-	if _, ok, _ := e.svc.PasskeySecondStep(ctx, "not a token"); ok {
-		t.Error("options without a second step")
+	if so, _, _ := e.svc.PasskeySecondStep(ctx, "not a token", flow.Client{}); so.Kind != tacit.InvalidCredentials {
+		t.Errorf("options without a second step: %v", so.Kind)
 	}
 	// Another account's passkey is no second step for this one.
 	arrange(t, e, accountstate.PasskeyEnabled, "eve@example.com")
 	o = e.ok(e.svc.Login(ctx, email, statePassword, flow.Client{}))
-	cer, _, _ = e.svc.PasskeySecondStep(ctx, o.Challenge.Token)
+	_, cer, _ = e.svc.PasskeySecondStep(ctx, o.Challenge.Token, flow.Client{})
 	wantKind(t, e.ok(e.svc.LoginMFAPasskey(ctx, o.Challenge.Token, cer.Token, e.assert(cer, accountstate.Passkey("eve@example.com"), passkeytest.Honest), flow.Client{})), tacit.InvalidCredentials)
 }
 
@@ -392,5 +393,54 @@ func TestPasskeysOffForIPHost(t *testing.T) {
 	}
 	if _, _, err := e.svc.PasskeyLoginOptions(context.Background(), flow.Client{}); !errors.Is(err, flow.ErrPasskeysOff) {
 		t.Errorf("options: %v", err)
+	}
+}
+
+// TestPasskeyCeremoniesBoundedPerClient: every ceremony stores a row for
+// flow.PasskeyTTL, so each way to begin one is bounded by the client's
+// PasskeyIP rule, not only the sign-in without an address: anyone may
+// sign up, and a fresh session could otherwise begin adding a passkey in
+// a loop and grow the table without bound; a holder of the password,
+// the second step's options likewise. Another client is not held back.
+func TestPasskeyCeremoniesBoundedPerClient(t *testing.T) {
+	ctx := context.Background()
+	const free = 3
+	tight := func(c *flow.Config) {
+		l := flow.DefaultLimits()
+		l.PasskeyIP = flow.Limit{Free: free, Delay: time.Hour, MaxDelay: time.Hour, Window: time.Hour}
+		c.Limits = &l
+	}
+	starts := map[string]func(e *env, id flow.Identity, mfa string, c flow.Client) tacit.Outcome{
+		"sign-in options": func(e *env, _ flow.Identity, _ string, c flow.Client) tacit.Outcome {
+			o, _, err := e.svc.PasskeyLoginOptions(ctx, c)
+			return e.ok(o, err)
+		},
+		"adding a passkey": func(e *env, id flow.Identity, _ string, c flow.Client) tacit.Outcome {
+			o, _, err := e.svc.BeginPasskey(ctx, id, "", c)
+			return e.ok(o, err)
+		},
+		"second step": func(e *env, _ flow.Identity, mfa string, c flow.Client) tacit.Outcome {
+			o, _, err := e.svc.PasskeySecondStep(ctx, mfa, c)
+			return e.ok(o, err)
+		},
+	}
+	for name, start := range starts {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, flow.EmailFirst, tight)
+			email := "ada@example.com"
+			arrange(t, e, accountstate.Verified, email)
+			id := e.identity(email)
+			e.addPasskey(id, "laptop")
+			mfa := e.ok(e.svc.Login(ctx, email, statePassword, flow.Client{IP: "192.0.2.50"}))
+			wantKind(t, mfa, tacit.MFARequired)
+			attacker, other := flow.Client{IP: "192.0.2.66"}, flow.Client{IP: "192.0.2.77"}
+			for range free {
+				wantKind(t, start(e, id, mfa.Challenge.Token, attacker), tacit.Done)
+			}
+			for range 5 {
+				wantKind(t, start(e, id, mfa.Challenge.Token, attacker), tacit.Throttled)
+			}
+			wantKind(t, start(e, id, mfa.Challenge.Token, other), tacit.Done)
+		})
 	}
 }

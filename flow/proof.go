@@ -107,9 +107,9 @@ func (s *Service) ProofNeeded(ctx context.Context, g ProofGate, c Client) (bool,
 // proved runs first in each flow of a gate, before anything is looked up
 // or counted: ok is false, with the one ProofRequired answer, when the
 // request needs a proof and its Client.Proof is missing, malformed,
-// expired, not ours, wrong or spent before. A good proof is spent here,
-// in a transaction of its own, so it serves one request on any instance
-// even if the flow then refuses the request.
+// expired, not ours, of a lower cost than asked, wrong or spent before.
+// A good proof is spent here, in a transaction of its own, so it serves
+// one request on any instance even if the flow then refuses the request.
 func (s *Service) proved(ctx context.Context, g ProofGate, c Client) (ok bool, err error) {
 	need, err := s.ProofNeeded(ctx, g, c)
 	if err != nil || !need {
@@ -120,6 +120,11 @@ func (s *Service) proved(ctx context.Context, g ProofGate, c Client) (ok bool, e
 		return false, nil
 	}
 	if pow.Verify(s.proofKey, p, s.cfg.Now()) != nil {
+		return false, nil
+	}
+	// A challenge issued at a lower cost (before the setting was raised,
+	// or by an instance asking less) is refused, and not spent.
+	if cost, _ := p.Cost(); cost < int64(s.cfg.ProofCost) {
 		return false, nil
 	}
 	exp, _ := p.Expires() // Verify has read it

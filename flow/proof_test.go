@@ -2,7 +2,10 @@ package flow_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -115,4 +118,72 @@ func TestParseProofMode(t *testing.T) {
 	if _, err := flow.ParseProofMode("sometimes"); err == nil {
 		t.Error("ParseProofMode accepted sometimes")
 	}
+}
+
+// TestProofSplicedNotReplayed: an attacker who moves leading digits of
+// the number onto the end of the salt keeps the hash, and so the
+// signature, but makes the salt's expires read centuries ahead. Spent
+// once as solved, the record of it is purged at the real expiry; the
+// spliced copy must not serve again then, nor be kept for later use.
+func TestProofSplicedNotReplayed(t *testing.T) {
+	ctx := context.Background()
+	e := proofEnv(t, flow.ProofAlways, func(c *flow.Config) { c.ProofCost = 100_000 })
+	var sol, spliced string
+	for spliced == "" {
+		sol = e.solution()
+		raw, _ := base64.StdEncoding.DecodeString(sol)
+		var p map[string]any
+		if err := json.Unmarshal(raw, &p); err != nil {
+			t.Fatal(err)
+		}
+		digits := strconv.FormatInt(int64(p["number"].(float64)), 10)
+		if len(digits) < 2 {
+			continue
+		}
+		p["salt"] = p["salt"].(string) + digits[:len(digits)-1]
+		p["number"], _ = strconv.Atoi(digits[len(digits)-1:])
+		b, _ := json.Marshal(p)
+		spliced = base64.StdEncoding.EncodeToString(b)
+	}
+	c := flow.Client{IP: "192.0.2.9", Proof: sol}
+	wantKind(t, e.ok(e.svc.Register(ctx, flow.RegisterInput{Email: "a@example.com"}, c)), tacit.CheckInbox)
+	e.clock.Advance(flow.ProofTTL + time.Minute)
+	if err := e.store.Purge(ctx, e.clock.Now(), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	c.Proof = spliced
+	wantKind(t, e.ok(e.svc.Register(ctx, flow.RegisterInput{Email: "b@example.com"}, c)), tacit.ProofRequired)
+	wantKind(t, e.ok(e.svc.Login(ctx, "a@example.com", "some password 1", c)), tacit.ProofRequired)
+}
+
+// TestProofCheaperCostRefused: challenges are stateless and free to
+// fetch, so an attacker can hoard them. When the operator raises the cost
+// (a restart, or another instance on the same database asking more), a
+// solution to a challenge issued at the lower cost must not pass where
+// the higher one is asked; one at the cost asked, or above, passes.
+func TestProofCheaperCostRefused(t *testing.T) {
+	ctx := context.Background()
+	e := proofEnv(t, flow.ProofAlways) // cost 300
+	cheap := e.solution()
+	dear, err := flow.New(e.store, e.hasher, flow.Config{Mode: flow.EmailFirst, Links: tacit.Links{Base: base},
+		Now: e.clock.Now, Proof: flow.ProofAlways, ProofCost: 3000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := flow.Client{IP: "192.0.2.9", Proof: cheap}
+	wantKind(t, e.ok(dear.Register(ctx, flow.RegisterInput{Email: "a@example.com"}, c)), tacit.ProofRequired)
+	// Refused for its cost, not spent: the instance that asked for that
+	// cost still takes it.
+	wantKind(t, e.ok(e.svc.Register(ctx, flow.RegisterInput{Email: "a@example.com"}, c)), tacit.CheckInbox)
+
+	ch, err := dear.ProofChallenge()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, ok := pow.Solve(ch)
+	if !ok {
+		t.Fatal("unsolvable challenge")
+	}
+	c.Proof = pow.Encode(ch, n)
+	wantKind(t, e.ok(e.svc.Register(ctx, flow.RegisterInput{Email: "b@example.com"}, c)), tacit.CheckInbox)
 }

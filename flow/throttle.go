@@ -44,8 +44,9 @@ type Limits struct {
 	// introspection or revocation endpoint), per client id and per
 	// client address.
 	ClientSecret, ClientSecretIP Limit
-	// PasskeyIP counts the passkey sign-ins begun per client address:
-	// each stores a ceremony for PasskeyTTL.
+	// PasskeyIP counts the passkey ceremonies begun per client address
+	// (sign-ins, second steps, passkeys added): each stores a ceremony
+	// for PasskeyTTL.
 	PasskeyIP Limit
 	// MFALock is how many failed second steps in a row lock an account's
 	// second step until a password reset; 0 switches it off. Unlike the

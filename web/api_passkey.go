@@ -86,13 +86,13 @@ func handleAPIPasskeySecondStepOptions(svc *flow.Service, s sessions) http.Handl
 		if !noBody(w, r) {
 			return
 		}
-		cer, ok, err := svc.PasskeySecondStep(r.Context(), s.ck.mfa(r))
+		o, cer, err := svc.PasskeySecondStep(r.Context(), s.ck.mfa(r), clientOf(r))
 		if errors.Is(err, flow.ErrPasskeysOff) {
 			passkeysOff(w)
 			return
 		}
-		if err != nil || !ok {
-			respond(w, r, s, tacit.Outcome{Kind: tacit.InvalidCredentials}, err)
+		if err != nil || o.Kind != tacit.Done {
+			respond(w, r, s, o, err)
 			return
 		}
 		ceremony(w, s.ck, cer)

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tacitauth/tacit"
 	"github.com/tacitauth/tacit/flow"
@@ -318,5 +319,39 @@ func TestPasskeyOptionsFlood(t *testing.T) {
 	}
 	if rows != int64(ok) {
 		t.Errorf("%d ceremonies stored after %d calls, %d of them answered with one", rows, calls, ok)
+	}
+}
+
+// TestPasskeyCeremonyFloodSignedIn: adding a passkey and the second
+// step's options store a ceremony each too, so they count under the same
+// limit_passkey_ip rule as the sign-in's options: a fresh session (anyone
+// can sign up for one) or a holder of the password calling them in a
+// loop is answered 429 with Retry-After past the free calls.
+func TestPasskeyCeremonyFloodSignedIn(t *testing.T) {
+	limits := testenv.RoomyLimits()
+	limits.PasskeyIP = flow.Limit{Free: 4, Delay: time.Hour, MaxDelay: time.Hour, Window: time.Hour}
+	h := newHarness(t, options{passkeys: true, limits: limits, frozen: true})
+	email := h.arranged(accountstate.Verified)
+	b := h.browser()
+	b.signIn(email, arrangedPassword)
+	b.addPasskey("laptop") // one ceremony
+	second := h.browser()
+	if r := second.postJSON("/api/login", jsonBody(map[string]string{"email": email, "password": arrangedPassword})); r.text() != `{"status":"mfa_required"}`+"\n" {
+		t.Fatalf("password with a passkey = %s", r.text())
+	}
+	calls := []func() reply{
+		func() reply { return b.postJSON("/api/passkeys/options", `{}`) },
+		func() reply { return second.postJSON("/api/login/mfa/passkey/options", "") },
+	}
+	for i := range 3 {
+		if r := calls[i%2](); r.StatusCode != http.StatusOK {
+			t.Fatalf("call %d within the free ones: %d %s", i+2, r.StatusCode, r.text())
+		}
+	}
+	for i := range 4 {
+		r := calls[i%2]()
+		if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+			t.Errorf("call %d past the free ones: %d %v %s", i+5, r.StatusCode, r.Header, r.text())
+		}
 	}
 }

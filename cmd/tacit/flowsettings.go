@@ -43,7 +43,7 @@ var limitRules = []limitRule{
 		func(l *flow.Limits) *flow.Limit { return &l.ResetSubmit }},
 	{"limit_requests_ip", "sign-up, resend and reset requests per client address",
 		func(l *flow.Limits) *flow.Limit { return &l.RequestsIP }},
-	{"limit_passkey_ip", "passkey sign-ins begun per client address (each stores a ceremony for 5 minutes)",
+	{"limit_passkey_ip", "passkey ceremonies begun per client address: sign-ins, second steps, passkeys added (each stores a ceremony for 5 minutes)",
 		func(l *flow.Limits) *flow.Limit { return &l.PasskeyIP }},
 	{"limit_mfa", "wrong MFA codes per account (asked only after the right password)",
 		func(l *flow.Limits) *flow.Limit { return &l.MFA }},

@@ -6,7 +6,10 @@
 // [0, maxnumber]; its signature is the HMAC-SHA-256 hex of the challenge
 // under a server key, so the server keeps no state until a solution comes
 // back. The salt carries its expiry as a query ("…?expires=1767225600"),
-// which the challenge, and so the signature, covers. A solution is the
+// and its cost ("…?expires=1767225600&maxnumber=100000&"), which the
+// challenge, and so the signature, covers; it ends in "&", so no digit
+// of the number can be read as part of it (see Expires). A solution is
+// the
 // base64 of the JSON {algorithm, challenge, number, salt, signature}.
 //
 // Written here rather than taken from altcha-lib-go: that module is not
@@ -81,7 +84,8 @@ func New(key []byte, maxNumber int64, expires time.Time) (Challenge, error) {
 	if err != nil {
 		return Challenge{}, err
 	}
-	salt := hex.EncodeToString(raw[:]) + "?expires=" + strconv.FormatInt(expires.Unix(), 10)
+	salt := hex.EncodeToString(raw[:]) + "?expires=" + strconv.FormatInt(expires.Unix(), 10) +
+		"&maxnumber=" + strconv.FormatInt(maxNumber, 10) + "&"
 	ch := hashHex(salt, n.Int64())
 	return Challenge{Algorithm: Algorithm, Challenge: ch, MaxNumber: maxNumber, Salt: salt, Signature: sign(key, ch)}, nil
 }
@@ -135,21 +139,41 @@ func Parse(s string) (Payload, error) {
 
 // Expires is when the challenge of p stops being accepted: the salt's
 // expires parameter. A salt without one is malformed: tacit never issues
-// a challenge that lives for ever.
+// a challenge that lives for ever. So is one that does not end in "&":
+// the string hashed is salt then number, so without that end a client
+// could move the number's leading digits onto the salt's expires, keep
+// the hash and signature, and have the solution live for centuries (and
+// serve again once its spent record is purged at the real expiry).
 func (p Payload) Expires() (time.Time, error) {
+	secs, err := p.param("expires")
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Unix(secs, 0), nil
+}
+
+// Cost is the maxnumber the challenge of p was issued with, as its salt
+// says. The client's work was drawn from that range, not from the
+// Payload's own say, so a caller that asks a higher cost now refuses a
+// lower one: challenges cost nothing to fetch and could be hoarded.
+func (p Payload) Cost() (int64, error) { return p.param("maxnumber") }
+
+// param reads a positive integer parameter of the salt's query; the
+// query must end in "&" (see Expires).
+func (p Payload) param(name string) (int64, error) {
 	_, query, ok := strings.Cut(p.Salt, "?")
-	if !ok {
-		return time.Time{}, ErrMalformed
+	if !ok || !strings.HasSuffix(query, "&") {
+		return 0, ErrMalformed
 	}
 	q, err := url.ParseQuery(query)
 	if err != nil {
-		return time.Time{}, ErrMalformed
+		return 0, ErrMalformed
 	}
-	secs, err := strconv.ParseInt(q.Get("expires"), 10, 64)
-	if err != nil || secs <= 0 {
-		return time.Time{}, ErrMalformed
+	n, err := strconv.ParseInt(q.Get(name), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, ErrMalformed
 	}
-	return time.Unix(secs, 0), nil
+	return n, nil
 }
 
 // Verify checks a parsed solution at now: signed with key, not expired,
@@ -158,6 +182,9 @@ func (p Payload) Expires() (time.Time, error) {
 func Verify(key []byte, p Payload, now time.Time) error {
 	exp, err := p.Expires()
 	if err != nil {
+		return err
+	}
+	if _, err := p.Cost(); err != nil {
 		return err
 	}
 	got, err1 := hex.DecodeString(p.Signature)

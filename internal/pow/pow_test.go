@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,9 @@ func TestVerifyAcceptsSolution(t *testing.T) {
 	if err := pow.Verify(key, p, now); err != nil {
 		t.Fatalf("Verify = %v", err)
 	}
+	if cost, err := p.Cost(); cost != 1000 || err != nil {
+		t.Fatalf("Cost = %d, %v", cost, err)
+	}
 	// Unpadded base64, as some clients send it, is the same solution.
 	p2, err := pow.Parse(strings.TrimRight(s, "="))
 	if err != nil || pow.Verify(key, p2, now) != nil {
@@ -71,6 +75,8 @@ func TestVerifyRefuses(t *testing.T) {
 		}, now, pow.ErrWrong},
 		{"challenge of another salt", key, func(p *pow.Payload) { p.Challenge = strings.Repeat("ab", 32) }, now, pow.ErrSignature},
 		{"no expiry", key, func(p *pow.Payload) { p.Salt, _, _ = strings.Cut(p.Salt, "?") }, now, pow.ErrMalformed},
+		{"no cost", key, func(p *pow.Payload) { p.Salt = strings.Replace(p.Salt, "maxnumber=1000&", "", 1) }, now, pow.ErrMalformed},
+		{"no final &", key, func(p *pow.Payload) { p.Salt = strings.TrimSuffix(p.Salt, "&") }, now, pow.ErrMalformed},
 		{"upper-case signature", key, func(p *pow.Payload) { p.Signature = strings.ToUpper(p.Signature) }, now, nil},
 	}
 	for _, tt := range tests {
@@ -193,5 +199,46 @@ func BenchmarkNew(b *testing.B) {
 		if _, err := pow.New(key, 100000, exp); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// spliced moves the leading digits of p's number onto the end of its
+// salt: the string hashed is the same, so the challenge and signature
+// still fit, but the salt's expires now reads a time far in the future.
+// ok is false when the number has a single digit (nothing to move).
+func spliced(p pow.Payload) (pow.Payload, bool) {
+	digits := strconv.FormatInt(p.Number, 10)
+	if len(digits) < 2 {
+		return p, false
+	}
+	p.Salt += digits[:len(digits)-1]
+	p.Number, _ = strconv.ParseInt(digits[len(digits)-1:], 10, 64)
+	return p, true
+}
+
+// TestVerifyRefusesSplicedNumber: digits of the number moved into the
+// salt's expires hash to the same challenge; a solution so edited must
+// not be accepted, or it would live for ever (and, once its spent record
+// is purged at the real expiry, serve again).
+func TestVerifyRefusesSplicedNumber(t *testing.T) {
+	now := time.Now()
+	for {
+		c, s := solved(t, 100_000, now.Add(time.Minute))
+		p, err := pow.Parse(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, ok := spliced(p)
+		if !ok {
+			continue
+		}
+		later := now.Add(time.Hour)
+		if err := pow.Verify(key, q, later); err == nil {
+			t.Fatalf("spliced solution of %+v accepted an hour after its challenge expired", c)
+		}
+		if err := pow.Verify(key, p, now); err != nil {
+			t.Fatalf("the solution as solved: %v", err)
+		}
+		return
 	}
 }
