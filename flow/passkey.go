@@ -410,8 +410,15 @@ func (s *Service) RenamePasskey(ctx context.Context, id Identity, passkey int64,
 
 // RemovePasskey removes one of the signed-in account's passkeys and mails
 // the owner: Done, or ErrNoPasskey. Every account keeps its password, so
-// a passkey is never the last way to sign in and may always go.
-func (s *Service) RemovePasskey(ctx context.Context, id Identity, passkey int64) (tacit.Outcome, error) {
+// a passkey is never the last way to sign in and may always go. Like
+// adding one it needs reauthenticate's password (or a recent sign-in): a
+// passkey may be the account's only second step, and a thief on a session
+// left open must not be able to strip it and sign in with the password
+// alone.
+func (s *Service) RemovePasskey(ctx context.Context, id Identity, passkey int64, password string, c Client) (tacit.Outcome, error) {
+	if o, err := s.reauthenticate(ctx, id, password, c); err != nil || o.Kind != "" {
+		return o, err
+	}
 	err := s.update(ctx, func(tx tacit.Tx) error {
 		list, err := tx.PasskeysByAccount(ctx, id.Account.ID)
 		if err != nil {

@@ -132,11 +132,11 @@ func TestPasskeyAddListRenameRemove(t *testing.T) {
 	if _, err := e.svc.RenamePasskey(ctx, bobID, list[0].ID, "mine"); !errors.Is(err, flow.ErrNoPasskey) {
 		t.Errorf("renaming another's passkey: %v", err)
 	}
-	if _, err := e.svc.RemovePasskey(ctx, bobID, list[0].ID); !errors.Is(err, flow.ErrNoPasskey) {
+	if _, err := e.svc.RemovePasskey(ctx, bobID, list[0].ID, "", flow.Client{}); !errors.Is(err, flow.ErrNoPasskey) {
 		t.Errorf("removing another's passkey: %v", err)
 	}
 	e.mails(t)
-	wantKind(t, e.ok(e.svc.RemovePasskey(ctx, id, list[1].ID)), tacit.Done)
+	wantKind(t, e.ok(e.svc.RemovePasskey(ctx, id, list[1].ID, "", flow.Client{})), tacit.Done)
 	ms := e.mails(t)
 	if len(ms) != 1 || ms[0].Kind != tacit.MailPasskeyRemoved || ms[0].Data["name"] != "phone" {
 		t.Errorf("mails after removing = %+v", ms)
@@ -179,6 +179,34 @@ func TestPasskeyNeedsPasswordOrFreshSignIn(t *testing.T) {
 	wantKind(t, o, tacit.Done)
 	resp, _, _ := authenticator.Create(cer.Options)
 	wantKind(t, e.ok(e.svc.AddPasskey(ctx, id, cer.Token, "k", resp)), tacit.Done)
+}
+
+// TestThiefCannotStripPasskeys: a thief on a session signed in long ago
+// (a browser left open) cannot remove the owner's passkey, which may be
+// the account's only second step, without the password; the owner with it
+// can.
+func TestThiefCannotStripPasskeys(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, flow.EmailFirst)
+	email := "ada@example.com"
+	arrange(t, e, accountstate.Verified, email)
+	owner := e.identity(email)
+	e.addPasskey(owner, "laptop")
+	list, _ := e.svc.Passkeys(ctx, owner)
+	thief := owner // the owner's session, left open in a browser
+	e.clock.Advance(flow.FreshSignIn)
+	o, err := e.svc.RemovePasskey(ctx, thief, list[0].ID, "", flow.Client{})
+	if err != nil || !reflect.DeepEqual(o, tacit.InvalidInput(tacit.FieldErrors{"password": tacit.CodeRequired})) {
+		t.Errorf("removing on a stale session without the password = %+v, %v", o, err)
+	}
+	wantKind(t, e.ok(e.svc.RemovePasskey(ctx, thief, list[0].ID, "wrong password", flow.Client{})), tacit.InvalidCredentials)
+	if left, _ := e.svc.Passkeys(ctx, owner); len(left) != 1 {
+		t.Fatalf("the passkey went without the password: %+v", left)
+	}
+	wantKind(t, e.ok(e.svc.RemovePasskey(ctx, thief, list[0].ID, statePassword, flow.Client{})), tacit.Done)
+	if left, _ := e.svc.Passkeys(ctx, owner); len(left) != 0 {
+		t.Errorf("passkeys after removing with the password: %+v", left)
+	}
 }
 
 // TestPasskeyCeremonyBoundToAccount: a registration ceremony is spent

@@ -156,9 +156,9 @@ func handleAPIEndSession(svc *flow.Service, s sessions) http.Handler {
 	})
 }
 
-// optionalPassword reads the body of a DELETE of sessions: none at all,
-// or {password}, which a session signed in within flow.FreshSignIn may
-// leave out (see flow's reauthenticate).
+// optionalPassword reads the body of a DELETE of sessions or of a
+// passkey: none at all, or {password}, which a session signed in within
+// flow.FreshSignIn may leave out (see flow's reauthenticate).
 func optionalPassword(r *http.Request) (string, error) {
 	if r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
 		return "", nil

@@ -239,7 +239,12 @@ func handleAPIPasskeyRemove(svc *flow.Service, s sessions) http.Handler {
 		if !ok {
 			return
 		}
-		o, err := svc.RemovePasskey(r.Context(), id, pk)
+		password, err := optionalPassword(r)
+		if err != nil {
+			writeRequestError(w, r, s.log, err)
+			return
+		}
+		o, err := svc.RemovePasskey(r.Context(), id, pk, password, clientOf(r))
 		passkeyAnswer(w, r, s, o, err)
 	})
 }

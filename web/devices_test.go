@@ -329,3 +329,47 @@ func TestChangePassword(t *testing.T) {
 		wantRedirect(t, "no session", anon.postForm("/account/password", url.Values{"current_password": {arrangedPassword}}), "/login")
 	})
 }
+
+// TestRemovingPasskeyAsksPassword: a session signed in long ago (a browser
+// left open) removes a passkey only with the password, through the API and
+// the account page; the passkey stays until then.
+func TestRemovingPasskeyAsksPassword(t *testing.T) {
+	h := newHarness(t, options{passkeys: true})
+	email := h.arranged(accountstate.Verified)
+	b := h.signedIn(email, firefoxLinux)
+	b.addPasskey("laptop")
+	var got struct {
+		Passkeys []passkeyJSON `json:"passkeys"`
+	}
+	if err := json.Unmarshal(b.get("/api/passkeys").body, &got); err != nil || len(got.Passkeys) != 1 {
+		t.Fatalf("passkeys: %v %+v", err, got)
+	}
+	list := got.Passkeys
+	path := fmt.Sprintf("/api/passkeys/%d", list[0].ID)
+	h.skew.Store(int64(flow.FreshSignIn))
+	still := func(what string) {
+		t.Helper()
+		if !strings.Contains(b.get("/api/passkeys").text(), `"laptop"`) {
+			t.Fatalf("%s removed the passkey", what)
+		}
+	}
+	wantStatus(t, "DELETE without the password", b.delete(path), 422, `{"error":"invalid_input","fields":{"password":"required"}}`)
+	still("DELETE without the password")
+	req := h.newRequest(http.MethodDelete, path, strings.NewReader(`{"password":"wrong password 1"}`))
+	req.Header.Set("Content-Type", "application/json")
+	wantStatus(t, "DELETE with a wrong password", b.send(req), 401, "")
+	still("DELETE with a wrong password")
+	p := b.get("/account")
+	if !strings.Contains(p.text(), fmt.Sprintf(`id="pk-remove-pw-%d"`, list[0].ID)) {
+		t.Fatalf("the account page does not ask for the password to remove a passkey")
+	}
+	wantStatus(t, "remove form without the password", b.postForm("/account/passkeys/remove", url.Values{"passkey": {fmt.Sprint(list[0].ID)}}), 422, "")
+	still("remove form without the password")
+	r := b.postForm("/account/passkeys/remove", url.Values{"passkey": {fmt.Sprint(list[0].ID)}, "password": {arrangedPassword}})
+	if r.StatusCode != http.StatusOK && r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("remove form with the password: %d", r.StatusCode)
+	}
+	if strings.Contains(b.get("/api/passkeys").text(), `"laptop"`) {
+		t.Error("the passkey is still there after removing it with the password")
+	}
+}

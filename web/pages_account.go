@@ -71,9 +71,9 @@ type accountPage struct {
 
 	Sessions     []sessionRow
 	OtherDevices bool // a session other than this one is live
-	// SessionsForm signs out other devices; it asks for the password
-	// when the sign-in is older than flow.FreshSignIn
-	// (SessionsNeedPassword).
+	// SessionsForm signs out other devices; it and removing a passkey
+	// ask for the password when the sign-in is older than
+	// flow.FreshSignIn (SessionsNeedPassword).
 	SessionsForm         form
 	SessionsNeedPassword bool
 
@@ -330,7 +330,17 @@ func handlePasskeyRemoveForm(svc *flow.Service, v *views) http.Handler {
 				"The form could not be read. Go back, reload the page and try again.")
 			return
 		}
-		o, err := svc.RemovePasskey(r.Context(), id, pk)
+		o, err := svc.RemovePasskey(r.Context(), id, pk, f.Get("password"), clientOf(r))
+		switch {
+		case err == nil && o.Kind == tacit.Invalid:
+			v.errorPage(w, r, http.StatusUnprocessableEntity, "Password needed",
+				"You signed in more than 10 minutes ago: removing a passkey asks for your password. Go back and type it beside the passkey.")
+			return
+		case err == nil && o.Kind == tacit.InvalidCredentials:
+			v.errorPage(w, r, http.StatusUnauthorized, "Wrong password",
+				"That is not your password, and the passkey is still there. Go back and try again.")
+			return
+		}
 		v.passkeyAnswer(w, r, o, err, "/account?done=passkey_removed")
 	})
 }
