@@ -392,13 +392,20 @@ func (s *Service) loginMFA(ctx context.Context, challenge, code string, c Client
 	if err != nil {
 		return tacit.Outcome{}, fmt.Errorf("login mfa: %w", err)
 	}
-	if wait > 0 {
-		return throttled(wait), nil
+	return secondStepOutcome(done, wait), nil
+}
+
+// secondStepOutcome is the answer to a second step (a code or a passkey)
+// that ended with done (the zero Outcome when it failed) or was held back
+// for wait.
+func secondStepOutcome(done tacit.Outcome, wait time.Duration) tacit.Outcome {
+	switch {
+	case wait > 0:
+		return throttled(wait)
+	case done.Kind == "":
+		return tacit.Outcome{Kind: tacit.InvalidCredentials}
 	}
-	if done.Kind == "" {
-		return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
-	}
-	return done, nil
+	return done
 }
 
 // failedSecondStep counts a wrong code (or any code for a disabled

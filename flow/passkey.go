@@ -300,6 +300,11 @@ func (s *Service) BeginPasskey(ctx context.Context, id Identity, password string
 	if err != nil {
 		return tacit.Outcome{}, Ceremony{}, fmt.Errorf("begin passkey: %w", err)
 	}
+	return begun(cer, wait)
+}
+
+// begun answers a ceremony begun (cer), or held back for wait.
+func begun(cer Ceremony, wait time.Duration) (tacit.Outcome, Ceremony, error) {
 	if wait > 0 {
 		return throttled(wait), Ceremony{}, nil
 	}
@@ -486,10 +491,7 @@ func (s *Service) PasskeyLoginOptions(ctx context.Context, c Client) (tacit.Outc
 	if err != nil {
 		return tacit.Outcome{}, Ceremony{}, fmt.Errorf("passkey login options: %w", err)
 	}
-	if wait > 0 {
-		return throttled(wait), Ceremony{}, nil
-	}
-	return tacit.Outcome{Kind: tacit.Done}, cer, nil
+	return begun(cer, wait)
 }
 
 // PasskeyLogin finishes a sign-in begun by PasskeyLoginOptions with the
@@ -744,13 +746,7 @@ func (s *Service) loginMFAPasskey(ctx context.Context, challenge, token string, 
 	if err != nil {
 		return tacit.Outcome{}, fmt.Errorf("login mfa passkey: %w", err)
 	}
-	if wait > 0 {
-		return throttled(wait), nil
-	}
-	if done.Kind == "" {
-		return tacit.Outcome{Kind: tacit.InvalidCredentials}, nil
-	}
-	return done, nil
+	return secondStepOutcome(done, wait), nil
 }
 
 // endPasskeys removes every passkey of account a and its pending passkey

@@ -43,11 +43,20 @@ func noBody(w http.ResponseWriter, r *http.Request) bool {
 // no body and names nobody: every caller gets fresh options with an
 // empty allowCredentials.
 func handleAPIPasskeyLoginOptions(svc *flow.Service, s sessions) http.Handler {
+	return ceremonyOptions(s, func(r *http.Request) (tacit.Outcome, flow.Ceremony, error) {
+		return svc.PasskeyLoginOptions(r.Context(), clientOf(r))
+	})
+}
+
+// ceremonyOptions answers a POST with no body that begins a passkey
+// ceremony (begin): the options, with the ceremony's cookie, or the
+// outcome that stopped it.
+func ceremonyOptions(s sessions, begin func(*http.Request) (tacit.Outcome, flow.Ceremony, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !noBody(w, r) {
 			return
 		}
-		o, cer, err := svc.PasskeyLoginOptions(r.Context(), clientOf(r))
+		o, cer, err := begin(r)
 		if errors.Is(err, flow.ErrPasskeysOff) {
 			passkeysOff(w)
 			return
@@ -82,20 +91,8 @@ func handleAPIPasskeyLogin(svc *flow.Service, s sessions) http.Handler {
 // with a passkey: the second-step cookie of /api/login's mfa_required is
 // needed, and only with it are the account's credential ids sent.
 func handleAPIPasskeySecondStepOptions(svc *flow.Service, s sessions) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !noBody(w, r) {
-			return
-		}
-		o, cer, err := svc.PasskeySecondStep(r.Context(), s.ck.mfa(r), clientOf(r))
-		if errors.Is(err, flow.ErrPasskeysOff) {
-			passkeysOff(w)
-			return
-		}
-		if err != nil || o.Kind != tacit.Done {
-			respond(w, r, s, o, err)
-			return
-		}
-		ceremony(w, s.ck, cer)
+	return ceremonyOptions(s, func(r *http.Request) (tacit.Outcome, flow.Ceremony, error) {
+		return svc.PasskeySecondStep(r.Context(), s.ck.mfa(r), clientOf(r))
 	})
 }
 

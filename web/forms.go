@@ -25,8 +25,7 @@ func (v *views) readForm(w http.ResponseWriter, r *http.Request) (url.Values, bo
 	case err != nil || !validUTF8(r.PostForm):
 		// url.ParseQuery happily yields invalid UTF-8 from %-escapes;
 		// refuse it here so no flow ever sees such a string.
-		v.errorPage(w, r, http.StatusBadRequest, "Form not understood",
-			"The form could not be read. Go back, reload the page and try again.")
+		v.formNotUnderstood(w, r)
 		return nil, false
 	}
 	if !v.ck.validCSRF(r, r.PostForm.Get(csrfField)) {
@@ -35,6 +34,22 @@ func (v *views) readForm(w http.ResponseWriter, r *http.Request) (url.Values, bo
 		return nil, false
 	}
 	return r.PostForm, true
+}
+
+// formNotUnderstood answers a form that could not be read: 400.
+func (v *views) formNotUnderstood(w http.ResponseWriter, r *http.Request) {
+	v.errorPage(w, r, http.StatusBadRequest, "Form not understood",
+		"The form could not be read. Go back, reload the page and try again.")
+}
+
+// formID reads the positive decimal id in field name of form f (a session
+// or a passkey of the account); a missing or malformed one is answered
+// with formNotUnderstood and ok false.
+func (v *views) formID(w http.ResponseWriter, r *http.Request, f url.Values, name string) (id int64, ok bool) {
+	if id, ok = sessionID(f.Get(name)); !ok {
+		v.formNotUnderstood(w, r)
+	}
+	return id, ok
 }
 
 func validUTF8(vals url.Values) bool {

@@ -117,16 +117,7 @@ func handleResume(p *openid.Provider, svc *flow.Service, s sessions, v *views) h
 			return
 		}
 		step, err := p.Resume(r.Context(), r.URL.Query().Get("id"), u)
-		if err == nil {
-			goOn(w, r, v, step)
-			return
-		}
-		if errors.Is(err, openid.ErrUnknownRequest) {
-			v.errorPage(w, r, http.StatusBadRequest, "Sign-in expired",
-				"This sign-in took too long or was already used. Go back to the application and sign in again.")
-			return
-		}
-		v.internalError(w, r, err)
+		goOn(w, r, v, step, err)
 	})
 }
 
@@ -137,13 +128,30 @@ type leavingPage struct {
 }
 
 // goOn sends the browser to the next step: a redirect within tacit, or a
-// page that takes it back to the client (see openid.Step.Leave).
-func goOn(w http.ResponseWriter, r *http.Request, v *views, step openid.Step) {
+// page that takes it back to the client (see openid.Step.Leave); err from
+// the step that made it is answered instead (an unknown request as
+// signInExpired).
+func goOn(w http.ResponseWriter, r *http.Request, v *views, step openid.Step, err error) {
+	switch {
+	case errors.Is(err, openid.ErrUnknownRequest):
+		signInExpired(w, r, v)
+		return
+	case err != nil:
+		v.internalError(w, r, err)
+		return
+	}
 	if !step.Leave {
 		http.Redirect(w, r, step.URL, http.StatusFound)
 		return
 	}
 	v.render(w, r, http.StatusOK, &leavingPage{frame: frame{page: "leaving", Title: "Signing you in", Refresh: step.URL}, URL: step.URL})
+}
+
+// signInExpired answers a request of the provider's that is unknown,
+// expired or used already.
+func signInExpired(w http.ResponseWriter, r *http.Request, v *views) {
+	v.errorPage(w, r, http.StatusBadRequest, "Sign-in expired",
+		"This sign-in took too long or was already used. Go back to the application and sign in again.")
 }
 
 // handleCallback hands out the code of a completed request, only to the
@@ -157,8 +165,7 @@ func handleCallback(p *openid.Provider, h http.Handler, svc *flow.Service, s ses
 			return
 		}
 		if !p.CallbackAllowed(r.Context(), r.URL.Query().Get("id"), u) {
-			v.errorPage(w, r, http.StatusBadRequest, "Sign-in expired",
-				"This sign-in took too long or was already used. Go back to the application and sign in again.")
+			signInExpired(w, r, v)
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -208,8 +215,7 @@ func handleConsentForm(p *openid.Provider, svc *flow.Service, s sessions, v *vie
 		id := r.URL.Query().Get("id")
 		c, err := p.ConsentFor(r.Context(), id, u)
 		if errors.Is(err, openid.ErrUnknownRequest) {
-			v.errorPage(w, r, http.StatusBadRequest, "Sign-in expired",
-				"This sign-in took too long or was already used. Go back to the application and sign in again.")
+			signInExpired(w, r, v)
 			return
 		}
 		if err != nil {
@@ -234,15 +240,6 @@ func handleConsent(p *openid.Provider, svc *flow.Service, s sessions, v *views) 
 			return
 		}
 		step, err := p.Consent(r.Context(), f.Get("id"), u, f.Get("decision") == "allow")
-		if err == nil {
-			goOn(w, r, v, step)
-			return
-		}
-		if errors.Is(err, openid.ErrUnknownRequest) {
-			v.errorPage(w, r, http.StatusBadRequest, "Sign-in expired",
-				"This sign-in took too long or was already used. Go back to the application and sign in again.")
-			return
-		}
-		v.internalError(w, r, err)
+		goOn(w, r, v, step, err)
 	})
 }

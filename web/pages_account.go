@@ -280,10 +280,8 @@ var (
 // handleEndSessionForm signs out one device from the session list.
 func handleEndSessionForm(svc *flow.Service, v *views) http.Handler {
 	return accountPost(svc, v, func(w http.ResponseWriter, r *http.Request, f url.Values, id flow.Identity) {
-		sid, ok := sessionID(f.Get("session"))
+		sid, ok := v.formID(w, r, f, "session")
 		if !ok {
-			v.errorPage(w, r, http.StatusBadRequest, "Form not understood",
-				"The form could not be read. Go back, reload the page and try again.")
 			return
 		}
 		o, err := svc.EndSession(r.Context(), id, sid, f.Get("password"), clientOf(r))
@@ -310,10 +308,8 @@ func handleEndOtherSessionsForm(svc *flow.Service, v *views) http.Handler {
 // handlePasskeyRenameForm renames one of the account's passkeys.
 func handlePasskeyRenameForm(svc *flow.Service, v *views) http.Handler {
 	return accountPost(svc, v, func(w http.ResponseWriter, r *http.Request, f url.Values, id flow.Identity) {
-		pk, ok := sessionID(f.Get("passkey"))
+		pk, ok := v.formID(w, r, f, "passkey")
 		if !ok {
-			v.errorPage(w, r, http.StatusBadRequest, "Form not understood",
-				"The form could not be read. Go back, reload the page and try again.")
 			return
 		}
 		o, err := svc.RenamePasskey(r.Context(), id, pk, f.Get("name"))
@@ -324,10 +320,8 @@ func handlePasskeyRenameForm(svc *flow.Service, v *views) http.Handler {
 // handlePasskeyRemoveForm removes one of the account's passkeys.
 func handlePasskeyRemoveForm(svc *flow.Service, v *views) http.Handler {
 	return accountPost(svc, v, func(w http.ResponseWriter, r *http.Request, f url.Values, id flow.Identity) {
-		pk, ok := sessionID(f.Get("passkey"))
+		pk, ok := v.formID(w, r, f, "passkey")
 		if !ok {
-			v.errorPage(w, r, http.StatusBadRequest, "Form not understood",
-				"The form could not be read. Go back, reload the page and try again.")
 			return
 		}
 		o, err := svc.RemovePasskey(r.Context(), id, pk, f.Get("password"), clientOf(r))
